@@ -1,0 +1,142 @@
+//! Join mode: run a command in the namespaces of a running process, as
+//! nsenter(1) does (`ns-exec --target PID --all -- sh`).
+//!
+//! Three details make it right:
+//!
+//! - **Open first, enter later.** Every `/proc/PID/ns/*` file, and the
+//!   target's root and working directory, are opened before the first
+//!   setns(2): once we are in the target's mount namespace, `/proc` may be
+//!   another pid namespace's and `/proc/PID` may not exist there.
+//! - **Root and cwd.** setns(2) into a mount namespace leaves us at that
+//!   namespace's root mount, not at the root the target pivoted into. So we
+//!   fchdir(2) to the target's root, chroot("."), and go to its cwd.
+//! - **Fork for pid and time.** Joining those namespaces only affects
+//!   children, so the command runs in a forked child while we wait.
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{open, OFlag};
+use nix::sys::stat::Mode;
+use nix::unistd::{chdir, chroot, fchdir, fork, ForkResult, Pid};
+
+use crate::error::{Error, Result};
+use crate::exec::{cloexec_pipe, exec, exit_now, read_report, report, take_terminal};
+use crate::ns::{self, ns_inode, NsKind};
+use crate::wait::{wait_exit, Signals};
+
+#[derive(Clone, Debug)]
+pub struct JoinSpec {
+    pub target: i32,
+    /// Kinds to join, each with the file to use instead of the target's.
+    pub namespaces: Vec<(NsKind, Option<PathBuf>)>,
+    /// Join every namespace of the target that differs from ours.
+    pub all: bool,
+    /// Working directory; default: the target's when its mount namespace is
+    /// joined.
+    pub wd: Option<PathBuf>,
+    /// New session with stdin's terminal as controlling terminal.
+    pub ctty: bool,
+    pub command: Vec<CString>,
+}
+
+impl JoinSpec {
+    fn proc_path(&self, rest: &str) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/{rest}", self.target))
+    }
+
+    /// The namespaces to join, in entering order, with the file of each.
+    fn plan(&self) -> Result<Vec<(NsKind, PathBuf)>> {
+        let mut plan = Vec::new();
+        for kind in NsKind::ALL {
+            let explicit = self.namespaces.iter().find(|(k, _)| *k == kind);
+            let path = match explicit {
+                Some((_, Some(file))) => file.clone(),
+                Some((_, None)) => self.proc_path(&format!("ns/{}", kind.proc_name())),
+                None if self.all => {
+                    let theirs = self.proc_path(&format!("ns/{}", kind.proc_name()));
+                    let ours = PathBuf::from(format!("/proc/self/ns/{}", kind.proc_name()));
+                    // A kind this kernel lacks, or one we already share:
+                    // nothing to join (and setns into our own user
+                    // namespace is refused with EINVAL).
+                    if !theirs.exists() || ns_inode(&theirs)? == ns_inode(&ours)? {
+                        continue;
+                    }
+                    theirs
+                }
+                None => continue,
+            };
+            plan.push((kind, path));
+        }
+        Ok(plan)
+    }
+}
+
+/// Enters the target's namespaces and runs the command; returns its status.
+pub fn join(spec: &JoinSpec) -> Result<i32> {
+    if spec.command.is_empty() {
+        return Err(Error::invalid("command", "", "no command given"));
+    }
+    if spec.namespaces.is_empty() && !spec.all {
+        return Err(Error::invalid("namespaces", "", "name the namespaces to join, or --all"));
+    }
+    if spec.target <= 0 || !spec.proc_path("").exists() {
+        return Err(Error::invalid("--target", spec.target.to_string(), "no such process"));
+    }
+    let plan = spec.plan()?;
+    let fds = plan
+        .iter()
+        .map(|(kind, path)| ns::open_ns(path).map(|fd| (*kind, fd)))
+        .collect::<Result<Vec<_>>>()?;
+    let joins = |k| plan.iter().any(|(kind, _)| *kind == k);
+    let dirs = if joins(NsKind::Mount) {
+        Some((open_dir(&spec.proc_path("root"))?, open_dir(&spec.proc_path("cwd"))?))
+    } else {
+        None
+    };
+
+    let signals = Signals::block()?;
+    ns::enter(&fds)?;
+    if let Some((root, cwd)) = &dirs {
+        fchdir(root.as_fd()).map_err(|e| Error::sys("enter", "the target's root", e))?;
+        chroot(".").map_err(|e| Error::sys("chroot to", "the target's root", e))?;
+        fchdir(cwd.as_fd()).map_err(|e| Error::sys("enter", "the target's working directory", e))?;
+    }
+    if let Some(wd) = &spec.wd {
+        chdir(wd.as_path()).map_err(|e| Error::sys("change directory to", wd.display(), e))?;
+    }
+
+    if !(joins(NsKind::Pid) || joins(NsKind::Time) || spec.ctty) {
+        signals.restore()?;
+        return Err(exec(&spec.command));
+    }
+    // setsid(2) also needs a fork: it fails in a process group leader, which
+    // is what a shell makes of the command it starts.
+    let (error_read, error_write) = cloexec_pipe()?;
+    // SAFETY: single-threaded; the child only sets up its terminal and execs.
+    match unsafe { fork() }.map_err(|e| Error::sys("fork", "the command", e))? {
+        ForkResult::Child => {
+            let setup = if spec.ctty { take_terminal() } else { Ok(()) };
+            let err = match setup.and_then(|()| signals.restore()) {
+                Ok(()) => exec(&spec.command),
+                Err(e) => e,
+            };
+            report(error_write.as_raw_fd(), &err);
+            exit_now(err.exit_code())
+        }
+        ForkResult::Parent { child } => {
+            drop(error_write);
+            if let Some(err) = read_report(error_read)? {
+                wait_exit(child);
+                return Err(err);
+            }
+            signals.supervise(Pid::from_raw(child.as_raw()))
+        }
+    }
+}
+
+fn open_dir(path: &Path) -> Result<OwnedFd> {
+    open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| Error::sys("open", path.display(), e))
+}

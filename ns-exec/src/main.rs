@@ -1,0 +1,215 @@
+//! `ns-exec`: the command line. The work is in the library (`ns_exec`).
+
+use std::ffi::{CString, OsString};
+use std::os::unix::ffi::OsStringExt;
+use std::path::PathBuf;
+use std::process::exit;
+
+use clap::Parser;
+use ns_exec::{error::EXIT_TOOL_FAILED, CreateSpec, Error, IdMap, JoinSpec, NsKind, NsRequest, Propagation};
+
+const EXAMPLES: &str = "\
+Examples:
+  ns-exec --uts --hostname box -- hostname            a new UTS namespace
+  ns-exec --pid --mount-proc -- ps                    PID 1 in a new pid namespace
+  ns-exec --net --keep net=/run/netns/x -- true       keep a network namespace, like ip netns add
+  ns-exec --net=/run/netns/x -- ip addr               run inside an existing one
+  ns-exec --user --map-root-user -- id                root in a user namespace, without privileges
+  ns-exec --pid --mount --init --pidfile p -- sh      a tiny init as PID 1, its host PID in p
+  ns-exec --target 4242 --all -- sh                   enter every namespace of process 4242
+
+A namespace flag alone creates a new namespace; with =FILE it joins the one FILE refers to
+(unlike unshare(1), where --net=FILE keeps the new one: here that is --keep net=FILE).
+With --target the flags pick which of the target's namespaces to join, as in nsenter(1).";
+
+/// Run a command in new Linux namespaces (like unshare --fork), or in those
+/// of a running process (like nsenter).
+#[derive(Parser)]
+#[command(name = "ns-exec", version, after_help = EXAMPLES)]
+struct Cli {
+    /// New user namespace, or join the one FILE refers to
+    #[arg(short = 'U', long, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    user: Option<OsString>,
+    /// New cgroup namespace, or join FILE's
+    #[arg(short = 'C', long, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    cgroup: Option<OsString>,
+    /// New IPC namespace, or join FILE's
+    #[arg(short = 'i', long, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    ipc: Option<OsString>,
+    /// New UTS (hostname) namespace, or join FILE's
+    #[arg(short = 'u', long, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    uts: Option<OsString>,
+    /// New network namespace (with lo up), or join FILE's
+    #[arg(short = 'n', long, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    net: Option<OsString>,
+    /// New pid namespace (the command is its PID 1), or join FILE's
+    #[arg(short = 'p', long, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pid: Option<OsString>,
+    /// New mount namespace, or join FILE's
+    #[arg(short = 'm', long, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    mount: Option<OsString>,
+    /// New time namespace, or join FILE's
+    #[arg(short = 'T', long, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    time: Option<OsString>,
+
+    /// Accepted for unshare(1) compatibility: ns-exec always forks
+    #[arg(short = 'f', long)]
+    fork: bool,
+    /// Mount a new proc filesystem (at DIR, default /proc); implies --mount
+    #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true, default_missing_value = "/proc")]
+    mount_proc: Option<PathBuf>,
+    /// Mount propagation of the new mount namespace: private, slave, shared, unchanged
+    #[arg(long, value_name = "MODE", default_value = "private")]
+    propagation: Propagation,
+    /// Hostname in the new UTS namespace
+    #[arg(long, value_name = "NAME")]
+    hostname: Option<String>,
+    /// Map your uid and gid to root in the new user namespace
+    #[arg(short = 'r', long)]
+    map_root_user: bool,
+    /// A uid map line (repeatable), in /proc/PID/uid_map's column order
+    #[arg(long, value_name = "INSIDE:OUTSIDE:COUNT")]
+    uid_map: Vec<IdMap>,
+    /// A gid map line (repeatable)
+    #[arg(long, value_name = "INSIDE:OUTSIDE:COUNT")]
+    gid_map: Vec<IdMap>,
+    /// Keep a new namespace after the command ends, bind-mounted on FILE (repeatable)
+    #[arg(long, value_name = "KIND=FILE")]
+    keep: Vec<String>,
+    /// Run the command under a tiny init that forwards signals and reaps zombies
+    #[arg(long)]
+    init: bool,
+    /// New session, with stdin's terminal as the controlling terminal
+    #[arg(long)]
+    ctty: bool,
+    /// Write the host PID of the command (or of its init) to FILE
+    #[arg(long, value_name = "FILE")]
+    pidfile: Option<PathBuf>,
+
+    /// Join the namespaces of process PID instead of creating new ones
+    #[arg(short = 't', long, value_name = "PID")]
+    target: Option<i32>,
+    /// With --target: join all of its namespaces
+    #[arg(short = 'a', long, requires = "target")]
+    all: bool,
+    /// With --target: working directory (default: the target's)
+    #[arg(short = 'w', long, value_name = "DIR", requires = "target")]
+    wd: Option<PathBuf>,
+
+    /// The command and its arguments
+    #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
+    command: Vec<OsString>,
+}
+
+impl Cli {
+    /// Each namespace flag that was given, with its FILE if any.
+    fn namespace_flags(&self) -> Vec<(NsKind, Option<PathBuf>)> {
+        let flags = [
+            (NsKind::User, &self.user),
+            (NsKind::Cgroup, &self.cgroup),
+            (NsKind::Ipc, &self.ipc),
+            (NsKind::Uts, &self.uts),
+            (NsKind::Net, &self.net),
+            (NsKind::Pid, &self.pid),
+            (NsKind::Mount, &self.mount),
+            (NsKind::Time, &self.time),
+        ];
+        flags
+            .into_iter()
+            .filter_map(|(kind, arg)| {
+                let file = arg.as_ref()?;
+                Some((kind, (!file.is_empty()).then(|| PathBuf::from(file))))
+            })
+            .collect()
+    }
+
+    fn command(&self) -> Result<Vec<CString>, Error> {
+        self.command
+            .iter()
+            .map(|a| {
+                CString::new(a.clone().into_vec())
+                    .map_err(|_| Error::invalid("command argument", a.to_string_lossy(), "contains a NUL byte"))
+            })
+            .collect()
+    }
+
+    fn join_spec(&self, target: i32) -> Result<JoinSpec, Error> {
+        let create_only = [
+            ("--mount-proc", self.mount_proc.is_some()),
+            ("--hostname", self.hostname.is_some()),
+            ("--map-root-user", self.map_root_user),
+            ("--uid-map", !self.uid_map.is_empty()),
+            ("--gid-map", !self.gid_map.is_empty()),
+            ("--keep", !self.keep.is_empty()),
+            ("--init", self.init),
+            ("--pidfile", self.pidfile.is_some()),
+        ];
+        if let Some((flag, _)) = create_only.iter().find(|(_, given)| *given) {
+            return Err(Error::invalid("option", *flag, "creates namespaces; it cannot be used with --target"));
+        }
+        Ok(JoinSpec {
+            target,
+            namespaces: self.namespace_flags(),
+            all: self.all,
+            wd: self.wd.clone(),
+            ctty: self.ctty,
+            command: self.command()?,
+        })
+    }
+
+    fn create_spec(&self) -> Result<CreateSpec, Error> {
+        let mut namespaces: Vec<(NsKind, NsRequest)> = self
+            .namespace_flags()
+            .into_iter()
+            .map(|(kind, file)| (kind, file.map_or(NsRequest::New, NsRequest::Join)))
+            .collect();
+        // Like unshare(1): --mount-proc implies a new mount namespace.
+        if self.mount_proc.is_some() && !namespaces.iter().any(|(k, _)| *k == NsKind::Mount) {
+            namespaces.push((NsKind::Mount, NsRequest::New));
+        }
+        let keep = self
+            .keep
+            .iter()
+            .map(|k| {
+                let (kind, file) = k
+                    .split_once('=')
+                    .filter(|(_, f)| !f.is_empty())
+                    .ok_or_else(|| Error::invalid("--keep", k, "expected KIND=FILE, e.g. net=/run/netns/x"))?;
+                Ok((NsKind::parse(kind)?, PathBuf::from(file)))
+            })
+            .collect::<Result<_, Error>>()?;
+        Ok(CreateSpec {
+            namespaces,
+            propagation: self.propagation,
+            mount_proc: self.mount_proc.clone(),
+            hostname: self.hostname.clone(),
+            map_root_user: self.map_root_user,
+            uid_map: self.uid_map.clone(),
+            gid_map: self.gid_map.clone(),
+            keep,
+            init: self.init,
+            ctty: self.ctty,
+            pidfile: self.pidfile.clone(),
+            command: self.command()?,
+        })
+    }
+}
+
+fn main() {
+    let cli = Cli::try_parse().unwrap_or_else(|e| {
+        let code = if e.use_stderr() { EXIT_TOOL_FAILED } else { 0 };
+        let _ = e.print();
+        exit(code)
+    });
+    let result = match cli.target {
+        Some(target) => cli.join_spec(target).and_then(|spec| ns_exec::join(&spec)),
+        None => cli.create_spec().and_then(|spec| ns_exec::create(&spec)),
+    };
+    match result {
+        Ok(status) => exit(status),
+        Err(err) => {
+            eprintln!("ns-exec: {err}");
+            exit(err.exit_code())
+        }
+    }
+}

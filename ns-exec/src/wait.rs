@@ -1,0 +1,113 @@
+//! Waiting for the command while forwarding signals to it.
+//!
+//! Instead of signal handlers, the signals we care about are *blocked* before
+//! the child is created and then taken one at a time with sigwait(3): no code
+//! runs asynchronously, and a signal that arrives at any moment stays pending
+//! until we look. The child inherits the blocked mask, so it restores the
+//! original one just before it execs.
+
+use nix::errno::Errno;
+use nix::sys::signal::{kill, sigaction, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+use crate::error::{Error, Result};
+
+/// Signals passed on to the command, like `docker run`'s sig-proxy and tini.
+const FORWARDED: [Signal; 7] = [
+    Signal::SIGHUP,
+    Signal::SIGINT,
+    Signal::SIGQUIT,
+    Signal::SIGTERM,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGWINCH,
+];
+
+/// The forwarded signals and SIGCHLD, blocked, with the mask to restore.
+pub(crate) struct Signals {
+    waited: SigSet,
+    original: SigSet,
+}
+
+impl Signals {
+    /// Blocks the signals we wait for. SIGCHLD's disposition is also reset:
+    /// a caller that ignored it (SIG_IGN survives execve) would make the
+    /// kernel reap our children for us, and we could never read a status.
+    pub(crate) fn block() -> Result<Self> {
+        let dfl = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+        // SAFETY: installing SIG_DFL runs no code of ours.
+        unsafe { sigaction(Signal::SIGCHLD, &dfl) }
+            .map_err(|e| Error::sys("reset", "SIGCHLD disposition", e))?;
+        let mut waited = SigSet::empty();
+        FORWARDED.iter().for_each(|s| waited.add(*s));
+        waited.add(Signal::SIGCHLD);
+        let original = waited
+            .thread_swap_mask(SigmaskHow::SIG_BLOCK)
+            .map_err(|e| Error::sys("block", "signals", e))?;
+        Ok(Signals { waited, original })
+    }
+
+    /// In the child, before execve: give the command the caller's mask.
+    pub(crate) fn restore(&self) -> Result<()> {
+        self.original
+            .thread_set_mask()
+            .map_err(|e| Error::sys("restore", "the signal mask", e))
+    }
+
+    /// Waits until `main` ends, forwarding signals to it and reaping every
+    /// other child that ends meanwhile (an init's adopted orphans). Returns
+    /// `main`'s exit status as a shell reports it.
+    pub(crate) fn supervise(&self, main: Pid) -> Result<i32> {
+        loop {
+            let signal = self
+                .waited
+                .wait()
+                .map_err(|e| Error::sys("wait for", "signals", e))?;
+            if signal != Signal::SIGCHLD {
+                // ESRCH: it is already gone; its SIGCHLD is on the way.
+                let _ = kill(main, signal);
+                continue;
+            }
+            // SIGCHLDs coalesce: one may stand for several children.
+            loop {
+                match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                    Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => break,
+                    Ok(status) if status.pid() == Some(main) => {
+                        if let Some(code) = exit_code(status) {
+                            return Ok(code);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(Errno::EINTR) => {}
+                    Err(e) => return Err(Error::sys("waitpid", "children", e)),
+                }
+            }
+        }
+    }
+}
+
+/// Waits for `pid` to end and returns its exit status (no forwarding).
+pub(crate) fn wait_exit(pid: Pid) -> i32 {
+    loop {
+        match waitpid(pid, None) {
+            Ok(status) => {
+                if let Some(code) = exit_code(status) {
+                    return code;
+                }
+            }
+            Err(Errno::EINTR) => {}
+            Err(_) => return crate::error::EXIT_TOOL_FAILED,
+        }
+    }
+}
+
+/// The status a shell would report: the exit code, or 128+N for a death by
+/// signal N. `None` for stops and continues, which are not ends.
+pub(crate) fn exit_code(status: WaitStatus) -> Option<i32> {
+    match status {
+        WaitStatus::Exited(_, code) => Some(code),
+        WaitStatus::Signaled(_, signal, _) => Some(128 + signal as i32),
+        _ => None,
+    }
+}
