@@ -1,0 +1,135 @@
+//! # rootfs: assemble a container's root and pivot_root into it
+//!
+//! A container's filesystem is an ordinary mount tree, built in a mount
+//! namespace of its own (mount_namespaces(7)) so that the host never sees
+//! it, then made the process's `/` with pivot_root(2). [`enter`] does it in
+//! this order, each step for a reason:
+//!
+//! 1. **A mount namespace of our own.** If we are still in the host's (the
+//!    same as PID 1's), unshare(2) one: nothing below can then touch the
+//!    host's mount table, whoever runs rootfs. Under `ns-exec --mount`
+//!    this is already so and nothing is unshared.
+//! 2. **Everything private** (`mount --make-rprivate /`). A copied mount
+//!    namespace keeps the propagation of the original, and on systemd hosts
+//!    `/` is shared: our mounts would appear on the host, and unmounting the
+//!    old root in step 6 would unmount the host's /proc (the "broken host
+//!    /proc after exit" bug). pivot_root also fails with EINVAL when the new
+//!    root's parent mount is shared.
+//! 3. **The overlay**: image layers read-only below, the container's
+//!    writable `upper/` on top, mounted on `merged/`.
+//! 4. **Kernel filesystems and devices**, mounted *before* the pivot: a user
+//!    namespace may mount proc or sysfs only while a fully visible instance
+//!    of it is in its mount namespace, and the host's still is. Targets are
+//!    resolved inside the new root so that image symlinks cannot redirect
+//!    a mount onto the host (`inroot`).
+//! 5. **Volumes and /etc files** (bind mounts), the working directory, then
+//!    the read-only remount of the root if asked: after it nothing can be
+//!    created in the root any more.
+//! 6. **pivot_root(".", ".")** then `umount2(".", MNT_DETACH)`: the new root
+//!    becomes `/`, the old one is stacked on it and detached at once, so no
+//!    directory for it is needed (the root may be read-only by now). With
+//!    the old root gone, no path leads back to the host's files.
+//! 7. **Masked and read-only kernel paths** (/proc/kcore, /proc/sys, …).
+//! 8. chdir to the working directory and execve(2) the command with exactly
+//!    the given environment.
+//!
+//! When the last process of the mount namespace exits, the kernel unmounts
+//! the whole tree: a container that crashes leaks no mount.
+
+pub mod error;
+mod etc;
+pub mod exec;
+pub mod inroot;
+pub mod mounts;
+pub mod spec;
+
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use nix::fcntl::{open, OFlag};
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sched::{unshare, CloneFlags};
+use nix::sys::stat::{stat, Mode};
+use nix::unistd::{chdir, gethostname, pivot_root};
+
+pub use error::{Error, Result};
+pub use spec::{HostEntry, Spec, Volume};
+
+/// Builds the root described by `spec`, enters it and execs the command.
+/// Returns only on failure.
+pub fn enter(spec: &Spec) -> Error {
+    match build_and_pivot(spec) {
+        Ok(()) => exec::exec(&spec.command, &exec::environment(&spec.env)),
+        Err(err) => err,
+    }
+}
+
+fn build_and_pivot(spec: &Spec) -> Result<()> {
+    spec.validate()?;
+    own_mount_namespace()?;
+    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
+        .map_err(|e| Error::sys("make private", "/ (recursively)", e))?;
+
+    let userns = in_user_namespace();
+    let [upper, work, merged] = ["upper", "work", "merged"].map(|d| spec.dir.join(d));
+    for d in [&upper, &work, &merged] {
+        std::fs::create_dir_all(d).map_err(|source| Error::Io { what: "create", path: d.display().to_string(), source })?;
+    }
+    mounts::overlay(&spec.layers, &upper, &work, &merged, userns)?;
+    let root = open_dir(&merged)?;
+
+    mounts::proc(&root)?;
+    mounts::sys(&root)?;
+    mounts::dev(&root, userns)?;
+
+    let hostname = match &spec.hostname {
+        Some(name) => name.clone(),
+        None => gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default(),
+    };
+    let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    etc::install(&root, &spec.dir, "hostname", &format!("{hostname}\n"))?;
+    etc::install(&root, &spec.dir, "hosts", &etc::hosts(&spec.extra_hosts))?;
+    etc::install(&root, &spec.dir, "resolv.conf", &etc::resolv_conf(&host_resolv, &spec.dns))?;
+
+    for volume in &spec.volumes {
+        mounts::volume(&root, volume)?;
+    }
+    inroot::create(&root, &spec.workdir, inroot::Kind::Dir)?;
+    if spec.read_only {
+        mounts::remount_read_only(&inroot::fd_path(&root))?;
+    }
+    drop(root);
+
+    chdir(&merged).map_err(|e| Error::sys("change directory to", merged.display(), e))?;
+    pivot_root(".", ".").map_err(|e| Error::sys("pivot_root to", merged.display(), e))?;
+    umount2(".", MntFlags::MNT_DETACH).map_err(|e| Error::sys("detach", "the old root", e))?;
+    chdir("/").map_err(|e| Error::sys("change directory to", "/", e))?;
+
+    mounts::mask_kernel_paths()?;
+    chdir(&spec.workdir).map_err(|e| Error::sys("change directory to", spec.workdir.display(), e))?;
+    Ok(())
+}
+
+/// Step 1: unshare a mount namespace unless we already have one that is not
+/// the host's. "The host's" is PID 1's as seen in our /proc; when that
+/// cannot be read we unshare anyway, since a nested namespace costs little.
+fn own_mount_namespace() -> Result<()> {
+    let ns = |p: &str| stat(p).map(|s| (s.st_dev, s.st_ino));
+    match (ns("/proc/self/ns/mnt"), ns("/proc/1/ns/mnt")) {
+        (Ok(ours), Ok(init)) if ours != init => Ok(()),
+        _ => unshare(CloneFlags::CLONE_NEWNS).map_err(|e| Error::sys("unshare", "a mount namespace", e)),
+    }
+}
+
+/// Whether we run in a user namespace other than the host's, whose uid map
+/// is the identity over all ids.
+fn in_user_namespace() -> bool {
+    std::fs::read_to_string("/proc/self/uid_map")
+        .map(|m| m.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"])
+        .unwrap_or(false)
+}
+
+fn open_dir(path: &Path) -> Result<OwnedFd> {
+    open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| Error::sys("open", path.display(), e))
+}

@@ -1,0 +1,112 @@
+//! `rootfs`: the command line. The work is in the library (`rootfs`).
+
+use std::ffi::{CString, OsString};
+use std::net::IpAddr;
+use std::os::unix::ffi::OsStringExt;
+use std::path::PathBuf;
+use std::process::exit;
+
+use clap::{Parser, Subcommand};
+use rootfs::error::EXIT_TOOL_FAILED;
+use rootfs::{Error, HostEntry, Spec, Volume};
+
+const EXAMPLES: &str = "\
+Examples:
+  mkdir -p /tmp/c1
+  rootfs enter --lower /var/lib/dockerish/images/layers/<id> --dir /tmp/c1 -- sh
+  ns-exec --pid --mount --uts --hostname box -- \\
+      rootfs enter --lower IMG --dir /tmp/c1 -v /srv:/srv:ro -e HOME=/root -w /root -- sh
+
+Writes land in DIR/upper; the image layers are never changed. Run it as root, or under
+ns-exec --user --map-root-user. rootfs makes its own mount namespace when it is not in
+one already, so nothing it mounts is ever visible on the host.";
+
+/// Assemble a container's root (overlayfs, volumes, /proc /sys /dev) and
+/// pivot_root into it
+#[derive(Parser)]
+#[command(name = "rootfs", version, after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the root, pivot_root into it and exec COMMAND
+    #[command(after_help = EXAMPLES)]
+    Enter(EnterArgs),
+}
+
+#[derive(clap::Args)]
+struct EnterArgs {
+    /// A read-only image layer (repeatable), topmost first, as in overlayfs's lowerdir=
+    #[arg(long = "lower", value_name = "DIR", required = true)]
+    layers: Vec<PathBuf>,
+    /// The container's directory: upper/, work/, merged/ and the generated /etc files
+    #[arg(long, value_name = "DIR")]
+    dir: PathBuf,
+    /// Name written to /etc/hostname (default: the current hostname)
+    #[arg(long, value_name = "NAME")]
+    hostname: Option<String>,
+    /// Extra /etc/hosts entry (repeatable)
+    #[arg(long = "add-host", value_name = "HOST:IP")]
+    extra_hosts: Vec<HostEntry>,
+    /// Nameserver for /etc/resolv.conf (repeatable; default: the host's, minus loopback)
+    #[arg(long, value_name = "IP")]
+    dns: Vec<IpAddr>,
+    /// Bind-mount a host path (repeatable)
+    #[arg(short = 'v', long = "volume", value_name = "SRC:DST[:ro]")]
+    volumes: Vec<Volume>,
+    /// The command's environment, one entry each (repeatable); PATH has a default
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// Working directory in the container, created if missing
+    #[arg(short = 'w', long, value_name = "DIR", default_value = "/")]
+    workdir: PathBuf,
+    /// Mount the root read-only (volumes, /dev and /tmp-like mounts keep theirs)
+    #[arg(long)]
+    read_only: bool,
+    /// The command and its arguments
+    #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
+    command: Vec<OsString>,
+}
+
+impl EnterArgs {
+    fn into_spec(self) -> Result<Spec, Error> {
+        let command = self
+            .command
+            .into_iter()
+            .map(|a| {
+                let text = a.to_string_lossy().into_owned();
+                CString::new(a.into_vec()).map_err(|_| Error::invalid("command argument", text, "contains a NUL byte"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Spec {
+            layers: self.layers,
+            dir: self.dir,
+            hostname: self.hostname,
+            extra_hosts: self.extra_hosts,
+            dns: self.dns,
+            volumes: self.volumes,
+            env: self.env,
+            workdir: self.workdir,
+            read_only: self.read_only,
+            command,
+        })
+    }
+}
+
+fn main() {
+    let cli = Cli::try_parse().unwrap_or_else(|e| {
+        let code = if e.use_stderr() { EXIT_TOOL_FAILED } else { 0 };
+        let _ = e.print();
+        exit(code)
+    });
+    let Command::Enter(args) = cli.command;
+    let err = match args.into_spec() {
+        Ok(spec) => rootfs::enter(&spec),
+        Err(err) => err,
+    };
+    eprintln!("rootfs: {err}");
+    exit(err.exit_code())
+}

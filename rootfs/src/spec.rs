@@ -1,0 +1,197 @@
+//! What a root is made of, parsed and checked before anything is mounted.
+
+use std::ffi::CString;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Component, Path, PathBuf};
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+
+/// Everything `rootfs enter` needs.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    /// Read-only image layers, topmost first (overlayfs's `lowerdir=` order).
+    pub layers: Vec<PathBuf>,
+    /// The container's directory: `upper/`, `work/` and `merged/` for the
+    /// overlay, and the generated `hostname`, `hosts` and `resolv.conf`.
+    pub dir: PathBuf,
+    /// For /etc/hostname and /etc/hosts; default: the current hostname.
+    pub hostname: Option<String>,
+    pub extra_hosts: Vec<HostEntry>,
+    /// Nameservers for /etc/resolv.conf; default: the host's, minus loopback.
+    pub dns: Vec<IpAddr>,
+    pub volumes: Vec<Volume>,
+    /// The command's whole environment, `KEY=VALUE`.
+    pub env: Vec<String>,
+    pub workdir: PathBuf,
+    pub read_only: bool,
+    pub command: Vec<CString>,
+}
+
+/// A host path bind-mounted into the container: `SRC:DST[:ro|:rw]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Volume {
+    pub source: PathBuf,
+    pub target: PathBuf,
+    pub read_only: bool,
+}
+
+impl FromStr for Volume {
+    type Err = Error;
+
+    fn from_str(spec: &str) -> Result<Self> {
+        let bad = |why: &str| Error::invalid("volume", spec, why);
+        let parts: Vec<&str> = spec.split(':').collect();
+        let (source, target, read_only) = match parts[..] {
+            [s, t] => (s, t, false),
+            [s, t, "ro"] => (s, t, true),
+            [s, t, "rw"] => (s, t, false),
+            [_, _, opt] => return Err(bad(&format!("unknown option {opt:?}: use ro or rw"))),
+            _ => return Err(bad("expected SRC:DST or SRC:DST:ro")),
+        };
+        if !source.starts_with('/') {
+            return Err(bad("the source must be an absolute host path (named volumes are not supported)"));
+        }
+        let target = PathBuf::from(target);
+        check_container_path("volume destination", &target)?;
+        if target == Path::new("/") {
+            return Err(bad("the destination cannot be /"));
+        }
+        Ok(Volume { source: PathBuf::from(source), target, read_only })
+    }
+}
+
+impl fmt::Display for Volume {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.source.display(), self.target.display())?;
+        if self.read_only {
+            f.write_str(":ro")?;
+        }
+        Ok(())
+    }
+}
+
+/// An extra line of /etc/hosts: `HOST:IP` (as `docker run --add-host`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostEntry {
+    pub host: String,
+    pub ip: IpAddr,
+}
+
+impl FromStr for HostEntry {
+    type Err = Error;
+
+    fn from_str(spec: &str) -> Result<Self> {
+        let bad = |why: &str| Error::invalid("host entry", spec, why);
+        // Split at the first ':' only: an IPv6 address has more.
+        let (host, ip) = spec.split_once(':').ok_or_else(|| bad("expected HOST:IP"))?;
+        if host.is_empty() || !host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b)) {
+            return Err(bad("the host name may hold letters, digits, '-', '.' and '_'"));
+        }
+        let ip = ip.parse().map_err(|_| bad(&format!("{ip:?} is not an IP address")))?;
+        Ok(HostEntry { host: host.to_string(), ip })
+    }
+}
+
+/// A path inside the container must be absolute and free of `..` (which
+/// could climb out of the directory it names).
+pub fn check_container_path(what: &'static str, path: &Path) -> Result<()> {
+    if !path.is_absolute() {
+        return Err(Error::invalid(what, path.display().to_string(), "must be an absolute path"));
+    }
+    if path.components().any(|c| c == Component::ParentDir) {
+        return Err(Error::invalid(what, path.display().to_string(), "must not contain '..'"));
+    }
+    Ok(())
+}
+
+/// An environment entry `KEY=VALUE` with a non-empty key.
+pub fn check_env(entry: &str) -> Result<()> {
+    match entry.split_once('=') {
+        Some((key, _)) if !key.is_empty() && !entry.contains('\0') => Ok(()),
+        _ => Err(Error::invalid("environment entry", entry, "expected KEY=VALUE")),
+    }
+}
+
+impl Spec {
+    /// Checks everything that can be checked without changing anything.
+    pub fn validate(&self) -> Result<()> {
+        if self.command.is_empty() {
+            return Err(Error::invalid("command", "", "no command given"));
+        }
+        if self.layers.is_empty() {
+            return Err(Error::invalid("layers", "", "give at least one --lower directory"));
+        }
+        for layer in self.layers.iter().chain([&self.dir]) {
+            let text = layer.to_string_lossy();
+            // overlayfs separates options with ',' and lower dirs with ':'.
+            if text.contains([',', ':']) {
+                return Err(Error::invalid("directory", text, "overlayfs cannot take a path with ',' or ':'"));
+            }
+        }
+        for layer in &self.layers {
+            if !layer.is_dir() {
+                return Err(Error::invalid("layer", layer.display().to_string(), "not a directory"));
+            }
+        }
+        for volume in &self.volumes {
+            if let Err(e) = std::fs::metadata(&volume.source) {
+                return Err(Error::Io {
+                    what: "volume source",
+                    path: volume.source.display().to_string(),
+                    source: e,
+                });
+            }
+        }
+        check_container_path("working directory", &self.workdir)?;
+        self.env.iter().try_for_each(|e| check_env(e))?;
+        if let Some(name) = &self.hostname {
+            if name.is_empty() || name.len() > 64 {
+                return Err(Error::invalid("hostname", name, "must be 1 to 64 characters"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_volumes() {
+        let v: Volume = "/srv/data:/data".parse().unwrap();
+        assert_eq!(v, Volume { source: "/srv/data".into(), target: "/data".into(), read_only: false });
+        let v: Volume = "/srv/data:/data:ro".parse().unwrap();
+        assert!(v.read_only);
+        assert_eq!(v.to_string(), "/srv/data:/data:ro");
+        assert!(!"/a:/b:rw".parse::<Volume>().unwrap().read_only);
+    }
+
+    #[test]
+    fn refuses_bad_volumes() {
+        for bad in ["", "/a", "data:/data", "/a:b", "/a:/b:rx", "/a:/b:ro:x", "/a:/", "/a:/x/../etc"] {
+            assert!(bad.parse::<Volume>().is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn parses_host_entries() {
+        let h: HostEntry = "db:10.0.0.3".parse().unwrap();
+        assert_eq!(h.host, "db");
+        let h: HostEntry = "v6:fd00::1".parse().unwrap();
+        assert_eq!(h.ip, "fd00::1".parse::<IpAddr>().unwrap());
+        for bad in ["db", "db:", ":1.2.3.4", "db:999.1.1.1", "a b:1.2.3.4"] {
+            assert!(bad.parse::<HostEntry>().is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn checks_env_entries() {
+        assert!(check_env("A=1").is_ok());
+        assert!(check_env("A=").is_ok());
+        assert!(check_env("=1").is_err());
+        assert!(check_env("A").is_err());
+    }
+}
