@@ -97,6 +97,10 @@ impl EnterArgs {
 }
 
 fn main() {
+    // Rust's runtime starts with SIGPIPE ignored, and execve(2) keeps ignored
+    // signals ignored: without this every command we exec would inherit it
+    // (`yes | head` in a container would spin on EPIPE instead of ending).
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::try_parse().unwrap_or_else(|e| {
         let code = if e.use_stderr() { EXIT_TOOL_FAILED } else { 0 };
         let _ = e.print();

@@ -1,0 +1,159 @@
+//! `imgtool`: the command line. The work is in the library (`imgtool`).
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::process::exit;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use imgtool::{busybox, human, Error, ImageConfig, ImageInfo, Reference, Store};
+
+const EXAMPLES: &str = "\
+Examples:
+  imgtool busybox                          build busybox:latest from the host's busybox-static
+  docker export c1 > c1.tar && imgtool import c1.tar myimage:1
+  imgtool ls
+  imgtool inspect busybox                  layers (directories for overlayfs) and config, as JSON
+  imgtool rm myimage:1
+
+State lives in --root (or $DOCKERISH_ROOT), default /var/lib/dockerish, under images/.";
+
+/// A sha256 content-addressed image store
+#[derive(Parser)]
+#[command(name = "imgtool", version, after_help = EXAMPLES)]
+struct Cli {
+    /// State root of every dockerish tool
+    #[arg(long, env = "DOCKERISH_ROOT", default_value = "/var/lib/dockerish", global = true)]
+    root: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import a root filesystem tar (FILE, or - for stdin) as image NAME[:TAG]
+    Import {
+        file: PathBuf,
+        name: Reference,
+        /// Default command of the image (repeat for each argument)
+        #[arg(long = "cmd", value_name = "ARG")]
+        cmd: Vec<String>,
+        /// Environment entry of the image (repeatable)
+        #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+        env: Vec<String>,
+        /// Working directory of the image
+        #[arg(short = 'w', long = "workdir", value_name = "DIR")]
+        workdir: Option<String>,
+    },
+    /// Build an image from the host's static busybox binary
+    Busybox {
+        #[arg(default_value = "busybox:latest")]
+        name: Reference,
+        /// The busybox binary (it must be statically linked)
+        #[arg(long, default_value = busybox::DEFAULT_BINARY)]
+        binary: PathBuf,
+    },
+    /// List images
+    #[command(alias = "list")]
+    Ls {
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// Only image IDs
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Print an image's layers and config as JSON
+    Inspect { name: String },
+    /// Remove tags or images; layers no image uses are deleted
+    #[command(alias = "rmi")]
+    Rm {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+fn print_json<T: serde::Serialize>(value: &T) {
+    println!("{}", serde_json::to_string_pretty(value).expect("serializable"));
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    let store = Store::open(&cli.root)?;
+    match cli.command {
+        Command::Import { file, name, cmd, env, workdir } => {
+            for entry in &env {
+                if !entry.split_once('=').is_some_and(|(k, _)| !k.is_empty()) {
+                    return Err(Error::invalid("environment entry", entry, "expected KEY=VALUE"));
+                }
+            }
+            let input: Box<dyn Read> = if file.as_os_str() == "-" {
+                Box::new(io::stdin().lock())
+            } else {
+                Box::new(File::open(&file).map_err(Error::io("open", &file))?)
+            };
+            let config = ImageConfig { env, cmd, working_dir: workdir.unwrap_or_default(), ..ImageConfig::default() };
+            let comment = format!("imported from {}", file.display());
+            print_json(&store.import(io::BufReader::new(input), &name, config, &comment)?);
+        }
+        Command::Busybox { name, binary } => {
+            let tar = busybox::build_tar(&binary)?;
+            let comment = format!("built from {}", binary.display());
+            print_json(&store.import(tar.as_slice(), &name, busybox::config(), &comment)?);
+        }
+        Command::Ls { format, quiet } => {
+            let images = store.list()?;
+            match format {
+                Format::Json => print_json(&images),
+                Format::Table if quiet => images.iter().for_each(|i| println!("{}", i.short_id())),
+                Format::Table => print_table(&images),
+            }
+        }
+        Command::Inspect { name } => print_json(&store.inspect(&name)?),
+        Command::Rm { names } => {
+            for name in names {
+                store.remove(&name)?.iter().for_each(|line| println!("{line}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `docker images`' columns.
+fn print_table(images: &[ImageInfo]) {
+    let mut rows = vec![["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"].map(String::from).to_vec()];
+    for image in images {
+        let tags: Vec<(&str, &str)> = if image.repo_tags.is_empty() {
+            vec![("<none>", "<none>")]
+        } else {
+            image.repo_tags.iter().filter_map(|t| t.rsplit_once(':')).collect()
+        };
+        for (repo, tag) in tags {
+            rows.push(vec![
+                repo.into(),
+                tag.into(),
+                image.short_id().into(),
+                human::ago(image.created),
+                human::size(image.size),
+            ]);
+        }
+    }
+    print!("{}", human::table(&rows));
+}
+
+fn main() {
+    // Die quietly on a closed stdout (`imgtool ls | head`), like C tools.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let cli = Cli::try_parse().unwrap_or_else(|e| {
+        let _ = e.print();
+        exit(if e.use_stderr() { 1 } else { 0 })
+    });
+    if let Err(err) = run(cli) {
+        eprintln!("imgtool: {err}");
+        exit(1);
+    }
+}

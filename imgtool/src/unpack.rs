@@ -1,0 +1,232 @@
+//! Extracting a tar into a layer directory without letting it out.
+//!
+//! A tar is untrusted input. Three tricks try to write outside the target:
+//!
+//! - an absolute name (`/etc/passwd`);
+//! - `..` in a name (`../../etc/passwd`);
+//! - a symlink entry (`evil -> /etc`) followed by an entry *through* it
+//!   (`evil/passwd`), or a hard link whose target lies outside.
+//!
+//! The first two are refused by looking at the name. For the third, every
+//! entry's parent directory is opened with openat2(2) and
+//! `RESOLVE_BENEATH`, which fails (EXDEV) if resolution would leave the
+//! layer directory by any route, symlinks included; the entry itself is then
+//! created relative to that descriptor, never following a symlink in its last
+//! component (`O_NOFOLLOW`, `AT_SYMLINK_NOFOLLOW`). Symlinks themselves are
+//! stored as they are: `/etc` in a link means the container's `/etc`.
+//!
+//! Owners, modes (setuid included) and modification times are kept, as the
+//! image needs them; directory times are set last, since creating entries in
+//! a directory changes its time.
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Component, Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{openat, openat2, AtFlags, OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::{fchmodat, fstatat, mkdirat, mknodat, utimensat, FchmodatFlags, Mode, SFlag, UtimensatFlags};
+use nix::sys::time::TimeSpec;
+use nix::unistd::{fchownat, linkat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
+
+use crate::error::{Error, Result};
+
+/// What an extraction wrote.
+#[derive(Debug, Default)]
+pub struct Unpacked {
+    /// Bytes of regular file data.
+    pub size: u64,
+    pub entries: u64,
+}
+
+/// Extracts `archive` into the empty directory `dir`.
+pub fn unpack<R: Read>(archive: R, dir: &Path) -> Result<Unpacked> {
+    let root = nix::fcntl::open(dir, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| Error::Sys { what: "open", target: dir.display().to_string(), source: e })?;
+    let mut archive = tar::Archive::new(archive);
+    let mut done = Unpacked::default();
+    let mut dir_times = Vec::new();
+    let entries = archive.entries().map_err(Error::io("read tar", dir))?;
+    for entry in entries {
+        let mut entry = entry.map_err(Error::io("read tar entry in", "the archive"))?;
+        let raw = entry.path().map_err(Error::io("read entry name in", "the archive"))?.into_owned();
+        let Some(name) = clean_name(&raw)? else { continue };
+        let header = entry.header().clone();
+        let kind = header.entry_type();
+        let shown = raw.display().to_string();
+        let unsafe_entry = |why: String| Error::UnsafeEntry { entry: shown.clone(), why };
+
+        let (parent, file) = open_parent(&root, &name).map_err(&unsafe_entry)?;
+        let meta = Meta {
+            mode: Mode::from_bits_truncate(header.mode().unwrap_or(0o644) & 0o7777),
+            uid: header.uid().unwrap_or(0) as u32,
+            gid: header.gid().unwrap_or(0) as u32,
+            mtime: header.mtime().unwrap_or(0) as i64,
+        };
+        let fail = |what: &'static str| {
+            let target = shown.clone();
+            move |e: Errno| Error::Sys { what, target, source: e }
+        };
+
+        if kind.is_dir() {
+            match mkdirat(parent.as_fd(), file, Mode::from_bits_truncate(0o700)) {
+                Ok(()) => {}
+                Err(Errno::EEXIST) if is_dir(&parent, file) => {}
+                Err(Errno::EEXIST) => {
+                    remove(&parent, file).map_err(fail("replace"))?;
+                    mkdirat(parent.as_fd(), file, Mode::from_bits_truncate(0o700)).map_err(fail("create directory"))?;
+                }
+                Err(e) => return Err(fail("create directory")(e)),
+            }
+            meta.apply(&parent, file, false).map_err(fail("set owner, mode and time of"))?;
+            dir_times.push((name, meta.mtime));
+        } else if kind.is_file() || kind.is_contiguous() {
+            replace(&parent, file).map_err(fail("replace"))?;
+            let flags = OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+            let fd = openat(parent.as_fd(), file, flags, Mode::from_bits_truncate(0o600)).map_err(fail("create"))?;
+            let written = io::copy(&mut entry, &mut File::from(fd)).map_err(Error::io("write", &raw))?;
+            done.size += written;
+            meta.apply(&parent, file, false).map_err(fail("set owner, mode and time of"))?;
+        } else if kind.is_symlink() {
+            let target = entry
+                .link_name()
+                .map_err(Error::io("read link target of", &raw))?
+                .ok_or_else(|| unsafe_entry("a symlink without a target".into()))?;
+            replace(&parent, file).map_err(fail("replace"))?;
+            symlinkat(target.as_ref(), parent.as_fd(), file).map_err(fail("create symlink"))?;
+            meta.apply(&parent, file, true).map_err(fail("set owner and time of"))?;
+        } else if kind.is_hard_link() {
+            let target = entry
+                .link_name()
+                .map_err(Error::io("read link target of", &raw))?
+                .ok_or_else(|| unsafe_entry("a hard link without a target".into()))?;
+            let target_name = clean_name(&target)?.ok_or_else(|| unsafe_entry("a hard link to the root".into()))?;
+            let (target_parent, target_file) =
+                open_parent(&root, &target_name).map_err(|e| unsafe_entry(format!("link target: {e}")))?;
+            replace(&parent, file).map_err(fail("replace"))?;
+            linkat(target_parent.as_fd(), target_file, parent.as_fd(), file, AtFlags::empty())
+                .map_err(fail("create hard link"))?;
+        } else if kind.is_character_special() || kind.is_block_special() || kind.is_fifo() {
+            let sflag = if kind.is_fifo() {
+                SFlag::S_IFIFO
+            } else if kind.is_block_special() {
+                SFlag::S_IFBLK
+            } else {
+                SFlag::S_IFCHR
+            };
+            let major = header.device_major().ok().flatten().unwrap_or(0);
+            let minor = header.device_minor().ok().flatten().unwrap_or(0);
+            replace(&parent, file).map_err(fail("replace"))?;
+            mknodat(parent.as_fd(), file, sflag, meta.mode, libc::makedev(major, minor)).map_err(fail("create device"))?;
+            meta.apply(&parent, file, false).map_err(fail("set owner, mode and time of"))?;
+        } else if kind.is_gnu_sparse() {
+            return Err(unsafe_entry("sparse files are not supported".into()));
+        } else {
+            // PAX and GNU extension headers are consumed by the tar crate;
+            // anything else is a type we do not know how to store.
+            return Err(unsafe_entry(format!("unsupported entry type {:?}", kind)));
+        }
+        done.entries += 1;
+    }
+    for (name, mtime) in dir_times.iter().rev() {
+        if let Ok((parent, file)) = open_parent(&root, name) {
+            let t = TimeSpec::new(*mtime, 0);
+            let _ = utimensat(parent.as_fd(), file, &t, &t, UtimensatFlags::NoFollowSymlink);
+        }
+    }
+    Ok(done)
+}
+
+/// The relative path of an entry, or `None` for the root itself (`./`).
+/// Refuses absolute names and `..`.
+fn clean_name(raw: &Path) -> Result<Option<PathBuf>> {
+    let mut clean = PathBuf::new();
+    for component in raw.components() {
+        match component {
+            Component::Normal(part) => clean.push(part),
+            Component::CurDir => {}
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(Error::UnsafeEntry { entry: raw.display().to_string(), why: "an absolute path".into() })
+            }
+            Component::ParentDir => {
+                return Err(Error::UnsafeEntry { entry: raw.display().to_string(), why: "'..' in the path".into() })
+            }
+        }
+    }
+    Ok((!clean.as_os_str().is_empty()).then_some(clean))
+}
+
+/// Opens the directory that will hold `name`, which must stay beneath
+/// `root`. Returns it with the last component of `name`.
+fn open_parent<'n>(root: &OwnedFd, name: &'n Path) -> std::result::Result<(OwnedFd, &'n OsStr), String> {
+    let file = name.file_name().ok_or("no file name")?;
+    let parent = name.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let how = OpenHow::new()
+        .flags(OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    match openat2(root.as_fd(), parent, how) {
+        Ok(fd) => Ok((fd, file)),
+        Err(Errno::EXDEV) => Err(format!("{} leads outside the image through a symlink", parent.display())),
+        Err(Errno::ENOENT) => Err(format!("its directory {} is missing from the archive", parent.display())),
+        Err(Errno::ENOTDIR) => Err(format!("{} is not a directory", parent.display())),
+        Err(e) => Err(format!("open {}: {}", parent.display(), e.desc())),
+    }
+}
+
+fn is_dir(parent: &OwnedFd, name: &OsStr) -> bool {
+    fstatat(parent.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW)
+        .map(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR)
+        .unwrap_or(false)
+}
+
+/// Removes `name` if it exists (a later entry replaces an earlier one, as
+/// tar does), except a directory, which a non-directory cannot replace.
+fn replace(parent: &OwnedFd, name: &OsStr) -> nix::Result<()> {
+    if is_dir(parent, name) {
+        return Err(Errno::EISDIR);
+    }
+    match unlinkat(parent.as_fd(), name, UnlinkatFlags::NoRemoveDir) {
+        Ok(()) | Err(Errno::ENOENT) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+fn remove(parent: &OwnedFd, name: &OsStr) -> nix::Result<()> {
+    unlinkat(parent.as_fd(), name, UnlinkatFlags::NoRemoveDir)
+}
+
+/// Owner, mode and time from the tar header.
+struct Meta {
+    mode: Mode,
+    uid: u32,
+    gid: u32,
+    mtime: i64,
+}
+
+impl Meta {
+    /// Owner first: chown(2) clears the setuid and setgid bits, so the
+    /// mode must come after it. Symlinks have no mode of their own.
+    fn apply(&self, parent: &OwnedFd, name: &OsStr, symlink: bool) -> nix::Result<()> {
+        fchownat(parent.as_fd(), name, Some(Uid::from_raw(self.uid)), Some(Gid::from_raw(self.gid)), AtFlags::AT_SYMLINK_NOFOLLOW)?;
+        if !symlink {
+            fchmodat(parent.as_fd(), name, self.mode, FchmodatFlags::NoFollowSymlink)?;
+        }
+        let t = TimeSpec::new(self.mtime, 0);
+        utimensat(parent.as_fd(), name, &t, &t, UtimensatFlags::NoFollowSymlink)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_cleaned_and_escapes_refused() {
+        assert_eq!(clean_name(Path::new("./bin/sh")).unwrap(), Some(PathBuf::from("bin/sh")));
+        assert_eq!(clean_name(Path::new("./")).unwrap(), None);
+        assert!(clean_name(Path::new("/etc/passwd")).is_err());
+        assert!(clean_name(Path::new("a/../../etc")).is_err());
+    }
+}
