@@ -16,7 +16,12 @@ Examples:
   imgtool inspect busybox                  layers (directories for overlayfs) and config, as JSON
   imgtool rm myimage:1
 
-State lives in --root (or $DOCKERISH_ROOT), default /var/lib/dockerish, under images/.";
+State lives in --root (or $DOCKERISH_ROOT), default /var/lib/dockerish, under images/.
+Exit status: 0 done, 1 failed, 2 no such image.";
+
+/// Exit status when the named image does not exist (so callers can tell it
+/// from a failure without parsing messages).
+const EXIT_NO_SUCH_IMAGE: i32 = 2;
 
 /// A sha256 content-addressed image store
 #[derive(Parser)]
@@ -154,6 +159,9 @@ fn main() {
     });
     if let Err(err) = run(cli) {
         eprintln!("imgtool: {err}");
-        exit(1);
+        exit(match err {
+            Error::NoSuchImage(_) => EXIT_NO_SUCH_IMAGE,
+            _ => 1,
+        });
     }
 }

@@ -1,0 +1,319 @@
+//! `dockerish run`: check everything, record the container, run the tool
+//! chain, wait, record how it ended.
+//!
+//! The chain is what a person would type, each tool exec'ing the next:
+//!
+//! ```text
+//! ns-exec --pid --mount --uts --ipc --net --hostname H --pidfile DIR/pid -- \
+//!     rootfs enter --dir DIR --lower LAYER… -e K=V… -w W -- CMD…
+//! ```
+//!
+//! `--dry-run` prints exactly that, instead of running it.
+
+use std::collections::HashMap;
+use std::fs;
+use std::os::fd::AsFd;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use imgtool::ImageInfo;
+use rootfs::Volume;
+
+use crate::cli::{Network, RunArgs};
+use crate::error::{Error, Result};
+use crate::signals::Forwarder;
+use crate::state::{Config, Container, Containers, ProcessRef, Status};
+use crate::tools::{shell_line, Tools};
+use crate::{names, pty};
+
+/// Runs a container in the foreground; returns its exit status.
+pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
+    let tools = Tools::new(root);
+    let containers = Containers::open(root)?;
+    let (image_name, command) = args.image_and_command.split_first().expect("clap requires IMAGE");
+    check_flags(&args)?;
+    let image = tools.resolve_image(image_name)?;
+    let config = configure(&args, image_name, command, &image, &containers)?;
+    if args.dry_run {
+        let dir = containers.dir_of(&config.id);
+        println!("# {} ({}): the commands that run it, as root", config.name, config.id);
+        println!("{}", shell_line(&chain(&tools, &config, &dir)?));
+        return Ok(0);
+    }
+    let mut container = {
+        let _lock = containers.lock()?;
+        if let Some(other) = containers.all()?.into_iter().find(|c| c.config.name == config.name) {
+            return Err(Error::NameInUse { name: config.name, id: other.config.id });
+        }
+        containers.create(&config)?
+    };
+    let result = start_and_wait(&tools, &mut container);
+    if container.config.auto_remove || result.is_err() && container.state.status == Status::Created {
+        containers.remove(&container)?;
+    }
+    result
+}
+
+/// Refuses bad flags before anything is created.
+fn check_flags(args: &RunArgs) -> Result<()> {
+    if let Some(name) = &args.name {
+        names::validate(name)?;
+    }
+    if let Some(host) = &args.hostname {
+        let ok = !host.is_empty() && host.len() <= 64 && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        if !ok || host.starts_with('-') {
+            return Err(Error::invalid("hostname", host, "use 1 to 64 letters, digits, '-' and '.'"));
+        }
+    }
+    for spec in &args.volumes {
+        let volume: Volume = spec.parse()?;
+        fs::metadata(&volume.source).map_err(|e| Error::invalid("volume", spec, format!("source {}: {e}", volume.source.display())))?;
+    }
+    if let Some(dir) = &args.workdir {
+        rootfs::spec::check_container_path("working directory", Path::new(dir))?;
+    }
+    Ok(())
+}
+
+/// Resolves the container's config from the flags and the image.
+fn configure(args: &RunArgs, image_name: &str, command: &[String], image: &ImageInfo, containers: &Containers) -> Result<Config> {
+    let id = names::random_id()?;
+    let name = match &args.name {
+        Some(name) => name.clone(),
+        None => {
+            let taken: Vec<String> = containers.all()?.into_iter().map(|c| c.config.name).collect();
+            names::generate(&taken)
+        }
+    };
+    let hostname = args.hostname.clone().unwrap_or_else(|| id[..12].to_string());
+    let command = resolve_command(args.entrypoint.as_deref(), command, image)?;
+
+    let mut env = Env::default();
+    for entry in &image.config.env {
+        env.set_entry(entry);
+    }
+    env.set("HOSTNAME", &hostname);
+    if args.tty {
+        env.set("TERM", "xterm");
+    }
+    for file in &args.env_files {
+        let text = fs::read_to_string(file).map_err(Error::io("read env file", file))?;
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            env.set_flag(line)?;
+        }
+    }
+    for entry in &args.env {
+        env.set_flag(entry)?;
+    }
+    if !env.has("HOME") {
+        env.set("HOME", "/root");
+    }
+    let workdir = args.workdir.clone().filter(|w| !w.is_empty()).or_else(|| Some(image.config.working_dir.clone()).filter(|w| !w.is_empty()));
+
+    Ok(Config {
+        id,
+        name,
+        image: image_name.to_string(),
+        image_id: image.id.clone(),
+        created: imgtool::human::now(),
+        command,
+        env: env.entries(),
+        workdir: workdir.unwrap_or_else(|| "/".into()),
+        hostname,
+        volumes: args.volumes.clone(),
+        layers: image.layers.iter().rev().map(|l| l.path.clone()).collect(),
+        read_only: args.read_only,
+        init: args.init,
+        tty: args.tty,
+        interactive: args.interactive,
+        auto_remove: args.rm,
+        network: args.network.name().to_string(),
+    })
+}
+
+/// Docker's rule: `--entrypoint` replaces the image's entrypoint and drops
+/// its CMD; arguments after the image replace CMD.
+fn resolve_command(entrypoint: Option<&str>, args: &[String], image: &ImageInfo) -> Result<Vec<String>> {
+    let (entry, cmd) = match entrypoint {
+        Some("") => (vec![], args.to_vec()),
+        Some(e) => (vec![e.to_string()], args.to_vec()),
+        None if args.is_empty() => (image.config.entrypoint.clone(), image.config.cmd.clone()),
+        None => (image.config.entrypoint.clone(), args.to_vec()),
+    };
+    let command: Vec<String> = entry.into_iter().chain(cmd).collect();
+    if command.is_empty() {
+        return Err(Error::Refused("no command specified: the image has none, give one after the image name".into()));
+    }
+    Ok(command)
+}
+
+/// The environment, in the order variables were first set, a later value
+/// replacing an earlier one.
+#[derive(Default)]
+struct Env {
+    order: Vec<String>,
+    values: HashMap<String, String>,
+}
+
+impl Env {
+    fn set(&mut self, key: &str, value: &str) {
+        if self.values.insert(key.to_string(), value.to_string()).is_none() {
+            self.order.push(key.to_string());
+        }
+    }
+
+    fn set_entry(&mut self, entry: &str) {
+        if let Some((k, v)) = entry.split_once('=') {
+            self.set(k, v);
+        }
+    }
+
+    /// `-e KEY=VALUE`, or `-e KEY`: the value of KEY here, if it is set.
+    fn set_flag(&mut self, flag: &str) -> Result<()> {
+        let (key, value) = match flag.split_once('=') {
+            Some((k, v)) => (k, Some(v.to_string())),
+            None => (flag, std::env::var(flag).ok()),
+        };
+        if key.is_empty() || key.contains(char::is_whitespace) {
+            return Err(Error::invalid("environment variable", flag, "expected KEY=VALUE or KEY"));
+        }
+        if let Some(value) = value {
+            self.set(key, &value);
+        }
+        Ok(())
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.values.contains_key(key)
+    }
+
+    fn entries(&self) -> Vec<String> {
+        self.order.iter().map(|k| format!("{k}={}", self.values[k])).collect()
+    }
+}
+
+/// The tool chain that runs `config` with its state in `dir`.
+pub fn chain(tools: &Tools, config: &Config, dir: &Path) -> Result<Vec<String>> {
+    let path = |name| tools.path(name).map(|p| p.display().to_string());
+    let dir_text = dir.display().to_string();
+    let mut argv = vec![path("ns-exec")?, "--pid".into(), "--mount".into(), "--uts".into(), "--ipc".into()];
+    if config.network == Network::None.name() {
+        argv.push("--net".into());
+    }
+    argv.extend(["--hostname".into(), config.hostname.clone()]);
+    if config.init {
+        argv.push("--init".into());
+    }
+    if config.tty {
+        argv.push("--ctty".into());
+    }
+    argv.extend(["--pidfile".into(), format!("{dir_text}/pid"), "--".into()]);
+    argv.extend([path("rootfs")?, "enter".into(), "--dir".into(), dir_text.clone()]);
+    for layer in &config.layers {
+        argv.extend(["--lower".into(), layer.display().to_string()]);
+    }
+    argv.extend(["--hostname".into(), config.hostname.clone()]);
+    for volume in &config.volumes {
+        argv.extend(["-v".into(), volume.clone()]);
+    }
+    for entry in &config.env {
+        argv.extend(["-e".into(), entry.clone()]);
+    }
+    argv.extend(["-w".into(), config.workdir.clone()]);
+    if config.read_only {
+        argv.push("--read-only".into());
+    }
+    argv.push("--".into());
+    argv.extend(config.command.iter().cloned());
+    Ok(argv)
+}
+
+/// Starts the chain with the terminal or stdio the flags ask for, records
+/// the container as running, waits, and records how it ended.
+fn start_and_wait(tools: &Tools, container: &mut Container) -> Result<i32> {
+    let argv = chain(tools, &container.config, &container.dir)?;
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]);
+    let forwarder = Forwarder::new()?;
+    Forwarder::unblock_in_child(&mut cmd);
+    let terminal = if container.config.tty { Some(pty::Terminal::open()?) } else { None };
+    match &terminal {
+        Some(t) => {
+            cmd.stdin(t.child_stdio()?).stdout(t.child_stdio()?).stderr(t.child_stdio()?);
+        }
+        None => {
+            cmd.stdin(if container.config.interactive { Stdio::inherit() } else { Stdio::null() });
+        }
+    }
+    let mut child = cmd.spawn().map_err(Error::io("run", &argv[0]))?;
+    // The Command still holds its copies of the pty slave: drop them, or
+    // the master never sees the container hang up.
+    drop(cmd);
+    container.state.status = Status::Running;
+    container.state.monitor = ProcessRef::of(std::process::id() as i32);
+    container.state.started_at = Some(imgtool::human::now());
+    container.save_state()?;
+
+    let code = match terminal {
+        Some(t) => {
+            let stdin = container.config.interactive.then(|| std::io::stdin().as_fd().try_clone_to_owned()).transpose().map_err(Error::io("duplicate", "stdin"))?;
+            t.relay(stdin, &forwarder, &mut child)?
+        }
+        None => forwarder.wait(&mut child)?,
+    };
+    container.state.status = Status::Exited;
+    container.state.exit_code = Some(code);
+    container.state.finished_at = Some(imgtool::human::now());
+    container.state.monitor = None;
+    container.save_state()?;
+    Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imgtool::{ImageConfig, ImageInfo};
+
+    fn image(entrypoint: &[&str], cmd: &[&str]) -> ImageInfo {
+        ImageInfo {
+            id: "sha256:00".into(),
+            repo_tags: vec![],
+            created: 0,
+            size: 0,
+            layers: vec![],
+            config: ImageConfig {
+                entrypoint: entrypoint.iter().map(|s| s.to_string()).collect(),
+                cmd: cmd.iter().map(|s| s.to_string()).collect(),
+                ..ImageConfig::default()
+            },
+            comment: String::new(),
+        }
+    }
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn command_follows_docker_rules() {
+        let img = image(&["/entry"], &["default"]);
+        assert_eq!(resolve_command(None, &[], &img).unwrap(), args(&["/entry", "default"]));
+        assert_eq!(resolve_command(None, &args(&["x"]), &img).unwrap(), args(&["/entry", "x"]));
+        assert_eq!(resolve_command(Some("sh"), &[], &img).unwrap(), args(&["sh"]));
+        assert_eq!(resolve_command(Some("sh"), &args(&["-c", "y"]), &img).unwrap(), args(&["sh", "-c", "y"]));
+        assert_eq!(resolve_command(Some(""), &args(&["ls"]), &img).unwrap(), args(&["ls"]));
+        assert!(resolve_command(None, &[], &image(&[], &[])).is_err());
+    }
+
+    #[test]
+    fn env_later_values_win_in_first_order() {
+        let mut env = Env::default();
+        env.set_entry("PATH=/bin");
+        env.set_flag("A=1").unwrap();
+        env.set_flag("PATH=/usr/bin").unwrap();
+        assert_eq!(env.entries(), args(&["PATH=/usr/bin", "A=1"]));
+        assert!(env.set_flag("=x").is_err());
+        env.set_flag("DOCKERISH_SURELY_UNSET_VARIABLE").unwrap();
+        assert!(!env.has("DOCKERISH_SURELY_UNSET_VARIABLE"));
+    }
+}

@@ -1,0 +1,100 @@
+//! Passing signals on to the container while waiting for it, like
+//! `docker run`'s sig-proxy.
+//!
+//! The signals are blocked and read from a signalfd(2), so the wait loop is
+//! an ordinary poll(2) loop that can also serve a terminal. The mask is
+//! inherited across fork and execve, and std's Command does not reset it:
+//! [`Forwarder::unblock_in_child`] must be set on every child, or the
+//! container's processes would start deaf to ^C and `kill`.
+
+use std::os::fd::{AsFd, BorrowedFd};
+use std::process::Child;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{kill, SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::unistd::Pid;
+
+use crate::error::{Error, Result};
+
+const FORWARDED: [Signal; 6] = [Signal::SIGHUP, Signal::SIGINT, Signal::SIGQUIT, Signal::SIGTERM, Signal::SIGUSR1, Signal::SIGUSR2];
+
+pub struct Forwarder {
+    fd: SignalFd,
+}
+
+/// What a signal read from the signalfd asks of the wait loop.
+pub enum Event {
+    /// A child changed state: see whether ours has ended.
+    Child,
+    /// The terminal was resized.
+    Resize,
+    /// Another signal, already passed on to the child.
+    Forwarded,
+}
+
+impl Forwarder {
+    pub fn new() -> Result<Forwarder> {
+        let mut set = SigSet::empty();
+        FORWARDED.iter().for_each(|s| set.add(*s));
+        set.add(Signal::SIGCHLD);
+        set.add(Signal::SIGWINCH);
+        set.thread_block().map_err(|e| Error::sys("block", "signals", e))?;
+        let fd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+            .map_err(|e| Error::sys("create", "a signalfd", e))?;
+        Ok(Forwarder { fd })
+    }
+
+    /// Makes `cmd`'s child start with an empty signal mask.
+    pub fn unblock_in_child(cmd: &mut std::process::Command) {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: between fork and exec only async-signal-safe calls are
+        // allowed; sigprocmask(2) is one, and it allocates nothing.
+        unsafe {
+            cmd.pre_exec(|| SigSet::empty().thread_set_mask().map_err(std::io::Error::from));
+        }
+    }
+
+    pub fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// Reads the pending signals, forwarding those meant for `child`.
+    pub fn handle(&self, child: &Child) -> Vec<Event> {
+        let mut events = Vec::new();
+        while let Ok(Some(info)) = self.fd.read_signal() {
+            let Ok(signal) = Signal::try_from(info.ssi_signo as i32) else { continue };
+            events.push(match signal {
+                Signal::SIGCHLD => Event::Child,
+                Signal::SIGWINCH => Event::Resize,
+                other => {
+                    let _ = kill(Pid::from_raw(child.id() as i32), other);
+                    Event::Forwarded
+                }
+            });
+        }
+        events
+    }
+
+    /// Waits for `child`, forwarding signals; returns its exit status as a
+    /// shell reports it.
+    pub fn wait(&self, child: &mut Child) -> Result<i32> {
+        loop {
+            if let Some(status) = child.try_wait().map_err(Error::io("wait for", "the container"))? {
+                return Ok(exit_code(status));
+            }
+            let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(Error::sys("poll", "signals", e)),
+            }
+            self.handle(child);
+        }
+    }
+}
+
+/// The exit code, or 128+N for a death by signal N.
+pub fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap_or(crate::error::EXIT_TOOL_FAILED)
+}

@@ -1,0 +1,248 @@
+//! Containers on disk.
+//!
+//! ```text
+//! ROOT/containers/
+//!   .lock               flock(2)ed while a container is created, renamed or removed
+//!   <id>/config.json    what the container is: name, image, command, options (set once)
+//!   <id>/state.json     what it is doing: status, PIDs, times, exit code
+//!   <id>/pid            the host PID of its init, written by ns-exec
+//!   <id>/upper work merged hostname hosts resolv.conf    rootfs's (its --dir)
+//! ```
+//!
+//! Both JSON files are replaced atomically (write a temporary file, fsync,
+//! rename(2)), so a reader never sees half of one, even if the writer is
+//! killed. A recorded PID is trusted only together with the process start
+//! time it was recorded with, so a PID reused by another process is never
+//! taken for the container.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// What the container is, fixed when it is created.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Config {
+    pub id: String,
+    pub name: String,
+    /// The image as the user named it, and the ID it resolved to.
+    pub image: String,
+    pub image_id: String,
+    /// Seconds since the epoch.
+    pub created: u64,
+    /// The command: entrypoint and arguments, resolved.
+    pub command: Vec<String>,
+    pub env: Vec<String>,
+    pub workdir: String,
+    pub hostname: String,
+    pub volumes: Vec<String>,
+    /// Image layer directories, topmost first.
+    pub layers: Vec<PathBuf>,
+    pub read_only: bool,
+    pub init: bool,
+    pub tty: bool,
+    pub interactive: bool,
+    pub auto_remove: bool,
+    pub network: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Created,
+    Running,
+    Exited,
+}
+
+/// A process we may later need to find again: its PID and the start time
+/// (field 22 of /proc/PID/stat, clock ticks since boot) that tell it apart
+/// from a later process with the same PID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessRef {
+    pub pid: i32,
+    pub start_time: u64,
+}
+
+impl ProcessRef {
+    /// The running process `pid`, if it exists.
+    pub fn of(pid: i32) -> Option<ProcessRef> {
+        start_time(pid).map(|start_time| ProcessRef { pid, start_time })
+    }
+
+    /// Whether this very process still runs (and is not a zombie).
+    pub fn alive(&self) -> bool {
+        start_time(self.pid) == Some(self.start_time)
+    }
+}
+
+/// Field 22 of /proc/PID/stat, or `None` if there is no such live process.
+fn start_time(pid: i32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may contain spaces.
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
+    if fields.first() == Some(&"Z") {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
+}
+
+/// What the container is doing.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct State {
+    pub status: Status,
+    /// The process that runs and waits for the container (the foreground
+    /// `dockerish run`).
+    pub monitor: Option<ProcessRef>,
+    pub started_at: Option<u64>,
+    pub finished_at: Option<u64>,
+    pub exit_code: Option<i32>,
+}
+
+impl State {
+    pub fn created() -> State {
+        State { status: Status::Created, monitor: None, started_at: None, finished_at: None, exit_code: None }
+    }
+
+    /// The status as it really is: a container recorded as running whose
+    /// monitor is gone (killed, or the machine rebooted) has exited.
+    pub fn effective(&self) -> Status {
+        match (self.status, self.monitor) {
+            (Status::Running, Some(m)) if m.alive() => Status::Running,
+            (Status::Running, _) => Status::Exited,
+            (status, _) => status,
+        }
+    }
+}
+
+/// A container: its config and state.
+#[derive(Clone, Debug)]
+pub struct Container {
+    pub config: Config,
+    pub state: State,
+    pub dir: PathBuf,
+}
+
+/// The containers of a state root.
+pub struct Containers {
+    dir: PathBuf,
+}
+
+impl Containers {
+    pub fn open(root: &Path) -> Result<Containers> {
+        let dir = root.join("containers");
+        fs::create_dir_all(&dir).map_err(Error::io("create", &dir))?;
+        Ok(Containers { dir })
+    }
+
+    pub fn dir_of(&self, id: &str) -> PathBuf {
+        self.dir.join(id)
+    }
+
+    /// Holds the store lock until the returned guard is dropped.
+    pub fn lock(&self) -> Result<Flock<File>> {
+        let path = self.dir.join(".lock");
+        let file = File::options().create(true).append(true).open(&path).map_err(Error::io("open", &path))?;
+        Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| Error::sys("lock", path.display(), e))
+    }
+
+    /// Every container, oldest first. A directory without a readable
+    /// config (a create that was interrupted) is skipped.
+    pub fn all(&self) -> Result<Vec<Container>> {
+        let mut all = Vec::new();
+        for entry in fs::read_dir(&self.dir).map_err(Error::io("list", &self.dir))?.flatten() {
+            let dir = entry.path();
+            if let Ok(config) = read_json::<Config>(&dir.join("config.json")) {
+                let state = read_json(&dir.join("state.json")).unwrap_or_else(|_| State::created());
+                all.push(Container { config, state, dir });
+            }
+        }
+        all.sort_by(|a, b| a.config.created.cmp(&b.config.created).then(a.config.id.cmp(&b.config.id)));
+        Ok(all)
+    }
+
+    /// The container named `key`: by exact name, full ID, or unique ID prefix.
+    pub fn find(&self, key: &str) -> Result<Container> {
+        let all = self.all()?;
+        if let Some(c) = all.iter().find(|c| c.config.name == key || c.config.id == key) {
+            return Ok(c.clone());
+        }
+        let matches: Vec<_> = all.iter().filter(|c| !key.is_empty() && c.config.id.starts_with(key)).collect();
+        match matches[..] {
+            [one] => Ok(one.clone()),
+            [] => Err(Error::NoSuchContainer(key.into())),
+            _ => Err(Error::Ambiguous(key.into())),
+        }
+    }
+
+    /// Creates the directory and records of a new container. The caller
+    /// holds the lock and has checked the name is free.
+    pub fn create(&self, config: &Config) -> Result<Container> {
+        let dir = self.dir_of(&config.id);
+        fs::create_dir(&dir).map_err(Error::io("create", &dir))?;
+        let state = State::created();
+        let done = write_json(&dir.join("state.json"), &state).and_then(|()| write_json(&dir.join("config.json"), config));
+        if let Err(e) = done {
+            let _ = fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+        Ok(Container { config: config.clone(), state, dir })
+    }
+
+    /// Removes a container's directory: its writable layer and records.
+    pub fn remove(&self, container: &Container) -> Result<()> {
+        fs::remove_dir_all(&container.dir).map_err(Error::io("remove", &container.dir))
+    }
+}
+
+impl Container {
+    pub fn save_state(&self) -> Result<()> {
+        write_json(&self.dir.join("state.json"), &self.state)
+    }
+
+    pub fn short_id(&self) -> &str {
+        &self.config.id[..12]
+    }
+}
+
+fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let bytes = fs::read(path).map_err(Error::io("read", path))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt { path: path.display().to_string(), why: e.to_string() })
+}
+
+/// Replaces `path` atomically with `value` as JSON.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let dir = path.parent().expect("a state file has a directory");
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(Error::io("create a temporary file in", dir))?;
+    serde_json::to_writer_pretty(&mut tmp, value).map_err(|e| Error::io("write", path)(e.into()))?;
+    tmp.write_all(b"\n").and_then(|()| tmp.as_file().sync_all()).map_err(Error::io("write", path))?;
+    tmp.persist(path).map_err(|e| Error::io("replace", path)(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_time_tells_a_live_process_from_a_reused_pid() {
+        let me = ProcessRef::of(std::process::id() as i32).expect("we run");
+        assert!(me.alive());
+        let stale = ProcessRef { start_time: me.start_time + 1, ..me };
+        assert!(!stale.alive());
+        assert!(ProcessRef::of(i32::MAX).is_none());
+    }
+
+    #[test]
+    fn a_running_record_without_its_monitor_has_exited() {
+        let mut state = State::created();
+        state.status = Status::Running;
+        state.monitor = Some(ProcessRef { pid: i32::MAX, start_time: 1 });
+        assert_eq!(state.effective(), Status::Exited);
+        state.monitor = ProcessRef::of(std::process::id() as i32);
+        assert_eq!(state.effective(), Status::Running);
+    }
+}

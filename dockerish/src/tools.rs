@@ -1,0 +1,117 @@
+//! Finding and running the tools. dockerish does no kernel work itself: it
+//! runs `imgtool`, `ns-exec` and `rootfs` as processes, and their command
+//! lines and JSON output are the contract between them.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use imgtool::ImageInfo;
+
+use crate::error::{Error, Result};
+
+/// `imgtool inspect`'s exit status when no image matches.
+const IMGTOOL_NO_SUCH_IMAGE: i32 = 2;
+
+/// Where the tools are: beside our own executable (a build directory, or
+/// an install prefix), else on `$PATH`.
+pub struct Tools {
+    root: PathBuf,
+}
+
+impl Tools {
+    pub fn new(root: &Path) -> Tools {
+        Tools { root: root.to_path_buf() }
+    }
+
+    pub fn path(&self, name: &str) -> Result<PathBuf> {
+        let beside = std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.join(name)));
+        if let Some(path) = beside.filter(|p| p.is_file()) {
+            return Ok(path);
+        }
+        let path_var = std::env::var_os("PATH").unwrap_or_default();
+        std::env::split_paths(&path_var)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+            .ok_or_else(|| Error::Tool { tool: name.into(), why: "not found beside dockerish nor on $PATH".into() })
+    }
+
+    /// `imgtool --root ROOT ARGS…`
+    pub fn imgtool<I, S>(&self, args: I) -> Result<Command>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new(self.path("imgtool")?);
+        cmd.arg("--root").arg(&self.root).args(args);
+        Ok(cmd)
+    }
+
+    /// The image `name`, as `imgtool inspect` describes it. A missing
+    /// `busybox` is built first, the way `docker run` pulls on first use.
+    pub fn resolve_image(&self, name: &str) -> Result<ImageInfo> {
+        match self.inspect(name)? {
+            Some(info) => Ok(info),
+            None if name.parse::<imgtool::Reference>().is_ok_and(|r| r.to_string() == "busybox:latest") => {
+                eprintln!("Unable to find image '{name}' locally; building it from the host's busybox-static");
+                run_quiet(self.imgtool(["busybox"])?, "imgtool")?;
+                self.inspect(name)?.ok_or_else(|| Error::Refused(format!("image {name} is still missing after building it")))
+            }
+            None => Err(Error::Refused(format!("Unable to find image '{name}' locally"))),
+        }
+    }
+
+    /// `imgtool inspect NAME`, or `None` when there is no such image.
+    pub fn inspect(&self, name: &str) -> Result<Option<ImageInfo>> {
+        let out = self.imgtool(["inspect", name])?.stderr(Stdio::piped()).output().map_err(Error::io("run", "imgtool"))?;
+        match out.status.code() {
+            Some(0) => serde_json::from_slice(&out.stdout)
+                .map(Some)
+                .map_err(|e| Error::Tool { tool: "imgtool".into(), why: format!("unreadable inspect output: {e}") }),
+            Some(IMGTOOL_NO_SUCH_IMAGE) => Ok(None),
+            _ => Err(Error::Tool { tool: "imgtool".into(), why: tool_message(&out.stderr, "imgtool") }),
+        }
+    }
+}
+
+/// Runs `cmd`, its stdout discarded; a failure carries its stderr.
+pub fn run_quiet(mut cmd: Command, tool: &str) -> Result<()> {
+    let out = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).output().map_err(Error::io("run", tool))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(Error::Tool { tool: tool.into(), why: tool_message(&out.stderr, tool) })
+    }
+}
+
+/// A tool's stderr without its own `tool: ` prefix (we add ours).
+fn tool_message(stderr: &[u8], tool: &str) -> String {
+    let text = String::from_utf8_lossy(stderr).trim().to_string();
+    text.strip_prefix(&format!("{tool}: ")).map(String::from).unwrap_or(text)
+}
+
+/// Quotes `args` for a POSIX shell, so a printed command can be pasted.
+pub fn shell_line<S: AsRef<str>>(args: &[S]) -> String {
+    args.iter()
+        .map(|a| {
+            let a = a.as_ref();
+            let plain = !a.is_empty() && a.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b));
+            if plain {
+                a.to_string()
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_only_what_needs_it() {
+        assert_eq!(shell_line(&["echo", "a b", "it's", "", "K=V"]), r"echo 'a b' 'it'\''s' '' K=V");
+    }
+}
