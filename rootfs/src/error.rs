@@ -15,24 +15,12 @@ pub const EXIT_NOT_FOUND: i32 = 127;
 pub enum Error {
     /// A system call failed while doing `what` to `target`.
     #[error("{what} {target}: {errno}", errno = .source.desc())]
-    Sys {
-        what: &'static str,
-        target: String,
-        source: Errno,
-    },
+    Sys { what: &'static str, target: String, source: Errno },
     #[error("{what} {path}: {source}")]
-    Io {
-        what: &'static str,
-        path: String,
-        source: std::io::Error,
-    },
+    Io { what: &'static str, path: String, source: std::io::Error },
     /// Bad input, refused before anything changed.
     #[error("invalid {what} {value:?}: {why}")]
-    Invalid {
-        what: &'static str,
-        value: String,
-        why: String,
-    },
+    Invalid { what: &'static str, value: String, why: String },
     /// No file named `command` in any directory of the container's $PATH.
     #[error("exec {command:?}: executable file not found in $PATH")]
     NotInPath { command: String },

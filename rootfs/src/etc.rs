@@ -38,8 +38,7 @@ pub fn resolv_conf(host: &str, dns: &[IpAddr]) -> String {
         let mut words = line.split_whitespace();
         match words.next() {
             Some("nameserver") => {
-                let keep = dns.is_empty()
-                    && words.next().and_then(|a| a.parse::<IpAddr>().ok()).is_some_and(|a| !a.is_loopback());
+                let keep = dns.is_empty() && words.next().and_then(|a| a.parse::<IpAddr>().ok()).is_some_and(|a| !a.is_loopback());
                 if keep {
                     text.push_str(line);
                     text.push('\n');

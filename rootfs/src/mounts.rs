@@ -42,12 +42,7 @@ pub fn overlay(layers: &[impl AsRef<Path>], upper: &Path, work: &Path, merged: &
         other => other.map_err(io)?,
     }
     let lower: Vec<_> = layers.iter().map(|l| l.as_ref().display().to_string()).collect();
-    let mut options = format!(
-        "lowerdir={},upperdir={},workdir={}",
-        lower.join(":"),
-        upper.display(),
-        work.display()
-    );
+    let mut options = format!("lowerdir={},upperdir={},workdir={}", lower.join(":"), upper.display(), work.display());
     // In a user namespace overlayfs may not set trusted.* xattrs; it keeps
     // its whiteout and opaque markers in user.* xattrs instead.
     if userns {
@@ -81,21 +76,14 @@ pub fn sys(root: &OwnedFd) -> Result<()> {
         Err(Errno::EPERM) => {
             mount(Some("/sys"), path.as_str(), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
                 .map_err(mount_err("bind the host's /sys on", "/sys"))?;
-            remount_read_only(&path)
+            remount_read_only_in(root, Path::new("/sys"))
         }
         other => other.map_err(mount_err("mount sysfs on", "/sys")),
     }
 }
 
 /// Character devices a program expects: (name, major, minor).
-const DEVICES: [(&str, u64, u64); 6] = [
-    ("null", 1, 3),
-    ("zero", 1, 5),
-    ("full", 1, 7),
-    ("random", 1, 8),
-    ("urandom", 1, 9),
-    ("tty", 5, 0),
-];
+const DEVICES: [(&str, u64, u64); 6] = [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)];
 
 /// /dev as Docker makes it: a small tmpfs with the basic devices, a private
 /// devpts instance for terminals, /dev/shm, /dev/mqueue and the fd links.
@@ -116,20 +104,28 @@ pub fn dev(root: &OwnedFd, userns: bool) -> Result<()> {
     // A new devpts instance: the container's ptys are its own, numbered
     // from 0. gid=5 (tty) is valid only if group 5 is mapped.
     let pts = sub("pts")?;
-    let pts_opts = if userns && !gid_mapped(5) {
-        "newinstance,ptmxmode=0666,mode=0620"
-    } else {
-        "newinstance,ptmxmode=0666,mode=0620,gid=5"
-    };
+    let pts_opts =
+        if userns && !gid_mapped(5) { "newinstance,ptmxmode=0666,mode=0620" } else { "newinstance,ptmxmode=0666,mode=0620,gid=5" };
     mount(Some("devpts"), fd_path(&pts).as_str(), Some("devpts"), nosuid | MsFlags::MS_NOEXEC, Some(pts_opts))
         .map_err(mount_err("mount devpts on", "/dev/pts"))?;
     let shm = sub("shm")?;
-    mount(Some("shm"), fd_path(&shm).as_str(), Some("tmpfs"), nosuid | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, Some("mode=1777,size=65536k"))
-        .map_err(mount_err("mount tmpfs on", "/dev/shm"))?;
-    // mqueue shows the POSIX message queues of the mounter's IPC namespace.
+    mount(
+        Some("shm"),
+        fd_path(&shm).as_str(),
+        Some("tmpfs"),
+        nosuid | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some("mode=1777,size=65536k"),
+    )
+    .map_err(mount_err("mount tmpfs on", "/dev/shm"))?;
+    // mqueue shows the POSIX message queues of the mounter's IPC namespace;
+    // a user namespace may mount it only if it owns that IPC namespace.
+    // Without one (rootless, no --ipc) the directory stays empty, as with
+    // rootless runc: there are no queues of our own to show.
     let mqueue = sub("mqueue")?;
-    mount(Some("mqueue"), fd_path(&mqueue).as_str(), Some("mqueue"), nosuid | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, None::<&str>)
-        .map_err(mount_err("mount mqueue on", "/dev/mqueue"))?;
+    match mount(Some("mqueue"), fd_path(&mqueue).as_str(), Some("mqueue"), nosuid | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, None::<&str>) {
+        Err(Errno::EPERM) if userns => {}
+        other => other.map_err(mount_err("mount mqueue on", "/dev/mqueue"))?,
+    }
 
     let links = [
         ("ptmx", "pts/ptmx"),
@@ -186,9 +182,17 @@ pub fn volume(root: &OwnedFd, volume: &Volume) -> Result<()> {
     mount(Some(&volume.source), path.as_str(), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
         .map_err(mount_err("bind-mount", volume))?;
     if volume.read_only {
-        remount_read_only(&path)?;
+        remount_read_only_in(root, &volume.target)?;
     }
     Ok(())
+}
+
+/// Makes the mount at `path` in `root` read-only. The descriptor a mount
+/// was made on still names the directory *under* the new mount, so the
+/// path is looked up again to name the mount itself (else EINVAL).
+fn remount_read_only_in(root: &OwnedFd, path: &Path) -> Result<()> {
+    let mounted = inroot::open(root, path).map_err(|e| Error::sys("open", path.display(), e))?;
+    remount_read_only(&fd_path(&mounted))
 }
 
 /// Makes the mount at `path` read-only.
@@ -257,8 +261,7 @@ pub fn mask_kernel_paths() -> Result<()> {
         if !Path::new(path).exists() {
             continue;
         }
-        mount(Some(path), path, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-            .map_err(mount_err("bind", path))?;
+        mount(Some(path), path, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>).map_err(mount_err("bind", path))?;
         remount_read_only(path)?;
     }
     Ok(())

@@ -137,11 +137,7 @@ impl Spec {
         }
         for volume in &self.volumes {
             if let Err(e) = std::fs::metadata(&volume.source) {
-                return Err(Error::Io {
-                    what: "volume source",
-                    path: volume.source.display().to_string(),
-                    source: e,
-                });
+                return Err(Error::Io { what: "volume source", path: volume.source.display().to_string(), source: e });
             }
         }
         check_container_path("working directory", &self.workdir)?;
