@@ -7,24 +7,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{what} {path}: {source}")]
-    Io {
-        what: &'static str,
-        path: String,
-        source: std::io::Error,
-    },
+    Io { what: &'static str, path: String, source: std::io::Error },
     #[error("{what} {target}: {errno}", errno = .source.desc())]
-    Sys {
-        what: &'static str,
-        target: String,
-        source: Errno,
-    },
+    Sys { what: &'static str, target: String, source: Errno },
     /// Bad input, refused before anything changed.
     #[error("invalid {what} {value:?}: {why}")]
-    Invalid {
-        what: &'static str,
-        value: String,
-        why: String,
-    },
+    Invalid { what: &'static str, value: String, why: String },
     #[error("no such image: {0}")]
     NoSuchImage(String),
     #[error("image reference {0:?} is ambiguous: it matches several image IDs")]

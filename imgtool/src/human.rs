@@ -40,7 +40,13 @@ pub fn size(bytes: u64) -> String {
         value /= 1000.0;
         unit += 1;
     }
-    let decimals = if unit == 0 || value >= 100.0 { 0 } else if value >= 10.0 { 1 } else { 2 };
+    let decimals = if unit == 0 || value >= 100.0 {
+        0
+    } else if value >= 10.0 {
+        1
+    } else {
+        2
+    };
     let text = format!("{value:.decimals$}");
     let text = if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.') } else { &text };
     format!("{text}{}", UNITS[unit])
@@ -50,9 +56,8 @@ pub fn size(bytes: u64) -> String {
 /// for `docker ps` and `docker images`. The first row is the header.
 pub fn table(rows: &[Vec<String>]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
-        .collect();
+    let widths: Vec<usize> =
+        (0..columns).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
     for row in rows {
         let mut line = String::new();
@@ -112,10 +117,8 @@ mod tests {
 
     #[test]
     fn table_aligns_columns() {
-        let rows = vec![
-            vec!["A".to_string(), "BB".to_string(), "C".to_string()],
-            vec!["long".to_string(), "x".to_string(), "".to_string()],
-        ];
+        let rows =
+            vec![vec!["A".to_string(), "BB".to_string(), "C".to_string()], vec!["long".to_string(), "x".to_string(), "".to_string()]];
         assert_eq!(table(&rows), "A      BB   C\nlong   x\n");
     }
 

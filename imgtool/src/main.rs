@@ -138,13 +138,7 @@ fn print_table(images: &[ImageInfo]) {
             image.repo_tags.iter().filter_map(|t| t.rsplit_once(':')).collect()
         };
         for (repo, tag) in tags {
-            rows.push(vec![
-                repo.into(),
-                tag.into(),
-                image.short_id().into(),
-                human::ago(image.created),
-                human::size(image.size),
-            ]);
+            rows.push(vec![repo.into(), tag.into(), image.short_id().into(), human::ago(image.created), human::size(image.size)]);
         }
     }
     print!("{}", human::table(&rows));

@@ -118,8 +118,11 @@ impl Store {
     fn lock(&self) -> Result<Flock<File>> {
         let path = self.dir.join("index.lock");
         let file = File::options().create(true).append(true).open(&path).map_err(Error::io("open", &path))?;
-        Flock::lock(file, FlockArg::LockExclusive)
-            .map_err(|(_, e)| Error::Sys { what: "lock", target: path.display().to_string(), source: e })
+        Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| Error::Sys {
+            what: "lock",
+            target: path.display().to_string(),
+            source: e,
+        })
     }
 
     /// Reads the index. Writers replace it by rename(2), so a reader needs
@@ -127,7 +130,9 @@ impl Store {
     fn read_index(&self) -> Result<Index> {
         let path = self.index_path();
         match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt { path: path.display().to_string(), why: e.to_string() }),
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt { path: path.display().to_string(), why: e.to_string() })
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Index::default()),
             Err(e) => Err(Error::io("read", &path)(e)),
         }
@@ -177,7 +182,15 @@ impl Store {
         Ok((digest, unpacked.size))
     }
 
-    fn add_image(&self, name: &Reference, layers: Vec<String>, config: ImageConfig, size: u64, comment: &str, created: u64) -> Result<ImageInfo> {
+    fn add_image(
+        &self,
+        name: &Reference,
+        layers: Vec<String>,
+        config: ImageConfig,
+        size: u64,
+        comment: &str,
+        created: u64,
+    ) -> Result<ImageInfo> {
         let record = ImageRecord { created, layers, config, size, comment: comment.to_string() };
         let id = hex::encode(Sha256::digest(serde_json::to_vec(&record).expect("an image record serializes")));
         let _lock = self.lock()?;
@@ -195,11 +208,7 @@ impl Store {
             repo_tags: index.tags.iter().filter(|(_, v)| *v == id).map(|(k, _)| k.clone()).collect(),
             created: record.created,
             size: record.size,
-            layers: record
-                .layers
-                .iter()
-                .map(|d| LayerInfo { digest: format!("sha256:{d}"), path: self.layer_dir(d) })
-                .collect(),
+            layers: record.layers.iter().map(|d| LayerInfo { digest: format!("sha256:{d}"), path: self.layer_dir(d) }).collect(),
             config: record.config.clone(),
             comment: record.comment.clone(),
         }

@@ -43,8 +43,11 @@ pub struct Unpacked {
 
 /// Extracts `archive` into the empty directory `dir`.
 pub fn unpack<R: Read>(archive: R, dir: &Path) -> Result<Unpacked> {
-    let root = nix::fcntl::open(dir, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(|e| Error::Sys { what: "open", target: dir.display().to_string(), source: e })?;
+    let root = nix::fcntl::open(dir, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).map_err(|e| Error::Sys {
+        what: "open",
+        target: dir.display().to_string(),
+        source: e,
+    })?;
     let mut archive = tar::Archive::new(archive);
     let mut done = Unpacked::default();
     let mut dir_times = Vec::new();
@@ -103,11 +106,9 @@ pub fn unpack<R: Read>(archive: R, dir: &Path) -> Result<Unpacked> {
                 .map_err(Error::io("read link target of", &raw))?
                 .ok_or_else(|| unsafe_entry("a hard link without a target".into()))?;
             let target_name = clean_name(&target)?.ok_or_else(|| unsafe_entry("a hard link to the root".into()))?;
-            let (target_parent, target_file) =
-                open_parent(&root, &target_name).map_err(|e| unsafe_entry(format!("link target: {e}")))?;
+            let (target_parent, target_file) = open_parent(&root, &target_name).map_err(|e| unsafe_entry(format!("link target: {e}")))?;
             replace(&parent, file).map_err(fail("replace"))?;
-            linkat(target_parent.as_fd(), target_file, parent.as_fd(), file, AtFlags::empty())
-                .map_err(fail("create hard link"))?;
+            linkat(target_parent.as_fd(), target_file, parent.as_fd(), file, AtFlags::empty()).map_err(fail("create hard link"))?;
         } else if kind.is_character_special() || kind.is_block_special() || kind.is_fifo() {
             let sflag = if kind.is_fifo() {
                 SFlag::S_IFIFO
@@ -150,9 +151,7 @@ fn clean_name(raw: &Path) -> Result<Option<PathBuf>> {
             Component::RootDir | Component::Prefix(_) => {
                 return Err(Error::UnsafeEntry { entry: raw.display().to_string(), why: "an absolute path".into() })
             }
-            Component::ParentDir => {
-                return Err(Error::UnsafeEntry { entry: raw.display().to_string(), why: "'..' in the path".into() })
-            }
+            Component::ParentDir => return Err(Error::UnsafeEntry { entry: raw.display().to_string(), why: "'..' in the path".into() }),
         }
     }
     Ok((!clean.as_os_str().is_empty()).then_some(clean))
@@ -166,10 +165,26 @@ fn open_parent<'n>(root: &OwnedFd, name: &'n Path) -> std::result::Result<(Owned
     let how = OpenHow::new()
         .flags(OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC)
         .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-    match openat2(root.as_fd(), parent, how) {
+    let mut opened = openat2(root.as_fd(), parent, how);
+    if matches!(opened, Err(Errno::ENOENT)) {
+        // Like tar and Docker, create missing parents (mode 0755). Each one
+        // is made beneath a directory opened with RESOLVE_BENEATH, so this
+        // cannot escape either.
+        let mut prefix = PathBuf::new();
+        for part in parent.components() {
+            let at = if prefix.as_os_str().is_empty() { Path::new(".") } else { prefix.as_path() };
+            let dir = openat2(root.as_fd(), at, how).map_err(|e| e.desc().to_string())?;
+            match mkdirat(dir.as_fd(), part.as_os_str(), Mode::from_bits_truncate(0o755)) {
+                Ok(()) | Err(Errno::EEXIST) => {}
+                Err(e) => return Err(format!("create {}: {}", prefix.join(part).display(), e.desc())),
+            }
+            prefix.push(part);
+        }
+        opened = openat2(root.as_fd(), parent, how);
+    }
+    match opened {
         Ok(fd) => Ok((fd, file)),
         Err(Errno::EXDEV) => Err(format!("{} leads outside the image through a symlink", parent.display())),
-        Err(Errno::ENOENT) => Err(format!("its directory {} is missing from the archive", parent.display())),
         Err(Errno::ENOTDIR) => Err(format!("{} is not a directory", parent.display())),
         Err(e) => Err(format!("open {}: {}", parent.display(), e.desc())),
     }
