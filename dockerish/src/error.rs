@@ -10,24 +10,12 @@ pub const EXIT_TOOL_FAILED: i32 = 125;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{what} {path}: {source}")]
-    Io {
-        what: &'static str,
-        path: String,
-        source: std::io::Error,
-    },
+    Io { what: &'static str, path: String, source: std::io::Error },
     #[error("{what} {target}: {errno}", errno = .source.desc())]
-    Sys {
-        what: &'static str,
-        target: String,
-        source: Errno,
-    },
+    Sys { what: &'static str, target: String, source: Errno },
     /// Bad input, refused before anything changed.
     #[error("invalid {what} {value:?}: {why}")]
-    Invalid {
-        what: &'static str,
-        value: String,
-        why: String,
-    },
+    Invalid { what: &'static str, value: String, why: String },
     #[error("No such container: {0}")]
     NoSuchContainer(String),
     #[error("container reference {0:?} is ambiguous: it matches several container IDs")]

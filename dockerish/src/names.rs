@@ -8,9 +8,7 @@ use crate::error::{Error, Result};
 /// A 64-hex-digit ID from 32 random bytes (getrandom via /dev/urandom).
 pub fn random_id() -> Result<String> {
     let mut bytes = [0u8; 32];
-    File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(Error::io("read", "/dev/urandom"))?;
+    File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).map_err(Error::io("read", "/dev/urandom"))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
@@ -27,12 +25,12 @@ pub fn validate(name: &str) -> Result<()> {
 }
 
 const ADJECTIVES: [&str; 24] = [
-    "brave", "calm", "clever", "eager", "fervent", "gentle", "happy", "jolly", "keen", "lucid", "merry", "nifty",
-    "noble", "patient", "quiet", "relaxed", "serene", "sharp", "steady", "tender", "upbeat", "vivid", "wise", "zealous",
+    "brave", "calm", "clever", "eager", "fervent", "gentle", "happy", "jolly", "keen", "lucid", "merry", "nifty", "noble", "patient",
+    "quiet", "relaxed", "serene", "sharp", "steady", "tender", "upbeat", "vivid", "wise", "zealous",
 ];
 const NOUNS: [&str; 24] = [
-    "babbage", "bohr", "curie", "darwin", "dijkstra", "euler", "fermat", "gauss", "hopper", "kepler", "knuth", "lamport",
-    "lovelace", "maxwell", "noether", "pascal", "ritchie", "shannon", "thompson", "torvalds", "turing", "volta", "wozniak", "yalow",
+    "babbage", "bohr", "curie", "darwin", "dijkstra", "euler", "fermat", "gauss", "hopper", "kepler", "knuth", "lamport", "lovelace",
+    "maxwell", "noether", "pascal", "ritchie", "shannon", "thompson", "torvalds", "turing", "volta", "wozniak", "yalow",
 ];
 
 /// A name like `keen_turing` that is not in `taken`; a number is appended

@@ -35,9 +35,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
     let image = tools.resolve_image(image_name)?;
     let config = configure(&args, image_name, command, &image, &containers)?;
     if args.dry_run {
-        let dir = containers.dir_of(&config.id);
-        println!("# {} ({}): the commands that run it, as root", config.name, config.id);
-        println!("{}", shell_line(&chain(&tools, &config, &dir)?));
+        print!("{}", dry_run_script(&tools, &config, &containers.dir_of(&config.id))?);
         return Ok(0);
     }
     let mut container = {
@@ -108,7 +106,8 @@ fn configure(args: &RunArgs, image_name: &str, command: &[String], image: &Image
     if !env.has("HOME") {
         env.set("HOME", "/root");
     }
-    let workdir = args.workdir.clone().filter(|w| !w.is_empty()).or_else(|| Some(image.config.working_dir.clone()).filter(|w| !w.is_empty()));
+    let workdir =
+        args.workdir.clone().filter(|w| !w.is_empty()).or_else(|| Some(image.config.working_dir.clone()).filter(|w| !w.is_empty()));
 
     Ok(Config {
         id,
@@ -228,6 +227,32 @@ pub fn chain(tools: &Tools, config: &Config, dir: &Path) -> Result<Vec<String>> 
     Ok(argv)
 }
 
+/// The commands a person types to run the container by hand: its
+/// directory, then the chain, one tool per line.
+fn dry_run_script(tools: &Tools, config: &Config, dir: &Path) -> Result<String> {
+    let argv = chain(tools, config, dir)?;
+    // Break the line before each tool's `--` (the first two; the command
+    // itself may contain more).
+    let mut lines: Vec<&[String]> = Vec::new();
+    let mut rest = &argv[..];
+    for _ in 0..2 {
+        let Some(at) = rest.iter().skip(1).position(|a| a == "--") else { break };
+        lines.push(&rest[..at + 1]);
+        rest = &rest[at + 1..];
+    }
+    lines.push(rest);
+    let body: Vec<String> = lines.iter().map(|l| shell_line(l)).collect();
+    Ok(format!(
+        "# {name} ({id}) from image {image} ({image_id}), by hand, as root:\n{mkdir}\n{body}\n",
+        name = config.name,
+        id = config.id,
+        image = config.image,
+        image_id = config.image_id,
+        mkdir = shell_line(&["mkdir", "-p", &dir.display().to_string()]),
+        body = body.join(" \\\n    "),
+    ))
+}
+
 /// Starts the chain with the terminal or stdio the flags ask for, records
 /// the container as running, waits, and records how it ended.
 fn start_and_wait(tools: &Tools, container: &mut Container) -> Result<i32> {
@@ -256,7 +281,12 @@ fn start_and_wait(tools: &Tools, container: &mut Container) -> Result<i32> {
 
     let code = match terminal {
         Some(t) => {
-            let stdin = container.config.interactive.then(|| std::io::stdin().as_fd().try_clone_to_owned()).transpose().map_err(Error::io("duplicate", "stdin"))?;
+            let stdin = container
+                .config
+                .interactive
+                .then(|| std::io::stdin().as_fd().try_clone_to_owned())
+                .transpose()
+                .map_err(Error::io("duplicate", "stdin"))?;
             t.relay(stdin, &forwarder, &mut child)?
         }
         None => forwarder.wait(&mut child)?,

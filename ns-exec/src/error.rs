@@ -16,25 +16,13 @@ pub const EXIT_NOT_FOUND: i32 = 127;
 pub enum Error {
     /// A system call failed: `what` was being done to `target`.
     #[error("{what} {target}: {errno}", errno = .source.desc())]
-    Sys {
-        what: &'static str,
-        target: String,
-        source: Errno,
-    },
+    Sys { what: &'static str, target: String, source: Errno },
     /// A file could not be read or written.
     #[error("{what} {path}: {source}")]
-    Io {
-        what: &'static str,
-        path: String,
-        source: std::io::Error,
-    },
+    Io { what: &'static str, path: String, source: std::io::Error },
     /// Bad input, refused before anything changed.
     #[error("invalid {what} {value:?}: {why}")]
-    Invalid {
-        what: &'static str,
-        value: String,
-        why: String,
-    },
+    Invalid { what: &'static str, value: String, why: String },
     /// `execve(2)` of the command failed.
     #[error("exec {command:?}: {errno}", errno = .source.desc())]
     Exec { command: String, source: Errno },
@@ -46,19 +34,11 @@ pub enum Error {
 
 impl Error {
     pub fn sys(what: &'static str, target: impl std::fmt::Display, source: Errno) -> Self {
-        Error::Sys {
-            what,
-            target: target.to_string(),
-            source,
-        }
+        Error::Sys { what, target: target.to_string(), source }
     }
 
     pub fn invalid(what: &'static str, value: impl Into<String>, why: impl Into<String>) -> Self {
-        Error::Invalid {
-            what,
-            value: value.into(),
-            why: why.into(),
-        }
+        Error::Invalid { what, value: value.into(), why: why.into() }
     }
 
     /// The exit status that reports this error: 127 when the command does not

@@ -28,10 +28,7 @@ pub(crate) fn cloexec_pipe() -> Result<(OwnedFd, OwnedFd)> {
 /// does. Returns only if execve(2) failed.
 pub(crate) fn exec(argv: &[CString]) -> Error {
     let Err(errno) = execvp(&argv[0], argv);
-    Error::Exec {
-        command: argv[0].to_string_lossy().into_owned(),
-        source: errno,
-    }
+    Error::Exec { command: argv[0].to_string_lossy().into_owned(), source: errno }
 }
 
 /// Child side: sends `err` to the parent. Best effort: if the parent is
@@ -48,13 +45,8 @@ pub(crate) fn report(fd: RawFd, err: &Error) {
 /// exec'd; `Some` is the child's error.
 pub(crate) fn read_report(read_end: OwnedFd) -> Result<Option<Error>> {
     let mut msg = Vec::new();
-    File::from(read_end)
-        .read_to_end(&mut msg)
-        .map_err(|source| Error::Io { what: "read", path: "the error pipe".into(), source })?;
-    Ok(msg.split_first().map(|(code, text)| Error::Child {
-        code: i32::from(*code),
-        message: String::from_utf8_lossy(text).into_owned(),
-    }))
+    File::from(read_end).read_to_end(&mut msg).map_err(|source| Error::Io { what: "read", path: "the error pipe".into(), source })?;
+    Ok(msg.split_first().map(|(code, text)| Error::Child { code: i32::from(*code), message: String::from_utf8_lossy(text).into_owned() }))
 }
 
 /// Child side: blocks until the parent closes its end of `fd` (it has
@@ -91,7 +83,5 @@ pub(crate) fn exit_now(code: i32) -> ! {
 pub(crate) fn take_terminal() -> Result<()> {
     nix::unistd::setsid().map_err(|e| Error::sys("start", "a new session", e))?;
     let res = unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) };
-    nix::errno::Errno::result(res)
-        .map(drop)
-        .map_err(|e| Error::sys("make stdin the controlling terminal", "(TIOCSCTTY)", e))
+    nix::errno::Errno::result(res).map(drop).map_err(|e| Error::sys("make stdin the controlling terminal", "(TIOCSCTTY)", e))
 }

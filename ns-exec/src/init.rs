@@ -16,7 +16,7 @@
 //! adopts orphans even when it is not PID 1.
 
 use std::ffi::CString;
-use std::os::fd::{OwnedFd, AsRawFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 use nix::sys::prctl;
 use nix::unistd::{fork, ForkResult};

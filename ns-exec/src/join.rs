@@ -85,16 +85,9 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
         return Err(Error::invalid("--target", spec.target.to_string(), "no such process"));
     }
     let plan = spec.plan()?;
-    let fds = plan
-        .iter()
-        .map(|(kind, path)| ns::open_ns(path).map(|fd| (*kind, fd)))
-        .collect::<Result<Vec<_>>>()?;
+    let fds = plan.iter().map(|(kind, path)| ns::open_ns(path).map(|fd| (*kind, fd))).collect::<Result<Vec<_>>>()?;
     let joins = |k| plan.iter().any(|(kind, _)| *kind == k);
-    let dirs = if joins(NsKind::Mount) {
-        Some((open_dir(&spec.proc_path("root"))?, open_dir(&spec.proc_path("cwd"))?))
-    } else {
-        None
-    };
+    let dirs = if joins(NsKind::Mount) { Some((open_dir(&spec.proc_path("root"))?, open_dir(&spec.proc_path("cwd"))?)) } else { None };
 
     let signals = Signals::block()?;
     ns::enter(&fds)?;
@@ -137,6 +130,5 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
 }
 
 fn open_dir(path: &Path) -> Result<OwnedFd> {
-    open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(|e| Error::sys("open", path.display(), e))
+    open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).map_err(|e| Error::sys("open", path.display(), e))
 }

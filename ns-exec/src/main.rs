@@ -158,11 +158,8 @@ impl Cli {
     }
 
     fn create_spec(&self) -> Result<CreateSpec, Error> {
-        let mut namespaces: Vec<(NsKind, NsRequest)> = self
-            .namespace_flags()
-            .into_iter()
-            .map(|(kind, file)| (kind, file.map_or(NsRequest::New, NsRequest::Join)))
-            .collect();
+        let mut namespaces: Vec<(NsKind, NsRequest)> =
+            self.namespace_flags().into_iter().map(|(kind, file)| (kind, file.map_or(NsRequest::New, NsRequest::Join))).collect();
         // Like unshare(1): --mount-proc implies a new mount namespace.
         if self.mount_proc.is_some() && !namespaces.iter().any(|(k, _)| *k == NsKind::Mount) {
             namespaces.push((NsKind::Mount, NsRequest::New));

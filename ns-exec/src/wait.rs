@@ -14,15 +14,8 @@ use nix::unistd::Pid;
 use crate::error::{Error, Result};
 
 /// Signals passed on to the command, like `docker run`'s sig-proxy and tini.
-const FORWARDED: [Signal; 7] = [
-    Signal::SIGHUP,
-    Signal::SIGINT,
-    Signal::SIGQUIT,
-    Signal::SIGTERM,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGWINCH,
-];
+const FORWARDED: [Signal; 7] =
+    [Signal::SIGHUP, Signal::SIGINT, Signal::SIGQUIT, Signal::SIGTERM, Signal::SIGUSR1, Signal::SIGUSR2, Signal::SIGWINCH];
 
 /// The forwarded signals and SIGCHLD, blocked, with the mask to restore.
 pub(crate) struct Signals {
@@ -37,22 +30,17 @@ impl Signals {
     pub(crate) fn block() -> Result<Self> {
         let dfl = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
         // SAFETY: installing SIG_DFL runs no code of ours.
-        unsafe { sigaction(Signal::SIGCHLD, &dfl) }
-            .map_err(|e| Error::sys("reset", "SIGCHLD disposition", e))?;
+        unsafe { sigaction(Signal::SIGCHLD, &dfl) }.map_err(|e| Error::sys("reset", "SIGCHLD disposition", e))?;
         let mut waited = SigSet::empty();
         FORWARDED.iter().for_each(|s| waited.add(*s));
         waited.add(Signal::SIGCHLD);
-        let original = waited
-            .thread_swap_mask(SigmaskHow::SIG_BLOCK)
-            .map_err(|e| Error::sys("block", "signals", e))?;
+        let original = waited.thread_swap_mask(SigmaskHow::SIG_BLOCK).map_err(|e| Error::sys("block", "signals", e))?;
         Ok(Signals { waited, original })
     }
 
     /// In the child, before execve: give the command the caller's mask.
     pub(crate) fn restore(&self) -> Result<()> {
-        self.original
-            .thread_set_mask()
-            .map_err(|e| Error::sys("restore", "the signal mask", e))
+        self.original.thread_set_mask().map_err(|e| Error::sys("restore", "the signal mask", e))
     }
 
     /// Waits until `main` ends, forwarding signals to it and reaping every
@@ -60,10 +48,7 @@ impl Signals {
     /// `main`'s exit status as a shell reports it.
     pub(crate) fn supervise(&self, main: Pid) -> Result<i32> {
         loop {
-            let signal = self
-                .waited
-                .wait()
-                .map_err(|e| Error::sys("wait for", "signals", e))?;
+            let signal = self.waited.wait().map_err(|e| Error::sys("wait for", "signals", e))?;
             if signal != Signal::SIGCHLD {
                 // ESRCH: it is already gone; its SIGCHLD is on the way.
                 let _ = kill(main, signal);
