@@ -1,0 +1,222 @@
+//! The harness of the end-to-end tests.
+//!
+//! The kernel is the fixture: every test runs the real binaries as root
+//! with real namespaces and mounts, against a state root of its own under
+//! /tmp (so tests run in parallel). When a [`Sandbox`] is dropped, pass or
+//! fail, it checks that nothing of the test is left on the host: no mount
+//! naming its root, no running container, the host's /proc intact; then
+//! it removes the root.
+//!
+//! The binaries are taken from the target directory above the test
+//! executable; `cargo test` builds a package's binaries only for that
+//! package's own tests, so the README's test command builds them first
+//! (`cargo build --workspace && cargo test --workspace`). A binary older
+//! than its sources is refused, so a test never runs stale code. A missing
+//! prerequisite (not root, a binary not built, no busybox-static) fails the
+//! test with the reason: it never skips.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The path of the workspace binary `name`, next to the test executable's
+/// `deps/` directory.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("own executable");
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
+    let path = dir.join(name);
+    let built = fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|e| panic!("{}: {e}: build the tools first: cargo build --workspace && cargo test --workspace", path.display()));
+    let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name);
+    if let Some(newest) = newest_mtime(&sources) {
+        assert!(built >= newest, "{} is older than its sources in {}: run cargo build --workspace", path.display(), sources.display());
+    }
+    path
+}
+
+/// The newest modification time of the files under `dir`.
+fn newest_mtime(dir: &Path) -> Option<std::time::SystemTime> {
+    let mut newest = None;
+    for entry in fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let time = if path.is_dir() { newest_mtime(&path) } else { entry.metadata().and_then(|m| m.modified()).ok() };
+        newest = newest.max(time);
+    }
+    newest
+}
+
+/// Fails unless we are root: the tests need namespaces, mounts, pivot_root.
+pub fn require_root() {
+    assert!(nix::unistd::geteuid().is_root(), "the end-to-end tests run as root (they create namespaces and mounts)");
+    assert!(Path::new("/bin/busybox").is_file(), "/bin/busybox is missing: apt-get install busybox-static (.ci/run does)");
+}
+
+/// What a finished command did.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// Its stdout, after asserting it succeeded.
+    #[track_caller]
+    pub fn ok(self) -> String {
+        assert_eq!(self.code, 0, "command failed: {self:#?}");
+        self.stdout
+    }
+
+    /// Asserts it failed with `code` and a message containing `needle`.
+    #[track_caller]
+    pub fn fails(&self, code: i32, needle: &str) {
+        assert_eq!(self.code, code, "unexpected status: {self:#?}");
+        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}: {self:#?}");
+    }
+}
+
+/// Runs `cmd` to the end, stdin empty, and collects what it did.
+pub fn outcome(mut cmd: Command) -> Outcome {
+    let out = cmd.stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    use std::os::unix::process::ExitStatusExt;
+    Outcome {
+        code: out.status.code().unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0)),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs the workspace binary `tool` with `args`.
+pub fn tool<I, S>(tool: &str, args: I) -> Outcome
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new(bin(tool));
+    cmd.args(args);
+    outcome(cmd)
+}
+
+/// A test's own state root, checked for leaks and removed on drop.
+pub struct Sandbox {
+    root: tempfile::TempDir,
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        require_root();
+        let root = tempfile::Builder::new().prefix("dockerish-test-").tempdir_in("/tmp").expect("temporary root");
+        fs::set_permissions(root.path(), fs::Permissions::from_mode(0o755)).expect("chmod root");
+        Sandbox { root }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.root.path()
+    }
+
+    /// A `Command` for workspace binary `tool` with `--root` set.
+    pub fn command(&self, tool: &str) -> Command {
+        let mut cmd = Command::new(bin(tool));
+        cmd.arg("--root").arg(self.root());
+        cmd
+    }
+
+    /// `dockerish --root ROOT ARGS…`
+    pub fn dockerish<I, S>(&self, args: I) -> Outcome
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = self.command("dockerish");
+        cmd.args(args);
+        outcome(cmd)
+    }
+
+    /// `dockerish run --rm busybox sh -c SCRIPT`, its outcome.
+    pub fn sh(&self, script: &str) -> Outcome {
+        self.dockerish(["run", "--rm", "busybox", "sh", "-c", script])
+    }
+
+    /// `imgtool --root ROOT ARGS…`
+    pub fn imgtool<I, S>(&self, args: I) -> Outcome
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = self.command("imgtool");
+        cmd.args(args);
+        outcome(cmd)
+    }
+
+    /// `imgtool inspect NAME` as JSON.
+    pub fn image(&self, name: &str) -> serde_json::Value {
+        serde_json::from_str(&self.imgtool(["inspect", name]).ok()).expect("inspect prints JSON")
+    }
+
+    /// The directories of recorded containers.
+    pub fn container_dirs(&self) -> Vec<PathBuf> {
+        match fs::read_dir(self.root().join("containers")) {
+            Ok(entries) => entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect(),
+            Err(_) => vec![],
+        }
+    }
+
+    /// Everything the sandbox leaked onto the host.
+    pub fn leaks(&self) -> Vec<String> {
+        let mut leaks = Vec::new();
+        let root = self.root().display().to_string();
+        // The host's mount table, as PID 1 sees it.
+        let mounts = fs::read_to_string("/proc/1/mountinfo").unwrap_or_default();
+        leaks.extend(mounts.lines().filter(|l| l.contains(&root)).map(|l| format!("mount: {l}")));
+        // The host's /proc must still be procfs (the bug the seeds had).
+        match nix::sys::statfs::statfs("/proc/self") {
+            Ok(fs) if fs.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC => {}
+            other => leaks.push(format!("/proc is no longer procfs: {other:?}")),
+        }
+        if self.root().join("containers").is_dir() {
+            let running = self.dockerish(["ps", "-q"]);
+            leaks.extend(running.stdout.lines().map(|id| format!("running container {id}")));
+        }
+        leaks
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let leaks = self.leaks();
+        let removed = fs::remove_dir_all(self.root());
+        if std::thread::panicking() {
+            // The test already failed; report what it left without a
+            // double panic (which would abort and hide the first).
+            if !leaks.is_empty() {
+                eprintln!("leaked by the failed test: {leaks:#?}");
+            }
+            return;
+        }
+        assert!(leaks.is_empty(), "the test left these on the host: {leaks:#?}");
+        if let Err(e) = removed {
+            panic!("cannot remove the test root {}: {e}", self.root().display());
+        }
+    }
+}
+
+/// A copy of a workspace binary in a world-readable directory, for tests
+/// that run it as an unprivileged user (the target directory may not be
+/// reachable for them).
+pub fn public_copy(tool: &str, dir: &Path) -> PathBuf {
+    fs::create_dir_all(dir).expect("create the directory");
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).expect("chmod");
+    let dest = dir.join(tool);
+    fs::copy(bin(tool), &dest).expect("copy binary");
+    fs::set_permissions(&dest, fs::Permissions::from_mode(0o755)).expect("chmod");
+    dest
+}
