@@ -1,50 +1,124 @@
 //! `-t`: a pseudo-terminal for the container (pty(7)).
 //!
-//! openpty(3) gives a pair: the *slave* behaves like a real terminal and
-//! becomes the container's stdin, stdout and stderr (ns-exec `--ctty` makes
-//! it the controlling terminal of a new session, so the shell has job
-//! control and ^C reaches its foreground job); the *master* stays here. We
-//! copy our input to the master and the master's output to our stdout, with
-//! our own terminal in raw mode so every key (^C included) goes through
-//! untouched. The window size follows ours on SIGWINCH. When the last
-//! holder of the slave exits, reading the master fails with EIO: the end.
+//! The pair is made *inside* the container, by `rootfs --console-socket`,
+//! from the container's own devpts (so `tty` and ttyname(3) work there),
+//! and its *master* is sent to us over a unix socket (SCM_RIGHTS). The
+//! slave is the container's stdin, stdout, stderr and controlling
+//! terminal: its shell has job control and ^C reaches the foreground job.
+//! We copy our input to the master and the master's output to our stdout,
+//! with our own terminal in raw mode so every key (^C included) goes
+//! through untouched. The window size is set before the command starts and
+//! follows ours on SIGWINCH. When the last holder of the slave exits,
+//! reading the master fails with EIO: the end.
 
-use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::process::{Child, Stdio};
+use std::io::{IoSliceMut, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::Child;
 
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::pty::openpty;
+use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg, Termios};
 use nix::unistd::{isatty, read, write};
 
 use crate::error::{Error, Result};
 use crate::signals::{exit_code, Event, Forwarder};
 
+/// A unix socket path must fit in sun_path (108 bytes with its NUL).
+const SUN_PATH_MAX: usize = 107;
+
+/// The socket `rootfs --console-socket` sends the terminal to. The file is
+/// removed when this is dropped.
+pub struct ConsoleSocket {
+    listener: UnixListener,
+    path: PathBuf,
+}
+
+impl ConsoleSocket {
+    /// Listens on `path`; a path too long for sun_path is bound through its
+    /// directory's descriptor (/proc/self/fd/N/NAME), as rootfs connects.
+    pub fn bind(path: &Path) -> Result<ConsoleSocket> {
+        let fail = Error::io("listen on", path);
+        let listener = if path.as_os_str().len() <= SUN_PATH_MAX {
+            UnixListener::bind(path)
+        } else {
+            let dir = std::fs::File::open(path.parent().unwrap_or(Path::new("/"))).map_err(Error::io("open", path))?;
+            UnixListener::bind(Path::new(&format!("/proc/self/fd/{}", dir.as_raw_fd())).join(path.file_name().unwrap_or_default()))
+        }
+        .map_err(fail)?;
+        Ok(ConsoleSocket { listener, path: path.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Waits for the container's terminal, forwarding signals meanwhile.
+    /// `None`: the chain exited before sending one (it has said why).
+    pub fn receive(&self, forwarder: &Forwarder, child: &mut Child) -> Result<Option<Terminal>> {
+        self.listener.set_nonblocking(true).map_err(Error::io("configure", &self.path))?;
+        loop {
+            match self.listener.accept() {
+                Ok((stream, _)) => return receive_master(&stream, &self.path).map(|master| Some(Terminal { master, _socket: stream })),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(Error::io("accept on", &self.path)(e)),
+            }
+            if child.try_wait().map_err(Error::io("wait for", "the container"))?.is_some() {
+                return Ok(None);
+            }
+            let mut fds = [PollFd::new(self.listener.as_fd(), PollFlags::POLLIN), PollFd::new(forwarder.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(e) => return Err(Error::sys("poll", "the console socket", e)),
+            }
+            forwarder.handle(child);
+        }
+    }
+}
+
+impl Drop for ConsoleSocket {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// recvmsg(2) with room for one descriptor.
+fn receive_master(stream: &UnixStream, path: &Path) -> Result<OwnedFd> {
+    let mut byte = [0u8; 1];
+    let mut iov = [IoSliceMut::new(&mut byte)];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let msg = recvmsg::<()>(stream.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
+        .map_err(|e| Error::sys("receive the terminal from", path.display(), e))?;
+    for cmsg in msg.cmsgs().map_err(|e| Error::sys("read the message on", path.display(), e))? {
+        if let ControlMessageOwned::ScmRights(fds) = cmsg {
+            if let Some(&fd) = fds.first() {
+                // SAFETY: the kernel just installed this descriptor for us.
+                return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
+            }
+        }
+    }
+    Err(Error::Tool { tool: "rootfs".into(), why: "sent no terminal on the console socket".into() })
+}
+
+/// The master side of the container's terminal.
 pub struct Terminal {
     master: OwnedFd,
-    slave: OwnedFd,
+    /// rootfs waits until this connection closes before it starts the
+    /// command, so the window size is right from the first prompt.
+    _socket: UnixStream,
 }
 
 impl Terminal {
-    /// Opens a pty pair with the size of our terminal, if we have one.
-    pub fn open() -> Result<Terminal> {
-        let size = window_size(std::io::stdout().as_fd()).or_else(|| window_size(std::io::stdin().as_fd()));
-        let pair = openpty(size.as_ref(), None).map_err(|e| Error::sys("open", "a pseudo-terminal", e))?;
-        Ok(Terminal { master: pair.master, slave: pair.slave })
-    }
-
-    /// The slave, for one of the container's standard descriptors.
-    pub fn child_stdio(&self) -> Result<Stdio> {
-        Ok(Stdio::from(self.slave.try_clone().map_err(Error::io("duplicate", "the pty slave"))?))
-    }
-
     /// Copies between our stdio and the container's terminal until the
     /// container is gone; returns its exit status. `stdin` is given with -i.
     pub fn relay(self, stdin: Option<OwnedFd>, forwarder: &Forwarder, child: &mut Child) -> Result<i32> {
-        let Terminal { master, slave } = self;
-        drop(slave); // from now on only the container holds it
+        let Terminal { master, _socket } = self;
+        if let Some(size) = window_size(std::io::stdout().as_fd()).or_else(|| window_size(std::io::stdin().as_fd())) {
+            set_window_size(master.as_fd(), &size);
+        }
+        drop(_socket); // the command may start now
         let _raw = match &stdin {
             Some(fd) if isatty(fd.as_fd()).unwrap_or(false) => Some(RawMode::enter(fd)?),
             _ => None,

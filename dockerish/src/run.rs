@@ -65,7 +65,13 @@ fn check_flags(args: &RunArgs) -> Result<()> {
     }
     for spec in &args.volumes {
         let volume: Volume = spec.parse()?;
-        fs::metadata(&volume.source).map_err(|e| Error::invalid("volume", spec, format!("source {}: {e}", volume.source.display())))?;
+        fs::metadata(&volume.source).map_err(|e| {
+            Error::invalid(
+                "volume",
+                spec,
+                format!("source {}: {}", volume.source.display(), nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)).desc()),
+            )
+        })?;
     }
     if let Some(dir) = &args.workdir {
         rootfs::spec::check_container_path("working directory", Path::new(dir))?;
@@ -191,8 +197,11 @@ impl Env {
     }
 }
 
-/// The tool chain that runs `config` with its state in `dir`.
-pub fn chain(tools: &Tools, config: &Config, dir: &Path) -> Result<Vec<String>> {
+/// The tool chain that runs `config` with its state in `dir`. With `-t`,
+/// `console` is the socket rootfs sends the container's terminal to;
+/// without one (a script for a person) the container uses the terminal the
+/// chain runs on, made its controlling terminal by `ns-exec --ctty`.
+pub fn chain(tools: &Tools, config: &Config, dir: &Path, console: Option<&Path>) -> Result<Vec<String>> {
     let path = |name| tools.path(name).map(|p| p.display().to_string());
     let dir_text = dir.display().to_string();
     let mut argv = vec![path("ns-exec")?, "--pid".into(), "--mount".into(), "--uts".into(), "--ipc".into()];
@@ -203,7 +212,7 @@ pub fn chain(tools: &Tools, config: &Config, dir: &Path) -> Result<Vec<String>> 
     if config.init {
         argv.push("--init".into());
     }
-    if config.tty {
+    if config.tty && console.is_none() {
         argv.push("--ctty".into());
     }
     argv.extend(["--pidfile".into(), format!("{dir_text}/pid"), "--".into()]);
@@ -222,6 +231,9 @@ pub fn chain(tools: &Tools, config: &Config, dir: &Path) -> Result<Vec<String>> 
     if config.read_only {
         argv.push("--read-only".into());
     }
+    if let (true, Some(socket)) = (config.tty, console) {
+        argv.extend(["--console-socket".into(), socket.display().to_string()]);
+    }
     argv.push("--".into());
     argv.extend(config.command.iter().cloned());
     Ok(argv)
@@ -230,7 +242,7 @@ pub fn chain(tools: &Tools, config: &Config, dir: &Path) -> Result<Vec<String>> 
 /// The commands a person types to run the container by hand: its
 /// directory, then the chain, one tool per line.
 fn dry_run_script(tools: &Tools, config: &Config, dir: &Path) -> Result<String> {
-    let argv = chain(tools, config, dir)?;
+    let argv = chain(tools, config, dir, None)?;
     // Break the line before each tool's `--` (the first two; the command
     // itself may contain more).
     let mut lines: Vec<&[String]> = Vec::new();
@@ -256,29 +268,29 @@ fn dry_run_script(tools: &Tools, config: &Config, dir: &Path) -> Result<String> 
 /// Starts the chain with the terminal or stdio the flags ask for, records
 /// the container as running, waits, and records how it ended.
 fn start_and_wait(tools: &Tools, container: &mut Container) -> Result<i32> {
-    let argv = chain(tools, &container.config, &container.dir)?;
+    let console = match container.config.tty {
+        true => Some(pty::ConsoleSocket::bind(&container.dir.join("console.sock"))?),
+        false => None,
+    };
+    let argv = chain(tools, &container.config, &container.dir, console.as_ref().map(|c| c.path()))?;
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]);
     let forwarder = Forwarder::new()?;
     Forwarder::unblock_in_child(&mut cmd);
-    let terminal = if container.config.tty { Some(pty::Terminal::open()?) } else { None };
-    match &terminal {
-        Some(t) => {
-            cmd.stdin(t.child_stdio()?).stdout(t.child_stdio()?).stderr(t.child_stdio()?);
-        }
-        None => {
-            cmd.stdin(if container.config.interactive { Stdio::inherit() } else { Stdio::null() });
-        }
-    }
+    // With -t the container's stdio is its terminal (set up by rootfs);
+    // its stdin is ours only with -i and no terminal.
+    cmd.stdin(if container.config.interactive && console.is_none() { Stdio::inherit() } else { Stdio::null() });
     let mut child = cmd.spawn().map_err(Error::io("run", &argv[0]))?;
-    // The Command still holds its copies of the pty slave: drop them, or
-    // the master never sees the container hang up.
-    drop(cmd);
     container.state.status = Status::Running;
     container.state.monitor = ProcessRef::of(std::process::id() as i32);
     container.state.started_at = Some(imgtool::human::now());
     container.save_state()?;
 
+    let terminal = match &console {
+        Some(socket) => socket.receive(&forwarder, &mut child)?,
+        None => None,
+    };
+    drop(console);
     let code = match terminal {
         Some(t) => {
             let stdin = container

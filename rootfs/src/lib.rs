@@ -25,6 +25,9 @@
 //! 5. **Volumes and /etc files** (bind mounts), the working directory, then
 //!    the read-only remount of the root if asked: after it nothing can be
 //!    created in the root any more.
+//!    With `--console-socket`, the terminal is made now, in the container's
+//!    own devpts, while the socket's host path can still be reached
+//!    (`console`).
 //! 6. **pivot_root(".", ".")** then `umount2(".", MNT_DETACH)`: the new root
 //!    becomes `/`, the old one is stacked on it and detached at once, so no
 //!    directory for it is needed (the root may be read-only by now). With
@@ -36,6 +39,7 @@
 //! When the last process of the mount namespace exits, the kernel unmounts
 //! the whole tree: a container that crashes leaks no mount.
 
+mod console;
 pub mod error;
 mod etc;
 pub mod exec;
@@ -97,6 +101,9 @@ fn build_and_pivot(spec: &Spec) -> Result<()> {
     inroot::create(&root, &spec.workdir, inroot::Kind::Dir)?;
     if spec.read_only {
         mounts::remount_read_only(&inroot::fd_path(&root))?;
+    }
+    if let Some(socket) = &spec.console_socket {
+        console::setup(&root, socket)?;
     }
     drop(root);
 

@@ -66,6 +66,10 @@ struct EnterArgs {
     /// Mount the root read-only (volumes, /dev and /tmp-like mounts keep theirs)
     #[arg(long)]
     read_only: bool,
+    /// Make the container's terminal in its own devpts and send the master
+    /// to this unix socket (runc's protocol); the command gets the slave
+    #[arg(long, value_name = "SOCKET")]
+    console_socket: Option<PathBuf>,
     /// The command and its arguments
     #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
     command: Vec<OsString>,
@@ -91,6 +95,7 @@ impl EnterArgs {
             env: self.env,
             workdir: self.workdir,
             read_only: self.read_only,
+            console_socket: self.console_socket,
             command,
         })
     }

@@ -26,6 +26,8 @@ pub struct Spec {
     pub env: Vec<String>,
     pub workdir: PathBuf,
     pub read_only: bool,
+    /// Where to send the master of a terminal made in the container.
+    pub console_socket: Option<PathBuf>,
     pub command: Vec<CString>,
 }
 

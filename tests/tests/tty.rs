@@ -69,7 +69,9 @@ fn an_interactive_shell_has_job_control_and_the_window_size() {
     drop(cmd);
     let mut screen = Screen { master: pair.master, seen: String::new() };
 
-    screen.type_("stty size; echo mark$((6*7))\n");
+    screen.type_("tty; stty size; echo mark$((6*7))\n");
+    // The terminal is the container's own, in its own devpts.
+    screen.expect("/dev/pts/0");
     screen.expect("33 101");
     screen.expect("mark42");
     // While dockerish runs, our terminal is raw: the container's does the echo.
