@@ -79,8 +79,10 @@ fn an_interactive_shell_has_job_control_and_the_window_size() {
     assert!(!during.local_flags.contains(LocalFlags::ICANON | LocalFlags::ECHO));
 
     // Job control: ^C stops the foreground job, not the shell.
-    screen.type_("sleep 60\n");
-    std::thread::sleep(Duration::from_millis(500));
+    // (The marker is computed so that the echo of the typed line cannot match.)
+    screen.type_("echo sleep$((1+1)); sleep 60\n");
+    screen.expect("sleep2");
+    std::thread::sleep(Duration::from_millis(300));
     let started = Instant::now();
     screen.type_("\x03");
     screen.type_("echo after-sleep $?\n");
