@@ -54,6 +54,11 @@ pub fn require_root() {
     assert!(Path::new("/bin/busybox").is_file(), "/bin/busybox is missing: apt-get install busybox-static (.ci/run does)");
 }
 
+/// How long a test waits for something that normally takes milliseconds
+/// before it fails: generous, because the suite also runs in a software
+/// emulated VM (v2vm) where everything is tens of times slower.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// What a finished command did.
 #[derive(Debug)]
 pub struct Outcome {

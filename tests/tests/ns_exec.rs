@@ -102,7 +102,7 @@ fn join_mode_enters_a_running_process_namespaces() {
     let mut target = Command::new(bin("ns-exec"));
     target.args(["--pid", "--mount-proc", "--uts", "--hostname", "target", "--ipc", "--pidfile"]).arg(&pidfile).args(["--", "sleep", "30"]);
     let mut target = target.stdout(Stdio::null()).spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + dockerish_tests::PATIENCE;
     while !pidfile.exists() {
         assert!(Instant::now() < deadline, "no pidfile");
         std::thread::sleep(Duration::from_millis(10));

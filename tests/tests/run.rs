@@ -232,7 +232,7 @@ fn rm_force_kills_a_running_container() {
     let mut cmd = sb.command("dockerish");
     cmd.args(["run", "--name", "sleeper", "busybox", "sleep", "100"]);
     let child = cmd.stdout(std::process::Stdio::null()).spawn().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + dockerish_tests::PATIENCE;
     while !sb.dockerish(["ps"]).ok().contains("sleeper") {
         assert!(std::time::Instant::now() < deadline, "the container never showed as running");
         std::thread::sleep(std::time::Duration::from_millis(20));
