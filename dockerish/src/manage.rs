@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::cli::{Format, ImagesArgs, PsArgs, RmArgs, RmiArgs};
 use crate::error::{Error, Result};
 use crate::signals::exit_code;
-use crate::state::{Container, Containers, Status};
+use crate::state::{parent_pid, Container, Containers, Status};
 use crate::tools::Tools;
 
 /// How long `rm -f` waits for a killed container's monitor to record the end.
@@ -141,12 +141,8 @@ fn kill_and_wait(container: &Container) -> Result<()> {
 /// Whether `ancestor` is `pid`'s parent or grandparent (the monitor runs
 /// ns-exec, which runs the init).
 fn descends_from(pid: i32, ancestor: i32) -> bool {
-    let parent = |pid: i32| -> Option<i32> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        stat[stat.rfind(')')? + 2..].split(' ').nth(1)?.parse().ok()
-    };
-    let Some(p) = parent(pid) else { return false };
-    p == ancestor || parent(p) == Some(ancestor)
+    let Some(p) = parent_pid(pid) else { return false };
+    p == ancestor || parent_pid(p) == Some(ancestor)
 }
 
 pub fn images(root: &Path, args: ImagesArgs) -> Result<i32> {

@@ -26,9 +26,6 @@ use nix::unistd::{isatty, read, write};
 use crate::error::{Error, Result};
 use crate::signals::{exit_code, Event, Forwarder};
 
-/// A unix socket path must fit in sun_path (108 bytes with its NUL).
-const SUN_PATH_MAX: usize = 107;
-
 /// The socket `rootfs --console-socket` sends the terminal to. The file is
 /// removed when this is dropped.
 pub struct ConsoleSocket {
@@ -37,17 +34,9 @@ pub struct ConsoleSocket {
 }
 
 impl ConsoleSocket {
-    /// Listens on `path`; a path too long for sun_path is bound through its
-    /// directory's descriptor (/proc/self/fd/N/NAME), as rootfs connects.
+    /// Listens on `path` (bound the way rootfs connects, however long).
     pub fn bind(path: &Path) -> Result<ConsoleSocket> {
-        let fail = Error::io("listen on", path);
-        let listener = if path.as_os_str().len() <= SUN_PATH_MAX {
-            UnixListener::bind(path)
-        } else {
-            let dir = std::fs::File::open(path.parent().unwrap_or(Path::new("/"))).map_err(Error::io("open", path))?;
-            UnixListener::bind(Path::new(&format!("/proc/self/fd/{}", dir.as_raw_fd())).join(path.file_name().unwrap_or_default()))
-        }
-        .map_err(fail)?;
+        let listener = rootfs::console::via_short_path(path, |p| UnixListener::bind(p)).map_err(Error::io("listen on", path))?;
         Ok(ConsoleSocket { listener, path: path.to_path_buf() })
     }
 
@@ -61,7 +50,7 @@ impl ConsoleSocket {
         self.listener.set_nonblocking(true).map_err(Error::io("configure", &self.path))?;
         loop {
             match self.listener.accept() {
-                Ok((stream, _)) => return receive_master(&stream, &self.path).map(|master| Some(Terminal { master, _socket: stream })),
+                Ok((stream, _)) => return receive_master(&stream, &self.path).map(|master| Some(Terminal { master, socket: stream })),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(Error::io("accept on", &self.path)(e)),
             }
@@ -107,18 +96,18 @@ pub struct Terminal {
     master: OwnedFd,
     /// rootfs waits until this connection closes before it starts the
     /// command, so the window size is right from the first prompt.
-    _socket: UnixStream,
+    socket: UnixStream,
 }
 
 impl Terminal {
     /// Copies between our stdio and the container's terminal until the
     /// container is gone; returns its exit status. `stdin` is given with -i.
     pub fn relay(self, stdin: Option<OwnedFd>, forwarder: &Forwarder, child: &mut Child) -> Result<i32> {
-        let Terminal { master, _socket } = self;
+        let Terminal { master, socket } = self;
         if let Some(size) = window_size(std::io::stdout().as_fd()).or_else(|| window_size(std::io::stdin().as_fd())) {
             set_window_size(master.as_fd(), &size);
         }
-        drop(_socket); // the command may start now
+        drop(socket); // the command may start now
         let _raw = match &stdin {
             Some(fd) if isatty(fd.as_fd()).unwrap_or(false) => Some(RawMode::enter(fd)?),
             _ => None,

@@ -79,15 +79,25 @@ impl ProcessRef {
     }
 }
 
-/// Field 22 of /proc/PID/stat, or `None` if there is no such live process.
-fn start_time(pid: i32) -> Option<u64> {
+/// The fields of /proc/PID/stat from field 3 (state) on (proc(5)).
+fn stat_fields(pid: i32) -> Option<Vec<String>> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) is in parentheses and may contain spaces.
-    let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
-    if fields.first() == Some(&"Z") {
+    Some(stat[stat.rfind(')')? + 2..].split(' ').map(String::from).collect())
+}
+
+/// Field 22 of /proc/PID/stat, or `None` if there is no such live process.
+fn start_time(pid: i32) -> Option<u64> {
+    let fields = stat_fields(pid)?;
+    if fields.first().map(String::as_str) == Some("Z") {
         return None;
     }
     fields.get(19)?.parse().ok()
+}
+
+/// Field 4 of /proc/PID/stat: the parent's PID.
+pub fn parent_pid(pid: i32) -> Option<i32> {
+    stat_fields(pid)?.get(1)?.parse().ok()
 }
 
 /// What the container is doing.

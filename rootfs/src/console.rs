@@ -80,13 +80,18 @@ fn send_fd(socket: &Path, fd: &OwnedFd) -> Result<()> {
     Ok(())
 }
 
-/// Connects to a unix socket, through its directory's descriptor when the
-/// path is too long for sun_path.
-pub fn connect(path: &Path) -> std::io::Result<UnixStream> {
+fn connect(path: &Path) -> std::io::Result<UnixStream> {
+    via_short_path(path, |p| UnixStream::connect(p))
+}
+
+/// Calls `f` (a bind or connect) with `path`, or, when `path` is too long
+/// for sun_path, with /proc/self/fd/N/NAME where N is its directory, open
+/// for the duration of the call. Both ends of the console socket use it.
+pub fn via_short_path<T>(path: &Path, f: impl FnOnce(&Path) -> std::io::Result<T>) -> std::io::Result<T> {
     if path.as_os_str().len() <= SUN_PATH_MAX {
-        return UnixStream::connect(path);
+        return f(path);
     }
     let (dir, name) = (path.parent().unwrap_or(Path::new("/")), path.file_name().unwrap_or_default());
     let dir = std::fs::File::open(dir)?;
-    UnixStream::connect(Path::new(&format!("/proc/self/fd/{}", dir.as_raw_fd())).join(name))
+    f(&Path::new(&format!("/proc/self/fd/{}", dir.as_raw_fd())).join(name))
 }

@@ -39,7 +39,7 @@
 //! When the last process of the mount namespace exits, the kernel unmounts
 //! the whole tree: a container that crashes leaks no mount.
 
-mod console;
+pub mod console;
 pub mod error;
 mod etc;
 pub mod exec;

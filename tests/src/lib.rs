@@ -135,15 +135,20 @@ impl Sandbox {
         cmd
     }
 
-    /// `dockerish --root ROOT ARGS…`
-    pub fn dockerish<I, S>(&self, args: I) -> Outcome
+    /// `TOOL --root ROOT ARGS…`, run to the end.
+    pub fn run<I, S>(&self, tool: &str, args: I) -> Outcome
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut cmd = self.command("dockerish");
+        let mut cmd = self.command(tool);
         cmd.args(args);
         outcome(cmd)
+    }
+
+    /// `dockerish --root ROOT ARGS…`
+    pub fn dockerish<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(&self, args: I) -> Outcome {
+        self.run("dockerish", args)
     }
 
     /// `dockerish run --rm busybox sh -c SCRIPT`, its outcome.
@@ -152,14 +157,8 @@ impl Sandbox {
     }
 
     /// `imgtool --root ROOT ARGS…`
-    pub fn imgtool<I, S>(&self, args: I) -> Outcome
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
-        let mut cmd = self.command("imgtool");
-        cmd.args(args);
-        outcome(cmd)
+    pub fn imgtool<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(&self, args: I) -> Outcome {
+        self.run("imgtool", args)
     }
 
     /// `imgtool inspect NAME` as JSON.
