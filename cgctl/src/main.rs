@@ -138,6 +138,8 @@ enum Format {
 const FREEZE_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn main() {
+    // Die quietly on a closed stdout (`cgctl stats x | head`), like C tools.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::try_parse().unwrap_or_else(|e| {
         let _ = e.print();
         exit(if e.use_stderr() { EXIT_TOOL_FAILED } else { 0 })

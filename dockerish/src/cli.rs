@@ -9,7 +9,10 @@ Examples:
   dockerish run --rm busybox echo hello
   dockerish run -it --name box -v /srv:/srv:ro busybox sh
   echo hi | dockerish run -i --rm busybox cat
+  dockerish run --rm -m 64m --cpus 0.5 --pids-limit 50 busybox sh    with resource limits
   dockerish run --dry-run busybox ls /        print the tool commands instead of running them
+  dockerish stats --no-stream                 CPU, memory and processes of running containers
+  dockerish pause box; dockerish unpause box
   dockerish ps -a
   dockerish rm box
 
@@ -26,6 +29,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of the `run` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum Command {
     /// Create and run a new container from an image
@@ -40,6 +45,18 @@ pub enum Command {
     Rmi(RmiArgs),
     /// Import a root filesystem tar (FILE or -) as an image
     Import { file: PathBuf, name: String },
+    /// Display a live stream of containers' resource usage
+    Stats(StatsArgs),
+    /// Pause all processes within one or more containers
+    Pause {
+        #[arg(required = true, value_name = "CONTAINER")]
+        containers: Vec<String>,
+    },
+    /// Unpause all processes within one or more containers
+    Unpause {
+        #[arg(required = true, value_name = "CONTAINER")]
+        containers: Vec<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -84,6 +101,11 @@ pub struct RunArgs {
     /// Network: none (a namespace with loopback only) or host
     #[arg(long, alias = "net", value_enum, default_value = "none")]
     pub network: Network,
+    #[command(flatten)]
+    pub limits: cgctl::Limits,
+    /// Cgroup the container's cgroup is made in: absolute, or relative to dockerish's own cgroup
+    #[arg(long, env = "DOCKERISH_CGROUP_PARENT", default_value = "/dockerish", value_name = "PATH")]
+    pub cgroup_parent: cgctl::CgroupPath,
     /// Print the tool commands that would run the container, and stop
     #[arg(long)]
     pub dry_run: bool,
@@ -125,6 +147,18 @@ pub struct PsArgs {
     pub no_trunc: bool,
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
+}
+
+#[derive(clap::Args)]
+pub struct StatsArgs {
+    /// Disable streaming stats and only pull the first result
+    #[arg(long)]
+    pub no_stream: bool,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Containers (default: all running)
+    #[arg(value_name = "CONTAINER")]
+    pub containers: Vec<String>,
 }
 
 #[derive(clap::Args)]

@@ -31,6 +31,8 @@ pub enum Error {
     Refused(String),
     #[error(transparent)]
     Image(#[from] imgtool::Error),
+    #[error(transparent)]
+    Cgroup(#[from] cgctl::Error),
 }
 
 impl Error {

@@ -1,5 +1,5 @@
 //! `dockerish`: Docker's command line. It does no kernel work itself; it
-//! runs the dockerish tools (`imgtool`, `ns-exec`, `rootfs`) as processes,
+//! runs the dockerish tools (`imgtool`, `cgctl`, `ns-exec`, `rootfs`) as processes,
 //! the way a person would type them (`dockerish run --dry-run` shows how).
 
 mod cli;
@@ -7,6 +7,7 @@ mod error;
 mod manage;
 mod names;
 mod pty;
+mod resources;
 mod run;
 mod signals;
 mod state;
@@ -36,6 +37,9 @@ fn main() {
         Command::Images(args) => (manage::images(&root, args), 1),
         Command::Rmi(args) => (manage::rmi(&root, args), 1),
         Command::Import { file, name } => (manage::import(&root, &file, &name), 1),
+        Command::Stats(args) => (resources::stats(&root, args), 1),
+        Command::Pause { containers } => (resources::pause(&root, &containers, true), 1),
+        Command::Unpause { containers } => (resources::pause(&root, &containers, false), 1),
     };
     match result {
         Ok(code) => exit(code),

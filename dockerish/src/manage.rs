@@ -14,8 +14,8 @@ use serde::Serialize;
 use crate::cli::{Format, ImagesArgs, PsArgs, RmArgs, RmiArgs};
 use crate::error::{Error, Result};
 use crate::signals::exit_code;
-use crate::state::{parent_pid, Container, Containers, Status};
-use crate::tools::Tools;
+use crate::state::{Container, Containers, Status};
+use crate::tools::{run_quiet, Tools};
 
 /// How long `rm -f` waits for a killed container's monitor to record the end.
 const KILL_GRACE: Duration = Duration::from_secs(10);
@@ -78,7 +78,14 @@ fn status_column(c: &Container) -> String {
     let now = human::now();
     match c.state.effective() {
         Status::Created => "Created".into(),
-        Status::Running => format!("Up {}", human::duration(now.saturating_sub(c.state.started_at.unwrap_or(now)))),
+        Status::Running => {
+            let up = human::duration(now.saturating_sub(c.state.started_at.unwrap_or(now)));
+            if c.state.paused {
+                format!("Up {up} (Paused)")
+            } else {
+                format!("Up {up}")
+            }
+        }
         Status::Exited => match (c.state.exit_code, c.state.finished_at) {
             (Some(code), Some(at)) => format!("Exited ({code}) {}", human::ago(at)),
             // The monitor was killed before it could record the end.
@@ -89,9 +96,10 @@ fn status_column(c: &Container) -> String {
 
 pub fn rm(root: &Path, args: RmArgs) -> Result<i32> {
     let containers = Containers::open(root)?;
+    let tools = Tools::new(root);
     let mut failed = false;
     for key in &args.containers {
-        match remove_one(&containers, key, args.force) {
+        match remove_one(&tools, &containers, key, args.force) {
             Ok(()) => println!("{key}"),
             Err(e) => {
                 eprintln!("dockerish: {e}");
@@ -102,7 +110,7 @@ pub fn rm(root: &Path, args: RmArgs) -> Result<i32> {
     Ok(if failed { 1 } else { 0 })
 }
 
-fn remove_one(containers: &Containers, key: &str, force: bool) -> Result<()> {
+fn remove_one(tools: &Tools, containers: &Containers, key: &str, force: bool) -> Result<()> {
     let container = containers.find(key)?;
     if container.state.effective() == Status::Running {
         if !force {
@@ -110,23 +118,22 @@ fn remove_one(containers: &Containers, key: &str, force: bool) -> Result<()> {
                 "cannot remove container {key}: container is running: stop the container before removing or force remove"
             )));
         }
-        kill_and_wait(&container)?;
+        kill_and_wait(tools, &container)?;
     }
     containers.remove(&container)
 }
 
-/// SIGKILL to the container's init, then wait until its monitor is gone
-/// (it records the exit, or removes an `--rm` container itself).
-fn kill_and_wait(container: &Container) -> Result<()> {
+/// SIGKILL to every process of the container (`cgctl kill`, which also
+/// thaws a paused one), then wait until its monitor is gone (it records the
+/// exit, or removes an `--rm` container itself).
+fn kill_and_wait(tools: &Tools, container: &Container) -> Result<()> {
     let monitor = container.state.monitor.expect("a running container has a monitor");
-    let pidfile = container.dir.join("pid");
-    let init = std::fs::read_to_string(&pidfile).ok().and_then(|s| s.trim().parse::<i32>().ok());
-    // Signal the init only if it really descends from this container's
-    // monitor: a stale pidfile must not make us kill a stranger.
-    if let Some(pid) = init.filter(|&pid| descends_from(pid, monitor.pid)) {
-        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-    } else {
-        let _ = kill(Pid::from_raw(monitor.pid), Signal::SIGKILL);
+    match container.init_pid() {
+        Some(pid) => run_quiet(tools.cgctl(["kill", "--pid", &pid.to_string()])?, "cgctl")?,
+        // The init is not (or no longer) there: end the monitor itself.
+        None => {
+            let _ = kill(Pid::from_raw(monitor.pid), Signal::SIGKILL);
+        }
     }
     let deadline = Instant::now() + KILL_GRACE;
     while monitor.alive() {
@@ -136,13 +143,6 @@ fn kill_and_wait(container: &Container) -> Result<()> {
         sleep(Duration::from_millis(20));
     }
     Ok(())
-}
-
-/// Whether `ancestor` is `pid`'s parent or grandparent (the monitor runs
-/// ns-exec, which runs the init).
-fn descends_from(pid: i32, ancestor: i32) -> bool {
-    let Some(p) = parent_pid(pid) else { return false };
-    p == ancestor || parent_pid(p) == Some(ancestor)
 }
 
 pub fn images(root: &Path, args: ImagesArgs) -> Result<i32> {

@@ -4,11 +4,16 @@
 //! The chain is what a person would type, each tool exec'ing the next:
 //!
 //! ```text
-//! ns-exec --pid --mount --uts --ipc --net --hostname H --pidfile DIR/pid -- \
+//! cgctl exec --create --memory M … PARENT/ID -- \
+//!     ns-exec --pid --mount --uts --ipc --cgroup --net --hostname H --pidfile DIR/pid -- \
 //!     rootfs enter --dir DIR --lower LAYER… -e K=V… -w W -- CMD…
 //! ```
 //!
-//! `--dry-run` prints exactly that, instead of running it.
+//! The cgroup is joined first, so that every process of the container is
+//! in it from its first instruction; the cgroup namespace is made after
+//! that, so the container sees its own cgroup as `/`. When the container
+//! has ended, `cgctl rm` removes the cgroup and reports whether the OOM
+//! killer struck. `--dry-run` prints exactly that, instead of running it.
 
 use std::collections::HashMap;
 use std::fs;
@@ -23,7 +28,7 @@ use crate::cli::{Network, RunArgs};
 use crate::error::{Error, Result};
 use crate::signals::Forwarder;
 use crate::state::{Config, Container, Containers, ProcessRef, Status};
-use crate::tools::{shell_line, Tools};
+use crate::tools::{run_json, shell_line, Tools};
 use crate::{names, pty};
 
 /// Runs a container in the foreground; returns its exit status.
@@ -46,6 +51,10 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
         containers.create(&config)?
     };
     let result = start_and_wait(&tools, &mut container);
+    if result.is_err() {
+        // The chain may have made the cgroup before it failed.
+        let _ = remove_cgroup(&tools, &container.config);
+    }
     if container.config.auto_remove || result.is_err() && container.state.status == Status::Created {
         containers.remove(&container)?;
     }
@@ -76,8 +85,15 @@ fn check_flags(args: &RunArgs) -> Result<()> {
     if let Some(dir) = &args.workdir {
         rootfs::spec::check_container_path("working directory", Path::new(dir))?;
     }
+    if let Some(memory) = args.limits.memory.filter(|&m| m < MIN_MEMORY) {
+        return Err(Error::invalid("--memory", memory.to_string(), "Minimum memory limit allowed is 6MB"));
+    }
+    args.limits.check(&cgctl::Layout::detect()?)?;
     Ok(())
 }
+
+/// Docker's smallest `--memory`: below it a container cannot even start.
+const MIN_MEMORY: u64 = 6 << 20;
 
 /// Resolves the container's config from the flags and the image.
 fn configure(args: &RunArgs, image_name: &str, command: &[String], image: &ImageInfo, containers: &Containers) -> Result<Config> {
@@ -116,7 +132,6 @@ fn configure(args: &RunArgs, image_name: &str, command: &[String], image: &Image
         args.workdir.clone().filter(|w| !w.is_empty()).or_else(|| Some(image.config.working_dir.clone()).filter(|w| !w.is_empty()));
 
     Ok(Config {
-        id,
         name,
         image: image_name.to_string(),
         image_id: image.id.clone(),
@@ -133,6 +148,9 @@ fn configure(args: &RunArgs, image_name: &str, command: &[String], image: &Image
         interactive: args.interactive,
         auto_remove: args.rm,
         network: args.network.name().to_string(),
+        cgroup: args.cgroup_parent.join(&id)?.to_string(),
+        resources: args.limits.clone(),
+        id,
     })
 }
 
@@ -204,7 +222,10 @@ impl Env {
 pub fn chain(tools: &Tools, config: &Config, dir: &Path, console: Option<&Path>) -> Result<Vec<String>> {
     let path = |name| tools.path(name).map(|p| p.display().to_string());
     let dir_text = dir.display().to_string();
-    let mut argv = vec![path("ns-exec")?, "--pid".into(), "--mount".into(), "--uts".into(), "--ipc".into()];
+    let mut argv = vec![path("cgctl")?, "exec".into(), "--create".into()];
+    argv.extend(config.resources.to_args());
+    argv.extend([config.cgroup.clone(), "--".into()]);
+    argv.extend([path("ns-exec")?, "--pid".into(), "--mount".into(), "--uts".into(), "--ipc".into(), "--cgroup".into()]);
     if config.network == Network::None.name() {
         argv.push("--net".into());
     }
@@ -240,22 +261,25 @@ pub fn chain(tools: &Tools, config: &Config, dir: &Path, console: Option<&Path>)
 }
 
 /// The commands a person types to run the container by hand: its
-/// directory, then the chain, one tool per line.
+/// directory, the chain (one tool per line), then the cgroup's removal.
 fn dry_run_script(tools: &Tools, config: &Config, dir: &Path) -> Result<String> {
     let argv = chain(tools, config, dir, None)?;
-    // Break the line before each tool's `--` (the first two; the command
+    // Break the line before each tool's `--` (the first three; the command
     // itself may contain more).
     let mut lines: Vec<&[String]> = Vec::new();
     let mut rest = &argv[..];
-    for _ in 0..2 {
+    for _ in 0..3 {
         let Some(at) = rest.iter().skip(1).position(|a| a == "--") else { break };
         lines.push(&rest[..at + 1]);
         rest = &rest[at + 1..];
     }
     lines.push(rest);
     let body: Vec<String> = lines.iter().map(|l| shell_line(l)).collect();
+    let cgctl = tools.path("cgctl")?.display().to_string();
     Ok(format!(
-        "# {name} ({id}) from image {image} ({image_id}), by hand, as root:\n{mkdir}\n{body}\n",
+        "# {name} ({id}) from image {image} ({image_id}), by hand, as root:\n{mkdir}\n{body}\n\
+         status=$?\n{teardown} > /dev/null\nexit $status\n",
+        teardown = shell_line(&[cgctl.as_str(), "rm", "--parents", &config.cgroup]),
         name = config.name,
         id = config.id,
         image = config.image,
@@ -303,12 +327,23 @@ fn start_and_wait(tools: &Tools, container: &mut Container) -> Result<i32> {
         }
         None => forwarder.wait(&mut child)?,
     };
+    match remove_cgroup(tools, &container.config) {
+        Ok(stats) => container.state.oom_killed = stats.and_then(|s| s.memory).is_some_and(|m| m.oom_kill > 0),
+        Err(e) => eprintln!("dockerish: {e}"),
+    }
     container.state.status = Status::Exited;
     container.state.exit_code = Some(code);
     container.state.finished_at = Some(imgtool::human::now());
     container.state.monitor = None;
     container.save_state()?;
     Ok(code)
+}
+
+/// Removes the container's cgroup (and the parent, if it was the last
+/// one there) once its processes are gone; returns its last statistics,
+/// or `None` if there was no cgroup.
+pub fn remove_cgroup(tools: &Tools, config: &Config) -> Result<Option<cgctl::Stats>> {
+    run_json(tools.cgctl(["rm", "--parents", &config.cgroup])?, "cgctl")
 }
 
 #[cfg(test)]

@@ -48,6 +48,12 @@ pub struct Config {
     pub interactive: bool,
     pub auto_remove: bool,
     pub network: String,
+    /// The container's cgroup (cgctl's PATH: absolute, or relative to the
+    /// cgroup of the dockerish that ran it) and its limits.
+    #[serde(default)]
+    pub cgroup: String,
+    #[serde(default)]
+    pub resources: cgctl::Limits,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,11 +116,25 @@ pub struct State {
     pub started_at: Option<u64>,
     pub finished_at: Option<u64>,
     pub exit_code: Option<i32>,
+    /// Frozen by `dockerish pause`.
+    #[serde(default)]
+    pub paused: bool,
+    /// The OOM killer killed a process of the container.
+    #[serde(default, rename = "OOMKilled")]
+    pub oom_killed: bool,
 }
 
 impl State {
     pub fn created() -> State {
-        State { status: Status::Created, monitor: None, started_at: None, finished_at: None, exit_code: None }
+        State {
+            status: Status::Created,
+            monitor: None,
+            started_at: None,
+            finished_at: None,
+            exit_code: None,
+            paused: false,
+            oom_killed: false,
+        }
     }
 
     /// The status as it really is: a container recorded as running whose
@@ -204,7 +224,11 @@ impl Containers {
 
     /// Removes a container's directory: its writable layer and records.
     pub fn remove(&self, container: &Container) -> Result<()> {
-        fs::remove_dir_all(&container.dir).map_err(Error::io("remove", &container.dir))
+        match fs::remove_dir_all(&container.dir) {
+            // An --rm container whose monitor removed it already.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            other => other.map_err(Error::io("remove", &container.dir)),
+        }
     }
 }
 
@@ -215,6 +239,22 @@ impl Container {
 
     pub fn short_id(&self) -> &str {
         &self.config.id[..12]
+    }
+
+    /// The host PID of the container's init, if the container runs. The
+    /// pidfile is believed only if that process descends from the
+    /// container's monitor (which runs ns-exec, which runs the init): a
+    /// stale pidfile must not make us act on a stranger.
+    pub fn init_pid(&self) -> Option<i32> {
+        let monitor = self.state.monitor.filter(|m| self.state.effective() == Status::Running && m.alive())?;
+        let pid: i32 = fs::read_to_string(self.dir.join("pid")).ok()?.trim().parse().ok()?;
+        let parent = parent_pid(pid)?;
+        (parent == monitor.pid || parent_pid(parent) == Some(monitor.pid)).then_some(pid)
+    }
+
+    /// The running container's init PID, or Docker's error.
+    pub fn running_init(&self) -> Result<i32> {
+        self.init_pid().ok_or_else(|| Error::Refused(format!("Container {} is not running", self.short_id())))
     }
 }
 

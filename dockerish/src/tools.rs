@@ -1,5 +1,5 @@
 //! Finding and running the tools. dockerish does no kernel work itself: it
-//! runs `imgtool`, `ns-exec` and `rootfs` as processes, and their command
+//! runs `imgtool`, `cgctl`, `ns-exec` and `rootfs` as processes, and their command
 //! lines and JSON output are the contract between them.
 
 use std::ffi::OsStr;
@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use imgtool::ImageInfo;
+use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 
-/// `imgtool inspect`'s exit status when no image matches.
-const IMGTOOL_NO_SUCH_IMAGE: i32 = 2;
+/// The exit status of `imgtool inspect` when no image matches, and of
+/// cgctl when no cgroup does.
+const EXIT_NO_SUCH_THING: i32 = 2;
 
 /// Where the tools are: beside our own executable (a build directory, or
 /// an install prefix), else on `$PATH`.
@@ -47,6 +49,17 @@ impl Tools {
         Ok(cmd)
     }
 
+    /// `cgctl ARGS…`
+    pub fn cgctl<I, S>(&self, args: I) -> Result<Command>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new(self.path("cgctl")?);
+        cmd.args(args);
+        Ok(cmd)
+    }
+
     /// The image `name`, as `imgtool inspect` describes it. A missing
     /// `busybox` is built first, the way `docker run` pulls on first use.
     pub fn resolve_image(&self, name: &str) -> Result<ImageInfo> {
@@ -63,14 +76,21 @@ impl Tools {
 
     /// `imgtool inspect NAME`, or `None` when there is no such image.
     pub fn inspect(&self, name: &str) -> Result<Option<ImageInfo>> {
-        let out = self.imgtool(["inspect", name])?.stderr(Stdio::piped()).output().map_err(Error::io("run", "imgtool"))?;
-        match out.status.code() {
-            Some(0) => serde_json::from_slice(&out.stdout)
-                .map(Some)
-                .map_err(|e| Error::Tool { tool: "imgtool".into(), why: format!("unreadable inspect output: {e}") }),
-            Some(IMGTOOL_NO_SUCH_IMAGE) => Ok(None),
-            _ => Err(Error::Tool { tool: "imgtool".into(), why: tool_message(&out.stderr, "imgtool") }),
-        }
+        run_json(self.imgtool(["inspect", name])?, "imgtool")
+    }
+}
+
+/// Runs a tool that prints JSON, and parses it; `None` when the tool says
+/// that what it was asked about does not exist (both imgtool and cgctl
+/// exit with 2 then).
+pub fn run_json<T: DeserializeOwned>(mut cmd: Command, tool: &str) -> Result<Option<T>> {
+    let out = cmd.stderr(Stdio::piped()).output().map_err(Error::io("run", tool))?;
+    match out.status.code() {
+        Some(0) => serde_json::from_slice(&out.stdout)
+            .map(Some)
+            .map_err(|e| Error::Tool { tool: tool.into(), why: format!("unreadable output: {e}") }),
+        Some(EXIT_NO_SUCH_THING) => Ok(None),
+        _ => Err(Error::Tool { tool: tool.into(), why: tool_message(&out.stderr, tool) }),
     }
 }
 

@@ -4,8 +4,12 @@
 //! with real namespaces and mounts, against a state root of its own under
 //! /tmp (so tests run in parallel). When a [`Sandbox`] is dropped, pass or
 //! fail, it checks that nothing of the test is left on the host: no mount
-//! naming its root, no running container, the host's /proc intact; then
-//! it removes the root.
+//! naming its root, no running container, no cgroup, the host's /proc
+//! intact; then it removes the root.
+//!
+//! A sandbox's containers get their cgroups beneath the test process's own
+//! cgroup (`DOCKERISH_CGROUP_PARENT` is a relative path named like the
+//! sandbox's root), so they stay inside whatever limits the test run has.
 //!
 //! The binaries are taken from the target directory above the test
 //! executable; `cargo test` builds a package's binaries only for that
@@ -128,10 +132,17 @@ impl Sandbox {
         self.root.path()
     }
 
-    /// A `Command` for workspace binary `tool` with `--root` set.
+    /// The sandbox's cgroup parent: a relative cgroup path, so beneath the
+    /// test process's own cgroup in every hierarchy.
+    pub fn cgroup_parent(&self) -> String {
+        self.root().file_name().expect("a named root").to_string_lossy().into_owned()
+    }
+
+    /// A `Command` for workspace binary `tool` with `--root` set, and the
+    /// sandbox's cgroup parent in the environment.
     pub fn command(&self, tool: &str) -> Command {
         let mut cmd = Command::new(bin(tool));
-        cmd.arg("--root").arg(self.root());
+        cmd.arg("--root").arg(self.root()).env("DOCKERISH_CGROUP_PARENT", self.cgroup_parent());
         cmd
     }
 
@@ -153,7 +164,15 @@ impl Sandbox {
 
     /// `dockerish run --rm busybox sh -c SCRIPT`, its outcome.
     pub fn sh(&self, script: &str) -> Outcome {
-        self.dockerish(["run", "--rm", "busybox", "sh", "-c", script])
+        self.sh_with(&[], script)
+    }
+
+    /// `dockerish run --rm FLAGS… busybox sh -c SCRIPT`, its outcome.
+    pub fn sh_with(&self, flags: &[&str], script: &str) -> Outcome {
+        let mut args = vec!["run", "--rm"];
+        args.extend(flags);
+        args.extend(["busybox", "sh", "-c", script]);
+        self.dockerish(args)
     }
 
     /// `imgtool --root ROOT ARGS…`
@@ -186,6 +205,8 @@ impl Sandbox {
             Ok(fs) if fs.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC => {}
             other => leaks.push(format!("/proc is no longer procfs: {other:?}")),
         }
+        let name = self.cgroup_parent();
+        leaks.extend(cgroup_dirs().into_iter().filter(|d| d.to_string_lossy().contains(&name)).map(|d| format!("cgroup {}", d.display())));
         if self.root().join("containers").is_dir() {
             let running = self.dockerish(["ps", "-q"]);
             leaks.extend(running.stdout.lines().map(|id| format!("running container {id}")));
@@ -211,6 +232,21 @@ impl Drop for Sandbox {
             panic!("cannot remove the test root {}: {e}", self.root().display());
         }
     }
+}
+
+/// Every cgroup directory on the host (each hierarchy under /sys/fs/cgroup).
+pub fn cgroup_dirs() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::from("/sys/fs/cgroup")];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(entry.path());
+                out.push(entry.path());
+            }
+        }
+    }
+    out
 }
 
 /// A copy of a workspace binary in a world-readable directory, for tests
