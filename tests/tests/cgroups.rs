@@ -144,6 +144,8 @@ fn create_writes_each_limit_and_rm_removes_everything() {
                 "0",
                 "--pids-limit",
                 "33",
+                "--blkio-weight",
+                "500",
                 &path,
             ],
         )
@@ -151,6 +153,11 @@ fn create_writes_each_limit_and_rm_removes_everything() {
     );
     let (memory, cpu, pids, cpuset) =
         (dir_of(&created, "memory"), dir_of(&created, "cpu"), dir_of(&created, "pids"), dir_of(&created, "cpuset"));
+    // The proportional IO weight lives where the IO scheduler or cost model offers it.
+    let io = dir_of(&created, "blkio");
+    let weight = ["io.weight", "io.bfq.weight", "blkio.weight", "blkio.bfq.weight"].into_iter().find(|f| io.join(f).exists()).unwrap();
+    let expected = if weight == "io.weight" { "default 4950" } else { "500" };
+    assert_eq!(read(&io, weight), expected, "{weight}: Docker's 500 of 10..1000");
     if unified() {
         assert_eq!(read(&memory, "memory.max"), (64 << 20).to_string());
         assert_eq!(read(&memory, "memory.swap.max"), (32 << 20).to_string(), "v2 limits swap alone: 96m - 64m");
