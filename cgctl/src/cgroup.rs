@@ -26,6 +26,8 @@ use crate::path::CgroupPath;
 
 /// How often state files are polled while waiting for the kernel.
 const POLL: Duration = Duration::from_millis(5);
+/// How long one freeze of a kill round may take.
+const FREEZE_ROUND: Duration = Duration::from_millis(500);
 
 /// The cgroup's place in one hierarchy.
 #[derive(Clone, Debug, Serialize)]
@@ -91,9 +93,11 @@ impl Cgroup {
         Ok(Cgroup { path: path.to_string(), layout: layout.kind, members })
     }
 
-    /// The existing cgroup `path`.
+    /// The existing cgroup `path`, in the hierarchies where it exists (a
+    /// v1 cgroup half removed by an interrupted rm can still be removed).
     pub fn open(layout: &Layout, path: &CgroupPath) -> Result<Cgroup> {
-        let cgroup = Cgroup::resolve(layout, path)?;
+        let mut cgroup = Cgroup::resolve(layout, path)?;
+        cgroup.members.retain(|m| m.dir.is_dir());
         cgroup.must_exist()?;
         Ok(cgroup)
     }
@@ -121,10 +125,25 @@ impl Cgroup {
     }
 
     fn must_exist(&self) -> Result<()> {
-        match self.members.iter().all(|m| m.dir.is_dir()) {
+        match !self.members.is_empty() && self.members.iter().all(|m| m.dir.is_dir()) {
             true => Ok(()),
             false => Err(Error::NoSuchCgroup(self.path.clone())),
         }
+    }
+
+    /// Refuses to freeze, kill or remove a hierarchy's root, or a cgroup
+    /// that holds cgctl itself (`cgctl kill --pid $$` would kill the shell
+    /// that asked, and cgctl with it).
+    fn must_not_hold_us(&self, what: &'static str) -> Result<()> {
+        let me = std::process::id() as i32;
+        if self.members.iter().any(|m| m.cgroup == "/") || self.pids(true).contains(&me) {
+            return Err(Error::invalid(
+                "cgroup",
+                self.path.clone(),
+                format!("refusing to {what} a root cgroup or one cgctl itself runs in"),
+            ));
+        }
+        Ok(())
     }
 
     /// The member in the hierarchy that holds `controller` (v1 name).
@@ -149,15 +168,24 @@ impl Cgroup {
         if cgroup.members.iter().any(|m| m.dir.exists()) {
             return Err(Error::Exists(cgroup.path.clone()));
         }
-        let mut made = Vec::new();
-        let result = cgroup.members.iter().try_for_each(|m| make(m, limits, &mut made)).and_then(|()| cgroup.set(limits));
-        if let Err(e) = result {
-            for dir in made.iter().rev() {
-                let _ = fs::remove_dir(dir);
+        // A parent may vanish under us: another cgroup's `rm --parents` took
+        // it while it was empty. Then start again; it is made anew.
+        for attempt in 1.. {
+            let mut made = Vec::new();
+            let result = cgroup.members.iter().try_for_each(|m| make(m, limits, &mut made)).and_then(|()| cgroup.set(limits));
+            match result {
+                Ok(()) => return Ok(cgroup),
+                Err(e) => {
+                    for dir in made.iter().rev() {
+                        let _ = fs::remove_dir(dir);
+                    }
+                    if attempt == 3 || !e.is_enoent() {
+                        return Err(e);
+                    }
+                }
             }
-            return Err(e);
         }
-        Ok(cgroup)
+        unreachable!("the loop returns")
     }
 
     /// Changes limits of an existing cgroup.
@@ -200,10 +228,13 @@ impl Cgroup {
         all.into_iter().collect()
     }
 
-    /// Child cgroups (paths relative to this one).
-    pub fn children(&self) -> Vec<String> {
-        let Some(m) = self.members.first() else { return vec![] };
-        descendants(&m.dir).iter().filter_map(|d| Some(d.strip_prefix(&m.dir).ok()?.display().to_string())).collect()
+    /// The cgroups below this one, in any hierarchy (paths relative to it).
+    pub fn descendants(&self) -> Vec<String> {
+        let mut all = BTreeSet::new();
+        for m in &self.members {
+            all.extend(descendants(&m.dir).iter().filter_map(|d| Some(d.strip_prefix(&m.dir).ok()?.display().to_string())));
+        }
+        all.into_iter().collect()
     }
 
     /// Whether a process is left in the cgroup or below it. v2 keeps this
@@ -232,17 +263,25 @@ impl Cgroup {
     /// v2 `cgroup.freeze` (the kernel reports "frozen 1" in cgroup.events),
     /// v1 the freezer controller's `freezer.state` (FREEZING, then FROZEN;
     /// writing FROZEN again retries the tasks that were busy).
+    /// A freeze that does not complete is undone: a cgroup is never left
+    /// half frozen.
     pub fn freeze(&self, timeout: Duration) -> Result<()> {
         self.must_exist()?;
-        if let Some(m) = self.v2() {
-            write_value(&m.dir, "cgroup.freeze", 1)?;
-            return self.wait_until("frozen", timeout, || Ok(self.frozen()));
+        self.must_not_hold_us("freeze")?;
+        let done = match self.v2() {
+            Some(m) => write_value(&m.dir, "cgroup.freeze", 1).and_then(|()| self.wait_until("frozen", timeout, || Ok(self.frozen()))),
+            None => {
+                let dir = &self.member("freezer")?.dir;
+                self.wait_until("frozen", timeout, || {
+                    write_value(dir, "freezer.state", "FROZEN")?;
+                    Ok(read_value(dir, "freezer.state")? == "FROZEN")
+                })
+            }
+        };
+        if done.is_err() {
+            let _ = self.thaw(timeout);
         }
-        let dir = &self.member("freezer")?.dir;
-        self.wait_until("frozen", timeout, || {
-            write_value(dir, "freezer.state", "FROZEN")?;
-            Ok(read_value(dir, "freezer.state")? == "FROZEN")
-        })
+        done
     }
 
     /// Lets the processes run again.
@@ -261,7 +300,7 @@ impl Cgroup {
     pub fn frozen(&self) -> bool {
         match self.v2() {
             Some(m) => read_keyed(&m.dir, "cgroup.events").iter().any(|(k, v)| k == "frozen" && *v == 1),
-            None => self.member("freezer").is_ok_and(|m| read_value(&m.dir, "freezer.state").is_ok_and(|s| s != "THAWED")),
+            None => self.member("freezer").is_ok_and(|m| read_value(&m.dir, "freezer.state").is_ok_and(|s| s == "FROZEN")),
         }
     }
 
@@ -275,25 +314,31 @@ impl Cgroup {
     /// the cgroup is empty.
     pub fn kill(&self, signal: Signal, timeout: Duration) -> Result<usize> {
         self.must_exist()?;
+        self.must_not_hold_us("kill")?;
         let count = self.pids(true).len();
-        if signal == Signal::SIGKILL {
-            if let Some(m) = self.v2().filter(|m| m.dir.join("cgroup.kill").exists()) {
-                write_value(&m.dir, "cgroup.kill", 1)?;
-            } else {
+        if signal != Signal::SIGKILL {
+            self.signal_all(signal)?;
+            return Ok(count);
+        }
+        match self.v2().filter(|m| m.dir.join("cgroup.kill").exists()) {
+            Some(m) => write_value(&m.dir, "cgroup.kill", 1)?,
+            None => {
+                let can_freeze = self.v2().is_some() || self.member("freezer").is_ok();
                 self.wait_until("empty", timeout, || {
-                    let froze = self.member("freezer").is_ok() && self.freeze(timeout).is_ok();
+                    if can_freeze {
+                        // Short: a round that cannot freeze still signals.
+                        let _ = self.freeze(FREEZE_ROUND);
+                    }
                     self.signal_all(signal)?;
-                    if froze {
-                        // SIGKILL takes effect once the tasks run again.
+                    if can_freeze {
+                        // Frozen tasks act on SIGKILL once they run again.
                         self.thaw(timeout)?;
                     }
                     Ok(!self.populated())
-                })?;
+                })?
             }
-            self.wait_until("empty", timeout, || Ok(!self.populated()))?;
-        } else {
-            self.signal_all(signal)?;
         }
+        self.wait_until("empty", timeout, || Ok(!self.populated()))?;
         Ok(count)
     }
 
@@ -311,7 +356,8 @@ impl Cgroup {
     /// (so a caller learns, say, whether the OOM killer struck).
     pub fn remove(&self, options: RemoveOptions) -> Result<crate::Stats> {
         self.must_exist()?;
-        let children = self.children();
+        self.must_not_hold_us("remove")?;
+        let children = self.descendants();
         if !options.recursive && !children.is_empty() {
             return Err(Error::HasChildren { path: self.path.clone(), children: children.join(", ") });
         }

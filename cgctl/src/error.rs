@@ -61,15 +61,15 @@ impl Error {
         Error::Invalid { what, value: value.into(), why: why.into() }
     }
 
-    pub fn sys(what: &'static str, path: &Path) -> impl FnOnce(Errno) -> Error {
-        let path = path.display().to_string();
-        move |source| Error::Sys { what, path, source }
-    }
-
     /// Wraps an `std::io::Error` from a file operation on `path`.
     pub fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.display().to_string();
         move |e| Error::Sys { what, path, source: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)) }
+    }
+
+    /// Whether a file or directory was missing (ENOENT).
+    pub fn is_enoent(&self) -> bool {
+        matches!(self, Error::Sys { source: Errno::ENOENT, .. } | Error::Write { source: Errno::ENOENT, .. })
     }
 
     /// The exit status that reports this error.

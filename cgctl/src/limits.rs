@@ -79,17 +79,14 @@ pub fn parse_size(text: &str) -> Result<u64> {
     let number_end = lower.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(lower.len());
     let (number, unit) = lower.split_at(number_end);
     let unit = unit.trim_start();
-    let scale: u64 = match unit.trim_end_matches('b').trim_end_matches('i') {
-        "" => 1,
-        "k" => 1 << 10,
-        "m" => 1 << 20,
-        "g" => 1 << 30,
-        "t" => 1 << 40,
+    let scale: u64 = match unit {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
         _ => return Err(bad("expected a number with an optional unit b, k, m, g or t (like 100m)")),
     };
-    if matches!(unit, "i" | "ib" | "bi") || unit.len() > 3 {
-        return Err(bad("expected a number with an optional unit b, k, m, g or t (like 100m)"));
-    }
     let value: f64 = number.parse().map_err(|_| bad("expected a number with an optional unit b, k, m, g or t (like 100m)"))?;
     let bytes = value * scale as f64;
     if !(1.0..9.0e18).contains(&bytes) {
@@ -400,7 +397,7 @@ mod tests {
         assert_eq!(parse_size("1.5g").unwrap(), 3 << 29);
         assert_eq!(parse_size("512kb").unwrap(), 512 << 10);
         assert_eq!(parse_size("2MiB").unwrap(), 2 << 20);
-        for bad in ["12q", "", "m", "-5m", "0", "1..2m", "10 mbytes", "9999999t"] {
+        for bad in ["12q", "", "m", "-5m", "0", "1..2m", "10 mbytes", "9999999t", "10bb", "5kbb", "10ii"] {
             assert!(parse_size(bad).is_err(), "{bad:?} accepted");
         }
         assert_eq!(parse_swap("-1").unwrap(), -1);

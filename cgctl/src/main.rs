@@ -245,7 +245,7 @@ fn ls(path: Option<CgroupPath>, format: Format) -> Result<()> {
         None => Cgroup::of_pid(std::process::id() as i32)?,
     };
     let rows: Vec<(String, usize)> = std::iter::once(String::new())
-        .chain(cgroup.children())
+        .chain(cgroup.descendants())
         .map(|rel| {
             let name = if rel.is_empty() { cgroup.path.clone() } else { format!("{}/{rel}", cgroup.path.trim_end_matches('/')) };
             let procs = name.parse().and_then(|p| Cgroup::open(&layout, &p)).map(|c| c.pids(false).len()).unwrap_or(0);

@@ -58,10 +58,6 @@ impl fmt::Display for CgroupPath {
 }
 
 impl CgroupPath {
-    pub fn is_absolute(&self) -> bool {
-        self.absolute
-    }
-
     /// The absolute cgroup path in hierarchy `h`, and the cgroup it is
     /// relative to (the root, or the caller's own cgroup), which cgctl never
     /// creates nor removes.

@@ -15,7 +15,7 @@ use crate::cli::{Format, ImagesArgs, PsArgs, RmArgs, RmiArgs};
 use crate::error::{Error, Result};
 use crate::signals::exit_code;
 use crate::state::{Container, Containers, Status};
-use crate::tools::{run_quiet, Tools};
+use crate::tools::{run_json, Tools};
 
 /// How long `rm -f` waits for a killed container's monitor to record the end.
 const KILL_GRACE: Duration = Duration::from_secs(10);
@@ -120,16 +120,32 @@ fn remove_one(tools: &Tools, containers: &Containers, key: &str, force: bool) ->
         }
         kill_and_wait(tools, &container)?;
     }
+    // Its monitor removes the cgroup when the container ends; if the
+    // monitor was killed first, the cgroup is still there.
+    crate::run::remove_cgroup(tools, &container.config)?;
     containers.remove(&container)
 }
 
-/// SIGKILL to every process of the container (`cgctl kill`, which also
-/// thaws a paused one), then wait until its monitor is gone (it records the
-/// exit, or removes an `--rm` container itself).
+/// SIGKILL to every process of the container's cgroup (`cgctl kill`; a
+/// paused container dies too), then wait until its monitor is gone (it
+/// records the exit, or removes an `--rm` container itself).
 fn kill_and_wait(tools: &Tools, container: &Container) -> Result<()> {
     let monitor = container.state.monitor.expect("a running container has a monitor");
-    match container.init_pid() {
-        Some(pid) => run_quiet(tools.cgctl(["kill", "--pid", &pid.to_string()])?, "cgctl")?,
+    // A container just started may not have recorded its init yet (ns-exec
+    // writes the pidfile once the command has started): give it the time.
+    let deadline = Instant::now() + KILL_GRACE;
+    let init = loop {
+        match container.init_pid() {
+            Some(pid) => break Some(pid),
+            None if monitor.alive() && Instant::now() < deadline => sleep(Duration::from_millis(10)),
+            None => break None,
+        }
+    };
+    match init {
+        // `None`: the init ended meanwhile, and its cgroup is gone.
+        Some(pid) => {
+            run_json::<serde_json::Value>(tools.cgctl(["kill", "--pid", &pid.to_string()])?, "cgctl")?;
+        }
         // The init is not (or no longer) there: end the monitor itself.
         None => {
             let _ = kill(Pid::from_raw(monitor.pid), Signal::SIGKILL);

@@ -279,7 +279,7 @@ fn dry_run_script(tools: &Tools, config: &Config, dir: &Path) -> Result<String> 
     Ok(format!(
         "# {name} ({id}) from image {image} ({image_id}), by hand, as root:\n{mkdir}\n{body}\n\
          status=$?\n{teardown} > /dev/null\nexit $status\n",
-        teardown = shell_line(&[cgctl.as_str(), "rm", "--parents", &config.cgroup]),
+        teardown = shell_line(&[cgctl.as_str(), "rm", "--force", "--parents", &config.cgroup]),
         name = config.name,
         id = config.id,
         image = config.image,
@@ -340,10 +340,10 @@ fn start_and_wait(tools: &Tools, container: &mut Container) -> Result<i32> {
 }
 
 /// Removes the container's cgroup (and the parent, if it was the last
-/// one there) once its processes are gone; returns its last statistics,
-/// or `None` if there was no cgroup.
+/// one there), killing what may still run in it; returns its last
+/// statistics, or `None` if there was no cgroup.
 pub fn remove_cgroup(tools: &Tools, config: &Config) -> Result<Option<cgctl::Stats>> {
-    run_json(tools.cgctl(["rm", "--parents", &config.cgroup])?, "cgctl")
+    run_json(tools.cgctl(["rm", "--force", "--parents", &config.cgroup])?, "cgctl")
 }
 
 #[cfg(test)]

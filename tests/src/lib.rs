@@ -218,6 +218,12 @@ impl Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         let leaks = self.leaks();
+        if leaks.iter().any(|l| l.starts_with("cgroup ")) {
+            // Reported below all the same; removed so the host stays clean.
+            let mut rm = Command::new(bin("cgctl"));
+            rm.args(["rm", "--recursive", "--force", &self.cgroup_parent()]);
+            let _ = outcome(rm);
+        }
         let removed = fs::remove_dir_all(self.root());
         if std::thread::panicking() {
             // The test already failed; report what it left without a

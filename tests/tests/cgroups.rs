@@ -105,8 +105,8 @@ impl Drop for Background {
 fn info_reports_the_layout_and_our_own_cgroup() {
     let info = json(&dockerish_tests::tool("cgctl", ["info"]).ok());
     let fs_type = nix::sys::statfs::statfs("/sys/fs/cgroup").unwrap().filesystem_type();
-    let expected = if fs_type == nix::sys::statfs::CGROUP2_SUPER_MAGIC { "unified" } else { "hybrid" };
-    assert!(info["kind"] == expected || info["kind"] == "legacy", "{info}");
+    let expected: &[&str] = if fs_type == nix::sys::statfs::CGROUP2_SUPER_MAGIC { &["unified"] } else { &["hybrid", "legacy"] };
+    assert!(expected.iter().any(|k| info["kind"] == *k), "{info}");
     let own = fs::read_to_string("/proc/self/cgroup").unwrap();
     for h in info["hierarchies"].as_array().unwrap().iter().filter(|h| h["used"] == true) {
         let line = if h["version"] == "2" {
@@ -249,7 +249,8 @@ fn a_memory_hog_is_oom_killed_and_the_record_says_so() {
     sb.dockerish(["rm", "hog"]).ok();
 
     // Within the limit: no OOM, and the record says that too.
-    sb.dockerish(["run", "--name", "fine", "-m", "64m", "busybox", "sh", "-c", "head -c 8m /dev/zero | tail"]).ok();
+    let fine = sb.dockerish(["run", "--name", "fine", "-m", "64m", "busybox", "sh", "-c", "head -c 8m /dev/zero | tail"]);
+    assert!(fine.code == 0 && fine.stderr.is_empty(), "the cgroup was removed without a word: {fine:#?}");
     let dir = &sb.container_dirs()[0];
     assert_eq!(json(&fs::read_to_string(dir.join("state.json")).unwrap())["OOMKilled"], false);
     sb.dockerish(["rm", "fine"]).ok();
@@ -345,7 +346,7 @@ fn pause_stops_progress_and_unpause_resumes_it() {
     sb.dockerish(["unpause", "ticker"]).ok();
     assert!(grows(), "progress again after unpause");
     sb.dockerish(["unpause", "ticker"]).fails(1, "is not paused");
-    // A paused container can be removed by force: the kill thaws it.
+    // A paused container can be removed by force.
     sb.dockerish(["pause", "ticker"]).ok();
     sb.dockerish(["rm", "-f", "ticker"]).ok();
     assert_eq!(bg.wait(), 137);
@@ -373,8 +374,18 @@ fn kill_reaches_processes_that_fork_and_hide() {
     let killed = json(&cgctl(&sb, &["kill", &path]).ok());
     assert!(killed["signalled"].as_u64().unwrap() >= 6, "{killed}");
     let _ = child.wait();
-    let stats = json(&cgctl(&sb, &["rm", "--parents", "--timeout", "1", &path]).ok());
-    assert_eq!(stats["procs"], 0, "{stats}");
+    // kill returns once no process is listed in the cgroup; the pids
+    // controller still counts the dead until their new parent reaps them.
+    assert_eq!(json(&cgctl(&sb, &["stats", &path]).ok())["procs"], 0);
+    let deadline = Instant::now() + PATIENCE;
+    while json(&cgctl(&sb, &["stats", &path]).ok())["pids"]["current"] != 0 {
+        assert!(Instant::now() < deadline, "tasks still charged to the cgroup after kill");
+        sleep(Duration::from_millis(20));
+    }
+    // cgctl will not kill its own cgroup, nor a root one.
+    cgctl(&sb, &["kill", "--pid", &std::process::id().to_string()]).fails(125, "refusing to kill");
+    cgctl(&sb, &["kill", "/"]).fails(125, "refusing to kill");
+    cgctl(&sb, &["rm", "--parents", "--timeout", "1", &path]).ok();
 }
 
 #[test]
@@ -405,14 +416,42 @@ fn v2_no_internal_processes_rule_is_explained() {
 }
 
 #[test]
-fn the_container_sees_its_own_cgroup_as_root_and_it_is_gone_after_exit() {
+fn the_container_runs_in_its_own_cgroup_and_sees_it_as_root() {
     let sb = Sandbox::new();
-    let out = sb.sh("cat /proc/self/cgroup").ok();
-    for line in out.lines().filter(|l| !l.contains("name=systemd") && !l.contains(":devices:")) {
-        if line.starts_with("0::") && !unified() {
-            continue; // hybrid: the unused cgroup2 tree
-        }
-        assert!(line.ends_with(":/"), "a cgroup namespace rooted at the container's cgroup: {out}");
+    let bg = Background::start(&sb, "inside", &["busybox", "sleep", "300"]);
+    let init = bg.init_pid(&sb).unwrap();
+    let id = json(&sb.dockerish(["ps", "--no-trunc", "--format", "json"]).ok())[0]["id"].as_str().unwrap().to_string();
+    // From the host: the init is in PARENT/ID in every hierarchy cgctl uses.
+    let host_view = fs::read_to_string(format!("/proc/{init}/cgroup")).unwrap();
+    let ours = format!("/{}/{id}", sb.cgroup_parent());
+    // (Not the hierarchies cgctl leaves alone: devices, name=systemd, and
+    // the controller-less cgroup2 tree of a hybrid host.)
+    let unused = |l: &str| l.contains(":devices:") || l.contains(":name=") || (l.starts_with("0::") && !unified());
+    for line in host_view.lines().filter(|l| !unused(l)) {
+        assert!(line.ends_with(&ours), "{line} in {host_view}");
     }
-    assert!(dockerish_tests::cgroup_dirs().iter().all(|d| !d.to_string_lossy().contains(&sb.cgroup_parent())));
+    // Inside (a second container), a cgroup namespace rooted at its cgroup.
+    let inside = sb.sh("cat /proc/self/cgroup").ok();
+    assert!(inside.lines().all(|l| l.ends_with(":/")), "{inside}");
+    sb.dockerish(["rm", "-f", "inside"]).ok();
+    assert_eq!(bg.wait(), 137);
+}
+
+#[test]
+fn rm_of_a_container_whose_monitor_was_killed_removes_its_cgroup() {
+    let sb = Sandbox::new();
+    let mut bg = Background::start(&sb, "orphan", &["busybox", "sleep", "300"]);
+    let init = bg.init_pid(&sb).unwrap();
+    bg.child.kill().unwrap();
+    bg.child.wait().unwrap();
+    let ps = sb.dockerish(["ps", "-a"]).ok();
+    assert!(ps.contains("Exited"), "{ps}");
+    // The container itself still runs, in its cgroup: rm ends it with the cgroup.
+    assert!(Path::new(&format!("/proc/{init}")).exists());
+    sb.dockerish(["rm", "orphan"]).ok();
+    let deadline = Instant::now() + PATIENCE;
+    while fs::read_to_string(format!("/proc/{init}/stat")).is_ok_and(|s| !s.contains(") Z ")) {
+        assert!(Instant::now() < deadline, "the orphaned container still runs");
+        sleep(Duration::from_millis(20));
+    }
 }
