@@ -316,6 +316,9 @@ impl Cgroup {
         self.must_exist()?;
         self.must_not_hold_us("kill")?;
         let count = self.pids(true).len();
+        if !self.populated() {
+            return Ok(0);
+        }
         if signal != Signal::SIGKILL {
             self.signal_all(signal)?;
             return Ok(count);
