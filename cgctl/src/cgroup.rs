@@ -46,6 +46,11 @@ pub struct Member {
 }
 
 impl Member {
+    /// Cgroup `cgroup` (resolved from `base`) in hierarchy `h`.
+    fn new(h: &Hierarchy, cgroup: String, base: String) -> Result<Member> {
+        Ok(Member { version: h.version, controllers: h.controllers.clone(), dir: h.dir_of(&cgroup)?, cgroup, base, hierarchy: h.clone() })
+    }
+
     fn has(&self, controller: &str) -> bool {
         self.hierarchy.has(controller)
     }
@@ -80,14 +85,7 @@ impl Cgroup {
             .used()
             .map(|h| {
                 let (cgroup, base) = path.resolve(h);
-                Ok(Member {
-                    version: h.version,
-                    controllers: h.controllers.clone(),
-                    dir: h.dir_of(&cgroup)?,
-                    cgroup,
-                    base,
-                    hierarchy: h.clone(),
-                })
+                Member::new(h, cgroup, base)
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Cgroup { path: path.to_string(), layout: layout.kind, members })
@@ -106,20 +104,7 @@ impl Cgroup {
     pub fn of_pid(pid: i32) -> Result<Cgroup> {
         let layout =
             Layout::detect_for(&pid.to_string()).map_err(|_| Error::NoSuchCgroup(format!("of process {pid} (no such process)")))?;
-        let members = layout
-            .used()
-            .map(|h| {
-                let dir = h.dir_of(&h.own)?;
-                Ok(Member {
-                    version: h.version,
-                    controllers: h.controllers.clone(),
-                    dir,
-                    cgroup: h.own.clone(),
-                    base: h.own.clone(),
-                    hierarchy: h.clone(),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let members = layout.used().map(|h| Member::new(h, h.own.clone(), h.own.clone())).collect::<Result<Vec<_>>>()?;
         let path = members.first().map(|m| m.cgroup.clone()).unwrap_or_default();
         Ok(Cgroup { path, layout: layout.kind, members })
     }

@@ -88,7 +88,11 @@ fn check_flags(args: &RunArgs) -> Result<()> {
     if let Some(memory) = args.limits.memory.filter(|&m| m < MIN_MEMORY) {
         return Err(Error::invalid("--memory", memory.to_string(), "Minimum memory limit allowed is 6MB"));
     }
-    args.limits.check(&cgctl::Layout::detect()?)?;
+    // What only this host can tell (its CPUs, its controllers); without
+    // limits there is nothing to ask it.
+    if !args.limits.is_empty() {
+        args.limits.check(&cgctl::Layout::detect()?)?;
+    }
     Ok(())
 }
 
