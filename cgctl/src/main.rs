@@ -57,7 +57,11 @@ enum Command {
         create: bool,
         #[command(flatten)]
         limits: Limits,
-        path: CgroupPath,
+        #[arg(required_unless_present = "pid")]
+        path: Option<CgroupPath>,
+        /// Join the cgroup process PID is in, instead of PATH (`docker exec` does)
+        #[arg(long, conflicts_with_all = ["path", "create"])]
+        pid: Option<i32>,
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
@@ -161,7 +165,7 @@ fn run(command: Command) -> Result<()> {
             cgroup.set(&limits)?;
             print(&cgroup)
         }
-        Command::Exec { create, limits, path, command } => Err(exec(create, &limits, &path, &command)),
+        Command::Exec { create, limits, path, pid, command } => Err(exec(create, &limits, Target { path, pid }, &command)),
         Command::Add { path, pids } => {
             let cgroup = Cgroup::open(&Layout::detect()?, &path)?;
             for pid in &pids {
@@ -200,13 +204,12 @@ fn run(command: Command) -> Result<()> {
 
 /// Creates (with `--create`) and joins the cgroup, then execs `command`.
 /// Returns only on failure; a cgroup it created is removed again.
-fn exec(create: bool, limits: &Limits, path: &CgroupPath, command: &[String]) -> Error {
+fn exec(create: bool, limits: &Limits, target: Target, command: &[String]) -> Error {
     let joined = (|| {
-        let layout = Layout::detect()?;
-        let cgroup = match create {
-            true => Cgroup::create(&layout, path, limits)?,
-            false if limits.is_empty() => Cgroup::open(&layout, path)?,
-            false => return Err(Error::invalid("limits", limits.to_args().join(" "), "give them with --create, or use cgctl set")),
+        let cgroup = match (create, &target.path) {
+            (true, Some(path)) => Cgroup::create(&Layout::detect()?, path, limits)?,
+            (false, _) if limits.is_empty() => target.open()?,
+            _ => return Err(Error::invalid("limits", limits.to_args().join(" "), "give them with --create, or use cgctl set")),
         };
         if let Err(e) = cgroup.add(0) {
             undo(create, &cgroup);

@@ -50,6 +50,17 @@ enum Command {
         #[arg(short = 'w', long = "workdir", value_name = "DIR")]
         workdir: Option<String>,
     },
+    /// Make image NAME from PARENT's layers plus directory DIR as a new top layer
+    Commit {
+        /// The image to build on (default: none, DIR is the only layer)
+        #[arg(long, value_name = "IMAGE")]
+        parent: Option<String>,
+        /// Comment recorded with the image
+        #[arg(short, long, default_value = "")]
+        message: String,
+        dir: PathBuf,
+        name: Reference,
+    },
     /// Build an image from the host's static busybox binary
     Busybox {
         #[arg(default_value = "busybox:latest")]
@@ -104,6 +115,9 @@ fn run(cli: Cli) -> Result<(), Error> {
             let config = ImageConfig { env, cmd, working_dir: workdir.unwrap_or_default(), ..ImageConfig::default() };
             let comment = format!("imported from {}", file.display());
             print_json(&store.import(io::BufReader::new(input), &name, config, &comment)?);
+        }
+        Command::Commit { parent, message, dir, name } => {
+            print_json(&store.commit(parent.as_deref(), &dir, &name, &message)?);
         }
         Command::Busybox { name, binary } => {
             let tar = busybox::build_tar(&binary)?;

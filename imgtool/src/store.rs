@@ -155,6 +155,29 @@ impl Store {
         self.add_image(name, vec![digest], config, size, comment, crate::human::now())
     }
 
+    /// Makes a new image from `parent`'s layers with directory `dir` as one
+    /// more layer on top (`docker commit`: `dir` is a container's writable
+    /// layer). The directory is packed into a tar, so the new layer gets its
+    /// digest like any other and `dir` may change afterwards. overlayfs
+    /// whiteouts (0/0 character devices) are kept as such, so a file the
+    /// container deleted stays deleted in the new image.
+    pub fn commit(&self, parent: Option<&str>, dir: &Path, name: &Reference, comment: &str) -> Result<ImageInfo> {
+        let parent = parent.map(|p| self.inspect(p)).transpose()?;
+        let mut tar = tempfile::tempfile_in(&self.dir).map_err(Error::io("create a temporary file in", &self.dir))?;
+        let mut builder = tar::Builder::new(&mut tar);
+        builder.follow_symlinks(false);
+        builder.append_dir_all(".", dir).and_then(|()| builder.finish()).map_err(Error::io("pack", dir))?;
+        drop(builder);
+        io::Seek::rewind(&mut tar).map_err(Error::io("read back the layer of", dir))?;
+        let (digest, size) = self.add_layer(io::BufReader::new(tar))?;
+        let (mut layers, config, base_size) = match parent {
+            Some(p) => (p.layers.iter().map(|l| l.digest.trim_start_matches("sha256:").to_string()).collect(), p.config, p.size),
+            None => (vec![], ImageConfig::default(), 0),
+        };
+        layers.push(digest);
+        self.add_image(name, layers, config, base_size + size, comment, crate::human::now())
+    }
+
     /// Extracts a layer tar into `layers/`, hashing it on the way. A failed
     /// extraction leaves nothing behind.
     fn add_layer(&self, archive: impl Read) -> Result<(String, u64)> {

@@ -12,6 +12,14 @@
 //!   fchdir(2) to the target's root, chroot("."), and go to its cwd.
 //! - **Fork for pid and time.** Joining those namespaces only affects
 //!   children, so the command runs in a forked child while we wait.
+//! - **A terminal from inside.** With `--console-socket` the command gets a
+//!   new pty from the target's own devpts (so ttyname(3) works there): the
+//!   socket is connected *before* entering, while its host path can still
+//!   be reached, and the pair is made after the chroot, from /dev/pts/ptmx
+//!   (`rootfs::console`, the protocol `rootfs --console-socket` speaks).
+//! - **User last.** setgroups(2), setgid(2), then setuid(2), in that order
+//!   (after setuid we could no longer change groups), once everything that
+//!   needs privilege is done.
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -19,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
-use nix::unistd::{chdir, chroot, fchdir, fork, ForkResult, Pid};
+use nix::unistd::{chdir, chroot, fchdir, fork, setgroups, setresgid, setresuid, ForkResult, Gid, Pid, Uid};
 
 use crate::error::{Error, Result};
 use crate::exec::{cloexec_pipe, exec, exit_now, read_report, report, take_terminal};
@@ -38,6 +46,11 @@ pub struct JoinSpec {
     pub wd: Option<PathBuf>,
     /// New session with stdin's terminal as controlling terminal.
     pub ctty: bool,
+    /// Become this user and group (numeric, as in the target's namespace).
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    /// Make a new terminal in the target's devpts; send its master here.
+    pub console_socket: Option<PathBuf>,
     pub command: Vec<CString>,
 }
 
@@ -89,6 +102,15 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
     let joins = |k| plan.iter().any(|(kind, _)| *kind == k);
     let dirs = if joins(NsKind::Mount) { Some((open_dir(&spec.proc_path("root"))?, open_dir(&spec.proc_path("cwd"))?)) } else { None };
 
+    let console = match &spec.console_socket {
+        Some(path) => Some(rootfs::console::connect(path).map_err(|source| Error::Io {
+            what: "connect to the console socket",
+            path: path.display().to_string(),
+            source,
+        })?),
+        None => None,
+    };
+
     let signals = Signals::block()?;
     ns::enter(&fds)?;
     if let Some((root, cwd)) = &dirs {
@@ -100,7 +122,8 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
         chdir(wd.as_path()).map_err(|e| Error::sys("change directory to", wd.display(), e))?;
     }
 
-    if !(joins(NsKind::Pid) || joins(NsKind::Time) || spec.ctty) {
+    if !(joins(NsKind::Pid) || joins(NsKind::Time) || spec.ctty || console.is_some()) {
+        become_user(spec)?;
         signals.restore()?;
         return Err(exec(&spec.command));
     }
@@ -110,8 +133,12 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
     // SAFETY: single-threaded; the child only sets up its terminal and execs.
     match unsafe { fork() }.map_err(|e| Error::sys("fork", "the command", e))? {
         ForkResult::Child => {
-            let setup = if spec.ctty { take_terminal() } else { Ok(()) };
-            let err = match setup.and_then(|()| signals.restore()) {
+            let setup = match console {
+                Some(stream) => rootfs::console::attach("/dev/pts/ptmx", stream).map_err(|e| Error::Terminal(e.to_string())),
+                None if spec.ctty => take_terminal(),
+                None => Ok(()),
+            };
+            let err = match setup.and_then(|()| become_user(spec)).and_then(|()| signals.restore()) {
                 Ok(()) => exec(&spec.command),
                 Err(e) => e,
             };
@@ -120,6 +147,7 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
         }
         ForkResult::Parent { child } => {
             drop(error_write);
+            drop(console);
             if let Some(err) = read_report(error_read)? {
                 wait_exit(child);
                 return Err(err);
@@ -127,6 +155,20 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
             signals.supervise(Pid::from_raw(child.as_raw()))
         }
     }
+}
+
+/// setgroups, setgid, setuid: see the module docs for the order.
+fn become_user(spec: &JoinSpec) -> Result<()> {
+    if let Some(gid) = spec.gid {
+        let gid = Gid::from_raw(gid);
+        setgroups(&[gid]).map_err(|e| Error::sys("set groups to", gid, e))?;
+        setresgid(gid, gid, gid).map_err(|e| Error::sys("set group ID to", gid, e))?;
+    }
+    if let Some(uid) = spec.uid {
+        let uid = Uid::from_raw(uid);
+        setresuid(uid, uid, uid).map_err(|e| Error::sys("set user ID to", uid, e))?;
+    }
+    Ok(())
 }
 
 fn open_dir(path: &Path) -> Result<OwnedFd> {

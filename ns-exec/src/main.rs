@@ -17,6 +17,7 @@ Examples:
   ns-exec --user --map-root-user -- id                root in a user namespace, without privileges
   ns-exec --pid --mount --init --pidfile p -- sh      a tiny init as PID 1, its host PID in p
   ns-exec --target 4242 --all -- sh                   enter every namespace of process 4242
+  ns-exec -t 4242 -a -S 1000 -G 1000 -w /tmp -- id    ... as uid/gid 1000, in /tmp
 
 A namespace flag alone creates a new namespace; with =FILE it joins the one FILE refers to
 (unlike unshare(1), where --net=FILE keeps the new one: here that is --keep net=FILE).
@@ -95,6 +96,16 @@ struct Cli {
     /// With --target: working directory (default: the target's)
     #[arg(short = 'w', long, value_name = "DIR", requires = "target")]
     wd: Option<PathBuf>,
+    /// With --target: run the command as this user ID (nsenter's -S)
+    #[arg(short = 'S', long, value_name = "UID", requires = "target")]
+    setuid: Option<u32>,
+    /// With --target: run the command with this group ID, and no other groups (nsenter's -G)
+    #[arg(short = 'G', long, value_name = "GID", requires = "target")]
+    setgid: Option<u32>,
+    /// With --target: give the command a new terminal from the target's
+    /// devpts, sending its master to this unix socket (rootfs's protocol)
+    #[arg(long, value_name = "SOCKET", requires = "target", conflicts_with = "ctty")]
+    console_socket: Option<PathBuf>,
 
     /// The command and its arguments
     #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
@@ -153,6 +164,9 @@ impl Cli {
             all: self.all,
             wd: self.wd.clone(),
             ctty: self.ctty,
+            uid: self.setuid,
+            gid: self.setgid,
+            console_socket: self.console_socket.clone(),
             command: self.command()?,
         })
     }

@@ -37,11 +37,19 @@ const SUN_PATH_MAX: usize = 107;
 /// Opens the container's terminal, sends its master to `socket` and makes
 /// the slave this process's controlling terminal and standard streams.
 pub fn setup(root: &OwnedFd, socket: &Path) -> Result<()> {
+    let ptmx = inroot::open(root, Path::new("/dev/pts/ptmx")).map_err(|e| Error::sys("find", "the container's terminal", e))?;
+    let stream =
+        connect(socket).map_err(|e| Error::Io { what: "connect to the console socket", path: socket.display().to_string(), source: e })?;
+    attach(&inroot::fd_path(&ptmx), stream)
+}
+
+/// Steps 1 to 3 with `ptmx` (a path to a devpts instance's ptmx) and a
+/// connected console socket. `ns-exec --target --console-socket` uses it
+/// too, connected before it enters the container and so can no longer
+/// reach the socket's path.
+pub fn attach(ptmx: &str, stream: UnixStream) -> Result<()> {
     let fail = |what: &'static str| move |e| Error::sys(what, "the container's terminal", e);
-    let ptmx = inroot::open(root, Path::new("/dev/pts/ptmx")).map_err(fail("find"))?;
-    // Reopen the O_PATH descriptor for reading and writing.
-    let master =
-        open(inroot::fd_path(&ptmx).as_str(), OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC, Mode::empty()).map_err(fail("open"))?;
+    let master = open(ptmx, OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC, Mode::empty()).map_err(fail("open"))?;
     let unlock: libc::c_int = 0;
     // SAFETY: TIOCSPTLCK reads one int; TIOCGPTPEER returns a new descriptor.
     if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) } != 0 {
@@ -54,7 +62,7 @@ pub fn setup(root: &OwnedFd, socket: &Path) -> Result<()> {
     // SAFETY: the ioctl returned a descriptor that nothing else owns.
     let slave = unsafe { OwnedFd::from_raw_fd(raw) };
 
-    send_fd(socket, &master)?;
+    send_fd(stream, &master)?;
     drop(master);
 
     setsid().map_err(fail("start a session for"))?;
@@ -70,17 +78,16 @@ pub fn setup(root: &OwnedFd, socket: &Path) -> Result<()> {
 
 /// Sends `fd`, then waits until the receiver closes the connection: it
 /// sets the window size first, so the command starts with the right one.
-fn send_fd(socket: &Path, fd: &OwnedFd) -> Result<()> {
-    let fail = |e: std::io::Error| Error::Io { what: "connect to the console socket", path: socket.display().to_string(), source: e };
-    let mut stream = connect(socket).map_err(fail)?;
+fn send_fd(mut stream: UnixStream, fd: &OwnedFd) -> Result<()> {
     let fds = [fd.as_raw_fd()];
     sendmsg::<()>(stream.as_fd().as_raw_fd(), &[IoSlice::new(b"t")], &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
-        .map_err(|e| Error::sys("send the terminal to", socket.display(), e))?;
+        .map_err(|e| Error::sys("send the terminal to", "the console socket", e))?;
     let _ = std::io::Read::read(&mut stream, &mut [0u8; 1]);
     Ok(())
 }
 
-fn connect(path: &Path) -> std::io::Result<UnixStream> {
+/// Connects to the unix socket at `path`, however long the path.
+pub fn connect(path: &Path) -> std::io::Result<UnixStream> {
     via_short_path(path, |p| UnixStream::connect(p))
 }
 

@@ -6,9 +6,11 @@
 //! this order, each step for a reason:
 //!
 //! 1. **A mount namespace of our own.** If we are still in the host's (the
-//!    same as PID 1's), unshare(2) one: nothing below can then touch the
-//!    host's mount table, whoever runs rootfs. Under `ns-exec --mount`
-//!    this is already so and nothing is unshared.
+//!    same as PID 1's, or PID 1's cannot be read), unshare(2) one: nothing
+//!    below can then touch the host's mount table, whoever runs rootfs.
+//!    Under `ns-exec --mount` this is already so, and `--no-unshare` says
+//!    so: a nested namespace would leave `ns-exec --init`'s init outside
+//!    the root that `docker exec` must enter through it.
 //! 2. **Everything private** (`mount --make-rprivate /`). A copied mount
 //!    namespace keeps the propagation of the original, and on systemd hosts
 //!    `/` is shared: our mounts would appear on the host, and unmounting the
@@ -70,7 +72,9 @@ pub fn enter(spec: &Spec) -> Error {
 
 fn build_and_pivot(spec: &Spec) -> Result<()> {
     spec.validate()?;
-    own_mount_namespace()?;
+    if !spec.no_unshare {
+        own_mount_namespace()?;
+    }
     mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
         .map_err(|e| Error::sys("make private", "/ (recursively)", e))?;
 

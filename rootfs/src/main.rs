@@ -1,6 +1,7 @@
 //! `rootfs`: the command line. The work is in the library (`rootfs`).
 
 use std::ffi::{CString, OsString};
+use std::io::Write;
 use std::net::IpAddr;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
@@ -70,6 +71,16 @@ struct EnterArgs {
     /// to this unix socket (runc's protocol); the command gets the slave
     #[arg(long, value_name = "SOCKET")]
     console_socket: Option<PathBuf>,
+    /// We run in a mount namespace of our own already (under `ns-exec
+    /// --mount`): do not make another. Needed with `ns-exec --init`, whose
+    /// init would otherwise stay outside the namespace the root is built in
+    #[arg(long)]
+    no_unshare: bool,
+    /// Report the start on this unix socket: rootfs connects first thing;
+    /// if it fails, it writes its error there; the connection is
+    /// close-on-exec, so end-of-file with nothing read means COMMAND runs
+    #[arg(long, value_name = "SOCKET")]
+    start_socket: Option<PathBuf>,
     /// The command and its arguments
     #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
     command: Vec<OsString>,
@@ -96,6 +107,7 @@ impl EnterArgs {
             workdir: self.workdir,
             read_only: self.read_only,
             console_socket: self.console_socket,
+            no_unshare: self.no_unshare,
             command,
         })
     }
@@ -112,10 +124,25 @@ fn main() {
         exit(code)
     });
     let Command::Enter(args) = cli.command;
+    // Connected before anything changes, while the socket's host path can
+    // still be reached; std opens it close-on-exec.
+    let mut report = match args.start_socket.as_deref().map(rootfs::console::connect).transpose() {
+        Ok(report) => report,
+        Err(e) => {
+            fail(Error::Io { what: "connect to the start socket", path: args.start_socket.unwrap().display().to_string(), source: e })
+        }
+    };
     let err = match args.into_spec() {
         Ok(spec) => rootfs::enter(&spec),
         Err(err) => err,
     };
+    if let Some(socket) = report.as_mut() {
+        let _ = socket.write_all(format!("rootfs: {err}").as_bytes());
+    }
+    fail(err)
+}
+
+fn fail(err: Error) -> ! {
     eprintln!("rootfs: {err}");
     exit(err.exit_code())
 }

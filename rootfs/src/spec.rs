@@ -28,6 +28,9 @@ pub struct Spec {
     pub read_only: bool,
     /// Where to send the master of a terminal made in the container.
     pub console_socket: Option<PathBuf>,
+    /// The caller made the mount namespace we run in (`ns-exec --mount`):
+    /// do not nest another one (step 1).
+    pub no_unshare: bool,
     pub command: Vec<CString>,
 }
 
