@@ -11,6 +11,8 @@ Examples:
   echo hi | dockerish run -i --rm busybox cat
   dockerish run --rm -m 64m --cpus 0.5 --pids-limit 50 busybox sh    with resource limits
   dockerish run --dry-run busybox ls /        print the tool commands instead of running them
+  dockerish run -d --name web busybox httpd -f -p 8080    detached: prints the ID, runs on
+  dockerish logs -f web; dockerish exec -it web sh; dockerish stop web; dockerish start web
   dockerish stats --no-stream                 CPU, memory and processes of running containers
   dockerish pause box; dockerish unpause box
   dockerish ps -a
@@ -39,6 +41,57 @@ pub enum Command {
     Ps(PsArgs),
     /// Remove one or more containers
     Rm(RmArgs),
+    /// Fetch the logs of a container
+    Logs(LogsArgs),
+    /// Execute a command in a running container
+    Exec(ExecArgs),
+    /// Stop one or more running containers (SIGTERM, then SIGKILL)
+    Stop(StopArgs),
+    /// Kill one or more running containers
+    Kill {
+        /// Signal to send to the container
+        #[arg(short, long, default_value = "KILL")]
+        signal: String,
+        #[arg(required = true, value_name = "CONTAINER")]
+        containers: Vec<String>,
+    },
+    /// Start one or more stopped containers
+    Start {
+        /// Attach stdout and stderr, and exit with the container's status
+        #[arg(short, long)]
+        attach: bool,
+        #[arg(required = true, value_name = "CONTAINER")]
+        containers: Vec<String>,
+    },
+    /// Restart one or more containers
+    Restart(StopArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait {
+        #[arg(required = true, value_name = "CONTAINER")]
+        containers: Vec<String>,
+    },
+    /// Rename a container
+    Rename { container: String, new_name: String },
+    /// Return low-level information on containers, as JSON
+    Inspect {
+        /// Print only this field, e.g. '{{.State.Pid}}' or '{{json .Config}}'
+        #[arg(short, long)]
+        format: Option<String>,
+        #[arg(required = true, value_name = "CONTAINER")]
+        containers: Vec<String>,
+    },
+    /// Create a new image from a container's changes
+    Commit {
+        /// Commit message
+        #[arg(short, long, default_value = "")]
+        message: String,
+        container: String,
+        #[arg(value_name = "REPOSITORY[:TAG]")]
+        image: String,
+    },
+    /// Manage containers
+    #[command(subcommand)]
+    Container(ContainerCommand),
     /// List images
     Images(ImagesArgs),
     /// Remove one or more images
@@ -59,9 +112,22 @@ pub enum Command {
     },
 }
 
+#[derive(Subcommand)]
+pub enum ContainerCommand {
+    /// Remove all stopped containers
+    Prune {
+        /// Do not prompt for confirmation
+        #[arg(short, long)]
+        force: bool,
+    },
+}
+
 #[derive(clap::Args)]
 #[command(disable_help_flag = true)]
 pub struct RunArgs {
+    /// Run the container in the background and print its ID
+    #[arg(short, long)]
+    pub detach: bool,
     /// Remove the container when it exits
     #[arg(long)]
     pub rm: bool,
@@ -83,8 +149,8 @@ pub struct RunArgs {
     /// Read environment variables from a file (KEY=VALUE lines)
     #[arg(long = "env-file", value_name = "FILE")]
     pub env_files: Vec<PathBuf>,
-    /// Bind mount a host path
-    #[arg(short, long = "volume", value_name = "SRC:DST[:ro]")]
+    /// Bind mount a host path, or make an anonymous volume (just DST)
+    #[arg(short, long = "volume", value_name = "[SRC:]DST[:ro]")]
     pub volumes: Vec<String>,
     /// Working directory inside the container
     #[arg(short, long)]
@@ -145,8 +211,60 @@ pub struct PsArgs {
     /// Don't truncate output
     #[arg(long)]
     pub no_trunc: bool,
+    /// Filter: status=created|running|paused|exited, name=TEXT, id=PREFIX (repeatable)
+    #[arg(short, long = "filter", value_name = "KEY=VALUE")]
+    pub filters: Vec<String>,
+    /// table, or json: one JSON object per line, with Docker's keys
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
+}
+
+#[derive(clap::Args)]
+pub struct LogsArgs {
+    /// Follow log output until the container stops
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Number of lines to show from the end of the logs, or all
+    #[arg(short = 'n', long, default_value = "all")]
+    pub tail: String,
+    /// Show timestamps
+    #[arg(short, long)]
+    pub timestamps: bool,
+    /// Show logs since a time (2026-11-23T09:55:00Z), Unix seconds, or a duration ago (10m)
+    #[arg(long)]
+    pub since: Option<String>,
+    pub container: String,
+}
+
+#[derive(clap::Args)]
+pub struct ExecArgs {
+    /// Keep STDIN open
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Set environment variables (KEY=VALUE, or KEY to copy it from here)
+    #[arg(short, long = "env", value_name = "KEY[=VALUE]")]
+    pub env: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Username or UID, optionally with group (USER[:GROUP])
+    #[arg(short, long)]
+    pub user: Option<String>,
+    pub container: String,
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND [ARG...]")]
+    pub command: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct StopArgs {
+    /// Seconds to wait after SIGTERM before killing it
+    #[arg(short, long, default_value = "10", value_name = "SECONDS")]
+    pub time: u64,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -166,6 +284,9 @@ pub struct RmArgs {
     /// Force the removal of a running container (uses SIGKILL)
     #[arg(short, long)]
     pub force: bool,
+    /// Remove the anonymous volumes of the container
+    #[arg(short, long)]
+    pub volumes: bool,
     #[arg(required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }

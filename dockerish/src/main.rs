@@ -1,24 +1,12 @@
-//! `dockerish`: Docker's command line. It does no kernel work itself; it
-//! runs the dockerish tools (`imgtool`, `cgctl`, `ns-exec`, `rootfs`) as processes,
-//! the way a person would type them (`dockerish run --dry-run` shows how).
-
-mod cli;
-mod error;
-mod manage;
-mod names;
-mod pty;
-mod resources;
-mod run;
-mod signals;
-mod state;
-mod tools;
+//! `dockerish`: Docker's command line (see the library's docs).
 
 use std::process::exit;
 
 use clap::Parser;
 
-use cli::{Cli, Command};
-use error::EXIT_TOOL_FAILED;
+use dockerish::cli::{Cli, Command, ContainerCommand};
+use dockerish::error::EXIT_TOOL_FAILED;
+use dockerish::{exec, inspect, lifecycle, logs, manage, resources, run};
 
 fn main() {
     // Die quietly on a closed stdout (`dockerish ps | head`), like C tools.
@@ -28,12 +16,23 @@ fn main() {
         exit(if e.use_stderr() { EXIT_TOOL_FAILED } else { 0 })
     });
     let root = cli.root;
-    // `run` follows Docker: 125 when dockerish fails, else the container's
-    // status. The other commands fail with 1.
+    // `run` and `exec` follow Docker: 125 when dockerish fails, else the
+    // container's (or command's) status. The other commands fail with 1.
     let (result, failure) = match cli.command {
         Command::Run(args) => (run::run(&root, args), EXIT_TOOL_FAILED),
+        Command::Exec(args) => (exec::exec(&root, args), 1),
         Command::Ps(args) => (manage::ps(&root, args), 1),
         Command::Rm(args) => (manage::rm(&root, args), 1),
+        Command::Logs(args) => (logs::logs(&root, args), 1),
+        Command::Stop(args) => (lifecycle::stop(&root, args), 1),
+        Command::Kill { signal, containers } => (lifecycle::kill(&root, &signal, &containers), 1),
+        Command::Start { attach, containers } => (lifecycle::start(&root, attach, &containers), 1),
+        Command::Restart(args) => (lifecycle::restart(&root, args), 1),
+        Command::Wait { containers } => (lifecycle::wait(&root, &containers), 1),
+        Command::Rename { container, new_name } => (lifecycle::rename(&root, &container, &new_name), 1),
+        Command::Inspect { format, containers } => (inspect::inspect(&root, format.as_deref(), &containers), 1),
+        Command::Commit { message, container, image } => (lifecycle::commit(&root, &container, &image, &message), 1),
+        Command::Container(ContainerCommand::Prune { force }) => (lifecycle::prune(&root, force), 1),
         Command::Images(args) => (manage::images(&root, args), 1),
         Command::Rmi(args) => (manage::rmi(&root, args), 1),
         Command::Import { file, name } => (manage::import(&root, &file, &name), 1),

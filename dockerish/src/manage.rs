@@ -3,63 +3,110 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::thread::sleep;
-use std::time::{Duration, Instant};
 
 use imgtool::human;
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
 use serde::Serialize;
 
 use crate::cli::{Format, ImagesArgs, PsArgs, RmArgs, RmiArgs};
 use crate::error::{Error, Result};
+use crate::lifecycle::{each, force_stop, settled};
 use crate::signals::exit_code;
 use crate::state::{Container, Containers, Status};
-use crate::tools::{run_json, Tools};
+use crate::tools::Tools;
 
-/// How long `rm -f` waits for a killed container's monitor to record the end.
-const KILL_GRACE: Duration = Duration::from_secs(10);
-
-/// One `ps` line, also its `--format json` form.
+/// One `ps` line. Its JSON form (`--format json`, one object per line)
+/// has the keys of Docker's.
 #[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
 struct PsRow {
+    #[serde(rename = "ID")]
     id: String,
-    name: String,
     image: String,
     command: String,
-    created: String,
+    created_at: String,
+    running_for: String,
     status: String,
-    state: Status,
-    exit_code: Option<i32>,
+    /// created, running, paused or exited.
+    state: &'static str,
+    ports: String,
+    names: String,
+    networks: String,
 }
 
 pub fn ps(root: &Path, args: PsArgs) -> Result<i32> {
+    let filters = Filters::parse(&args.filters)?;
     let containers = Containers::open(root)?;
     let rows: Vec<PsRow> = containers
         .all()?
         .iter()
-        .filter(|c| args.all || c.state.effective() == Status::Running)
+        .rev() // newest first, as Docker lists them
+        .filter(|c| (args.all || !filters.status.is_empty() || c.state.effective() == Status::Running) && filters.matches(c))
         .map(|c| PsRow {
             id: if args.no_trunc { c.config.id.clone() } else { c.short_id().to_string() },
-            name: c.config.name.clone(),
             image: c.config.image.clone(),
             command: command_column(&c.config.command, args.no_trunc),
-            created: human::ago(c.config.created),
+            created_at: human::rfc3339(c.config.created),
+            running_for: human::ago(c.config.created),
             status: status_column(c),
-            state: c.state.effective(),
-            exit_code: c.state.exit_code,
+            state: state_name(c),
+            ports: String::new(),
+            names: c.config.name.clone(),
+            networks: c.config.network.clone(),
         })
         .collect();
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&rows).expect("serializable")),
+        Format::Json => rows.iter().for_each(|r| println!("{}", serde_json::to_string(r).expect("serializable"))),
         Format::Table if args.quiet => rows.iter().for_each(|r| println!("{}", r.id)),
         Format::Table => {
             let mut table = vec![["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"].map(String::from).to_vec()];
-            table.extend(rows.into_iter().map(|r| vec![r.id, r.image, r.command, r.created, r.status, String::new(), r.name]));
+            table.extend(rows.into_iter().map(|r| vec![r.id, r.image, r.command, r.running_for, r.status, r.ports, r.names]));
             print!("{}", human::table(&table));
         }
     }
     Ok(0)
+}
+
+/// Docker's name for what a container is doing.
+pub fn state_name(c: &Container) -> &'static str {
+    match c.state.effective() {
+        Status::Created => "created",
+        Status::Running if c.state.paused => "paused",
+        Status::Running => "running",
+        Status::Exited => "exited",
+    }
+}
+
+/// `ps --filter`: values of one key are alternatives, keys must all match.
+#[derive(Default)]
+struct Filters {
+    status: Vec<String>,
+    name: Vec<String>,
+    id: Vec<String>,
+}
+
+impl Filters {
+    fn parse(specs: &[String]) -> Result<Filters> {
+        let mut filters = Filters::default();
+        for spec in specs {
+            let bad = |why: &str| Error::invalid("filter", spec, why.to_string());
+            let (key, value) = spec.split_once('=').ok_or_else(|| bad("expected KEY=VALUE"))?;
+            match key {
+                "status" if ["created", "running", "paused", "exited"].contains(&value) => filters.status.push(value.into()),
+                "status" => return Err(bad("status is one of created, running, paused, exited")),
+                "name" => filters.name.push(value.into()),
+                "id" => filters.id.push(value.into()),
+                _ => return Err(bad("the filters are status, name and id")),
+            }
+        }
+        Ok(filters)
+    }
+
+    fn matches(&self, c: &Container) -> bool {
+        let any = |values: &[String], f: &dyn Fn(&str) -> bool| values.is_empty() || values.iter().any(|v| f(v));
+        any(&self.status, &|v| v == state_name(c))
+            && any(&self.name, &|v| c.config.name.contains(v))
+            && any(&self.id, &|v| c.config.id.starts_with(v))
+    }
 }
 
 /// `"sh -c 'sleep 1'"`, quoted and cut at 20 characters like Docker's.
@@ -86,10 +133,11 @@ fn status_column(c: &Container) -> String {
                 format!("Up {up}")
             }
         }
-        Status::Exited => match (c.state.exit_code, c.state.finished_at) {
-            (Some(code), Some(at)) => format!("Exited ({code}) {}", human::ago(at)),
-            // The monitor was killed before it could record the end.
-            _ => "Exited (unknown)".into(),
+        Status::Exited => match c.state.finished_at {
+            Some(at) => format!("Exited ({}) {}", c.state.shown_exit_code().unwrap_or_default(), human::ago(at)),
+            // The monitor was killed (or the machine restarted) before it
+            // could record the end.
+            None => format!("Exited ({})", c.state.shown_exit_code().unwrap_or_default()),
         },
     }
 }
@@ -97,66 +145,27 @@ fn status_column(c: &Container) -> String {
 pub fn rm(root: &Path, args: RmArgs) -> Result<i32> {
     let containers = Containers::open(root)?;
     let tools = Tools::new(root);
-    let mut failed = false;
-    for key in &args.containers {
-        match remove_one(&tools, &containers, key, args.force) {
-            Ok(()) => println!("{key}"),
-            Err(e) => {
-                eprintln!("dockerish: {e}");
-                failed = true;
-            }
-        }
-    }
-    Ok(if failed { 1 } else { 0 })
+    Ok(each(&args.containers, |key| remove_one(&tools, &containers, key, args.force, args.volumes)))
 }
 
-fn remove_one(tools: &Tools, containers: &Containers, key: &str, force: bool) -> Result<()> {
-    let container = containers.find(key)?;
+fn remove_one(tools: &Tools, containers: &Containers, key: &str, force: bool, volumes: bool) -> Result<()> {
+    let container = settled(containers, &containers.find(key)?)?;
     if container.state.effective() == Status::Running {
         if !force {
             return Err(Error::Refused(format!(
                 "cannot remove container {key}: container is running: stop the container before removing or force remove"
             )));
         }
-        kill_and_wait(tools, &container)?;
+        force_stop(tools, &container)?;
     }
     // Its monitor removes the cgroup when the container ends; if the
     // monitor was killed first, the cgroup is still there.
     crate::run::remove_cgroup(tools, &container.config)?;
-    containers.remove(&container)
-}
-
-/// SIGKILL to every process of the container's cgroup (`cgctl kill`; a
-/// paused container dies too), then wait until its monitor is gone (it
-/// records the exit, or removes an `--rm` container itself).
-fn kill_and_wait(tools: &Tools, container: &Container) -> Result<()> {
-    let monitor = container.state.monitor.expect("a running container has a monitor");
-    // A container just started may not have recorded its init yet (ns-exec
-    // writes the pidfile once the command has started): give it the time.
-    let deadline = Instant::now() + KILL_GRACE;
-    let init = loop {
-        match container.init_pid() {
-            Some(pid) => break Some(pid),
-            None if monitor.alive() && Instant::now() < deadline => sleep(Duration::from_millis(10)),
-            None => break None,
+    containers.remove(&container)?;
+    if volumes {
+        for dir in &container.config.anonymous_volumes {
+            imgtool::store::remove_tree(dir).map_err(Error::Image)?;
         }
-    };
-    match init {
-        // `None`: the init ended meanwhile, and its cgroup is gone.
-        Some(pid) => {
-            run_json::<serde_json::Value>(tools.cgctl(["kill", "--pid", &pid.to_string()])?, "cgctl")?;
-        }
-        // The init is not (or no longer) there: end the monitor itself.
-        None => {
-            let _ = kill(Pid::from_raw(monitor.pid), Signal::SIGKILL);
-        }
-    }
-    let deadline = Instant::now() + KILL_GRACE;
-    while monitor.alive() {
-        if Instant::now() > deadline {
-            return Err(Error::Refused(format!("container {} did not stop within {KILL_GRACE:?}", container.config.name)));
-        }
-        sleep(Duration::from_millis(20));
     }
     Ok(())
 }

@@ -47,23 +47,35 @@ impl ConsoleSocket {
     /// Waits for the container's terminal, forwarding signals meanwhile.
     /// `None`: the chain exited before sending one (it has said why).
     pub fn receive(&self, forwarder: &Forwarder, child: &mut Child) -> Result<Option<Terminal>> {
-        self.listener.set_nonblocking(true).map_err(Error::io("configure", &self.path))?;
-        loop {
-            match self.listener.accept() {
-                Ok((stream, _)) => return receive_master(&stream, &self.path).map(|master| Some(Terminal { master, socket: stream })),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(Error::io("accept on", &self.path)(e)),
-            }
-            if child.try_wait().map_err(Error::io("wait for", "the container"))?.is_some() {
-                return Ok(None);
-            }
-            let mut fds = [PollFd::new(self.listener.as_fd(), PollFlags::POLLIN), PollFd::new(forwarder.as_fd(), PollFlags::POLLIN)];
-            match poll(&mut fds, PollTimeout::NONE) {
-                Ok(_) | Err(Errno::EINTR) => {}
-                Err(e) => return Err(Error::sys("poll", "the console socket", e)),
-            }
-            forwarder.handle(child);
+        match accept_until_exit(&self.listener, &self.path, forwarder, child)? {
+            Some(stream) => receive_master(&stream, &self.path).map(|master| Some(Terminal { master, socket: Some(stream) })),
+            None => Ok(None),
         }
+    }
+}
+
+/// Accepts one connection on `listener`, forwarding signals to `child`
+/// meanwhile; `None` if the child exits first.
+pub fn accept_until_exit(listener: &UnixListener, path: &Path, forwarder: &Forwarder, child: &mut Child) -> Result<Option<UnixStream>> {
+    listener.set_nonblocking(true).map_err(Error::io("configure", path))?;
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                stream.set_nonblocking(false).map_err(Error::io("configure", path))?;
+                return Ok(Some(stream));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(Error::io("accept on", path)(e)),
+        }
+        if child.try_wait().map_err(Error::io("wait for", "the container"))?.is_some() {
+            return Ok(None);
+        }
+        let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN), PollFd::new(forwarder.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(Error::sys("poll", path.display(), e)),
+        }
+        forwarder.handle(child);
     }
 }
 
@@ -96,18 +108,28 @@ pub struct Terminal {
     master: OwnedFd,
     /// rootfs waits until this connection closes before it starts the
     /// command, so the window size is right from the first prompt.
-    socket: UnixStream,
+    socket: Option<UnixStream>,
 }
 
 impl Terminal {
+    /// Sets the window size and lets the command start.
+    pub fn start(mut self, size: Option<libc::winsize>) -> Terminal {
+        if let Some(size) = size {
+            set_window_size(self.master.as_fd(), &size);
+        }
+        self.socket = None;
+        self
+    }
+
+    /// The master, for a supervisor that logs what the container writes.
+    pub fn into_master(self) -> OwnedFd {
+        self.master
+    }
+
     /// Copies between our stdio and the container's terminal until the
     /// container is gone; returns its exit status. `stdin` is given with -i.
     pub fn relay(self, stdin: Option<OwnedFd>, forwarder: &Forwarder, child: &mut Child) -> Result<i32> {
-        let Terminal { master, socket } = self;
-        if let Some(size) = window_size(std::io::stdout().as_fd()).or_else(|| window_size(std::io::stdin().as_fd())) {
-            set_window_size(master.as_fd(), &size);
-        }
-        drop(socket); // the command may start now
+        let Terminal { master, .. } = self.start(None);
         let _raw = match &stdin {
             Some(fd) if isatty(fd.as_fd()).unwrap_or(false) => Some(RawMode::enter(fd)?),
             _ => None,
@@ -181,7 +203,7 @@ fn write_all(fd: BorrowedFd<'_>, mut data: &[u8]) -> Result<()> {
 }
 
 /// TIOCGWINSZ: the size of the terminal on `fd`, if it is one.
-fn window_size(fd: BorrowedFd<'_>) -> Option<libc::winsize> {
+pub fn window_size(fd: BorrowedFd<'_>) -> Option<libc::winsize> {
     let mut size: libc::winsize = unsafe { std::mem::zeroed() };
     // SAFETY: TIOCGWINSZ writes one winsize into `size`.
     let res = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGWINSZ, &mut size) };

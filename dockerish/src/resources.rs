@@ -131,17 +131,7 @@ fn host_memory() -> u64 {
 pub fn pause(root: &Path, keys: &[String], pause: bool) -> Result<i32> {
     let tools = Tools::new(root);
     let containers = Containers::open(root)?;
-    let mut failed = false;
-    for key in keys {
-        match set_paused(&tools, &containers, key, pause) {
-            Ok(()) => println!("{key}"),
-            Err(e) => {
-                eprintln!("dockerish: {e}");
-                failed = true;
-            }
-        }
-    }
-    Ok(i32::from(failed))
+    Ok(crate::lifecycle::each(keys, |key| set_paused(&tools, &containers, key, pause)))
 }
 
 fn set_paused(tools: &Tools, containers: &Containers, key: &str, pause: bool) -> Result<()> {

@@ -17,9 +17,11 @@
 
 use std::collections::HashMap;
 use std::fs;
+use std::io::Read;
 use std::os::fd::AsFd;
+use std::os::unix::net::UnixListener;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use imgtool::ImageInfo;
 use rootfs::Volume;
@@ -31,34 +33,67 @@ use crate::state::{Config, Container, Containers, ProcessRef, Status};
 use crate::tools::{run_json, shell_line, Tools};
 use crate::{names, pty};
 
-/// Runs a container in the foreground; returns its exit status.
+/// Runs a container: in the foreground, returning its exit status, or
+/// with `-d` under a supervisor, printing its ID once it runs.
 pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
     let tools = Tools::new(root);
     let containers = Containers::open(root)?;
     let (image_name, command) = args.image_and_command.split_first().expect("clap requires IMAGE");
     check_flags(&args)?;
     let image = tools.resolve_image(image_name)?;
-    let config = configure(&args, image_name, command, &image, &containers)?;
     if args.dry_run {
+        let config = configure(&args, image_name, command, &image, &containers.all()?, root)?;
         print!("{}", dry_run_script(&tools, &config, &containers.dir_of(&config.id))?);
         return Ok(0);
     }
     let mut container = {
+        // Under the lock, so that 20 parallel runs get 20 different names.
         let _lock = containers.lock()?;
-        if let Some(other) = containers.all()?.into_iter().find(|c| c.config.name == config.name) {
+        let all = containers.all()?;
+        let config = configure(&args, image_name, command, &image, &all, root)?;
+        if let Some(other) = all.into_iter().find(|c| c.config.name == config.name) {
             return Err(Error::NameInUse { name: config.name, id: other.config.id });
         }
+        make_volumes(&config)?;
         containers.create(&config)?
     };
-    let result = start_and_wait(&tools, &mut container);
+    if args.detach {
+        return match crate::supervisor::spawn(&tools, root, &container) {
+            Ok(None) => {
+                println!("{}", container.config.id);
+                Ok(0)
+            }
+            // The supervisor has recorded (or, with --rm, removed) it.
+            Ok(Some((code, message))) => {
+                eprintln!("dockerish: {message}");
+                Ok(code)
+            }
+            Err(e) => {
+                let _ = remove_cgroup(&tools, &container.config);
+                let _ = containers.remove(&container);
+                Err(e)
+            }
+        };
+    }
+    let result = start_and_wait(&tools, &mut container, &containers);
     if result.is_err() {
         // The chain may have made the cgroup before it failed.
         let _ = remove_cgroup(&tools, &container.config);
-    }
-    if container.config.auto_remove || result.is_err() && container.state.status == Status::Created {
-        containers.remove(&container)?;
+        let current = containers.load(&container.config.id).map(|c| c.state.status);
+        if container.config.auto_remove || current.is_ok_and(|s| s == Status::Created) {
+            let _ = containers.remove(&container);
+        }
     }
     result
+}
+
+/// Creates the directories of the container's anonymous volumes.
+fn make_volumes(config: &Config) -> Result<()> {
+    for dir in &config.anonymous_volumes {
+        let data = dir.join("_data");
+        fs::create_dir_all(&data).map_err(Error::io("create volume", &data))?;
+    }
+    Ok(())
 }
 
 /// Refuses bad flags before anything is created.
@@ -72,7 +107,7 @@ fn check_flags(args: &RunArgs) -> Result<()> {
             return Err(Error::invalid("hostname", host, "use 1 to 64 letters, digits, '-' and '.'"));
         }
     }
-    for spec in &args.volumes {
+    for spec in args.volumes.iter().filter(|v| v.contains(':')) {
         let volume: Volume = spec.parse()?;
         fs::metadata(&volume.source).map_err(|e| {
             Error::invalid(
@@ -100,15 +135,29 @@ fn check_flags(args: &RunArgs) -> Result<()> {
 const MIN_MEMORY: u64 = 6 << 20;
 
 /// Resolves the container's config from the flags and the image.
-fn configure(args: &RunArgs, image_name: &str, command: &[String], image: &ImageInfo, containers: &Containers) -> Result<Config> {
+fn configure(args: &RunArgs, image_name: &str, command: &[String], image: &ImageInfo, all: &[Container], root: &Path) -> Result<Config> {
     let id = names::random_id()?;
     let name = match &args.name {
         Some(name) => name.clone(),
         None => {
-            let taken: Vec<String> = containers.all()?.into_iter().map(|c| c.config.name).collect();
+            let taken: Vec<String> = all.iter().map(|c| c.config.name.clone()).collect();
             names::generate(&taken)
         }
     };
+    // `-v DST` (no source): an anonymous volume, a directory of its own
+    // under ROOT/volumes that outlives the container unless `rm -v`.
+    let mut volumes = Vec::new();
+    let mut anonymous_volumes = Vec::new();
+    for spec in &args.volumes {
+        if spec.contains(':') {
+            volumes.push(spec.clone());
+            continue;
+        }
+        rootfs::spec::check_container_path("volume", Path::new(spec))?;
+        let dir = root.join("volumes").join(names::random_id()?);
+        volumes.push(format!("{}:{spec}", dir.join("_data").display()));
+        anonymous_volumes.push(dir);
+    }
     let hostname = args.hostname.clone().unwrap_or_else(|| id[..12].to_string());
     let command = resolve_command(args.entrypoint.as_deref(), command, image)?;
 
@@ -144,7 +193,8 @@ fn configure(args: &RunArgs, image_name: &str, command: &[String], image: &Image
         env: env.entries(),
         workdir: workdir.unwrap_or_else(|| "/".into()),
         hostname,
-        volumes: args.volumes.clone(),
+        volumes,
+        anonymous_volumes,
         layers: image.layers.iter().rev().map(|l| l.path.clone()).collect(),
         read_only: args.read_only,
         init: args.init,
@@ -177,7 +227,7 @@ fn resolve_command(entrypoint: Option<&str>, args: &[String], image: &ImageInfo)
 /// The environment, in the order variables were first set, a later value
 /// replacing an earlier one.
 #[derive(Default)]
-struct Env {
+pub struct Env {
     order: Vec<String>,
     values: HashMap<String, String>,
 }
@@ -189,14 +239,14 @@ impl Env {
         }
     }
 
-    fn set_entry(&mut self, entry: &str) {
+    pub fn set_entry(&mut self, entry: &str) {
         if let Some((k, v)) = entry.split_once('=') {
             self.set(k, v);
         }
     }
 
     /// `-e KEY=VALUE`, or `-e KEY`: the value of KEY here, if it is set.
-    fn set_flag(&mut self, flag: &str) -> Result<()> {
+    pub fn set_flag(&mut self, flag: &str) -> Result<()> {
         let (key, value) = match flag.split_once('=') {
             Some((k, v)) => (k, Some(v.to_string())),
             None => (flag, std::env::var(flag).ok()),
@@ -214,7 +264,7 @@ impl Env {
         self.values.contains_key(key)
     }
 
-    fn entries(&self) -> Vec<String> {
+    pub fn entries(&self) -> Vec<String> {
         self.order.iter().map(|k| format!("{k}={}", self.values[k])).collect()
     }
 }
@@ -241,7 +291,7 @@ pub fn chain(tools: &Tools, config: &Config, dir: &Path, console: Option<&Path>)
         argv.push("--ctty".into());
     }
     argv.extend(["--pidfile".into(), format!("{dir_text}/pid"), "--".into()]);
-    argv.extend([path("rootfs")?, "enter".into(), "--dir".into(), dir_text.clone()]);
+    argv.extend([path("rootfs")?, "enter".into(), "--no-unshare".into(), "--dir".into(), dir_text.clone()]);
     for layer in &config.layers {
         argv.extend(["--lower".into(), layer.display().to_string()]);
     }
@@ -293,54 +343,174 @@ fn dry_run_script(tools: &Tools, config: &Config, dir: &Path) -> Result<String> 
     ))
 }
 
-/// Starts the chain with the terminal or stdio the flags ask for, records
-/// the container as running, waits, and records how it ended.
-fn start_and_wait(tools: &Tools, container: &mut Container) -> Result<i32> {
+/// How the start of a chain went.
+pub enum Start {
+    /// The container's command runs; `terminal` is its pty with `-t`.
+    Running { init: Option<ProcessRef>, terminal: Option<pty::Terminal> },
+    /// A tool or the exec of the command failed: the chain exits with
+    /// 125, 126 or 127; `message` is rootfs's report, if it got that far.
+    Failed { message: String },
+}
+
+/// Spawns the chain for `container` with the given stdio and waits until
+/// its command runs or the start has failed, forwarding signals meanwhile.
+///
+/// "Runs" means exec'd, not merely forked: rootfs reports on
+/// `start.sock` (`rootfs enter --start-socket`): it writes its error there,
+/// or its close-on-exec connection closes when execve(2) succeeds. With
+/// `-t`, the container's terminal arrives first on `console.sock`; the
+/// command starts once we close that connection (after setting the window
+/// size to `size`).
+pub fn launch(
+    tools: &Tools,
+    container: &Container,
+    stdio: [Stdio; 3],
+    forwarder: &Forwarder,
+    size: Option<libc::winsize>,
+) -> Result<(Child, Start)> {
     let console = match container.config.tty {
         true => Some(pty::ConsoleSocket::bind(&container.dir.join("console.sock"))?),
         false => None,
     };
-    let argv = chain(tools, &container.config, &container.dir, console.as_ref().map(|c| c.path()))?;
+    let start_socket = container.dir.join("start.sock");
+    let _ = fs::remove_file(&start_socket);
+    let listener =
+        rootfs::console::via_short_path(&start_socket, |p| UnixListener::bind(p)).map_err(Error::io("listen on", &start_socket))?;
+    let _remove = RemoveOnDrop(&start_socket);
+    let _ = fs::remove_file(container.dir.join("pid"));
+
+    let mut argv = chain(tools, &container.config, &container.dir, console.as_ref().map(|c| c.path()))?;
+    let at = argv.iter().rposition(|a| a == "--").expect("the chain ends with -- COMMAND");
+    argv.splice(at..at, ["--start-socket".to_string(), start_socket.display().to_string()]);
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]);
-    let forwarder = Forwarder::new()?;
     Forwarder::unblock_in_child(&mut cmd);
-    // With -t the container's stdio is its terminal (set up by rootfs);
-    // its stdin is ours only with -i and no terminal.
-    cmd.stdin(if container.config.interactive && console.is_none() { Stdio::inherit() } else { Stdio::null() });
+    let [stdin, stdout, stderr] = stdio;
+    cmd.stdin(stdin).stdout(stdout).stderr(stderr);
     let mut child = cmd.spawn().map_err(Error::io("run", &argv[0]))?;
-    container.state.status = Status::Running;
-    container.state.monitor = ProcessRef::of(std::process::id() as i32);
-    container.state.started_at = Some(imgtool::human::now());
-    container.save_state()?;
 
     let terminal = match &console {
-        Some(socket) => socket.receive(&forwarder, &mut child)?,
+        Some(socket) => match socket.receive(forwarder, &mut child)? {
+            Some(terminal) => Some(terminal.start(size)),
+            None => return Ok((child, Start::Failed { message: String::new() })),
+        },
         None => None,
     };
     drop(console);
-    let code = match terminal {
-        Some(t) => {
-            let stdin = container
-                .config
-                .interactive
-                .then(|| std::io::stdin().as_fd().try_clone_to_owned())
-                .transpose()
-                .map_err(Error::io("duplicate", "stdin"))?;
-            t.relay(stdin, &forwarder, &mut child)?
+    let report = match pty::accept_until_exit(&listener, &start_socket, forwarder, &mut child)? {
+        Some(mut stream) => {
+            let mut text = String::new();
+            let _ = stream.read_to_string(&mut text);
+            Some(text)
         }
-        None => forwarder.wait(&mut child)?,
+        None => None,
     };
-    match remove_cgroup(tools, &container.config) {
-        Ok(stats) => container.state.oom_killed = stats.and_then(|s| s.memory).is_some_and(|m| m.oom_kill > 0),
-        Err(e) => eprintln!("dockerish: {e}"),
+    let start = match report {
+        Some(message) if message.is_empty() => Start::Running { init: wait_for_init(container, &mut child), terminal },
+        Some(message) => Start::Failed { message },
+        None => Start::Failed { message: String::new() },
+    };
+    Ok((child, start))
+}
+
+/// The init's PID, from the pidfile ns-exec writes once rootfs runs (it
+/// may land a moment after the command started), with its start time.
+/// `None` if the chain has ended already.
+fn wait_for_init(container: &Container, child: &mut Child) -> Option<ProcessRef> {
+    loop {
+        if let Some(pid) = fs::read_to_string(container.dir.join("pid")).ok().and_then(|p| p.trim().parse().ok()) {
+            return ProcessRef::of(pid);
+        }
+        if !matches!(child.try_wait(), Ok(None)) {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    container.state.status = Status::Exited;
-    container.state.exit_code = Some(code);
-    container.state.finished_at = Some(imgtool::human::now());
-    container.state.monitor = None;
-    container.save_state()?;
+}
+
+/// Removes a socket file when the listener is done with it.
+struct RemoveOnDrop<'a>(&'a Path);
+
+impl Drop for RemoveOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(self.0);
+    }
+}
+
+/// Runs the container in the foreground: our stdio (or, with `-t`, our
+/// terminal relayed to its own), signals forwarded, until it ends; records
+/// how it started and ended. Returns its exit status.
+fn start_and_wait(tools: &Tools, container: &mut Container, containers: &Containers) -> Result<i32> {
+    let forwarder = Forwarder::new()?;
+    // With -t the container's stdio is its terminal (set up by rootfs);
+    // its stdin is ours only with -i and no terminal.
+    let stdin = if container.config.interactive && !container.config.tty { Stdio::inherit() } else { Stdio::null() };
+    let me = ProcessRef::of(std::process::id() as i32);
+    *container = containers.update(&container.config.id, |c| {
+        c.state.monitor = me;
+        Ok(())
+    })?;
+    let size = pty::window_size(std::io::stdout().as_fd()).or_else(|| pty::window_size(std::io::stdin().as_fd()));
+    let (mut child, start) = launch(tools, container, [stdin, Stdio::inherit(), Stdio::inherit()], &forwarder, size)?;
+    let code = match start {
+        Start::Running { init, terminal } => {
+            *container = containers.update(&container.config.id, |c| {
+                c.state.status = Status::Running;
+                c.state.init = init;
+                c.state.started_at = Some(imgtool::human::now());
+                Ok(())
+            })?;
+            match terminal {
+                Some(t) => {
+                    let stdin = container
+                        .config
+                        .interactive
+                        .then(|| std::io::stdin().as_fd().try_clone_to_owned())
+                        .transpose()
+                        .map_err(Error::io("duplicate", "stdin"))?;
+                    t.relay(stdin, &forwarder, &mut child)?
+                }
+                None => forwarder.wait(&mut child)?,
+            }
+        }
+        Start::Failed { message, .. } => {
+            // Without a terminal rootfs's message is already on our stderr.
+            if container.config.tty && !message.is_empty() {
+                eprintln!("{message}");
+            }
+            forwarder.wait(&mut child)?
+        }
+    };
+    finish(tools, containers, &container.config, code)?;
     Ok(code)
+}
+
+/// Records the end of a container that exited with `code`: removes its
+/// cgroup (noting whether the OOM killer struck), then, under the lock,
+/// marks it exited, or removes it if it was run with `--rm`. Its monitor
+/// calls this as its last act.
+pub fn finish(tools: &Tools, containers: &Containers, config: &Config, code: i32) -> Result<()> {
+    let oom_killed = match remove_cgroup(tools, config) {
+        Ok(stats) => stats.and_then(|s| s.memory).is_some_and(|m| m.oom_kill > 0),
+        Err(e) => {
+            eprintln!("dockerish: {e}");
+            false
+        }
+    };
+    let _lock = containers.lock()?;
+    let mut container = containers.load(&config.id)?;
+    if config.auto_remove {
+        return containers.remove(&container);
+    }
+    let state = &mut container.state;
+    state.status = Status::Exited;
+    state.exit_code = Some(code);
+    state.oom_killed = oom_killed;
+    state.paused = false;
+    state.finished_at = Some(imgtool::human::now());
+    state.monitor = None;
+    state.init = None;
+    container.save_state()
 }
 
 /// Removes the container's cgroup (and the parent, if it was the last

@@ -2,10 +2,12 @@
 //!
 //! ```text
 //! ROOT/containers/
-//!   .lock               flock(2)ed while a container is created, renamed or removed
-//!   <id>/config.json    what the container is: name, image, command, options (set once)
+//!   .lock               flock(2)ed around every read-modify-write of a container
+//!   <id>/config.json    what the container is: name, image, command, options
 //!   <id>/state.json     what it is doing: status, PIDs, times, exit code
 //!   <id>/pid            the host PID of its init, written by ns-exec
+//!   <id>/container.log  its stdout and stderr, when a supervisor runs it (`logs`)
+//!   <id>/start.sock     where rootfs reports the start (`run::launch`)
 //!   <id>/upper work merged hostname hosts resolv.conf    rootfs's (its --dir)
 //! ```
 //!
@@ -54,6 +56,9 @@ pub struct Config {
     pub cgroup: String,
     #[serde(default)]
     pub resources: cgctl::Limits,
+    /// Directories made for `-v DST` (anonymous volumes); `rm -v` removes them.
+    #[serde(default)]
+    pub anonymous_volumes: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,9 +115,13 @@ pub fn parent_pid(pid: i32) -> Option<i32> {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct State {
     pub status: Status,
-    /// The process that runs and waits for the container (the foreground
-    /// `dockerish run`).
+    /// The process that runs and waits for the container, and records how
+    /// it ended: the foreground `dockerish run`, or the container's
+    /// `dockerish-supervisor`.
     pub monitor: Option<ProcessRef>,
+    /// The container's init (its PID 1), once its command runs.
+    #[serde(default)]
+    pub init: Option<ProcessRef>,
     pub started_at: Option<u64>,
     pub finished_at: Option<u64>,
     pub exit_code: Option<i32>,
@@ -129,6 +138,7 @@ impl State {
         State {
             status: Status::Created,
             monitor: None,
+            init: None,
             started_at: None,
             finished_at: None,
             exit_code: None,
@@ -137,16 +147,37 @@ impl State {
         }
     }
 
-    /// The status as it really is: a container recorded as running whose
-    /// monitor is gone (killed, or the machine rebooted) has exited.
+    /// The status as it really is, from the processes rather than the
+    /// record: a container recorded as running runs while its monitor or
+    /// its init does (a foreground `run` killed with -9 leaves the init
+    /// running); when both are gone (killed, or the machine rebooted) it
+    /// has exited.
     pub fn effective(&self) -> Status {
-        match (self.status, self.monitor) {
-            (Status::Running, Some(m)) if m.alive() => Status::Running,
-            (Status::Running, _) => Status::Exited,
-            (status, _) => status,
+        let alive = |p: Option<ProcessRef>| p.is_some_and(|p| p.alive());
+        match self.status {
+            Status::Running if alive(self.monitor) || alive(self.init) => Status::Running,
+            Status::Running => Status::Exited,
+            status => status,
         }
     }
+
+    /// The exit code to show: the recorded one, or 255 for a container
+    /// that ended without anyone recording how (Docker's choice too).
+    pub fn shown_exit_code(&self) -> Option<i32> {
+        match self.effective() {
+            Status::Exited => Some(self.exit_code.unwrap_or(UNKNOWN_EXIT)),
+            _ => None,
+        }
+    }
+
+    /// Whether a monitor is still starting the container.
+    pub fn starting(&self) -> bool {
+        self.status == Status::Created && self.monitor.is_some_and(|m| m.alive())
+    }
 }
+
+/// The exit code of a container whose end nobody saw.
+pub const UNKNOWN_EXIT: i32 = 255;
 
 /// A container: its config and state.
 #[derive(Clone, Debug)]
@@ -222,6 +253,30 @@ impl Containers {
         Ok(Container { config: config.clone(), state, dir })
     }
 
+    /// Reads the container `id` afresh, lets `change` modify its state
+    /// and saves it, all under the store lock: the read-modify-write that
+    /// monitors, `pause` and `start` must not interleave.
+    pub fn update(&self, id: &str, change: impl FnOnce(&mut Container) -> Result<()>) -> Result<Container> {
+        let _lock = self.lock()?;
+        let mut container = self.load(id)?;
+        change(&mut container)?;
+        container.save_state()?;
+        Ok(container)
+    }
+
+    /// The container with full ID `id`.
+    pub fn load(&self, id: &str) -> Result<Container> {
+        let dir = self.dir_of(id);
+        let config = match read_json::<Config>(&dir.join("config.json")) {
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NoSuchContainer(id.into()))
+            }
+            other => other?,
+        };
+        let state = read_json(&dir.join("state.json"))?;
+        Ok(Container { config, state, dir })
+    }
+
     /// Removes a container's directory: its writable layer and records.
     pub fn remove(&self, container: &Container) -> Result<()> {
         match fs::remove_dir_all(&container.dir) {
@@ -237,16 +292,26 @@ impl Container {
         write_json(&self.dir.join("state.json"), &self.state)
     }
 
+    /// Rewrites the config (`rename`); the caller holds the lock.
+    pub fn save_config(&self) -> Result<()> {
+        write_json(&self.dir.join("config.json"), &self.config)
+    }
+
     pub fn short_id(&self) -> &str {
         &self.config.id[..12]
     }
 
-    /// The host PID of the container's init, if the container runs. The
-    /// pidfile is believed only if that process descends from the
-    /// container's monitor (which runs ns-exec, which runs the init): a
-    /// stale pidfile must not make us act on a stranger.
+    /// The host PID of the container's init, if the container runs: the
+    /// recorded one, believed only while its start time matches. While a
+    /// monitor is still starting the container there is no record yet;
+    /// the pidfile is then believed only if that process descends from
+    /// the monitor (which runs ns-exec, which runs the init): a stale
+    /// pidfile must not make us act on a stranger.
     pub fn init_pid(&self) -> Option<i32> {
-        let monitor = self.state.monitor.filter(|m| self.state.effective() == Status::Running && m.alive())?;
+        if let Some(init) = self.state.init.filter(|i| i.alive()) {
+            return Some(init.pid);
+        }
+        let monitor = self.state.monitor.filter(|m| m.alive())?;
         let pid: i32 = fs::read_to_string(self.dir.join("pid")).ok()?.trim().parse().ok()?;
         let parent = parent_pid(pid)?;
         (parent == monitor.pid || parent_pid(parent) == Some(monitor.pid)).then_some(pid)

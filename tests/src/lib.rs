@@ -175,6 +175,14 @@ impl Sandbox {
         self.dockerish(args)
     }
 
+    /// `dockerish ps --no-trunc --format json ARGS…`: one object per
+    /// container, with Docker's keys (`ID`, `Names`, `State`, `Status`, …).
+    pub fn ps_json(&self, args: &[&str]) -> Vec<serde_json::Value> {
+        let mut argv = vec!["ps", "--no-trunc", "--format", "json"];
+        argv.extend(args);
+        self.dockerish(argv).ok().lines().map(|l| serde_json::from_str(l).expect("ps prints a JSON object per line")).collect()
+    }
+
     /// `imgtool --root ROOT ARGS…`
     pub fn imgtool<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(&self, args: I) -> Outcome {
         self.run("imgtool", args)
@@ -205,6 +213,8 @@ impl Sandbox {
             Ok(fs) if fs.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC => {}
             other => leaks.push(format!("/proc is no longer procfs: {other:?}")),
         }
+        // Supervisors and tool chains name the root on their command line.
+        leaks.extend(processes_naming(&root).into_iter().map(|(pid, cmd)| format!("process {pid}: {cmd}")));
         let name = self.cgroup_parent();
         leaks.extend(cgroup_dirs().into_iter().filter(|d| d.to_string_lossy().contains(&name)).map(|d| format!("cgroup {}", d.display())));
         if self.root().join("containers").is_dir() {
@@ -238,6 +248,22 @@ impl Drop for Sandbox {
             panic!("cannot remove the test root {}: {e}", self.root().display());
         }
     }
+}
+
+/// The live processes whose command line contains `text`, with it.
+pub fn processes_naming(text: &str) -> Vec<(i32, String)> {
+    let me = std::process::id() as i32;
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+        let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        let zombie = fs::read_to_string(entry.path().join("stat")).is_ok_and(|s| s.rsplit(") ").next().is_some_and(|r| r.starts_with('Z')));
+        if pid != me && !zombie && cmd.contains(text) {
+            found.push((pid, cmd.trim_end().to_string()));
+        }
+    }
+    found
 }
 
 /// Every cgroup directory on the host (each hierarchy under /sys/fs/cgroup).

@@ -63,7 +63,7 @@ impl Background {
         let child = cmd.spawn().expect("spawn dockerish run");
         let bg = Background { child, sb_root: sb.root().to_path_buf(), name: name.to_string() };
         let deadline = Instant::now() + PATIENCE;
-        while !sb.dockerish(["ps", "--format", "json"]).ok().contains(&format!("\"{name}\"")) || bg.init_pid(sb).is_none() {
+        while bg.init_pid(sb).is_none() {
             assert!(Instant::now() < deadline, "container {name} did not start");
             sleep(Duration::from_millis(20));
         }
@@ -72,8 +72,8 @@ impl Background {
 
     /// The container's init, once ns-exec has recorded it.
     fn init_pid(&self, sb: &Sandbox) -> Option<i32> {
-        let ps = json(&sb.dockerish(["ps", "--no-trunc", "--format", "json"]).ok());
-        let id = ps.as_array()?.iter().find(|c| c["name"] == self.name.as_str())?["id"].as_str()?.to_string();
+        let ps = sb.ps_json(&[]);
+        let id = ps.iter().find(|c| c["Names"] == self.name.as_str())?["ID"].as_str()?.to_string();
         fs::read_to_string(sb.root().join("containers").join(id).join("pid")).ok()?.trim().parse().ok()
     }
 
@@ -241,8 +241,8 @@ fn a_memory_hog_is_oom_killed_and_the_record_says_so() {
     let out =
         sb.dockerish(["run", "--name", "hog", "-m", "16m", "--memory-swap", "16m", "busybox", "sh", "-c", "head -c 256m /dev/zero | tail"]);
     assert_eq!(out.code, 137, "{out:#?}");
-    let ps = json(&sb.dockerish(["ps", "-a", "--format", "json"]).ok());
-    assert!(ps[0]["status"].as_str().unwrap().starts_with("Exited (137)"), "{ps}");
+    let ps = sb.ps_json(&["-a"]);
+    assert!(ps[0]["Status"].as_str().unwrap().starts_with("Exited (137)"), "{ps:?}");
     let dir = &sb.container_dirs()[0];
     let state = json(&fs::read_to_string(dir.join("state.json")).unwrap());
     assert_eq!(state["OOMKilled"], true, "{state}");
@@ -420,7 +420,7 @@ fn the_container_runs_in_its_own_cgroup_and_sees_it_as_root() {
     let sb = Sandbox::new();
     let bg = Background::start(&sb, "inside", &["busybox", "sleep", "300"]);
     let init = bg.init_pid(&sb).unwrap();
-    let id = json(&sb.dockerish(["ps", "--no-trunc", "--format", "json"]).ok())[0]["id"].as_str().unwrap().to_string();
+    let id = sb.ps_json(&[])[0]["ID"].as_str().unwrap().to_string();
     // From the host: the init is in PARENT/ID in every hierarchy cgctl uses.
     let host_view = fs::read_to_string(format!("/proc/{init}/cgroup")).unwrap();
     let ours = format!("/{}/{id}", sb.cgroup_parent());
@@ -444,11 +444,13 @@ fn rm_of_a_container_whose_monitor_was_killed_removes_its_cgroup() {
     let init = bg.init_pid(&sb).unwrap();
     bg.child.kill().unwrap();
     bg.child.wait().unwrap();
-    let ps = sb.dockerish(["ps", "-a"]).ok();
-    assert!(ps.contains("Exited"), "{ps}");
-    // The container itself still runs, in its cgroup: rm ends it with the cgroup.
+    // The container itself still runs, in its cgroup, and ps says so.
     assert!(Path::new(&format!("/proc/{init}")).exists());
-    sb.dockerish(["rm", "orphan"]).ok();
+    let ps = sb.dockerish(["ps"]).ok();
+    assert!(ps.contains("Up "), "{ps}");
+    sb.dockerish(["rm", "orphan"]).fails(1, "container is running");
+    // rm -f ends it and removes the cgroup nobody else will.
+    sb.dockerish(["rm", "-f", "orphan"]).ok();
     let deadline = Instant::now() + PATIENCE;
     while fs::read_to_string(format!("/proc/{init}/stat")).is_ok_and(|s| !s.contains(") Z ")) {
         assert!(Instant::now() < deadline, "the orphaned container still runs");

@@ -205,12 +205,11 @@ fn named_containers_are_recorded_until_removed() {
     let sb = Sandbox::new();
     sb.dockerish(["run", "--name", "first", "busybox", "sh", "-c", "exit 2"]);
     sb.dockerish(["run", "--name", "first", "busybox", "true"]).fails(125, "The container name \"/first\" is already in use");
-    let ps: serde_json::Value = serde_json::from_str(&sb.dockerish(["ps", "-a", "--format", "json"]).ok()).unwrap();
-    let rows = ps.as_array().unwrap();
+    let rows = sb.ps_json(&["-a"]);
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0]["name"], "first");
-    assert_eq!(rows[0]["exit_code"], 2);
-    assert_eq!(rows[0]["state"], "exited");
+    assert_eq!(rows[0]["Names"], "first");
+    assert!(rows[0]["Status"].as_str().unwrap().starts_with("Exited (2) "), "{rows:?}");
+    assert_eq!(rows[0]["State"], "exited");
     let table = sb.dockerish(["ps", "-a"]).ok();
     assert!(table.starts_with("CONTAINER ID   IMAGE     COMMAND"), "{table}");
     assert!(table.contains("Exited (2)"), "{table}");

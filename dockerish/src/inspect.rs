@@ -1,0 +1,168 @@
+//! `dockerish inspect`: a container as JSON, with the keys of Docker's
+//! (the ones scripts read: `.State.Pid`, `.State.ExitCode`,
+//! `.State.OOMKilled`, `.Config.Env`, `.Mounts`, …), and `-f` for one
+//! field, in the simple forms of Go's templates that people use:
+//! `{{.State.Pid}}`, `{{json .Config.Cmd}}`.
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::manage::state_name;
+use crate::state::{Container, Containers, Status};
+
+/// What Go's zero time looks like, for times that never happened.
+const NEVER: &str = "0001-01-01T00:00:00Z";
+
+pub fn inspect(root: &Path, format: Option<&str>, keys: &[String]) -> Result<i32> {
+    let containers = Containers::open(root)?;
+    let mut found = Vec::new();
+    let mut failed = false;
+    for key in keys {
+        match containers.find(key) {
+            Ok(c) => found.push(describe(&c)),
+            Err(e) => {
+                eprintln!("dockerish: {e}");
+                failed = true;
+            }
+        }
+    }
+    match format {
+        None => println!("{}", serde_json::to_string_pretty(&found).expect("serializable")),
+        Some(template) => {
+            for value in &found {
+                println!("{}", render(template, value)?);
+            }
+        }
+    }
+    Ok(i32::from(failed))
+}
+
+fn time(seconds: Option<u64>) -> String {
+    seconds.map_or_else(|| NEVER.to_string(), imgtool::human::rfc3339)
+}
+
+/// The container as Docker's `inspect` shows it.
+pub fn describe(c: &Container) -> Value {
+    let (config, state) = (&c.config, &c.state);
+    let running = state.effective() == Status::Running;
+    let mounts: Vec<Value> = config
+        .volumes
+        .iter()
+        .filter_map(|v| v.parse::<rootfs::Volume>().ok())
+        .map(|v| {
+            let anonymous = config.anonymous_volumes.iter().any(|a| v.source.starts_with(a));
+            json!({
+                "Type": if anonymous { "volume" } else { "bind" },
+                "Source": v.source,
+                "Destination": v.target,
+                "Mode": if v.read_only { "ro" } else { "" },
+                "RW": !v.read_only,
+            })
+        })
+        .collect();
+    json!({
+        "Id": config.id,
+        "Created": imgtool::human::rfc3339(config.created),
+        "Path": config.command.first(),
+        "Args": config.command.get(1..).unwrap_or_default(),
+        "State": {
+            "Status": state_name(c),
+            "Running": running,
+            "Paused": running && state.paused,
+            "Restarting": false,
+            "OOMKilled": state.oom_killed,
+            "Dead": false,
+            "Pid": c.init_pid().unwrap_or(0),
+            "ExitCode": state.shown_exit_code().unwrap_or(0),
+            "Error": "",
+            "StartedAt": time(state.started_at),
+            "FinishedAt": time(state.finished_at),
+        },
+        "Image": config.image_id,
+        "Name": format!("/{}", config.name),
+        "LogPath": crate::logs::path(&c.dir),
+        "Mounts": mounts,
+        "Config": {
+            "Hostname": config.hostname,
+            "Env": config.env,
+            "Cmd": config.command,
+            "Image": config.image,
+            "WorkingDir": config.workdir,
+            "Tty": config.tty,
+            "OpenStdin": config.interactive,
+        },
+        "HostConfig": {
+            "Binds": config.volumes,
+            "NetworkMode": config.network,
+            "AutoRemove": config.auto_remove,
+            "ReadonlyRootfs": config.read_only,
+            "Init": config.init,
+            "CgroupParent": config.cgroup.rsplit_once('/').map_or("", |(parent, _)| parent),
+            "Memory": config.resources.memory.unwrap_or(0),
+            "MemorySwap": config.resources.memory_swap.unwrap_or(0),
+            "NanoCpus": config.resources.cpus.map_or(0, |c| (c * 1e9) as u64),
+            "CpuShares": config.resources.cpu_shares.unwrap_or(0),
+            "CpusetCpus": config.resources.cpuset_cpus.clone().unwrap_or_default(),
+            "PidsLimit": config.resources.pids_limit,
+        },
+        "NetworkSettings": {
+            "Networks": { config.network.clone(): {} },
+            "IPAddress": "",
+        },
+        "GraphDriver": {
+            "Name": "overlay",
+            "Data": {
+                "LowerDir": config.layers.iter().map(|l| l.display().to_string()).collect::<Vec<_>>().join(":"),
+                "UpperDir": c.dir.join("upper"),
+                "WorkDir": c.dir.join("work"),
+                "MergedDir": c.dir.join("merged"),
+            },
+        },
+        "Cgroup": config.cgroup,
+    })
+}
+
+/// Fills each `{{.A.B}}` / `{{json .A.B}}` of `template` from `value`:
+/// strings as they are, anything else as JSON (`json` always as JSON).
+pub fn render(template: &str, value: &Value) -> Result<String> {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let close = rest[open..].find("}}").ok_or_else(|| Error::invalid("format", template, "a {{ without }}"))? + open;
+        let action = rest[open + 2..close].trim();
+        let (as_json, path) = match action.strip_prefix("json ") {
+            Some(path) => (true, path.trim()),
+            None => (false, action),
+        };
+        let path = path.strip_prefix('.').ok_or_else(|| Error::invalid("format", template, "expected {{.Field}} or {{json .Field}}"))?;
+        let mut field = value;
+        for key in path.split('.').filter(|k| !k.is_empty()) {
+            field = field.get(key).ok_or_else(|| Error::invalid("format", template, format!("no field {key:?}")))?;
+        }
+        match field {
+            Value::String(s) if !as_json => out.push_str(s),
+            other => out.push_str(&other.to_string()),
+        }
+        rest = &rest[close + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_pick_fields() {
+        let v = json!({"State": {"Pid": 42, "Status": "running"}, "Config": {"Cmd": ["sh", "-c"]}});
+        assert_eq!(render("{{.State.Pid}}", &v).unwrap(), "42");
+        assert_eq!(render("{{ .State.Status }}/{{json .Config.Cmd}}", &v).unwrap(), "running/[\"sh\",\"-c\"]");
+        assert_eq!(render("{{json .State.Status}}", &v).unwrap(), "\"running\"");
+        assert!(render("{{.Nope}}", &v).is_err());
+        assert!(render("{{.State.Pid", &v).is_err());
+    }
+}

@@ -1,0 +1,360 @@
+//! A container after `run`: `stop`, `kill`, `start`, `restart`, `wait`,
+//! `rename`, `commit`, `container prune`.
+//!
+//! Nothing here keeps state of its own: every command reads the records,
+//! acts on processes found by PID *and* start time, and leaves recording
+//! the end to the container's monitor. So any of them may be killed at any
+//! point and `ps` still tells the truth.
+//!
+//! Waiting for a process that is not our child uses a pidfd
+//! (pidfd_open(2)): it becomes readable when the process exits, so
+//! `stop` and `wait` sleep in poll(2) instead of polling /proc.
+
+use std::io::{BufRead, Write};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{kill as send, Signal};
+use nix::unistd::Pid;
+
+use crate::cli::StopArgs;
+use crate::error::{Error, Result};
+use crate::state::{Container, Containers, ProcessRef, Status};
+use crate::tools::{run_json, run_quiet, Tools};
+use crate::{logs, names, run, supervisor};
+
+/// How long `stop` and `rm -f` wait for a killed container's monitor to
+/// record the end, and a new start to report.
+pub const KILL_GRACE: Duration = Duration::from_secs(10);
+
+/// Runs `f` on each named container, printing the name on success and
+/// the error otherwise; the status is 1 if any failed, as Docker's.
+pub fn each(keys: &[String], mut f: impl FnMut(&str) -> Result<()>) -> i32 {
+    let mut failed = false;
+    for key in keys {
+        match f(key) {
+            Ok(()) => println!("{key}"),
+            Err(e) => {
+                eprintln!("dockerish: {e}");
+                failed = true;
+            }
+        }
+    }
+    i32::from(failed)
+}
+
+pub fn stop(root: &Path, args: StopArgs) -> Result<i32> {
+    let (tools, containers) = (Tools::new(root), Containers::open(root)?);
+    Ok(each(&args.containers, |key| stop_one(&tools, &containers, &containers.find(key)?, Duration::from_secs(args.time))))
+}
+
+/// SIGTERM to the init; after `grace`, SIGKILL to every process of the
+/// container; returns once its monitor has recorded the end. A container
+/// that does not run is left as it is (Docker's `stop` succeeds then too).
+fn stop_one(tools: &Tools, containers: &Containers, container: &Container, grace: Duration) -> Result<()> {
+    let container = settled(containers, container)?;
+    let Some(init) = container.init_pid() else { return Ok(()) };
+    thaw(tools, &container, init)?;
+    let _ = send(Pid::from_raw(init), Signal::SIGTERM);
+    if !wait_gone(&container, Some(grace)) {
+        kill_and_wait(&container, init)?;
+    }
+    Ok(())
+}
+
+/// A frozen process can act on no signal but SIGKILL, and on cgroup v1
+/// not even that until thawed: thaw a paused container (Docker does too).
+fn thaw(tools: &Tools, container: &Container, init: i32) -> Result<()> {
+    if container.state.paused {
+        run_quiet(tools.cgctl(["thaw", "--pid", &init.to_string()])?, "cgctl")?;
+    }
+    Ok(())
+}
+
+/// SIGKILL to the container's init, then waits until it and its monitor
+/// are gone. When a pid namespace's init dies, the kernel kills every
+/// other process in it (pid_namespaces(7)), so this ends the container
+/// while ns-exec, outside, still reaps the init and reports 137. (Killing
+/// the whole cgroup would kill that ns-exec too, and orphan the init.)
+pub fn kill_and_wait(container: &Container, init: i32) -> Result<()> {
+    let _ = send(Pid::from_raw(init), Signal::SIGKILL);
+    if !wait_gone(container, Some(KILL_GRACE)) {
+        return Err(Error::Refused(format!("container {} did not stop within {KILL_GRACE:?} of SIGKILL", container.config.name)));
+    }
+    Ok(())
+}
+
+/// `rm -f`: the container, thawed if paused, killed, waited for.
+pub fn force_stop(tools: &Tools, container: &Container) -> Result<()> {
+    match container.init_pid() {
+        Some(init) => {
+            thaw(tools, container, init)?;
+            kill_and_wait(container, init)
+        }
+        // No init (it has just exited): its monitor is recording the end.
+        None => match wait_gone(container, Some(KILL_GRACE)) {
+            true => Ok(()),
+            false => Err(Error::Refused(format!("container {} did not stop within {KILL_GRACE:?}", container.config.name))),
+        },
+    }
+}
+
+/// The container once no monitor is starting it any more: a `stop` or
+/// `rm -f` right after `start` must not miss the init it is about to get.
+pub fn settled(containers: &Containers, container: &Container) -> Result<Container> {
+    let deadline = Instant::now() + KILL_GRACE;
+    let mut container = container.clone();
+    while container.state.starting() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+        container = containers.load(&container.config.id)?;
+    }
+    Ok(container)
+}
+
+/// Waits until the container's monitor and init have exited; false after
+/// `timeout`.
+pub fn wait_gone(container: &Container, timeout: Option<Duration>) -> bool {
+    let procs: Vec<ProcessRef> = [container.state.monitor, container.state.init].into_iter().flatten().collect();
+    wait_exit(&procs, timeout)
+}
+
+/// Waits until every process in `procs` has exited (or `timeout`).
+///
+/// The pidfd is opened *before* the start time is checked: if the check
+/// passes, the pidfd refers to that very process, not to a later one that
+/// reused its PID.
+pub fn wait_exit(procs: &[ProcessRef], timeout: Option<Duration>) -> bool {
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    let fds: Vec<OwnedFd> = procs.iter().filter_map(|p| pidfd_open(p.pid).filter(|_| p.alive())).collect();
+    let mut waiting: Vec<&OwnedFd> = fds.iter().collect();
+    while !waiting.is_empty() {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if left == Some(Duration::ZERO) {
+            return false;
+        }
+        let timeout = left.map_or(PollTimeout::NONE, |l| PollTimeout::try_from(l).unwrap_or(PollTimeout::MAX));
+        let mut polled: Vec<PollFd> = waiting.iter().map(|fd| PollFd::new(fd.as_fd(), PollFlags::POLLIN)).collect();
+        match poll(&mut polled, timeout) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(_) => return false,
+        }
+        let exited: Vec<bool> = polled.iter().map(|p| p.revents().is_some_and(|r| !r.is_empty())).collect();
+        let mut i = 0;
+        waiting.retain(|_| {
+            i += 1;
+            !exited[i - 1]
+        });
+    }
+    true
+}
+
+/// pidfd_open(2); `None` if there is no such process.
+fn pidfd_open(pid: i32) -> Option<OwnedFd> {
+    // SAFETY: the syscall takes a pid and flags, and returns a new fd.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    // SAFETY: a non-negative result is a descriptor nobody else owns.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+pub fn kill(root: &Path, signal: &str, keys: &[String]) -> Result<i32> {
+    let signal = parse_signal(signal)?;
+    let containers = Containers::open(root)?;
+    Ok(each(keys, |key| {
+        let container = containers.find(key)?;
+        let init = container
+            .init_pid()
+            .ok_or_else(|| Error::Refused(format!("Cannot kill container: {key}: Container {} is not running", container.short_id())))?;
+        send(Pid::from_raw(init), signal).map_err(|e| Error::sys("signal", format!("container {key} (PID {init})"), e))
+    }))
+}
+
+/// A signal by name (`KILL`, `SIGKILL`, `kill`) or number (`9`).
+pub fn parse_signal(text: &str) -> Result<Signal> {
+    let invalid = || Error::invalid("signal", text, "expected a name like TERM or SIGKILL, or a number");
+    match text.parse::<i32>() {
+        Ok(n) => Signal::try_from(n).map_err(|_| invalid()),
+        Err(_) => {
+            let upper = text.to_ascii_uppercase();
+            let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+            Signal::from_str(&name).map_err(|_| invalid())
+        }
+    }
+}
+
+pub fn start(root: &Path, attach: bool, keys: &[String]) -> Result<i32> {
+    let (tools, containers) = (Tools::new(root), Containers::open(root)?);
+    if !attach {
+        return Ok(each(keys, |key| start_one(&tools, root, &containers, &containers.find(key)?).map(drop)));
+    }
+    let [key] = keys else { return Err(Error::Refused("you cannot start and attach multiple containers at once".into())) };
+    let container = containers.find(key)?;
+    let offset = logs::size(&container.dir);
+    if !start_one(&tools, root, &containers, &container)? {
+        return Err(Error::Refused(format!("container {key} is already running")));
+    }
+    logs::attach(&containers, &container.config.id, &container.dir, offset)?;
+    // The supervisor records the end before its log ends: it is there now
+    // (unless the container was run with --rm and is gone).
+    Ok(containers.load(&container.config.id).ok().and_then(|c| c.state.shown_exit_code()).unwrap_or(0))
+}
+
+/// Starts a container that is not running under a new supervisor, with
+/// its writable layer as it was left. False if it was running already.
+fn start_one(tools: &Tools, root: &Path, containers: &Containers, container: &Container) -> Result<bool> {
+    let container = settled(containers, container)?;
+    if container.state.effective() == Status::Running {
+        return Ok(false);
+    }
+    // A monitor killed before it recorded the end may have left the cgroup.
+    run::remove_cgroup(tools, &container.config)?;
+    match supervisor::spawn(tools, root, &container)? {
+        None => Ok(true),
+        Some((code, message)) => {
+            Err(Error::Refused(format!("failed to start container {} (exit status {code}): {message}", container.config.name)))
+        }
+    }
+}
+
+pub fn restart(root: &Path, args: StopArgs) -> Result<i32> {
+    let (tools, containers) = (Tools::new(root), Containers::open(root)?);
+    Ok(each(&args.containers, |key| {
+        let container = containers.find(key)?;
+        stop_one(&tools, &containers, &container, Duration::from_secs(args.time))?;
+        start_one(&tools, root, &containers, &containers.load(&container.config.id)?).map(drop)
+    }))
+}
+
+/// `wait`: blocks until each container has stopped, and prints its exit code.
+pub fn wait(root: &Path, keys: &[String]) -> Result<i32> {
+    let containers = Containers::open(root)?;
+    let mut failed = false;
+    for key in keys {
+        let waited = containers.find(key).and_then(|c| {
+            let c = settled(&containers, &c)?;
+            wait_gone(&c, None);
+            let c = containers.load(&c.config.id)?;
+            Ok(c.state.shown_exit_code().unwrap_or(0))
+        });
+        match waited {
+            Ok(code) => println!("{code}"),
+            Err(e) => {
+                eprintln!("dockerish: {e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(i32::from(failed))
+}
+
+pub fn rename(root: &Path, key: &str, new_name: &str) -> Result<i32> {
+    names::validate(new_name)?;
+    let containers = Containers::open(root)?;
+    let _lock = containers.lock()?;
+    let mut container = containers.find(key)?;
+    if let Some(other) = containers.all()?.into_iter().find(|c| c.config.name == new_name) {
+        return Err(Error::NameInUse { name: new_name.into(), id: other.config.id });
+    }
+    container.config.name = new_name.to_string();
+    container.save_config()?;
+    Ok(0)
+}
+
+/// `commit`: the container's writable layer becomes the top layer of a new
+/// image, over the container's image. A running container is frozen
+/// meanwhile (Docker's `--pause`), so the layer is taken in one state.
+pub fn commit(root: &Path, key: &str, image: &str, message: &str) -> Result<i32> {
+    let tools = Tools::new(root);
+    let container = Containers::open(root)?.find(key)?;
+    let frozen = match container.init_pid() {
+        Some(pid) if !container.state.paused => {
+            run_quiet(tools.cgctl(["freeze", "--pid", &pid.to_string()])?, "cgctl")?;
+            Some(pid)
+        }
+        _ => None,
+    };
+    let mut cmd = tools.imgtool(["commit", "--parent", &container.config.image_id, "--message", message])?;
+    cmd.arg(container.dir.join("upper")).arg(image);
+    let made = run_json::<imgtool::ImageInfo>(cmd, "imgtool");
+    if let Some(pid) = frozen {
+        run_quiet(tools.cgctl(["thaw", "--pid", &pid.to_string()])?, "cgctl")?;
+    }
+    let made = made?.ok_or_else(|| Error::Refused(format!("the image of container {key} is gone")))?;
+    println!("{}", made.id);
+    Ok(0)
+}
+
+/// `container prune`: removes every container that does not run.
+pub fn prune(root: &Path, force: bool) -> Result<i32> {
+    if !force && !confirm("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ")? {
+        return Ok(0);
+    }
+    let (tools, containers) = (Tools::new(root), Containers::open(root)?);
+    let mut deleted = Vec::new();
+    let mut reclaimed = 0;
+    for container in containers.all()? {
+        let stopped = container.state.effective() != Status::Running && !container.state.starting();
+        if stopped {
+            let size = dir_size(&container.dir.join("upper"));
+            run::remove_cgroup(&tools, &container.config)?;
+            containers.remove(&container)?;
+            deleted.push(container.config.id);
+            reclaimed += size;
+        }
+    }
+    if !deleted.is_empty() {
+        println!("Deleted Containers:\n{}\n", deleted.join("\n"));
+    }
+    println!("Total reclaimed space: {}", imgtool::human::size(reclaimed));
+    Ok(0)
+}
+
+/// Asks on the terminal; anything but y/yes is no.
+fn confirm(question: &str) -> Result<bool> {
+    print!("{question}");
+    std::io::stdout().flush().map_err(Error::io("write", "stdout"))?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).map_err(Error::io("read", "stdin"))?;
+    Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+}
+
+/// The bytes of the files under `dir`.
+fn dir_size(dir: &Path) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => total += dir_size(&entry.path()),
+            Ok(t) if t.is_file() => total += entry.metadata().map(|m| m.len()).unwrap_or(0),
+            _ => {}
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_by_name_or_number() {
+        assert_eq!(parse_signal("KILL").unwrap(), Signal::SIGKILL);
+        assert_eq!(parse_signal("sigterm").unwrap(), Signal::SIGTERM);
+        assert_eq!(parse_signal("10").unwrap(), Signal::SIGUSR1);
+        assert!(parse_signal("NOPE").is_err());
+        assert!(parse_signal("99").is_err());
+    }
+
+    #[test]
+    fn wait_exit_sees_a_child_end() {
+        let mut child = std::process::Command::new("sleep").arg("0.2").spawn().unwrap();
+        let me = ProcessRef::of(child.id() as i32).unwrap();
+        assert!(!wait_exit(&[me], Some(Duration::from_millis(10))));
+        // A zombie counts as exited: the pidfd is readable before the reap.
+        assert!(wait_exit(&[me], Some(Duration::from_secs(5))));
+        child.wait().unwrap();
+        assert!(wait_exit(&[me], Some(Duration::ZERO)), "a process that is gone needs no waiting");
+    }
+}

@@ -1,0 +1,394 @@
+//! A container's log: what it wrote on stdout and stderr, each line with
+//! the time it was read and the stream it came from, in the CRI log format
+//! (the one kubelet and CRI-O use; one line per line of output):
+//!
+//! ```text
+//! 2026-11-23T09:55:00.123456789Z stdout F hello
+//! 2026-11-23T09:55:00.123502001Z stderr F sh: nosuch: not found
+//! 2026-11-23T09:55:01.000000000Z stdout P a line without its newline (yet)
+//! ```
+//!
+//! `F` ends a line, `P` is part of one whose rest follows (a line longer
+//! than [`MAX_LINE`], or output that ended without a newline), so the
+//! output is reproduced byte for byte. The supervisor writes it
+//! ([`LogWriter`]); `dockerish logs` reads it ([`logs`]). Keeping the two
+//! streams apart is what the seeds lost: their containers' stderr vanished.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::thread::sleep;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::cli::LogsArgs;
+use crate::error::{Error, Result};
+use crate::state::{Containers, Status};
+
+/// Longer lines are split into `P` parts of this size.
+pub const MAX_LINE: usize = 16 * 1024;
+
+/// How often `logs -f` looks for more.
+const FOLLOW_INTERVAL: Duration = Duration::from_millis(50);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    fn name(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
+}
+
+/// The log file of the container in `dir`.
+pub fn path(dir: &Path) -> PathBuf {
+    dir.join("container.log")
+}
+
+/// Appends a container's output to its log, a line at a time.
+pub struct LogWriter {
+    file: File,
+    /// The unfinished line of each stream.
+    partial: [Vec<u8>; 2],
+}
+
+impl LogWriter {
+    pub fn open(path: &Path) -> Result<LogWriter> {
+        let file = File::options().create(true).append(true).open(path).map_err(Error::io("open", path))?;
+        Ok(LogWriter { file, partial: [Vec::new(), Vec::new()] })
+    }
+
+    /// Logs `data` read from `stream`: every line it completes, at once.
+    pub fn write(&mut self, stream: Stream, data: &[u8]) {
+        let now = timestamp(SystemTime::now());
+        let mut out = Vec::new();
+        let pending = &mut self.partial[stream as usize];
+        pending.extend_from_slice(data);
+        let mut start = 0;
+        while let Some(end) = pending[start..].iter().position(|&b| b == b'\n') {
+            entry(&mut out, &now, stream, 'F', &pending[start..start + end]);
+            start += end + 1;
+        }
+        while pending.len() - start >= MAX_LINE {
+            entry(&mut out, &now, stream, 'P', &pending[start..start + MAX_LINE]);
+            start += MAX_LINE;
+        }
+        pending.drain(..start);
+        self.append(&out);
+    }
+
+    /// Logs what is left of unfinished lines (the output ended without a
+    /// newline) as parts, so `logs` prints it without adding one.
+    pub fn flush(&mut self) {
+        let now = timestamp(SystemTime::now());
+        let mut out = Vec::new();
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            let pending = std::mem::take(&mut self.partial[stream as usize]);
+            if !pending.is_empty() {
+                entry(&mut out, &now, stream, 'P', &pending);
+            }
+        }
+        self.append(&out);
+    }
+
+    /// A message of dockerish's own, on the stderr stream.
+    pub fn note(&mut self, message: &str) {
+        self.write(Stream::Stderr, format!("{message}\n").as_bytes());
+    }
+
+    fn append(&mut self, out: &[u8]) {
+        // One write(2) per batch on an O_APPEND file: a reader never sees
+        // half a line unless the disk is full, and then there is nobody to
+        // tell but the log itself.
+        if !out.is_empty() {
+            let _ = self.file.write_all(out);
+        }
+    }
+}
+
+fn entry(out: &mut Vec<u8>, time: &str, stream: Stream, tag: char, content: &[u8]) {
+    out.extend_from_slice(format!("{time} {} {tag} ", stream.name()).as_bytes());
+    out.extend_from_slice(content);
+    out.push(b'\n');
+}
+
+/// RFC 3339 with nanoseconds, in UTC: `2026-11-23T09:55:00.123456789Z`.
+pub fn timestamp(time: SystemTime) -> String {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let seconds = imgtool::human::rfc3339(since.as_secs());
+    format!("{}.{:09}Z", seconds.trim_end_matches('Z'), since.subsec_nanos())
+}
+
+/// One line of the log file.
+#[derive(Debug, PartialEq, Eq)]
+struct Entry<'a> {
+    time: &'a str,
+    nanos: u128,
+    stream: Stream,
+    /// The end of a line (`F`), or a part of one (`P`).
+    ends_line: bool,
+    content: &'a [u8],
+}
+
+fn parse_entry(line: &[u8]) -> Option<Entry<'_>> {
+    let mut fields = line.splitn(4, |&b| b == b' ');
+    let time = std::str::from_utf8(fields.next()?).ok()?;
+    let stream = match fields.next()? {
+        b"stdout" => Stream::Stdout,
+        b"stderr" => Stream::Stderr,
+        _ => return None,
+    };
+    let ends_line = match fields.next()? {
+        b"F" => true,
+        b"P" => false,
+        _ => return None,
+    };
+    Some(Entry { time, nanos: parse_time(time)?, stream, ends_line, content: fields.next().unwrap_or_default() })
+}
+
+/// Nanoseconds since the epoch of an RFC 3339 UTC time
+/// (`2026-11-23T09:55:00Z`, with an optional fraction).
+fn parse_time(text: &str) -> Option<u128> {
+    let text = text.strip_suffix('Z')?;
+    let (date, time) = text.split_once('T')?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (year, month, day) = (d.next()??, d.next()??, d.next()??);
+    let (hms, fraction) = time.split_once('.').unwrap_or((time, ""));
+    let mut t = hms.splitn(3, ':').map(|p| p.parse::<u64>().ok());
+    let (h, m, s) = (t.next()??, t.next()??, t.next()??);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    // Howard Hinnant's days-from-civil (the inverse of human::rfc3339's).
+    let y = year - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = u64::try_from(era * 146_097 + doe - 719_468).ok()?;
+    let nanos: u128 = format!("{:0<9}", &fraction[..fraction.len().min(9)]).parse().ok()?;
+    Some(u128::from(days * 86400 + h * 3600 + m * 60 + s) * 1_000_000_000 + nanos)
+}
+
+/// `--since`: an RFC 3339 time, Unix seconds (`1700000000.5`), or a
+/// duration before now (`10s`, `5m`, `1h30m`), as Docker takes it.
+pub fn parse_since(text: &str, now: SystemTime) -> Result<u128> {
+    let invalid = || Error::invalid("--since", text, "expected a time (2026-11-23T09:55:00Z), Unix seconds, or a duration like 10m");
+    if let Some(nanos) = parse_time(text) {
+        return Ok(nanos);
+    }
+    let now = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos();
+    if let Ok(seconds) = text.parse::<f64>() {
+        return if seconds >= 0.0 { Ok((seconds * 1e9) as u128) } else { Err(invalid()) };
+    }
+    let mut ago: u128 = 0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let value: u128 = rest[..digits].parse().map_err(|_| invalid())?;
+        rest = &rest[digits..];
+        let unit = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let scale: u128 = match &rest[..unit] {
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            _ => return Err(invalid()),
+        };
+        ago += value * scale;
+        rest = &rest[unit..];
+    }
+    Ok(now.saturating_sub(ago))
+}
+
+/// `dockerish logs`.
+pub fn logs(root: &Path, args: LogsArgs) -> Result<i32> {
+    let containers = Containers::open(root)?;
+    let container = containers.find(&args.container)?;
+    let since = args.since.as_deref().map(|s| parse_since(s, SystemTime::now())).transpose()?;
+    let tail = match args.tail.as_str() {
+        "all" => None,
+        n => Some(n.parse::<usize>().map_err(|_| Error::invalid("--tail", n, "expected a number of lines, or all"))?),
+    };
+    let path = path(&container.dir);
+    let mut file = match File::open(&path) {
+        Ok(file) => Some(file),
+        // Run in the foreground: its output went to the terminal.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io("open", &path)(e)),
+    };
+    let mut printer = Printer { timestamps: args.timestamps, since, at_line_start: [true, true] };
+    let mut pending = Vec::new();
+    if let Some(file) = file.as_mut() {
+        file.read_to_end(&mut pending).map_err(Error::io("read", &path))?;
+    }
+    let complete = pending.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    printer.print_tail(&pending[..complete], tail)?;
+    pending.drain(..complete);
+    if args.follow {
+        follow(&containers, &container.config.id, &path, file, pending, &mut printer)?;
+    }
+    Ok(0)
+}
+
+/// Prints what the container writes from here on, until it has ended and
+/// nothing more came (its supervisor logs the last output before it
+/// records the end). `file` is the log read up to `pending`, a partial
+/// log line; `None` if there is no log yet.
+fn follow(
+    containers: &Containers,
+    id: &str,
+    path: &Path,
+    mut file: Option<File>,
+    mut pending: Vec<u8>,
+    printer: &mut Printer,
+) -> Result<()> {
+    loop {
+        let running = containers.load(id).is_ok_and(|c| c.state.effective() == Status::Running || c.state.starting());
+        if file.is_none() {
+            file = File::open(path).ok();
+        }
+        let before = pending.len();
+        if let Some(file) = file.as_mut() {
+            file.read_to_end(&mut pending).map_err(Error::io("read", path))?;
+        }
+        if let Some(end) = pending.iter().rposition(|&b| b == b'\n') {
+            printer.print(&pending[..end + 1])?;
+            pending.drain(..end + 1);
+        }
+        if !running && pending.len() == before {
+            return Ok(());
+        }
+        sleep(FOLLOW_INTERVAL);
+    }
+}
+
+/// Prints log entries to our stdout and stderr, as the container wrote them.
+struct Printer {
+    timestamps: bool,
+    since: Option<u128>,
+    /// Whether each stream is at the start of a line (for `-t`).
+    at_line_start: [bool; 2],
+}
+
+impl Printer {
+    /// The last `tail` lines of `data` (all of them without `tail`).
+    fn print_tail(&mut self, data: &[u8], tail: Option<usize>) -> Result<()> {
+        let Some(n) = tail else { return self.print(data) };
+        let entries: Vec<&[u8]> = data.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+        // A line is its parts up to and including an `F` entry.
+        let mut lines = 0;
+        let mut from = entries.len();
+        while from > 0 {
+            let ends = parse_entry(entries[from - 1]).map_or(true, |e| e.ends_line);
+            if ends {
+                if lines == n {
+                    break;
+                }
+                lines += 1;
+            }
+            from -= 1;
+        }
+        entries[from..].iter().try_for_each(|line| self.print_entry(line))
+    }
+
+    fn print(&mut self, data: &[u8]) -> Result<()> {
+        data.split(|&b| b == b'\n').filter(|l| !l.is_empty()).try_for_each(|line| self.print_entry(line))
+    }
+
+    fn print_entry(&mut self, line: &[u8]) -> Result<()> {
+        let Some(entry) = parse_entry(line) else { return Ok(()) };
+        if self.since.is_some_and(|since| entry.nanos < since) {
+            return Ok(());
+        }
+        let mut text = Vec::with_capacity(entry.content.len() + 40);
+        let start = &mut self.at_line_start[entry.stream as usize];
+        if self.timestamps && *start {
+            text.extend_from_slice(entry.time.as_bytes());
+            text.push(b' ');
+        }
+        text.extend_from_slice(entry.content);
+        if entry.ends_line {
+            text.push(b'\n');
+        }
+        *start = entry.ends_line;
+        let written = match entry.stream {
+            Stream::Stdout => std::io::stdout().lock().write_all(&text).and_then(|()| std::io::stdout().flush()),
+            Stream::Stderr => std::io::stderr().lock().write_all(&text),
+        };
+        written.map_err(Error::io("write", entry.stream.name()))
+    }
+}
+
+/// The size of the log so far, for `start -a` to follow from there.
+pub fn size(dir: &Path) -> u64 {
+    std::fs::metadata(path(dir)).map(|m| m.len()).unwrap_or(0)
+}
+
+/// Copies the log from byte `offset` on to our stdout and stderr until the
+/// container has ended (`start -a`).
+pub fn attach(containers: &Containers, id: &str, dir: &Path, offset: u64) -> Result<()> {
+    let path = path(dir);
+    let mut file = File::open(&path).map_err(Error::io("open", &path))?;
+    file.seek(SeekFrom::Start(offset)).map_err(Error::io("read", &path))?;
+    let mut printer = Printer { timestamps: false, since: None, at_line_start: [true, true] };
+    follow(containers, id, &path, Some(file), Vec::new(), &mut printer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_round_trip() {
+        let t = UNIX_EPOCH + Duration::new(1_795_000_000, 123_456_789);
+        let text = timestamp(t);
+        assert_eq!(text, "2026-11-18T11:06:40.123456789Z");
+        assert_eq!(parse_time(&text), Some(1_795_000_000_123_456_789));
+        assert_eq!(parse_time("2026-11-18T11:06:40Z"), Some(1_795_000_000_000_000_000));
+        assert_eq!(parse_time("2026-13-18T08:26:40Z"), None);
+    }
+
+    #[test]
+    fn since_takes_times_seconds_and_durations() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        assert_eq!(parse_since("10s", now).unwrap(), 999_990 * 1_000_000_000);
+        assert_eq!(parse_since("1h30m", now).unwrap(), (1_000_000 - 5400) * 1_000_000_000);
+        assert_eq!(parse_since("1700000000.5", now).unwrap(), 1_700_000_000_500_000_000);
+        assert!(parse_since("yesterday", now).is_err());
+        assert!(parse_since("5x", now).is_err());
+    }
+
+    #[test]
+    fn lines_are_split_and_parts_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let mut log = LogWriter::open(&path).unwrap();
+        log.write(Stream::Stdout, b"one\ntw");
+        log.write(Stream::Stderr, b"err\n");
+        log.write(Stream::Stdout, b"o\nend");
+        log.flush();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let entries: Vec<(Stream, bool, String)> = text
+            .lines()
+            .map(|l| parse_entry(l.as_bytes()).unwrap())
+            .map(|e| (e.stream, e.ends_line, String::from_utf8(e.content.to_vec()).unwrap()))
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                (Stream::Stdout, true, "one".into()),
+                (Stream::Stderr, true, "err".into()),
+                (Stream::Stdout, true, "two".into()),
+                (Stream::Stdout, false, "end".into())
+            ]
+        );
+    }
+}
