@@ -13,7 +13,6 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::process::Stdio;
 
@@ -68,15 +67,7 @@ pub fn exec(root: &Path, args: ExecArgs) -> Result<i32> {
     let mut child = cmd.spawn().map_err(Error::io("run", "cgctl"))?;
     let Some(socket) = console else { return forwarder.wait(&mut child) };
     match socket.receive(&forwarder, &mut child)? {
-        Some(terminal) => {
-            let size = pty::window_size(std::io::stdout().as_fd()).or_else(|| pty::window_size(std::io::stdin().as_fd()));
-            let stdin = args
-                .interactive
-                .then(|| std::io::stdin().as_fd().try_clone_to_owned())
-                .transpose()
-                .map_err(Error::io("duplicate", "stdin"))?;
-            terminal.start(size).relay(stdin, &forwarder, &mut child)
-        }
+        Some(terminal) => terminal.start(pty::our_size()).relay(pty::our_stdin(args.interactive)?, &forwarder, &mut child),
         // It failed before making the terminal, and said why on stderr.
         None => forwarder.wait(&mut child),
     }
@@ -123,10 +114,10 @@ fn read_in_container(init: i32, path: &str) -> String {
     let root = format!("/proc/{init}/root");
     let Ok(root) = open(root.as_str(), OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()) else { return String::new() };
     let Ok(file) = rootfs::inroot::open(&root, Path::new(path)) else { return String::new() };
-    let reopened: std::io::Result<OwnedFd> = File::open(rootfs::inroot::fd_path(&file)).map(OwnedFd::from);
+    // The O_PATH descriptor, reopened for reading through /proc/self/fd.
     let mut text = String::new();
-    if let Ok(fd) = reopened {
-        let _ = File::from(fd).read_to_string(&mut text);
+    if let Ok(mut f) = File::open(rootfs::inroot::fd_path(&file)) {
+        let _ = f.read_to_string(&mut text);
     }
     text
 }

@@ -11,7 +11,7 @@
 //! `stop` and `wait` sleep in poll(2) instead of polling /proc.
 
 use std::io::{BufRead, Write};
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -52,14 +52,20 @@ pub fn stop(root: &Path, args: StopArgs) -> Result<i32> {
     Ok(each(&args.containers, |key| stop_one(&tools, &containers, &containers.find(key)?, Duration::from_secs(args.time))))
 }
 
-/// SIGTERM to the init; after `grace`, SIGKILL to every process of the
-/// container; returns once its monitor has recorded the end. A container
+/// SIGTERM to the init; after `grace`, SIGKILL (which ends the whole pid
+/// namespace); returns once its monitor has recorded the end. A container
 /// that does not run is left as it is (Docker's `stop` succeeds then too).
 fn stop_one(tools: &Tools, containers: &Containers, container: &Container, grace: Duration) -> Result<()> {
     let container = settled(containers, container)?;
-    let Some(init) = container.init_pid() else { return Ok(()) };
-    thaw(tools, &container, init)?;
-    let _ = send(Pid::from_raw(init), Signal::SIGTERM);
+    let Some(init) = container.init() else {
+        // Not running, or ending: return once the end is recorded.
+        return match wait_gone(&container, Some(KILL_GRACE)) {
+            true => Ok(()),
+            false => Err(Error::Refused(format!("container {} did not stop within {KILL_GRACE:?}", container.config.name))),
+        };
+    };
+    thaw(tools, &container, init.pid)?;
+    let _ = signal(init, Signal::SIGTERM);
     if !wait_gone(&container, Some(grace)) {
         kill_and_wait(&container, init)?;
     }
@@ -80,8 +86,8 @@ fn thaw(tools: &Tools, container: &Container, init: i32) -> Result<()> {
 /// other process in it (pid_namespaces(7)), so this ends the container
 /// while ns-exec, outside, still reaps the init and reports 137. (Killing
 /// the whole cgroup would kill that ns-exec too, and orphan the init.)
-pub fn kill_and_wait(container: &Container, init: i32) -> Result<()> {
-    let _ = send(Pid::from_raw(init), Signal::SIGKILL);
+pub fn kill_and_wait(container: &Container, init: ProcessRef) -> Result<()> {
+    let _ = signal(init, Signal::SIGKILL);
     if !wait_gone(container, Some(KILL_GRACE)) {
         return Err(Error::Refused(format!("container {} did not stop within {KILL_GRACE:?} of SIGKILL", container.config.name)));
     }
@@ -90,9 +96,9 @@ pub fn kill_and_wait(container: &Container, init: i32) -> Result<()> {
 
 /// `rm -f`: the container, thawed if paused, killed, waited for.
 pub fn force_stop(tools: &Tools, container: &Container) -> Result<()> {
-    match container.init_pid() {
+    match container.init() {
         Some(init) => {
-            thaw(tools, container, init)?;
+            thaw(tools, container, init.pid)?;
             kill_and_wait(container, init)
         }
         // No init (it has just exited): its monitor is recording the end.
@@ -126,49 +132,85 @@ pub fn wait_gone(container: &Container, timeout: Option<Duration>) -> bool {
 ///
 /// The pidfd is opened *before* the start time is checked: if the check
 /// passes, the pidfd refers to that very process, not to a later one that
-/// reused its PID.
+/// reused its PID. Where pidfds are not to be had (a kernel before 5.3, a
+/// seccomp filter) the process is looked for in /proc every 10 ms instead.
 pub fn wait_exit(procs: &[ProcessRef], timeout: Option<Duration>) -> bool {
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-    let fds: Vec<OwnedFd> = procs.iter().filter_map(|p| pidfd_open(p.pid).filter(|_| p.alive())).collect();
-    let mut waiting: Vec<&OwnedFd> = fds.iter().collect();
-    while !waiting.is_empty() {
+    let mut pidfds: Vec<OwnedFd> = Vec::new();
+    let mut polled: Vec<ProcessRef> = Vec::new();
+    for p in procs {
+        match pidfd_open(p.pid) {
+            Ok(fd) if p.alive() => pidfds.push(fd),
+            Ok(_) | Err(Errno::ESRCH) => {} // gone already
+            Err(_) => polled.push(*p),
+        }
+    }
+    loop {
+        polled.retain(|p| p.alive());
+        if pidfds.is_empty() && polled.is_empty() {
+            return true;
+        }
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         if left == Some(Duration::ZERO) {
             return false;
         }
-        let timeout = left.map_or(PollTimeout::NONE, |l| PollTimeout::try_from(l).unwrap_or(PollTimeout::MAX));
-        let mut polled: Vec<PollFd> = waiting.iter().map(|fd| PollFd::new(fd.as_fd(), PollFlags::POLLIN)).collect();
-        match poll(&mut polled, timeout) {
+        let mut wait = left.unwrap_or(Duration::MAX);
+        if !polled.is_empty() {
+            wait = wait.min(Duration::from_millis(10));
+        }
+        let timeout = PollTimeout::try_from(wait).unwrap_or(PollTimeout::MAX);
+        let mut fds: Vec<PollFd> = pidfds.iter().map(|fd| PollFd::new(fd.as_fd(), PollFlags::POLLIN)).collect();
+        match poll(&mut fds, timeout) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(_) => return false,
         }
-        let exited: Vec<bool> = polled.iter().map(|p| p.revents().is_some_and(|r| !r.is_empty())).collect();
+        // A pidfd is readable once its process has exited.
+        let exited: Vec<bool> = fds.iter().map(|p| p.revents().is_some_and(|r| !r.is_empty())).collect();
         let mut i = 0;
-        waiting.retain(|_| {
+        pidfds.retain(|_| {
             i += 1;
             !exited[i - 1]
         });
     }
-    true
 }
 
-/// pidfd_open(2); `None` if there is no such process.
-fn pidfd_open(pid: i32) -> Option<OwnedFd> {
+/// pidfd_open(2).
+fn pidfd_open(pid: i32) -> nix::Result<OwnedFd> {
     // SAFETY: the syscall takes a pid and flags, and returns a new fd.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let fd = Errno::result(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })?;
     // SAFETY: a non-negative result is a descriptor nobody else owns.
-    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Sends `signal` to `process` through a pidfd (pidfd_send_signal(2)),
+/// after checking its start time: the signal cannot reach a process that
+/// took over the PID in between.
+pub fn signal(process: ProcessRef, signal: Signal) -> Result<()> {
+    let gone = || Error::Refused(format!("process {} has exited", process.pid));
+    let fd = match pidfd_open(process.pid) {
+        Ok(fd) => fd,
+        Err(Errno::ESRCH) => return Err(gone()),
+        // No pidfds here: the plain kill(2), checked just before.
+        Err(_) if process.alive() => return send(Pid::from_raw(process.pid), signal).map_err(|e| Error::sys("signal", process.pid, e)),
+        Err(_) => return Err(gone()),
+    };
+    if !process.alive() {
+        return Err(gone());
+    }
+    // SAFETY: a pidfd we own, a signal number, no siginfo, no flags.
+    let sent = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), signal as libc::c_int, std::ptr::null::<u8>(), 0) };
+    Errno::result(sent).map(drop).map_err(|e| Error::sys("signal", process.pid, e))
 }
 
 pub fn kill(root: &Path, signal: &str, keys: &[String]) -> Result<i32> {
-    let signal = parse_signal(signal)?;
+    let sig = parse_signal(signal)?;
     let containers = Containers::open(root)?;
     Ok(each(keys, |key| {
         let container = containers.find(key)?;
         let init = container
-            .init_pid()
+            .init()
             .ok_or_else(|| Error::Refused(format!("Cannot kill container: {key}: Container {} is not running", container.short_id())))?;
-        send(Pid::from_raw(init), signal).map_err(|e| Error::sys("signal", format!("container {key} (PID {init})"), e))
+        self::signal(init, sig)
     }))
 }
 
@@ -206,11 +248,24 @@ pub fn start(root: &Path, attach: bool, keys: &[String]) -> Result<i32> {
 /// its writable layer as it was left. False if it was running already.
 fn start_one(tools: &Tools, root: &Path, containers: &Containers, container: &Container) -> Result<bool> {
     let container = settled(containers, container)?;
-    if container.state.effective() == Status::Running {
+    // Marked as starting, by us, until the supervisor takes over.
+    let mut running = false;
+    let container = containers.update(&container.config.id, |c| {
+        running = c.state.effective() == Status::Running || c.state.starting();
+        if !running {
+            // An end nobody recorded (its monitor was killed, or a reboot).
+            if c.state.status == Status::Running {
+                c.state.status = Status::Exited;
+                c.state.exit_code = c.state.shown_exit_code();
+                c.state.init = None;
+            }
+            c.state.monitor = ProcessRef::of(std::process::id() as i32);
+        }
+        Ok(())
+    })?;
+    if running {
         return Ok(false);
     }
-    // A monitor killed before it recorded the end may have left the cgroup.
-    run::remove_cgroup(tools, &container.config)?;
     match supervisor::spawn(tools, root, &container)? {
         None => Ok(true),
         Some((code, message)) => {
@@ -295,12 +350,13 @@ pub fn prune(root: &Path, force: bool) -> Result<i32> {
     let (tools, containers) = (Tools::new(root), Containers::open(root)?);
     let mut deleted = Vec::new();
     let mut reclaimed = 0;
+    let _lock = containers.lock()?;
     for container in containers.all()? {
         let stopped = container.state.effective() != Status::Running && !container.state.starting();
         if stopped {
             let size = dir_size(&container.dir.join("upper"));
             run::remove_cgroup(&tools, &container.config)?;
-            containers.remove(&container)?;
+            run::discard(&containers, &container, false)?;
             deleted.push(container.config.id);
             reclaimed += size;
         }

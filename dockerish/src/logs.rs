@@ -9,10 +9,11 @@
 //! ```
 //!
 //! `F` ends a line, `P` is part of one whose rest follows (a line longer
-//! than [`MAX_LINE`], or output that ended without a newline), so the
-//! output is reproduced byte for byte. The supervisor writes it
-//! ([`LogWriter`]); `dockerish logs` reads it ([`logs`]). Keeping the two
-//! streams apart is what the seeds lost: their containers' stderr vanished.
+//! than [`MAX_LINE`], or output read without its newline yet: a prompt
+//! is logged when it is written, not when the line ends), so the output is
+//! reproduced byte for byte. The supervisor writes it ([`LogWriter`]);
+//! `dockerish logs` reads it ([`logs`]). The two streams are kept apart:
+//! the "write your own Docker" books this project grew from lost stderr.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -50,48 +51,34 @@ pub fn path(dir: &Path) -> PathBuf {
     dir.join("container.log")
 }
 
-/// Appends a container's output to its log, a line at a time.
+/// Appends a container's output to its log, as it comes.
 pub struct LogWriter {
     file: File,
-    /// The unfinished line of each stream.
-    partial: [Vec<u8>; 2],
 }
 
 impl LogWriter {
     pub fn open(path: &Path) -> Result<LogWriter> {
         let file = File::options().create(true).append(true).open(path).map_err(Error::io("open", path))?;
-        Ok(LogWriter { file, partial: [Vec::new(), Vec::new()] })
+        Ok(LogWriter { file })
     }
 
-    /// Logs `data` read from `stream`: every line it completes, at once.
+    /// Logs `data` read from `stream` at once: each line it ends as `F`,
+    /// the rest (and every [`MAX_LINE`] bytes of a long line) as `P`.
     pub fn write(&mut self, stream: Stream, data: &[u8]) {
         let now = timestamp(SystemTime::now());
-        let mut out = Vec::new();
-        let pending = &mut self.partial[stream as usize];
-        pending.extend_from_slice(data);
-        let mut start = 0;
-        while let Some(end) = pending[start..].iter().position(|&b| b == b'\n') {
-            entry(&mut out, &now, stream, 'F', &pending[start..start + end]);
-            start += end + 1;
-        }
-        while pending.len() - start >= MAX_LINE {
-            entry(&mut out, &now, stream, 'P', &pending[start..start + MAX_LINE]);
-            start += MAX_LINE;
-        }
-        pending.drain(..start);
-        self.append(&out);
-    }
-
-    /// Logs what is left of unfinished lines (the output ended without a
-    /// newline) as parts, so `logs` prints it without adding one.
-    pub fn flush(&mut self) {
-        let now = timestamp(SystemTime::now());
-        let mut out = Vec::new();
-        for stream in [Stream::Stdout, Stream::Stderr] {
-            let pending = std::mem::take(&mut self.partial[stream as usize]);
-            if !pending.is_empty() {
-                entry(&mut out, &now, stream, 'P', &pending);
-            }
+        let mut out = Vec::with_capacity(data.len() + 48);
+        let mut rest = data;
+        while !rest.is_empty() {
+            let line_end = rest.iter().position(|&b| b == b'\n').filter(|&end| end < MAX_LINE);
+            let (content, tag, used) = match line_end {
+                Some(end) => (&rest[..end], 'F', end + 1),
+                None => {
+                    let n = rest.len().min(MAX_LINE);
+                    (&rest[..n], 'P', n)
+                }
+            };
+            entry(&mut out, &now, stream, tag, content);
+            rest = &rest[used..];
         }
         self.append(&out);
     }
@@ -224,7 +211,7 @@ pub fn logs(root: &Path, args: LogsArgs) -> Result<i32> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(Error::io("open", &path)(e)),
     };
-    let mut printer = Printer { timestamps: args.timestamps, since, at_line_start: [true, true] };
+    let mut printer = Printer::new(args.timestamps, since);
     let mut pending = Vec::new();
     if let Some(file) = file.as_mut() {
         file.read_to_end(&mut pending).map_err(Error::io("read", &path))?;
@@ -276,6 +263,28 @@ struct Printer {
     since: Option<u128>,
     /// Whether each stream is at the start of a line (for `-t`).
     at_line_start: [bool; 2],
+    /// Entries not yet written, all of one stream: one write(2) for a run
+    /// of lines, and the order between the streams kept.
+    batch: Vec<u8>,
+    batch_stream: Stream,
+}
+
+impl Printer {
+    fn new(timestamps: bool, since: Option<u128>) -> Printer {
+        Printer { timestamps, since, at_line_start: [true, true], batch: Vec::new(), batch_stream: Stream::Stdout }
+    }
+
+    fn write_batch(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let written = match self.batch_stream {
+            Stream::Stdout => std::io::stdout().lock().write_all(&self.batch).and_then(|()| std::io::stdout().flush()),
+            Stream::Stderr => std::io::stderr().lock().write_all(&self.batch),
+        };
+        self.batch.clear();
+        written.map_err(Error::io("write", self.batch_stream.name()))
+    }
 }
 
 impl Printer {
@@ -296,11 +305,13 @@ impl Printer {
             }
             from -= 1;
         }
-        entries[from..].iter().try_for_each(|line| self.print_entry(line))
+        entries[from..].iter().try_for_each(|line| self.print_entry(line))?;
+        self.write_batch()
     }
 
     fn print(&mut self, data: &[u8]) -> Result<()> {
-        data.split(|&b| b == b'\n').filter(|l| !l.is_empty()).try_for_each(|line| self.print_entry(line))
+        data.split(|&b| b == b'\n').filter(|l| !l.is_empty()).try_for_each(|line| self.print_entry(line))?;
+        self.write_batch()
     }
 
     fn print_entry(&mut self, line: &[u8]) -> Result<()> {
@@ -308,22 +319,21 @@ impl Printer {
         if self.since.is_some_and(|since| entry.nanos < since) {
             return Ok(());
         }
-        let mut text = Vec::with_capacity(entry.content.len() + 40);
+        if entry.stream != self.batch_stream {
+            self.write_batch()?;
+            self.batch_stream = entry.stream;
+        }
         let start = &mut self.at_line_start[entry.stream as usize];
         if self.timestamps && *start {
-            text.extend_from_slice(entry.time.as_bytes());
-            text.push(b' ');
+            self.batch.extend_from_slice(entry.time.as_bytes());
+            self.batch.push(b' ');
         }
-        text.extend_from_slice(entry.content);
+        self.batch.extend_from_slice(entry.content);
         if entry.ends_line {
-            text.push(b'\n');
+            self.batch.push(b'\n');
         }
         *start = entry.ends_line;
-        let written = match entry.stream {
-            Stream::Stdout => std::io::stdout().lock().write_all(&text).and_then(|()| std::io::stdout().flush()),
-            Stream::Stderr => std::io::stderr().lock().write_all(&text),
-        };
-        written.map_err(Error::io("write", entry.stream.name()))
+        Ok(())
     }
 }
 
@@ -338,7 +348,7 @@ pub fn attach(containers: &Containers, id: &str, dir: &Path, offset: u64) -> Res
     let path = path(dir);
     let mut file = File::open(&path).map_err(Error::io("open", &path))?;
     file.seek(SeekFrom::Start(offset)).map_err(Error::io("read", &path))?;
-    let mut printer = Printer { timestamps: false, since: None, at_line_start: [true, true] };
+    let mut printer = Printer::new(false, None);
     follow(containers, id, &path, Some(file), Vec::new(), &mut printer)
 }
 
@@ -374,7 +384,6 @@ mod tests {
         log.write(Stream::Stdout, b"one\ntw");
         log.write(Stream::Stderr, b"err\n");
         log.write(Stream::Stdout, b"o\nend");
-        log.flush();
         let text = std::fs::read_to_string(&path).unwrap();
         let entries: Vec<(Stream, bool, String)> = text
             .lines()
@@ -385,8 +394,9 @@ mod tests {
             entries,
             [
                 (Stream::Stdout, true, "one".into()),
+                (Stream::Stdout, false, "tw".into()),
                 (Stream::Stderr, true, "err".into()),
-                (Stream::Stdout, true, "two".into()),
+                (Stream::Stdout, true, "o".into()),
                 (Stream::Stdout, false, "end".into())
             ]
         );

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::cli::{Format, ImagesArgs, PsArgs, RmArgs, RmiArgs};
 use crate::error::{Error, Result};
 use crate::lifecycle::{each, force_stop, settled};
+use crate::run::discard;
 use crate::signals::exit_code;
 use crate::state::{Container, Containers, Status};
 use crate::tools::Tools;
@@ -152,22 +153,28 @@ fn remove_one(tools: &Tools, containers: &Containers, key: &str, force: bool, vo
     let container = settled(containers, &containers.find(key)?)?;
     if container.state.effective() == Status::Running {
         if !force {
-            return Err(Error::Refused(format!(
-                "cannot remove container {key}: container is running: stop the container before removing or force remove"
-            )));
+            return Err(running(key));
         }
         force_stop(tools, &container)?;
+    }
+    // Decided again under the lock: a `start` may have begun meanwhile.
+    let _lock = containers.lock()?;
+    let container = match containers.load(&container.config.id) {
+        // An --rm container, removed by its monitor as it ended.
+        Err(Error::NoSuchContainer(_)) => return Ok(()),
+        other => other?,
+    };
+    if container.state.effective() == Status::Running || container.state.starting() {
+        return Err(running(key));
     }
     // Its monitor removes the cgroup when the container ends; if the
     // monitor was killed first, the cgroup is still there.
     crate::run::remove_cgroup(tools, &container.config)?;
-    containers.remove(&container)?;
-    if volumes {
-        for dir in &container.config.anonymous_volumes {
-            imgtool::store::remove_tree(dir).map_err(Error::Image)?;
-        }
-    }
-    Ok(())
+    discard(containers, &container, volumes)
+}
+
+fn running(key: &str) -> Error {
+    Error::Refused(format!("cannot remove container {key}: container is running: stop the container before removing or force remove"))
 }
 
 pub fn images(root: &Path, args: ImagesArgs) -> Result<i32> {

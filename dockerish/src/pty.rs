@@ -36,6 +36,8 @@ pub struct ConsoleSocket {
 impl ConsoleSocket {
     /// Listens on `path` (bound the way rootfs connects, however long).
     pub fn bind(path: &Path) -> Result<ConsoleSocket> {
+        // One left by a process that was killed would make bind fail.
+        let _ = std::fs::remove_file(path);
         let listener = rootfs::console::via_short_path(path, |p| UnixListener::bind(p)).map_err(Error::io("listen on", path))?;
         Ok(ConsoleSocket { listener, path: path.to_path_buf() })
     }
@@ -202,8 +204,18 @@ fn write_all(fd: BorrowedFd<'_>, mut data: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The size of our terminal (on stdout, else stdin), for the container's.
+pub fn our_size() -> Option<libc::winsize> {
+    window_size(std::io::stdout().as_fd()).or_else(|| window_size(std::io::stdin().as_fd()))
+}
+
+/// A copy of our stdin to relay to the container's terminal, with `-i`.
+pub fn our_stdin(interactive: bool) -> Result<Option<OwnedFd>> {
+    interactive.then(|| std::io::stdin().as_fd().try_clone_to_owned()).transpose().map_err(Error::io("duplicate", "stdin"))
+}
+
 /// TIOCGWINSZ: the size of the terminal on `fd`, if it is one.
-pub fn window_size(fd: BorrowedFd<'_>) -> Option<libc::winsize> {
+fn window_size(fd: BorrowedFd<'_>) -> Option<libc::winsize> {
     let mut size: libc::winsize = unsafe { std::mem::zeroed() };
     // SAFETY: TIOCGWINSZ writes one winsize into `size`.
     let res = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGWINSZ, &mut size) };

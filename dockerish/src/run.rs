@@ -18,7 +18,6 @@
 use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
-use std::os::fd::AsFd;
 use std::os::unix::net::UnixListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -55,7 +54,9 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
             return Err(Error::NameInUse { name: config.name, id: other.config.id });
         }
         make_volumes(&config)?;
-        containers.create(&config)?
+        // Marked as starting, by us, until the monitor takes over: `rm`
+        // and `prune` leave it alone meanwhile.
+        containers.create(&config, ProcessRef::of(std::process::id() as i32))?
     };
     if args.detach {
         return match crate::supervisor::spawn(&tools, root, &container) {
@@ -70,7 +71,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
             }
             Err(e) => {
                 let _ = remove_cgroup(&tools, &container.config);
-                let _ = containers.remove(&container);
+                let _ = discard(&containers, &container, true);
                 Err(e)
             }
         };
@@ -81,10 +82,23 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
         let _ = remove_cgroup(&tools, &container.config);
         let current = containers.load(&container.config.id).map(|c| c.state.status);
         if container.config.auto_remove || current.is_ok_and(|s| s == Status::Created) {
-            let _ = containers.remove(&container);
+            let _ = discard(&containers, &container, true);
         }
     }
     result
+}
+
+/// Removes a container that does not run: its directory (records and
+/// writable layer) and, with `volumes`, its anonymous volumes. Its cgroup
+/// must be gone already (`remove_cgroup`).
+pub fn discard(containers: &Containers, container: &Container, volumes: bool) -> Result<()> {
+    containers.remove(container)?;
+    if volumes {
+        for dir in &container.config.anonymous_volumes {
+            imgtool::store::remove_tree(dir).map_err(Error::Image)?;
+        }
+    }
+    Ok(())
 }
 
 /// Creates the directories of the container's anonymous volumes.
@@ -450,8 +464,7 @@ fn start_and_wait(tools: &Tools, container: &mut Container, containers: &Contain
         c.state.monitor = me;
         Ok(())
     })?;
-    let size = pty::window_size(std::io::stdout().as_fd()).or_else(|| pty::window_size(std::io::stdin().as_fd()));
-    let (mut child, start) = launch(tools, container, [stdin, Stdio::inherit(), Stdio::inherit()], &forwarder, size)?;
+    let (mut child, start) = launch(tools, container, [stdin, Stdio::inherit(), Stdio::inherit()], &forwarder, pty::our_size())?;
     let code = match start {
         Start::Running { init, terminal } => {
             *container = containers.update(&container.config.id, |c| {
@@ -461,15 +474,7 @@ fn start_and_wait(tools: &Tools, container: &mut Container, containers: &Contain
                 Ok(())
             })?;
             match terminal {
-                Some(t) => {
-                    let stdin = container
-                        .config
-                        .interactive
-                        .then(|| std::io::stdin().as_fd().try_clone_to_owned())
-                        .transpose()
-                        .map_err(Error::io("duplicate", "stdin"))?;
-                    t.relay(stdin, &forwarder, &mut child)?
-                }
+                Some(t) => t.relay(pty::our_stdin(container.config.interactive)?, &forwarder, &mut child)?,
                 None => forwarder.wait(&mut child)?,
             }
         }
@@ -500,7 +505,8 @@ pub fn finish(tools: &Tools, containers: &Containers, config: &Config, code: i32
     let _lock = containers.lock()?;
     let mut container = containers.load(&config.id)?;
     if config.auto_remove {
-        return containers.remove(&container);
+        // Docker's --rm takes the anonymous volumes along.
+        return discard(containers, &container, true);
     }
     let state = &mut container.state;
     state.status = Status::Exited;

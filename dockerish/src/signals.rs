@@ -45,13 +45,21 @@ impl Forwarder {
         Ok(Forwarder { fd })
     }
 
-    /// Makes `cmd`'s child start with an empty signal mask.
+    /// Makes `cmd`'s child start with an empty signal mask and the
+    /// default action for the signals we forward: a shell starts
+    /// `dockerish … &` with SIGINT and SIGQUIT ignored, and an ignored
+    /// signal stays ignored across execve(2), into the container.
     pub fn unblock_in_child(cmd: &mut std::process::Command) {
         use std::os::unix::process::CommandExt;
         // SAFETY: between fork and exec only async-signal-safe calls are
-        // allowed; sigprocmask(2) is one, and it allocates nothing.
+        // allowed; sigprocmask(2) and signal(2) are, and allocate nothing.
         unsafe {
-            cmd.pre_exec(|| SigSet::empty().thread_set_mask().map_err(std::io::Error::from));
+            cmd.pre_exec(|| {
+                for signal in FORWARDED {
+                    libc::signal(signal as libc::c_int, libc::SIG_DFL);
+                }
+                SigSet::empty().thread_set_mask().map_err(std::io::Error::from)
+            });
         }
     }
 

@@ -170,9 +170,10 @@ impl State {
         }
     }
 
-    /// Whether a monitor is still starting the container.
+    /// Whether a process is starting the container: `run` or `start` until
+    /// the supervisor takes over, then the supervisor until the command runs.
     pub fn starting(&self) -> bool {
-        self.status == Status::Created && self.monitor.is_some_and(|m| m.alive())
+        self.status != Status::Running && self.monitor.is_some_and(|m| m.alive())
     }
 }
 
@@ -239,12 +240,13 @@ impl Containers {
         }
     }
 
-    /// Creates the directory and records of a new container. The caller
-    /// holds the lock and has checked the name is free.
-    pub fn create(&self, config: &Config) -> Result<Container> {
+    /// Creates the directory and records of a new container, with
+    /// `monitor` (the process about to start it). The caller holds the lock
+    /// and has checked the name is free.
+    pub fn create(&self, config: &Config, monitor: Option<ProcessRef>) -> Result<Container> {
         let dir = self.dir_of(&config.id);
         fs::create_dir(&dir).map_err(Error::io("create", &dir))?;
-        let state = State::created();
+        let state = State { monitor, ..State::created() };
         let done = write_json(&dir.join("state.json"), &state).and_then(|()| write_json(&dir.join("config.json"), config));
         if let Err(e) = done {
             let _ = fs::remove_dir_all(&dir);
@@ -301,20 +303,24 @@ impl Container {
         &self.config.id[..12]
     }
 
-    /// The host PID of the container's init, if the container runs: the
-    /// recorded one, believed only while its start time matches. While a
+    /// The container's init, if the container runs: the recorded one, believed only while its start time matches. While a
     /// monitor is still starting the container there is no record yet;
     /// the pidfile is then believed only if that process descends from
     /// the monitor (which runs ns-exec, which runs the init): a stale
     /// pidfile must not make us act on a stranger.
-    pub fn init_pid(&self) -> Option<i32> {
+    pub fn init(&self) -> Option<ProcessRef> {
         if let Some(init) = self.state.init.filter(|i| i.alive()) {
-            return Some(init.pid);
+            return Some(init);
         }
         let monitor = self.state.monitor.filter(|m| m.alive())?;
         let pid: i32 = fs::read_to_string(self.dir.join("pid")).ok()?.trim().parse().ok()?;
         let parent = parent_pid(pid)?;
-        (parent == monitor.pid || parent_pid(parent) == Some(monitor.pid)).then_some(pid)
+        (parent == monitor.pid || parent_pid(parent) == Some(monitor.pid)).then(|| ProcessRef::of(pid))?
+    }
+
+    /// The host PID of [`Container::init`].
+    pub fn init_pid(&self) -> Option<i32> {
+        self.init().map(|p| p.pid)
     }
 
     /// The running container's init PID, or Docker's error.

@@ -3,7 +3,7 @@
 //! dockerd's).
 //!
 //! `dockerish run -d` records the container, then spawns
-//! `dockerish-supervisor ROOT ID` in a session of its own (setsid(2), so
+//! `dockerish-supervisor --root ROOT ID` in a session of its own (setsid(2), so
 //! the terminal's ^C and hangup do not reach it) and reads one line from
 //! its stdout: whether the command started, or why not. The supervisor
 //!
@@ -16,9 +16,10 @@
 //! 4. removes the cgroup, records exit code, time and OOM kill, or removes
 //!    an `--rm` container (`run::finish`), and exits.
 //!
-//! It holds nothing else: no listening socket, no state in memory that the
-//! files lack. If it is killed, the container is left running (`ps`
-//! still sees its init by PID and start time) and its end goes unrecorded
+//! It keeps no state in memory that the files lack. If it is killed, the
+//! container is left running (`ps` still sees its init by PID and start
+//! time), though its output has no reader any more (its next write gets
+//! SIGPIPE; with `-t`, the terminal hangs up), and its end goes unrecorded
 //! (shown as exit code 255).
 
 use std::fs::File;
@@ -55,12 +56,23 @@ pub struct Report {
 /// `Ok(None)` once the command runs, `Ok(Some((code, message)))` if the
 /// start failed (the supervisor has recorded that end).
 pub fn spawn(tools: &Tools, root: &Path, container: &Container) -> Result<Option<(i32, String)>> {
+    let root = std::path::absolute(root).map_err(Error::io("resolve", root))?;
     let mut cmd = Command::new(tools.path("dockerish-supervisor")?);
-    cmd.arg("--root").arg(root).arg(&container.config.id);
+    cmd.arg("--root").arg(&root).arg(&container.config.id).current_dir("/");
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
-    // SAFETY: setsid(2) is async-signal-safe and allocates nothing.
+    Forwarder::unblock_in_child(&mut cmd);
+    // The supervisor outlives us: it must hold nothing of ours but its
+    // stdout (our pipe, until it reports). A new session keeps our
+    // terminal's ^C and hangup away from it; close_range(2) marks every
+    // other descriptor we inherited close-on-exec, lest a caller's pipe
+    // stay open for the container's whole life (`$(dockerish run -d …)`
+    // would never return). Both calls are async-signal-safe.
     unsafe {
-        cmd.pre_exec(|| nix::unistd::setsid().map(drop).map_err(std::io::Error::from));
+        cmd.pre_exec(|| {
+            nix::unistd::setsid().map_err(std::io::Error::from)?;
+            libc::close_range(3, libc::c_uint::MAX, libc::CLOSE_RANGE_CLOEXEC as libc::c_int);
+            Ok(())
+        });
     }
     let mut child = cmd.spawn().map_err(Error::io("run", "dockerish-supervisor"))?;
     let mut line = String::new();
@@ -97,14 +109,53 @@ fn run(root: &Path, id: &str, report_to: &mut impl Write) -> Result<()> {
     let tools = Tools::new(root);
     let containers = Containers::open(root)?;
     let me = ProcessRef::of(std::process::id() as i32);
+    // Claim the container: `run -d` and `start` mark it as starting with
+    // their own PID (our parent), so that `rm` and `prune` leave it alone
+    // until we take over; anyone else starting it is refused.
+    let parent = nix::unistd::getppid().as_raw();
     let container = containers.update(id, |c| {
-        if c.state.effective() == Status::Running || c.state.starting() {
+        let someone_else = c.state.starting() && c.state.monitor.is_some_and(|m| m.pid != parent);
+        if c.state.effective() == Status::Running || someone_else {
             return Err(Error::Refused(format!("container {} is already running", c.config.name)));
         }
         c.state = crate::state::State { monitor: me, ..crate::state::State::created() };
         Ok(())
     })?;
     let mut log = LogWriter::open(&crate::logs::path(&container.dir))?;
+    let mut child = None;
+    let supervised = supervise_chain(&tools, &containers, &container, &mut log, &mut child, report_to);
+    let code = match supervised {
+        Ok(Some(code)) => code,
+        // A start that failed, recorded already.
+        Ok(None) => return Ok(()),
+        Err(e) => {
+            // Never leave a chain running unsupervised, nor a record that
+            // says "starting" forever.
+            if let Some(child) = child.as_mut() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            log.note(&format!("dockerish-supervisor: {e}"));
+            say(report_to, &Report { started: false, exit_code: Some(crate::error::EXIT_TOOL_FAILED), error: Some(e.to_string()) });
+            crate::error::EXIT_TOOL_FAILED
+        }
+    };
+    finish(&tools, &containers, &container.config, code)
+}
+
+/// Starts the chain, reports the start, logs its output until it exits;
+/// returns its exit status, or `None` for a start that failed (then it
+/// has recorded that end itself). `child` is set as soon as the chain runs.
+fn supervise_chain(
+    tools: &Tools,
+    containers: &Containers,
+    container: &Container,
+    log: &mut LogWriter,
+    child: &mut Option<Child>,
+    report_to: &mut impl Write,
+) -> Result<Option<i32>> {
+    // A monitor killed before it recorded the end may have left the cgroup.
+    crate::run::remove_cgroup(tools, &container.config)?;
     let forwarder = Forwarder::new()?;
     let (out_read, out_write) = pipe()?;
     let (err_read, err_write) = pipe()?;
@@ -115,11 +166,12 @@ fn run(root: &Path, id: &str, report_to: &mut impl Write) -> Result<()> {
     } else {
         (Stdio::null(), None)
     };
-    let (mut child, start) = launch(&tools, &container, [stdin, out_write.into(), err_write.into()], &forwarder, None)?;
+    let (spawned, start) = launch(tools, container, [stdin, out_write.into(), err_write.into()], &forwarder, None)?;
+    let child = child.insert(spawned);
     let mut outputs = vec![(out_read, Stream::Stdout), (err_read, Stream::Stderr)];
-    let code = match start {
+    match start {
         Start::Running { init, terminal } => {
-            containers.update(id, |c| {
+            containers.update(&container.config.id, |c| {
                 c.state.status = Status::Running;
                 c.state.init = init;
                 c.state.started_at = Some(imgtool::human::now());
@@ -134,10 +186,11 @@ fn run(root: &Path, id: &str, report_to: &mut impl Write) -> Result<()> {
             if let Some(terminal) = terminal {
                 outputs.push((terminal.into_master(), Stream::Stdout));
             }
-            copy_until_exit(&mut outputs, &mut log, &forwarder, &mut child)?
+            drop_startup_pages();
+            copy_until_exit(&mut outputs, log, &forwarder, child).map(Some)
         }
         Start::Failed { message } => {
-            let code = forwarder.wait(&mut child)?;
+            let code = forwarder.wait(child)?;
             // The chain has ended: what it said before is in the pipes.
             let mut said = Vec::new();
             for (fd, stream) in outputs {
@@ -148,18 +201,52 @@ fn run(root: &Path, id: &str, report_to: &mut impl Write) -> Result<()> {
                     said = text;
                 }
             }
-            log.flush();
             let said = String::from_utf8_lossy(&said).trim().to_string();
             let error = if message.is_empty() { said } else { message };
             // Recorded before it is reported: `ps` right after `run -d`
             // must show the end.
-            finish(&tools, &containers, &container.config, code)?;
+            finish(tools, containers, &container.config, code)?;
             say(report_to, &Report { started: false, exit_code: Some(code), error: Some(error) });
-            return Ok(());
+            Ok(None)
         }
-    };
-    log.flush();
-    finish(&tools, &containers, &container.config, code)
+    }
+}
+
+/// Lets the kernel take back the pages start-up used.
+///
+/// From here on the supervisor runs a small loop (poll, read, write) for as
+/// long as its container lives; the code and constants that parsed JSON
+/// and spawned the chain are not used again, yet their pages, and the
+/// neighbours the kernel's fault-around mapped with them, stay counted in
+/// our RSS. For each file mapping (our binary, libc, the loader) that holds
+/// no private copy of a page (smaps' `Anonymous: 0 kB`: never written, so
+/// not the relocated data), madvise(2) MADV_DONTNEED drops our page-table
+/// entries: nothing is lost, and a page needed again is mapped again from
+/// the page cache on its next use. MADV_RANDOM first, so that such a fault
+/// maps that page alone rather than the 64 KiB around it.
+fn drop_startup_pages() {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return };
+    let mut mapping: Option<(usize, usize)> = None;
+    for line in smaps.lines() {
+        // A mapping's header: START-END PERMS OFFSET DEV INODE PATH (proc(5)),
+        // then `Key: value` lines.
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if let Some((start, end)) = fields.first().and_then(|f| f.split_once('-')) {
+            let file_backed = fields.get(5).is_some_and(|p| p.starts_with('/'));
+            let read_only = fields.get(1).is_some_and(|p| !p.contains('w'));
+            mapping = match (usize::from_str_radix(start, 16), usize::from_str_radix(end, 16)) {
+                (Ok(start), Ok(end)) if file_backed && read_only => Some((start, end)),
+                _ => None,
+            };
+        } else if let (Some((start, end)), ["Anonymous:", "0", "kB"]) = (mapping, &fields[..]) {
+            // SAFETY: a read-only file mapping of ours without private
+            // pages: dropping its pages loses no data.
+            unsafe {
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_RANDOM);
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+            }
+        }
+    }
 }
 
 fn say(to: &mut impl Write, report: &Report) {
@@ -171,10 +258,10 @@ fn pipe() -> Result<(OwnedFd, OwnedFd)> {
     pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::sys("create", "a pipe", e))
 }
 
-/// How long output may still arrive after the chain has exited (from
-/// processes that held the pipes; in a pid namespace they are being
-/// killed with its init).
-const DRAIN: u16 = 500;
+/// How long, in milliseconds, output may still arrive after the chain has
+/// exited (from processes that held the pipes; in a pid namespace they are
+/// being killed with its init).
+const DRAIN_MS: u16 = 500;
 
 /// Copies `outputs` into the log until the chain has exited and the
 /// output has ended; forwards signals meanwhile. Returns the exit status.
@@ -190,9 +277,10 @@ fn copy_until_exit(outputs: &mut Vec<(OwnedFd, Stream)>, log: &mut LogWriter, fo
                 return Ok(code);
             }
         }
+        // The outputs, then the signalfd last (at index outputs.len()).
         let mut fds: Vec<PollFd> = outputs.iter().map(|(fd, _)| PollFd::new(fd.as_fd(), PollFlags::POLLIN)).collect();
         fds.push(PollFd::new(forwarder.as_fd(), PollFlags::POLLIN));
-        let timeout = if status.is_some() { PollTimeout::from(DRAIN) } else { PollTimeout::NONE };
+        let timeout = if status.is_some() { PollTimeout::from(DRAIN_MS) } else { PollTimeout::NONE };
         let ready: Vec<bool> = match poll(&mut fds, timeout) {
             Ok(0) => return Ok(status.expect("a timeout only once the chain has exited")),
             Ok(_) => fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect(),

@@ -157,11 +157,15 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
     }
 }
 
-/// setgroups, setgid, setuid: see the module docs for the order.
+/// setgroups, setgid, setuid: see the module docs for the order. Either
+/// one drops the supplementary groups we had (root's, on the host).
 fn become_user(spec: &JoinSpec) -> Result<()> {
-    if let Some(gid) = spec.gid {
-        let gid = Gid::from_raw(gid);
-        setgroups(&[gid]).map_err(|e| Error::sys("set groups to", gid, e))?;
+    if spec.uid.is_none() && spec.gid.is_none() {
+        return Ok(());
+    }
+    let gid = spec.gid.map_or_else(nix::unistd::getgid, Gid::from_raw);
+    setgroups(&[gid]).map_err(|e| Error::sys("set groups to", gid, e))?;
+    if spec.gid.is_some() {
         setresgid(gid, gid, gid).map_err(|e| Error::sys("set group ID to", gid, e))?;
     }
     if let Some(uid) = spec.uid {

@@ -213,7 +213,12 @@ impl Sandbox {
             Ok(fs) if fs.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC => {}
             other => leaks.push(format!("/proc is no longer procfs: {other:?}")),
         }
-        // Supervisors and tool chains name the root on their command line.
+        // Supervisors and tool chains name the root on their command line
+        // (one that has just reported may take a moment to exit).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !processes_naming(&root).is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         leaks.extend(processes_naming(&root).into_iter().map(|(pid, cmd)| format!("process {pid}: {cmd}")));
         let name = self.cgroup_parent();
         leaks.extend(cgroup_dirs().into_iter().filter(|d| d.to_string_lossy().contains(&name)).map(|d| format!("cgroup {}", d.display())));

@@ -36,14 +36,28 @@ fn until(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
+/// Whether process `pid` runs (a zombie has ended).
 fn alive(pid: &str) -> bool {
-    fs::metadata(format!("/proc/{pid}")).is_ok()
+    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rsplit(") ").next().is_some_and(|rest| !rest.starts_with('Z')))
+}
+
+/// Waits until the container has logged `ready`: its traps are set.
+fn until_ready(sb: &Sandbox, name: &str) {
+    until(&format!("{name} is ready"), || sb.dockerish(["logs", name]).stdout.contains("ready"));
+}
+
+/// `rm -f` of every container.
+fn remove_all(sb: &Sandbox) {
+    let all: Vec<String> = sb.dockerish(["ps", "-aq"]).ok().lines().map(String::from).collect();
+    if !all.is_empty() {
+        sb.dockerish([&["rm", "-f"][..], &all.iter().map(String::as_str).collect::<Vec<_>>()].concat()).ok();
+    }
 }
 
 #[test]
 fn run_detached_returns_at_once_and_keeps_both_streams_in_the_log() {
     let sb = Sandbox::new();
-    let id = detach(&sb, &["--name", "talker", "busybox", "sh", "-c", "echo out1; echo err1 >&2; printf partial; sleep 30"]);
+    let id = detach(&sb, &["--name", "talker", "busybox", "sh", "-c", "echo out1; echo err1 >&2; printf partial; sleep 300"]);
     let ps = sb.dockerish(["ps"]).ok();
     let line = ps.lines().find(|l| l.contains("talker")).expect("ps lists it");
     assert!(line.starts_with(&id[..12]) && line.contains("Up "), "{ps}");
@@ -140,8 +154,9 @@ fn stop_sends_term_then_kill_and_waits_until_gone() {
     let sb = Sandbox::new();
     // A shell as PID 1 with a handler ends on SIGTERM; without one the
     // kernel ignores SIGTERM for a namespace's init and only KILL works.
-    detach(&sb, &["--name", "polite", "busybox", "sh", "-c", "trap 'exit 3' TERM; while :; do sleep 0.05; done"]);
+    detach(&sb, &["--name", "polite", "busybox", "sh", "-c", "trap 'exit 3' TERM; echo ready; while :; do sleep 0.05; done"]);
     detach(&sb, &["--name", "deaf", "busybox", "sleep", "60"]);
+    until_ready(&sb, "polite");
     let pid = field(&sb, "deaf", "{{.State.Pid}}");
     let started = Instant::now();
     sb.dockerish(["stop", "polite"]).ok();
@@ -163,7 +178,8 @@ fn stop_sends_term_then_kill_and_waits_until_gone() {
 #[test]
 fn kill_sends_the_signal_to_the_init() {
     let sb = Sandbox::new();
-    detach(&sb, &["--name", "target", "busybox", "sh", "-c", "trap 'echo got USR1' USR1; while :; do sleep 0.05; done"]);
+    detach(&sb, &["--name", "target", "busybox", "sh", "-c", "trap 'echo got USR1' USR1; echo ready; while :; do sleep 0.05; done"]);
+    until_ready(&sb, "target");
     sb.dockerish(["kill", "-s", "USR1", "target"]).ok();
     until("the trap ran", || sb.dockerish(["logs", "target"]).stdout.contains("got USR1"));
     assert_eq!(field(&sb, "target", "{{.State.Running}}"), "true");
@@ -186,7 +202,8 @@ fn start_reuses_the_writable_layer_and_restart_runs_it_again() {
     assert!(sb.dockerish(["logs", "again"]).stdout.ends_with("3\n"), "start without -a logs");
     sb.dockerish(["rm", "again"]).ok();
 
-    detach(&sb, &["--name", "cycle", "busybox", "sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.05; done"]);
+    detach(&sb, &["--name", "cycle", "busybox", "sh", "-c", "trap 'exit 0' TERM; echo ready; while :; do sleep 0.05; done"]);
+    until_ready(&sb, "cycle");
     let before = field(&sb, "cycle", "{{.State.Pid}}");
     sb.dockerish(["start", "cycle"]).ok(); // running already: nothing to do
     assert_eq!(field(&sb, "cycle", "{{.State.Pid}}"), before);
@@ -245,8 +262,7 @@ fn names_and_id_prefixes_work_everywhere_and_ambiguity_is_an_error() {
     let shared = ids.iter().enumerate().find_map(|(i, a)| ids[..i].iter().any(|b| a[..1] == b[..1]).then(|| a[..1].to_string())).unwrap();
     sb.dockerish(["inspect", &shared]).fails(1, "ambiguous");
     sb.dockerish(["rm", "-f", &shared]).fails(1, "ambiguous");
-    let all: Vec<String> = sb.dockerish(["ps", "-aq"]).ok().lines().map(String::from).collect();
-    sb.dockerish([&["rm", "-f"][..], &all.iter().map(String::as_str).collect::<Vec<_>>()].concat()).ok();
+    remove_all(&sb);
 }
 
 #[test]
@@ -255,12 +271,7 @@ fn ps_filters_and_formats_like_docker() {
     detach(&sb, &["--name", "up-one", "busybox", "sleep", "60"]);
     sb.dockerish(["run", "--name", "done-one", "busybox", "sh", "-c", "exit 2"]).fails(2, "");
     sb.dockerish(["run", "--name", "made-one", "busybox", "nosuchcmd"]).fails(127, "");
-    let names = |args: &[&str]| -> Vec<String> {
-        let mut argv = vec!["ps", "--format", "json"];
-        argv.extend(args);
-        let out = sb.dockerish(&argv).ok();
-        out.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["Names"].as_str().unwrap().to_string()).collect()
-    };
+    let names = |args: &[&str]| -> Vec<String> { sb.ps_json(args).iter().map(|r| r["Names"].as_str().unwrap().to_string()).collect() };
     assert_eq!(names(&[]), ["up-one"]);
     let mut exited = names(&["-a", "-f", "status=exited"]);
     exited.sort();
@@ -358,8 +369,7 @@ fn twenty_parallel_detached_runs_get_distinct_names_and_ids() {
         })
         .collect();
     assert_eq!(ids.len(), 20);
-    let rows = sb.dockerish(["ps", "--format", "json", "--no-trunc"]).ok();
-    let rows: Vec<serde_json::Value> = rows.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rows = sb.ps_json(&[]);
     let names: HashSet<&str> = rows.iter().map(|r| r["Names"].as_str().unwrap()).collect();
     assert_eq!((rows.len(), names.len()), (20, 20));
     assert!(rows.iter().all(|r| ids.contains(r["ID"].as_str().unwrap()) && r["State"] == "running"));
@@ -423,10 +433,7 @@ fn a_killed_cli_leaves_ps_truthful() {
     sb.dockerish(["stop", "-t", "0", "stubborn"]).ok();
     assert_eq!(field(&sb, "stubborn", "{{.State.Status}} {{.State.ExitCode}}"), "exited 137");
     ps_tells_the_truth(&sb);
-    let all: Vec<String> = sb.dockerish(["ps", "-aq"]).ok().lines().map(String::from).collect();
-    if !all.is_empty() {
-        sb.dockerish([&["rm", "-f"][..], &all.iter().map(String::as_str).collect::<Vec<_>>()].concat()).ok();
-    }
+    remove_all(&sb);
 }
 
 /// The supervisor of container `key`, by its command line.
