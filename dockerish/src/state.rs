@@ -71,23 +71,38 @@ pub enum Status {
 
 /// A process we may later need to find again: its PID and the start time
 /// (field 22 of /proc/PID/stat, clock ticks since boot) that tell it apart
-/// from a later process with the same PID.
+/// from a later process with the same PID; and the boot it ran in (the
+/// first 64 bits of /proc/sys/kernel/random/boot_id), since after a reboot
+/// the same PID may well start at the same tick.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessRef {
     pub pid: i32,
     pub start_time: u64,
+    /// 0: not recorded (taken as this boot).
+    #[serde(default)]
+    pub boot: u64,
 }
 
 impl ProcessRef {
     /// The running process `pid`, if it exists.
     pub fn of(pid: i32) -> Option<ProcessRef> {
-        start_time(pid).map(|start_time| ProcessRef { pid, start_time })
+        start_time(pid).map(|start_time| ProcessRef { pid, start_time, boot: boot_id() })
     }
 
     /// Whether this very process still runs (and is not a zombie).
     pub fn alive(&self) -> bool {
-        start_time(self.pid) == Some(self.start_time)
+        (self.boot == 0 || self.boot == boot_id()) && start_time(self.pid) == Some(self.start_time)
     }
+}
+
+/// This boot's ID (random(4): a UUID made at boot), its first 64 bits.
+fn boot_id() -> u64 {
+    static BOOT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *BOOT.get_or_init(|| {
+        let text = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+        let hex: String = text.chars().filter(char::is_ascii_hexdigit).take(16).collect();
+        u64::from_str_radix(&hex, 16).unwrap_or(0)
+    })
 }
 
 /// The fields of /proc/PID/stat from field 3 (state) on (proc(5)).
@@ -354,6 +369,8 @@ mod tests {
         assert!(me.alive());
         let stale = ProcessRef { start_time: me.start_time + 1, ..me };
         assert!(!stale.alive());
+        let other_boot = ProcessRef { boot: me.boot ^ 1, ..me };
+        assert!(!other_boot.alive(), "the same PID and start time in another boot");
         assert!(ProcessRef::of(i32::MAX).is_none());
     }
 
@@ -361,7 +378,7 @@ mod tests {
     fn a_running_record_without_its_monitor_has_exited() {
         let mut state = State::created();
         state.status = Status::Running;
-        state.monitor = Some(ProcessRef { pid: i32::MAX, start_time: 1 });
+        state.monitor = Some(ProcessRef { pid: i32::MAX, start_time: 1, boot: 0 });
         assert_eq!(state.effective(), Status::Exited);
         state.monitor = ProcessRef::of(std::process::id() as i32);
         assert_eq!(state.effective(), Status::Running);

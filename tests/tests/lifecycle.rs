@@ -484,5 +484,23 @@ fn a_killed_supervisor_or_a_reboot_leaves_the_container_removable() {
     state["init"] = serde_json::json!({ "pid": me, "start_time": 1 });
     fs::write(&state_path, state.to_string()).unwrap();
     assert_eq!(field(&sb, "reused", "{{.State.Status}} {{.State.Pid}}"), "exited 0", "our PID, another start time");
+    // After a reboot the same PID may start at the same tick: the record's
+    // boot ID tells them apart.
+    let stat = fs::read_to_string("/proc/self/stat").unwrap();
+    let start_time: u64 = stat.rsplit(") ").next().unwrap().split(' ').nth(19).unwrap().parse().unwrap();
+    let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap().replace('-', "");
+    let other_boot = u64::from_str_radix(&boot[..16], 16).unwrap() ^ 1;
+    for key in ["monitor", "init"] {
+        state[key] = serde_json::json!({ "pid": me, "start_time": start_time, "boot": other_boot });
+    }
+    fs::write(&state_path, state.to_string()).unwrap();
+    assert_eq!(field(&sb, "reused", "{{.State.Status}}"), "exited", "our PID and start time, another boot");
+    state["monitor"]["boot"] = (other_boot ^ 1).into();
+    fs::write(&state_path, state.to_string()).unwrap();
+    assert_eq!(field(&sb, "reused", "{{.State.Status}}"), "running", "the same in this boot: the check can fail");
+    state["monitor"] = serde_json::Value::Null;
+    state["init"] = serde_json::Value::Null;
+    state["status"] = "exited".into();
+    fs::write(&state_path, state.to_string()).unwrap();
     sb.dockerish(["rm", "reused"]).ok();
 }
