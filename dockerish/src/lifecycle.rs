@@ -59,10 +59,7 @@ fn stop_one(tools: &Tools, containers: &Containers, container: &Container, grace
     let container = settled(containers, container)?;
     let Some(init) = container.init() else {
         // Not running, or ending: return once the end is recorded.
-        return match wait_gone(&container, Some(KILL_GRACE)) {
-            true => Ok(()),
-            false => Err(Error::Refused(format!("container {} did not stop within {KILL_GRACE:?}", container.config.name))),
-        };
+        return wait_recorded(&container);
     };
     thaw(tools, &container, init.pid)?;
     let _ = signal(init, Signal::SIGTERM);
@@ -88,10 +85,16 @@ fn thaw(tools: &Tools, container: &Container, init: i32) -> Result<()> {
 /// the whole cgroup would kill that ns-exec too, and orphan the init.)
 pub fn kill_and_wait(container: &Container, init: ProcessRef) -> Result<()> {
     let _ = signal(init, Signal::SIGKILL);
-    if !wait_gone(container, Some(KILL_GRACE)) {
-        return Err(Error::Refused(format!("container {} did not stop within {KILL_GRACE:?} of SIGKILL", container.config.name)));
+    wait_recorded(container)
+}
+
+/// Waits (up to [`KILL_GRACE`]) until the container's monitor has recorded
+/// its end and its init is gone.
+fn wait_recorded(container: &Container) -> Result<()> {
+    match wait_gone(container, Some(KILL_GRACE)) {
+        true => Ok(()),
+        false => Err(Error::Refused(format!("container {} did not stop within {KILL_GRACE:?}", container.config.name))),
     }
-    Ok(())
 }
 
 /// `rm -f`: the container, thawed if paused, killed, waited for.
@@ -102,10 +105,7 @@ pub fn force_stop(tools: &Tools, container: &Container) -> Result<()> {
             kill_and_wait(container, init)
         }
         // No init (it has just exited): its monitor is recording the end.
-        None => match wait_gone(container, Some(KILL_GRACE)) {
-            true => Ok(()),
-            false => Err(Error::Refused(format!("container {} did not stop within {KILL_GRACE:?}", container.config.name))),
-        },
+        None => wait_recorded(container),
     }
 }
 

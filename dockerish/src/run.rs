@@ -287,7 +287,8 @@ impl Env {
 /// `console` is the socket rootfs sends the container's terminal to;
 /// without one (a script for a person) the container uses the terminal the
 /// chain runs on, made its controlling terminal by `ns-exec --ctty`.
-pub fn chain(tools: &Tools, config: &Config, dir: &Path, console: Option<&Path>) -> Result<Vec<String>> {
+/// `start` is where rootfs reports the start (`launch`); none for a person.
+pub fn chain(tools: &Tools, config: &Config, dir: &Path, console: Option<&Path>, start: Option<&Path>) -> Result<Vec<String>> {
     let path = |name| tools.path(name).map(|p| p.display().to_string());
     let dir_text = dir.display().to_string();
     let mut argv = vec![path("cgctl")?, "exec".into(), "--create".into()];
@@ -323,6 +324,9 @@ pub fn chain(tools: &Tools, config: &Config, dir: &Path, console: Option<&Path>)
     if let (true, Some(socket)) = (config.tty, console) {
         argv.extend(["--console-socket".into(), socket.display().to_string()]);
     }
+    if let Some(socket) = start {
+        argv.extend(["--start-socket".into(), socket.display().to_string()]);
+    }
     argv.push("--".into());
     argv.extend(config.command.iter().cloned());
     Ok(argv)
@@ -331,7 +335,7 @@ pub fn chain(tools: &Tools, config: &Config, dir: &Path, console: Option<&Path>)
 /// The commands a person types to run the container by hand: its
 /// directory, the chain (one tool per line), then the cgroup's removal.
 fn dry_run_script(tools: &Tools, config: &Config, dir: &Path) -> Result<String> {
-    let argv = chain(tools, config, dir, None)?;
+    let argv = chain(tools, config, dir, None, None)?;
     // Break the line before each tool's `--` (the first three; the command
     // itself may contain more).
     let mut lines: Vec<&[String]> = Vec::new();
@@ -393,9 +397,7 @@ pub fn launch(
     let _remove = RemoveOnDrop(&start_socket);
     let _ = fs::remove_file(container.dir.join("pid"));
 
-    let mut argv = chain(tools, &container.config, &container.dir, console.as_ref().map(|c| c.path()))?;
-    let at = argv.iter().rposition(|a| a == "--").expect("the chain ends with -- COMMAND");
-    argv.splice(at..at, ["--start-socket".to_string(), start_socket.display().to_string()]);
+    let argv = chain(tools, &container.config, &container.dir, console.as_ref().map(|c| c.path()), Some(&start_socket))?;
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]);
     Forwarder::unblock_in_child(&mut cmd);
@@ -459,11 +461,7 @@ fn start_and_wait(tools: &Tools, container: &mut Container, containers: &Contain
     // With -t the container's stdio is its terminal (set up by rootfs);
     // its stdin is ours only with -i and no terminal.
     let stdin = if container.config.interactive && !container.config.tty { Stdio::inherit() } else { Stdio::null() };
-    let me = ProcessRef::of(std::process::id() as i32);
-    *container = containers.update(&container.config.id, |c| {
-        c.state.monitor = me;
-        Ok(())
-    })?;
+    // `run` recorded us as the monitor when it created the container.
     let (mut child, start) = launch(tools, container, [stdin, Stdio::inherit(), Stdio::inherit()], &forwarder, pty::our_size())?;
     let code = match start {
         Start::Running { init, terminal } => {

@@ -113,7 +113,9 @@ fn run(root: &Path, id: &str, report_to: &mut impl Write) -> Result<()> {
     // their own PID (our parent), so that `rm` and `prune` leave it alone
     // until we take over; anyone else starting it is refused.
     let parent = nix::unistd::getppid().as_raw();
+    let mut ran_before = false;
     let container = containers.update(id, |c| {
+        ran_before = c.state.started_at.is_some() || c.state.status != Status::Created;
         let someone_else = c.state.starting() && c.state.monitor.is_some_and(|m| m.pid != parent);
         if c.state.effective() == Status::Running || someone_else {
             return Err(Error::Refused(format!("container {} is already running", c.config.name)));
@@ -123,7 +125,7 @@ fn run(root: &Path, id: &str, report_to: &mut impl Write) -> Result<()> {
     })?;
     let mut log = LogWriter::open(&crate::logs::path(&container.dir))?;
     let mut child = None;
-    let supervised = supervise_chain(&tools, &containers, &container, &mut log, &mut child, report_to);
+    let supervised = supervise_chain(&tools, &containers, &container, ran_before, &mut log, &mut child, report_to);
     let code = match supervised {
         Ok(Some(code)) => code,
         // A start that failed, recorded already.
@@ -150,12 +152,16 @@ fn supervise_chain(
     tools: &Tools,
     containers: &Containers,
     container: &Container,
+    ran_before: bool,
     log: &mut LogWriter,
     child: &mut Option<Child>,
     report_to: &mut impl Write,
 ) -> Result<Option<i32>> {
-    // A monitor killed before it recorded the end may have left the cgroup.
-    crate::run::remove_cgroup(tools, &container.config)?;
+    // A monitor killed before it recorded the end may have left the
+    // cgroup (a new container has none: no cgctl run on its way).
+    if ran_before {
+        crate::run::remove_cgroup(tools, &container.config)?;
+    }
     let forwarder = Forwarder::new()?;
     let (out_read, out_write) = pipe()?;
     let (err_read, err_write) = pipe()?;

@@ -87,6 +87,11 @@ fn logs_follow_until_the_container_exits_and_missing_ones_are_errors() {
     assert_eq!(sb.dockerish(["wait", "ticker"]).ok(), "4\n");
     assert!(sb.dockerish(["ps", "-a"]).ok().contains("Exited (4)"));
     sb.dockerish(["logs", "nosuch"]).fails(1, "No such container: nosuch");
+    // A `--` in the command is the command's, not a tool's.
+    detach(&sb, &["--name", "dashes", "busybox", "echo", "a", "--", "b"]);
+    assert_eq!(sb.dockerish(["wait", "dashes"]).ok(), "0\n");
+    assert_eq!(sb.dockerish(["logs", "dashes"]).stdout, "a -- b\n");
+    sb.dockerish(["rm", "dashes"]).ok();
     sb.dockerish(["rm", "ticker"]).ok();
 }
 
