@@ -48,7 +48,14 @@ pub struct Member {
 impl Member {
     /// Cgroup `cgroup` (resolved from `base`) in hierarchy `h`.
     fn new(h: &Hierarchy, cgroup: String, base: String) -> Result<Member> {
-        Ok(Member { version: h.version, controllers: h.controllers.clone(), dir: h.dir_of(&cgroup)?, cgroup, base, hierarchy: h.clone() })
+        Ok(Member {
+            version: h.version,
+            controllers: h.controllers.clone(),
+            dir: h.dir_of(&cgroup)?,
+            cgroup,
+            base,
+            hierarchy: h.clone(),
+        })
     }
 
     fn has(&self, controller: &str) -> bool {
@@ -102,9 +109,12 @@ impl Cgroup {
 
     /// The cgroup process `pid` is in (what /proc/PID/cgroup says).
     pub fn of_pid(pid: i32) -> Result<Cgroup> {
-        let layout =
-            Layout::detect_for(&pid.to_string()).map_err(|_| Error::NoSuchCgroup(format!("of process {pid} (no such process)")))?;
-        let members = layout.used().map(|h| Member::new(h, h.own.clone(), h.own.clone())).collect::<Result<Vec<_>>>()?;
+        let layout = Layout::detect_for(&pid.to_string())
+            .map_err(|_| Error::NoSuchCgroup(format!("of process {pid} (no such process)")))?;
+        let members = layout
+            .used()
+            .map(|h| Member::new(h, h.own.clone(), h.own.clone()))
+            .collect::<Result<Vec<_>>>()?;
         let path = members.first().map(|m| m.cgroup.clone()).unwrap_or_default();
         Ok(Cgroup { path, layout: layout.kind, members })
     }
@@ -157,7 +167,11 @@ impl Cgroup {
         // it while it was empty. Then start again; it is made anew.
         for attempt in 1.. {
             let mut made = Vec::new();
-            let result = cgroup.members.iter().try_for_each(|m| make(m, limits, &mut made)).and_then(|()| cgroup.set(limits));
+            let result = cgroup
+                .members
+                .iter()
+                .try_for_each(|m| make(m, limits, &mut made))
+                .and_then(|()| cgroup.set(limits));
             match result {
                 Ok(()) => return Ok(cgroup),
                 Err(e) => {
@@ -205,7 +219,11 @@ impl Cgroup {
     pub fn pids(&self, recursive: bool) -> Vec<i32> {
         let mut all = BTreeSet::new();
         for m in &self.members {
-            for dir in std::iter::once(m.dir.clone()).chain(if recursive { descendants(&m.dir) } else { vec![] }) {
+            for dir in std::iter::once(m.dir.clone()).chain(if recursive {
+                descendants(&m.dir)
+            } else {
+                vec![]
+            }) {
                 let text = fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
                 all.extend(text.lines().filter_map(|l| l.parse::<i32>().ok()));
             }
@@ -217,7 +235,11 @@ impl Cgroup {
     pub fn descendants(&self) -> Vec<String> {
         let mut all = BTreeSet::new();
         for m in &self.members {
-            all.extend(descendants(&m.dir).iter().filter_map(|d| Some(d.strip_prefix(&m.dir).ok()?.display().to_string())));
+            all.extend(
+                descendants(&m.dir)
+                    .iter()
+                    .filter_map(|d| Some(d.strip_prefix(&m.dir).ok()?.display().to_string())),
+            );
         }
         all.into_iter().collect()
     }
@@ -226,19 +248,30 @@ impl Cgroup {
     /// in `cgroup.events` ("populated 1"); on v1 we look at the lists.
     pub fn populated(&self) -> bool {
         match self.v2() {
-            Some(m) => read_keyed(&m.dir, "cgroup.events").iter().any(|(k, v)| k == "populated" && *v == 1),
+            Some(m) => {
+                read_keyed(&m.dir, "cgroup.events").iter().any(|(k, v)| k == "populated" && *v == 1)
+            }
             None => !self.pids(true).is_empty(),
         }
     }
 
-    fn wait_until(&self, what: &'static str, timeout: Duration, done: impl Fn() -> Result<bool>) -> Result<()> {
+    fn wait_until(
+        &self,
+        what: &'static str,
+        timeout: Duration,
+        done: impl Fn() -> Result<bool>,
+    ) -> Result<()> {
         let deadline = Instant::now() + timeout;
         loop {
             if done()? {
                 return Ok(());
             }
             if Instant::now() >= deadline {
-                return Err(Error::Timeout { path: self.path.clone(), state: what, seconds: timeout.as_secs() });
+                return Err(Error::Timeout {
+                    path: self.path.clone(),
+                    state: what,
+                    seconds: timeout.as_secs(),
+                });
             }
             sleep(POLL);
         }
@@ -254,7 +287,8 @@ impl Cgroup {
         self.must_exist()?;
         self.must_not_hold_us("freeze")?;
         let done = match self.v2() {
-            Some(m) => write_value(&m.dir, "cgroup.freeze", 1).and_then(|()| self.wait_until("frozen", timeout, || Ok(self.frozen()))),
+            Some(m) => write_value(&m.dir, "cgroup.freeze", 1)
+                .and_then(|()| self.wait_until("frozen", timeout, || Ok(self.frozen()))),
             None => {
                 let dir = &self.member("freezer")?.dir;
                 self.wait_until("frozen", timeout, || {
@@ -284,8 +318,12 @@ impl Cgroup {
     /// Whether the cgroup is frozen (false where there is no freezer).
     pub fn frozen(&self) -> bool {
         match self.v2() {
-            Some(m) => read_keyed(&m.dir, "cgroup.events").iter().any(|(k, v)| k == "frozen" && *v == 1),
-            None => self.member("freezer").is_ok_and(|m| read_value(&m.dir, "freezer.state").is_ok_and(|s| s == "FROZEN")),
+            Some(m) => {
+                read_keyed(&m.dir, "cgroup.events").iter().any(|(k, v)| k == "frozen" && *v == 1)
+            }
+            None => self
+                .member("freezer")
+                .is_ok_and(|m| read_value(&m.dir, "freezer.state").is_ok_and(|s| s == "FROZEN")),
         }
     }
 
@@ -334,7 +372,13 @@ impl Cgroup {
         for pid in self.pids(true) {
             match kill(Pid::from_raw(pid), signal) {
                 Ok(()) | Err(Errno::ESRCH) => {}
-                Err(e) => return Err(Error::Sys { what: "signal process", path: format!("{pid} in {}", self.path), source: e }),
+                Err(e) => {
+                    return Err(Error::Sys {
+                        what: "signal process",
+                        path: format!("{pid} in {}", self.path),
+                        source: e,
+                    })
+                }
             }
         }
         Ok(())
@@ -347,7 +391,10 @@ impl Cgroup {
         self.must_not_hold_us("remove")?;
         let children = self.descendants();
         if !options.recursive && !children.is_empty() {
-            return Err(Error::HasChildren { path: self.path.clone(), children: children.join(", ") });
+            return Err(Error::HasChildren {
+                path: self.path.clone(),
+                children: children.join(", "),
+            });
         }
         if options.force {
             self.kill(Signal::SIGKILL, options.timeout)?;
@@ -371,7 +418,9 @@ impl Cgroup {
             if options.parents {
                 let mut cgroup = m.cgroup.as_str();
                 while let Some((parent, _)) = cgroup.rsplit_once('/') {
-                    if parent.len() <= m.base.trim_end_matches('/').len() || !parent.starts_with(m.base.trim_end_matches('/')) {
+                    if parent.len() <= m.base.trim_end_matches('/').len()
+                        || !parent.starts_with(m.base.trim_end_matches('/'))
+                    {
                         break;
                     }
                     // Another cgroup may still use the parent: then it stays.
@@ -391,7 +440,8 @@ impl Cgroup {
 fn make(m: &Member, limits: &Limits, made: &mut Vec<PathBuf>) -> Result<()> {
     let base_dir = m.hierarchy.dir_of(&m.base)?;
     let below = m.dir.strip_prefix(&base_dir).expect("a cgroup lies below its base");
-    let wanted = if m.version == Version::V2 { v2_controllers(m, &base_dir, limits)? } else { vec![] };
+    let wanted =
+        if m.version == Version::V2 { v2_controllers(m, &base_dir, limits)? } else { vec![] };
     let mut dir = base_dir.clone();
     for component in below.components() {
         if m.version == Version::V2 {
@@ -435,14 +485,19 @@ fn v2_controllers(m: &Member, base_dir: &Path, limits: &Limits) -> Result<Vec<&'
 /// holds processes: "no internal processes".
 fn delegate(dir: &Path, wanted: &[&str]) -> Result<()> {
     let enabled = read_value(dir, "cgroup.subtree_control")?;
-    let missing: Vec<String> = wanted.iter().filter(|c| !enabled.split_whitespace().any(|e| e == **c)).map(|c| format!("+{c}")).collect();
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|c| !enabled.split_whitespace().any(|e| e == **c))
+        .map(|c| format!("+{c}"))
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
     match write_value(dir, "cgroup.subtree_control", missing.join(" ")) {
-        Err(Error::Write { source: Errno::EBUSY, .. }) => {
-            Err(Error::InternalProcesses { cgroup: dir.display().to_string(), controllers: missing.join(" ") })
-        }
+        Err(Error::Write { source: Errno::EBUSY, .. }) => Err(Error::InternalProcesses {
+            cgroup: dir.display().to_string(),
+            controllers: missing.join(" "),
+        }),
         other => other,
     }
 }
@@ -453,7 +508,11 @@ fn descendants(dir: &Path) -> Vec<PathBuf> {
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         let Ok(entries) = fs::read_dir(&d) else { continue };
-        let mut subdirs: Vec<PathBuf> = entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| e.path()).collect();
+        let mut subdirs: Vec<PathBuf> = entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| e.path())
+            .collect();
         subdirs.sort();
         for s in subdirs.into_iter().rev() {
             stack.push(s.clone());
@@ -472,7 +531,9 @@ fn rmdir(dir: &Path, timeout: Duration) -> Result<()> {
         match fs::remove_dir(dir) {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => sleep(POLL),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
+                sleep(POLL)
+            }
             Err(e) => return Err(Error::io("remove cgroup", dir)(e)),
         }
     }

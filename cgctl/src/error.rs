@@ -48,7 +48,9 @@ pub enum Error {
         "cgroup {path} still holds {count} process(es) ({pids}) after {seconds} s: stop them first, or use cgctl kill (or rm --force)"
     )]
     StillPopulated { path: String, count: usize, pids: String, seconds: u64 },
-    #[error("cgroup {path} has child cgroups ({children}): remove them first, or use rm --recursive")]
+    #[error(
+        "cgroup {path} has child cgroups ({children}): remove them first, or use rm --recursive"
+    )]
     HasChildren { path: String, children: String },
     #[error("cgroup {path} did not become {state} within {seconds} s")]
     Timeout { path: String, state: &'static str, seconds: u64 },
@@ -64,12 +66,19 @@ impl Error {
     /// Wraps an `std::io::Error` from a file operation on `path`.
     pub fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.display().to_string();
-        move |e| Error::Sys { what, path, source: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)) }
+        move |e| Error::Sys {
+            what,
+            path,
+            source: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+        }
     }
 
     /// Whether a file or directory was missing (ENOENT).
     pub fn is_enoent(&self) -> bool {
-        matches!(self, Error::Sys { source: Errno::ENOENT, .. } | Error::Write { source: Errno::ENOENT, .. })
+        matches!(
+            self,
+            Error::Sys { source: Errno::ENOENT, .. } | Error::Write { source: Errno::ENOENT, .. }
+        )
     }
 
     /// The exit status that reports this error.

@@ -23,7 +23,9 @@ pub fn read_limit(dir: &Path, file: &str) -> Result<Option<u64>> {
     if text == "max" || text == "-1" {
         return Ok(None);
     }
-    let value: u64 = text.parse().map_err(|_| Error::invalid("value", &text, format!("{} is not a number", dir.join(file).display())))?;
+    let value: u64 = text.parse().map_err(|_| {
+        Error::invalid("value", &text, format!("{} is not a number", dir.join(file).display()))
+    })?;
     // v1 reports "unlimited" as the largest page-aligned i64.
     Ok(if value >= 1 << 62 { None } else { Some(value) })
 }

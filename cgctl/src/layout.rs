@@ -33,7 +33,8 @@ pub const CGROUP_FS: &str = "/sys/fs/cgroup";
 /// The v1 controllers cgctl creates cgroups in. `devices` and named
 /// hierarchies (`name=systemd`) are left alone: a new cgroup there would
 /// change nothing we limit.
-pub const V1_CONTROLLERS: [&str; 7] = ["cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "blkio"];
+pub const V1_CONTROLLERS: [&str; 7] =
+    ["cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "blkio"];
 
 /// The v2 controllers cgctl enables for the cgroups it creates, where the
 /// parent offers them.
@@ -83,10 +84,19 @@ impl Hierarchy {
         let rest = if self.mount_root == "/" {
             cgroup.strip_prefix('/')
         } else {
-            cgroup.strip_prefix(self.mount_root.as_str()).and_then(|r| if r.is_empty() { Some(r) } else { r.strip_prefix('/') })
+            cgroup.strip_prefix(self.mount_root.as_str()).and_then(|r| {
+                if r.is_empty() {
+                    Some(r)
+                } else {
+                    r.strip_prefix('/')
+                }
+            })
         };
         let rest = rest.ok_or_else(|| {
-            Error::NoCgroupFs(format!("cgroup {cgroup} is outside the part of the hierarchy mounted at {}", self.mount.display()))
+            Error::NoCgroupFs(format!(
+                "cgroup {cgroup} is outside the part of the hierarchy mounted at {}",
+                self.mount.display()
+            ))
         })?;
         Ok(if rest.is_empty() { self.mount.clone() } else { self.mount.join(rest) })
     }
@@ -109,7 +119,9 @@ impl Layout {
     pub fn detect_for(pid: &str) -> Result<Layout> {
         let mountinfo = read("/proc/self/mountinfo")?;
         let cgroups = read(&format!("/proc/{pid}/cgroup"))?;
-        let magic = statfs(CGROUP_FS).map_err(|e| Error::NoCgroupFs(format!("statfs {CGROUP_FS}: {}", e.desc())))?.filesystem_type();
+        let magic = statfs(CGROUP_FS)
+            .map_err(|e| Error::NoCgroupFs(format!("statfs {CGROUP_FS}: {}", e.desc())))?
+            .filesystem_type();
         let kind = if magic == CGROUP2_SUPER_MAGIC {
             Kind::Unified
         } else if magic == TMPFS_MAGIC {
@@ -120,11 +132,15 @@ impl Layout {
                 Kind::Legacy
             }
         } else {
-            return Err(Error::NoCgroupFs(format!("{CGROUP_FS} is neither cgroup2 nor a tmpfs of v1 hierarchies")));
+            return Err(Error::NoCgroupFs(format!(
+                "{CGROUP_FS} is neither cgroup2 nor a tmpfs of v1 hierarchies"
+            )));
         };
         let hierarchies = hierarchies(kind, &mountinfo, &cgroups)?;
         if !hierarchies.iter().any(|h| h.used) {
-            return Err(Error::NoCgroupFs("no mounted hierarchy has a controller cgctl uses".into()));
+            return Err(Error::NoCgroupFs(
+                "no mounted hierarchy has a controller cgctl uses".into(),
+            ));
         }
         Ok(Layout { kind, hierarchies })
     }
@@ -169,7 +185,10 @@ fn mounts(mountinfo: &str) -> Vec<Mount> {
                 root: unescape(left.get(3)?),
                 point: PathBuf::from(unescape(left.get(4)?)),
                 fstype: fstype.to_string(),
-                super_options: right.get(2).map(|o| o.split(',').map(String::from).collect()).unwrap_or_default(),
+                super_options: right
+                    .get(2)
+                    .map(|o| o.split(',').map(String::from).collect())
+                    .unwrap_or_default(),
             })
         })
         .collect()
@@ -181,7 +200,9 @@ fn unescape(field: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let octal = bytes.get(i + 1..i + 4).filter(|d| bytes[i] == b'\\' && d.iter().all(|b| (b'0'..=b'7').contains(b)));
+        let octal = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| bytes[i] == b'\\' && d.iter().all(|b| (b'0'..=b'7').contains(b)));
         match octal {
             Some(d) => {
                 out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
@@ -203,10 +224,13 @@ fn hierarchies(kind: Kind, mountinfo: &str, cgroups: &str) -> Result<Vec<Hierarc
     let mut out = Vec::new();
     for line in cgroups.lines() {
         let mut parts = line.splitn(3, ':');
-        let (Some(_id), Some(list), Some(own)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        let (Some(_id), Some(list), Some(own)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
         if list.is_empty() {
             let Some(m) = mounts.iter().find(|m| m.fstype == "cgroup2") else { continue };
-            let controllers = fs::read_to_string(m.point.join("cgroup.controllers")).unwrap_or_default();
+            let controllers =
+                fs::read_to_string(m.point.join("cgroup.controllers")).unwrap_or_default();
             out.push(Hierarchy {
                 version: Version::V2,
                 controllers: controllers.split_whitespace().map(String::from).collect(),
@@ -218,7 +242,9 @@ fn hierarchies(kind: Kind, mountinfo: &str, cgroups: &str) -> Result<Vec<Hierarc
             continue;
         }
         let wanted: BTreeSet<&str> = list.split(',').collect();
-        let found = mounts.iter().find(|m| m.fstype == "cgroup" && wanted.iter().all(|c| m.super_options.iter().any(|o| o == c)));
+        let found = mounts.iter().find(|m| {
+            m.fstype == "cgroup" && wanted.iter().all(|c| m.super_options.iter().any(|o| o == c))
+        });
         let Some(m) = found else { continue };
         let controllers: Vec<String> = wanted.iter().map(|c| c.to_string()).collect();
         let used = controllers.iter().any(|c| V1_CONTROLLERS.contains(&c.as_str()));
@@ -257,12 +283,16 @@ mod tests {
     #[test]
     fn pairs_each_hierarchy_with_its_mount() {
         let h = hierarchies(Kind::Hybrid, HYBRID_MOUNTINFO, HYBRID_CGROUP).unwrap();
-        let used: Vec<_> = h.iter().filter(|h| h.used).map(|h| h.mount.display().to_string()).collect();
+        let used: Vec<_> =
+            h.iter().filter(|h| h.used).map(|h| h.mount.display().to_string()).collect();
         assert_eq!(used, ["/mnt/my cg", "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/memory"]);
         let cpu = h.iter().find(|h| h.has("cpuacct")).unwrap();
         assert!(cpu.has("cpu") && cpu.version == Version::V1);
         let unified = h.iter().find(|h| h.version == Version::V2).unwrap();
-        assert!(!unified.used, "hybrid: the controllers work in v1, so the cgroup2 tree is not used");
+        assert!(
+            !unified.used,
+            "hybrid: the controllers work in v1, so the cgroup2 tree is not used"
+        );
         let systemd = h.iter().find(|h| h.has("name=systemd")).unwrap();
         assert!(!systemd.used);
     }

@@ -85,9 +85,13 @@ pub fn parse_size(text: &str) -> Result<u64> {
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
         "t" | "tb" | "tib" => 1 << 40,
-        _ => return Err(bad("expected a number with an optional unit b, k, m, g or t (like 100m)")),
+        _ => {
+            return Err(bad("expected a number with an optional unit b, k, m, g or t (like 100m)"))
+        }
     };
-    let value: f64 = number.parse().map_err(|_| bad("expected a number with an optional unit b, k, m, g or t (like 100m)"))?;
+    let value: f64 = number
+        .parse()
+        .map_err(|_| bad("expected a number with an optional unit b, k, m, g or t (like 100m)"))?;
     let bytes = value * scale as f64;
     if !(1.0..9.0e18).contains(&bytes) {
         return Err(bad("must be at least 1 byte and less than 8 EiB"));
@@ -107,7 +111,10 @@ fn parse_swap(text: &str) -> Result<i64> {
 /// 100 ms period, hence 0.01. The upper bound (the host's CPUs) is checked
 /// in [`Limits::check`].
 fn parse_cpus(text: &str) -> Result<f64> {
-    let value: f64 = text.trim().parse().map_err(|_| Error::invalid("--cpus", text, "expected a decimal number like 0.5 or 2"))?;
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| Error::invalid("--cpus", text, "expected a decimal number like 0.5 or 2"))?;
     if !value.is_finite() || value < 0.01 {
         return Err(Error::invalid("--cpus", text, "the range is 0.01 up to the number of CPUs"));
     }
@@ -125,7 +132,8 @@ pub fn list_members(text: &str) -> Result<BTreeSet<u32>> {
     let mut set = BTreeSet::new();
     for part in text.trim().split(',') {
         let (low, high) = part.split_once('-').unwrap_or((part, part));
-        let (low, high): (u32, u32) = (low.trim().parse().map_err(|_| bad())?, high.trim().parse().map_err(|_| bad())?);
+        let (low, high): (u32, u32) =
+            (low.trim().parse().map_err(|_| bad())?, high.trim().parse().map_err(|_| bad())?);
         if low > high || high - low > 65_536 {
             return Err(bad());
         }
@@ -168,21 +176,37 @@ impl Limits {
     pub fn check(&self, layout: &Layout) -> Result<()> {
         if let Some(swap) = self.memory_swap {
             let Some(memory) = self.memory else {
-                return Err(Error::invalid("--memory-swap", swap.to_string(), "set --memory too: the swap limit counts memory plus swap"));
+                return Err(Error::invalid(
+                    "--memory-swap",
+                    swap.to_string(),
+                    "set --memory too: the swap limit counts memory plus swap",
+                ));
             };
             if swap != -1 && (swap as u64) < memory {
-                return Err(Error::invalid("--memory-swap", swap.to_string(), format!("must be at least --memory ({memory})")));
+                return Err(Error::invalid(
+                    "--memory-swap",
+                    swap.to_string(),
+                    format!("must be at least --memory ({memory})"),
+                ));
             }
         }
         if let (Some(reservation), Some(memory)) = (self.memory_reservation, self.memory) {
             if reservation > memory {
-                return Err(Error::invalid("--memory-reservation", reservation.to_string(), "must not be above --memory"));
+                return Err(Error::invalid(
+                    "--memory-reservation",
+                    reservation.to_string(),
+                    "must not be above --memory",
+                ));
             }
         }
         if let Some(cpus) = self.cpus {
             let online = online("/sys/devices/system/cpu/online")?.len();
             if cpus > online as f64 {
-                return Err(Error::invalid("--cpus", cpus.to_string(), format!("this host has {online} CPU(s)")));
+                return Err(Error::invalid(
+                    "--cpus",
+                    cpus.to_string(),
+                    format!("this host has {online} CPU(s)"),
+                ));
             }
         }
         for (flag, list, file) in [
@@ -194,13 +218,21 @@ impl Limits {
             let missing: BTreeSet<u32> = list_members(list)?.difference(&host).copied().collect();
             if !missing.is_empty() {
                 let host = format_list(&host);
-                return Err(Error::invalid(flag, list.as_str(), format!("this host has only {host} (see {file})")));
+                return Err(Error::invalid(
+                    flag,
+                    list.as_str(),
+                    format!("this host has only {host} (see {file})"),
+                ));
             }
         }
         for (what, v2, v1) in self.controllers_needed() {
             let controller = if layout.kind == Kind::Unified { v2 } else { v1 };
             if layout.with(controller).is_none() {
-                return Err(Error::NoController { what, controller, where_: "no hierarchy cgctl uses on this host has".into() });
+                return Err(Error::NoController {
+                    what,
+                    controller,
+                    where_: "no hierarchy cgctl uses on this host has".into(),
+                });
             }
         }
         Ok(())
@@ -209,7 +241,8 @@ impl Limits {
     /// (flag, v2 controller, v1 controller) for each limit that is set.
     fn controllers_needed(&self) -> Vec<(&'static str, &'static str, &'static str)> {
         let mut out = Vec::new();
-        if self.memory.is_some() || self.memory_swap.is_some() || self.memory_reservation.is_some() {
+        if self.memory.is_some() || self.memory_swap.is_some() || self.memory_reservation.is_some()
+        {
             out.push(("--memory", "memory", "memory"));
         }
         if self.cpus.is_some() || self.cpu_shares.is_some() {
@@ -296,7 +329,9 @@ impl Limits {
                 // above the current memsw limit needs memsw raised first.
                 let swap_file = d.join("memory.memsw.limit_in_bytes");
                 let swap_first = match (self.memory_swap, swap_file.exists()) {
-                    (Some(_), true) => read_value(&d, "memory.memsw.limit_in_bytes")?.parse::<u64>().is_ok_and(|cur| memory > cur),
+                    (Some(_), true) => read_value(&d, "memory.memsw.limit_in_bytes")?
+                        .parse::<u64>()
+                        .is_ok_and(|cur| memory > cur),
                     _ => false,
                 };
                 if swap_first {
@@ -326,7 +361,8 @@ impl Limits {
         }
         if let Some(weight) = self.blkio_weight {
             let d = dir("blkio")?;
-            let file = if d.join("blkio.weight").exists() { "blkio.weight" } else { "blkio.bfq.weight" };
+            let file =
+                if d.join("blkio.weight").exists() { "blkio.weight" } else { "blkio.bfq.weight" };
             write_value(&d, file, weight)?;
         }
         Ok(())
@@ -335,7 +371,9 @@ impl Limits {
     fn write_memsw(&self, dir: &Path, memory: u64) -> Result<()> {
         match self.memory_swap {
             Some(-1) => write_value(dir, "memory.memsw.limit_in_bytes", -1),
-            Some(total) => write_value(dir, "memory.memsw.limit_in_bytes", (total as u64).max(memory)),
+            Some(total) => {
+                write_value(dir, "memory.memsw.limit_in_bytes", (total as u64).max(memory))
+            }
             None => Ok(()),
         }
     }
@@ -397,7 +435,9 @@ mod tests {
         assert_eq!(parse_size("1.5g").unwrap(), 3 << 29);
         assert_eq!(parse_size("512kb").unwrap(), 512 << 10);
         assert_eq!(parse_size("2MiB").unwrap(), 2 << 20);
-        for bad in ["12q", "", "m", "-5m", "0", "1..2m", "10 mbytes", "9999999t", "10bb", "5kbb", "10ii"] {
+        for bad in
+            ["12q", "", "m", "-5m", "0", "1..2m", "10 mbytes", "9999999t", "10bb", "5kbb", "10ii"]
+        {
             assert!(parse_size(bad).is_err(), "{bad:?} accepted");
         }
         assert_eq!(parse_swap("-1").unwrap(), -1);
@@ -406,7 +446,12 @@ mod tests {
     #[test]
     fn cpus_and_lists() {
         assert_eq!(parse_cpus("1.5").unwrap(), 1.5);
-        assert!(parse_cpus("0").is_err() && parse_cpus("-1").is_err() && parse_cpus("x").is_err() && parse_cpus("NaN").is_err());
+        assert!(
+            parse_cpus("0").is_err()
+                && parse_cpus("-1").is_err()
+                && parse_cpus("x").is_err()
+                && parse_cpus("NaN").is_err()
+        );
         assert_eq!(quota(0.5), 50_000);
         assert_eq!(parse_list("3,0-1, 2").unwrap(), "0-3");
         assert_eq!(parse_list("0,2,4-5").unwrap(), "0,2,4-5");
@@ -430,7 +475,13 @@ mod tests {
             #[command(flatten)]
             limits: Limits,
         }
-        let limits = Limits { memory: Some(1 << 20), memory_swap: Some(-1), cpus: Some(0.5), pids_limit: Some(-1), ..Limits::default() };
+        let limits = Limits {
+            memory: Some(1 << 20),
+            memory_swap: Some(-1),
+            cpus: Some(0.5),
+            pids_limit: Some(-1),
+            ..Limits::default()
+        };
         let args = std::iter::once("x".to_string()).chain(limits.to_args());
         assert_eq!(Cli::parse_from(args).limits, limits);
     }

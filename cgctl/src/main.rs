@@ -157,7 +157,9 @@ fn main() {
 fn run(command: Command) -> Result<()> {
     match command {
         Command::Info => print(&Layout::detect()?),
-        Command::Create { limits, path } => print(&Cgroup::create(&Layout::detect()?, &path, &limits)?),
+        Command::Create { limits, path } => {
+            print(&Cgroup::create(&Layout::detect()?, &path, &limits)?)
+        }
         Command::Set { limits, path } => {
             let layout = Layout::detect()?;
             limits.check(&layout)?;
@@ -165,7 +167,9 @@ fn run(command: Command) -> Result<()> {
             cgroup.set(&limits)?;
             print(&cgroup)
         }
-        Command::Exec { create, limits, path, pid, command } => Err(exec(create, &limits, Target { path, pid }, &command)),
+        Command::Exec { create, limits, path, pid, command } => {
+            Err(exec(create, &limits, Target { path, pid }, &command))
+        }
         Command::Add { path, pids } => {
             let cgroup = Cgroup::open(&Layout::detect()?, &path)?;
             for pid in &pids {
@@ -188,11 +192,14 @@ fn run(command: Command) -> Result<()> {
             let signal = parse_signal(&signal)?;
             let cgroup = target.open()?;
             let count = cgroup.kill(signal, Duration::from_secs(timeout))?;
-            print(&serde_json::json!({ "path": cgroup.path, "signal": signal.as_str(), "signalled": count }))
+            print(
+                &serde_json::json!({ "path": cgroup.path, "signal": signal.as_str(), "signalled": count }),
+            )
         }
         Command::Rm { recursive, force, parents, timeout, paths } => {
             let layout = Layout::detect()?;
-            let options = RemoveOptions { recursive, force, parents, timeout: Duration::from_secs(timeout) };
+            let options =
+                RemoveOptions { recursive, force, parents, timeout: Duration::from_secs(timeout) };
             for path in &paths {
                 print(&Cgroup::open(&layout, path)?.remove(options)?)?;
             }
@@ -209,7 +216,13 @@ fn exec(create: bool, limits: &Limits, target: Target, command: &[String]) -> Er
         let cgroup = match (create, &target.path) {
             (true, Some(path)) => Cgroup::create(&Layout::detect()?, path, limits)?,
             (false, _) if limits.is_empty() => target.open()?,
-            _ => return Err(Error::invalid("limits", limits.to_args().join(" "), "give them with --create, or use cgctl set")),
+            _ => {
+                return Err(Error::invalid(
+                    "limits",
+                    limits.to_args().join(" "),
+                    "give them with --create, or use cgctl set",
+                ))
+            }
         };
         if let Err(e) = cgroup.add(0) {
             undo(create, &cgroup);
@@ -237,7 +250,8 @@ fn exec(create: bool, limits: &Limits, target: Target, command: &[String]) -> Er
 fn undo(created: bool, cgroup: &Cgroup) {
     if created {
         cgroup.leave();
-        let _ = cgroup.remove(RemoveOptions { timeout: Duration::from_secs(1), ..RemoveOptions::default() });
+        let _ = cgroup
+            .remove(RemoveOptions { timeout: Duration::from_secs(1), ..RemoveOptions::default() });
     }
 }
 
@@ -250,13 +264,26 @@ fn ls(path: Option<CgroupPath>, format: Format) -> Result<()> {
     let rows: Vec<(String, usize)> = std::iter::once(String::new())
         .chain(cgroup.descendants())
         .map(|rel| {
-            let name = if rel.is_empty() { cgroup.path.clone() } else { format!("{}/{rel}", cgroup.path.trim_end_matches('/')) };
-            let procs = name.parse().and_then(|p| Cgroup::open(&layout, &p)).map(|c| c.pids(false).len()).unwrap_or(0);
+            let name = if rel.is_empty() {
+                cgroup.path.clone()
+            } else {
+                format!("{}/{rel}", cgroup.path.trim_end_matches('/'))
+            };
+            let procs = name
+                .parse()
+                .and_then(|p| Cgroup::open(&layout, &p))
+                .map(|c| c.pids(false).len())
+                .unwrap_or(0);
             (name, procs)
         })
         .collect();
     match format {
-        Format::Json => print(&rows.iter().map(|(path, procs)| serde_json::json!({ "path": path, "procs": procs })).collect::<Vec<_>>()),
+        Format::Json => print(
+            &rows
+                .iter()
+                .map(|(path, procs)| serde_json::json!({ "path": path, "procs": procs }))
+                .collect::<Vec<_>>(),
+        ),
         Format::Table => {
             let width = rows.iter().map(|(p, _)| p.len()).max().unwrap_or(0).max(6);
             println!("{:<width$}  PROCS", "CGROUP");

@@ -27,7 +27,8 @@ impl FromStr for CgroupPath {
     fn from_str(text: &str) -> Result<CgroupPath> {
         let bad = |why: &str| Error::invalid("cgroup path", text, why);
         let absolute = text.starts_with('/');
-        let components: Vec<String> = text.split('/').filter(|c| !c.is_empty()).map(String::from).collect();
+        let components: Vec<String> =
+            text.split('/').filter(|c| !c.is_empty()).map(String::from).collect();
         if !absolute && components.is_empty() {
             return Err(bad("empty; give a name relative to your cgroup, or an absolute path like /dockerish/c1"));
         }
@@ -39,7 +40,9 @@ impl FromStr for CgroupPath {
                 return Err(bad("control characters are not allowed"));
             }
             if c.starts_with("cgroup.") || c.len() > 255 {
-                return Err(bad("a cgroup name must not start with 'cgroup.' or be longer than 255 bytes"));
+                return Err(bad(
+                    "a cgroup name must not start with 'cgroup.' or be longer than 255 bytes",
+                ));
             }
         }
         Ok(CgroupPath { absolute, components })
@@ -100,7 +103,10 @@ mod tests {
     #[test]
     fn relative_paths_count_from_the_callers_cgroup() {
         let p: CgroupPath = "t/c1".parse().unwrap();
-        assert_eq!(p.resolve(&hierarchy("/user.slice/s")), ("/user.slice/s/t/c1".to_string(), "/user.slice/s".to_string()));
+        assert_eq!(
+            p.resolve(&hierarchy("/user.slice/s")),
+            ("/user.slice/s/t/c1".to_string(), "/user.slice/s".to_string())
+        );
         assert_eq!(p.resolve(&hierarchy("/")).0, "/t/c1");
         let abs: CgroupPath = "/dockerish//c1/".parse().unwrap();
         assert_eq!(abs.to_string(), "/dockerish/c1");

@@ -61,7 +61,12 @@ pub struct Pids {
 impl Cgroup {
     /// Reads the statistics; a controller the cgroup lacks gives `null`.
     pub fn stats(&self) -> Stats {
-        let mut stats = Stats { path: self.path.clone(), frozen: self.frozen(), procs: self.pids(false).len(), ..Stats::default() };
+        let mut stats = Stats {
+            path: self.path.clone(),
+            frozen: self.frozen(),
+            procs: self.pids(false).len(),
+            ..Stats::default()
+        };
         for m in &self.members {
             let dir = &m.dir;
             let has = |c: &str| m.controllers.iter().any(|x| x == c);
@@ -71,7 +76,10 @@ impl Cgroup {
                         let events = read_keyed(dir, "memory.events");
                         stats.memory = Some(Memory {
                             current: read_u64(dir, "memory.current"),
-                            peak: dir.join("memory.peak").exists().then(|| read_u64(dir, "memory.peak")),
+                            peak: dir
+                                .join("memory.peak")
+                                .exists()
+                                .then(|| read_u64(dir, "memory.peak")),
                             max: read_limit(dir, "memory.max").ok().flatten(),
                             oom: Some(keyed(&events, "oom")),
                             oom_kill: keyed(&events, "oom_kill"),
@@ -89,7 +97,10 @@ impl Cgroup {
                         throttled_usec: keyed(&cpu, "throttled_usec"),
                     });
                     if dir.join("pids.current").exists() {
-                        stats.pids = Some(Pids { current: read_u64(dir, "pids.current"), max: read_limit(dir, "pids.max").ok().flatten() });
+                        stats.pids = Some(Pids {
+                            current: read_u64(dir, "pids.current"),
+                            max: read_limit(dir, "pids.max").ok().flatten(),
+                        });
                     }
                 }
                 Version::V1 => {
@@ -119,7 +130,10 @@ impl Cgroup {
                         cpu.throttled_usec = keyed(&throttling, "throttled_time") / 1000;
                     }
                     if has("pids") {
-                        stats.pids = Some(Pids { current: read_u64(dir, "pids.current"), max: read_limit(dir, "pids.max").ok().flatten() });
+                        stats.pids = Some(Pids {
+                            current: read_u64(dir, "pids.current"),
+                            max: read_limit(dir, "pids.max").ok().flatten(),
+                        });
                     }
                 }
             }

@@ -170,7 +170,12 @@ pub struct RunArgs {
     #[command(flatten)]
     pub limits: cgctl::Limits,
     /// Cgroup the container's cgroup is made in: absolute, or relative to dockerish's own cgroup
-    #[arg(long, env = "DOCKERISH_CGROUP_PARENT", default_value = "/dockerish", value_name = "PATH")]
+    #[arg(
+        long,
+        env = "DOCKERISH_CGROUP_PARENT",
+        default_value = "/dockerish",
+        value_name = "PATH"
+    )]
     pub cgroup_parent: cgctl::CgroupPath,
     /// Print the tool commands that would run the container, and stop
     #[arg(long)]
@@ -179,7 +184,12 @@ pub struct RunArgs {
     #[arg(long, action = ArgAction::Help)]
     pub help: Option<bool>,
     /// IMAGE [COMMAND [ARG...]]: everything after the image is the command
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "IMAGE [COMMAND [ARG...]]")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "IMAGE [COMMAND [ARG...]]"
+    )]
     pub image_and_command: Vec<String>,
 }
 
@@ -254,7 +264,12 @@ pub struct ExecArgs {
     #[arg(short, long)]
     pub user: Option<String>,
     pub container: String,
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND [ARG...]")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND [ARG...]"
+    )]
     pub command: Vec<String>,
 }
 

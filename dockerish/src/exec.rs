@@ -32,7 +32,10 @@ pub fn exec(root: &Path, args: ExecArgs) -> Result<i32> {
     let container = Containers::open(root)?.find(&args.container)?;
     let init = container.running_init()?;
     if container.state.paused {
-        return Err(Error::Refused(format!("Container {} is paused, unpause the container before exec", container.short_id())));
+        return Err(Error::Refused(format!(
+            "Container {} is paused, unpause the container before exec",
+            container.short_id()
+        )));
     }
     let mut env = Env::default();
     container.config.env.iter().for_each(|e| env.set_entry(e));
@@ -50,7 +53,9 @@ pub fn exec(root: &Path, args: ExecArgs) -> Result<i32> {
         argv.extend(["--setuid".into(), uid.to_string(), "--setgid".into(), gid.to_string()]);
     }
     let console = match args.tty {
-        true => Some(ConsoleSocket::bind(&container.dir.join(format!("exec-{}.sock", std::process::id())))?),
+        true => Some(ConsoleSocket::bind(
+            &container.dir.join(format!("exec-{}.sock", std::process::id())),
+        )?),
         false => None,
     };
     if let Some(socket) = &console {
@@ -67,7 +72,11 @@ pub fn exec(root: &Path, args: ExecArgs) -> Result<i32> {
     let mut child = cmd.spawn().map_err(Error::io("run", "cgctl"))?;
     let Some(socket) = console else { return forwarder.wait(&mut child) };
     match socket.receive(&forwarder, &mut child)? {
-        Some(terminal) => terminal.start(pty::our_size()).relay(pty::our_stdin(args.interactive)?, &forwarder, &mut child),
+        Some(terminal) => terminal.start(pty::our_size()).relay(
+            pty::our_stdin(args.interactive)?,
+            &forwarder,
+            &mut child,
+        ),
         // It failed before making the terminal, and said why on stderr.
         None => forwarder.wait(&mut child),
     }
@@ -84,11 +93,20 @@ fn resolve_user(init: i32, spec: &str) -> Result<(u32, u32)> {
     let bad = |why: String| Error::invalid("user", spec, why);
     let passwd = read_in_container(init, "/etc/passwd");
     // passwd(5): name:password:UID:GID:gecos:home:shell
-    let entry = passwd.lines().map(|l| l.split(':').collect::<Vec<_>>()).find(|f| f.len() >= 4 && (f[0] == user || f[2] == user));
+    let entry = passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() >= 4 && (f[0] == user || f[2] == user));
     let uid = match (user.parse::<u32>(), &entry) {
         (Ok(uid), _) => uid,
-        (Err(_), Some(f)) => f[2].parse().map_err(|_| bad(format!("bad UID in the container's /etc/passwd: {}", f[2])))?,
-        (Err(_), None) => return Err(bad(format!("unable to find user {user}: no matching entries in passwd file"))),
+        (Err(_), Some(f)) => f[2]
+            .parse()
+            .map_err(|_| bad(format!("bad UID in the container's /etc/passwd: {}", f[2])))?,
+        (Err(_), None) => {
+            return Err(bad(format!(
+                "unable to find user {user}: no matching entries in passwd file"
+            )))
+        }
     };
     let gid = match group {
         None => entry.and_then(|f| f[3].parse().ok()).unwrap_or(0),
@@ -97,10 +115,13 @@ fn resolve_user(init: i32, spec: &str) -> Result<(u32, u32)> {
             Err(_) => {
                 // group(5): name:password:GID:members
                 let groups = read_in_container(init, "/etc/group");
-                let found = groups.lines().map(|l| l.split(':').collect::<Vec<_>>()).find(|f| f.len() >= 3 && f[0] == g);
-                found
-                    .and_then(|f| f[2].parse().ok())
-                    .ok_or_else(|| bad(format!("unable to find group {g}: no matching entries in group file")))?
+                let found = groups
+                    .lines()
+                    .map(|l| l.split(':').collect::<Vec<_>>())
+                    .find(|f| f.len() >= 3 && f[0] == g);
+                found.and_then(|f| f[2].parse().ok()).ok_or_else(|| {
+                    bad(format!("unable to find group {g}: no matching entries in group file"))
+                })?
             }
         },
     };
@@ -112,7 +133,11 @@ fn resolve_user(init: i32, spec: &str) -> Result<(u32, u32)> {
 /// if missing.
 fn read_in_container(init: i32, path: &str) -> String {
     let root = format!("/proc/{init}/root");
-    let Ok(root) = open(root.as_str(), OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()) else { return String::new() };
+    let Ok(root) =
+        open(root.as_str(), OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+    else {
+        return String::new();
+    };
     let Ok(file) = rootfs::inroot::open(&root, Path::new(path)) else { return String::new() };
     // The O_PATH descriptor, reopened for reading through /proc/self/fd.
     let mut text = String::new();

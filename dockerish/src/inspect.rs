@@ -131,16 +131,23 @@ pub fn render(template: &str, value: &Value) -> Result<String> {
     let mut rest = template;
     while let Some(open) = rest.find("{{") {
         out.push_str(&rest[..open]);
-        let close = rest[open..].find("}}").ok_or_else(|| Error::invalid("format", template, "a {{ without }}"))? + open;
+        let close = rest[open..]
+            .find("}}")
+            .ok_or_else(|| Error::invalid("format", template, "a {{ without }}"))?
+            + open;
         let action = rest[open + 2..close].trim();
         let (as_json, path) = match action.strip_prefix("json ") {
             Some(path) => (true, path.trim()),
             None => (false, action),
         };
-        let path = path.strip_prefix('.').ok_or_else(|| Error::invalid("format", template, "expected {{.Field}} or {{json .Field}}"))?;
+        let path = path.strip_prefix('.').ok_or_else(|| {
+            Error::invalid("format", template, "expected {{.Field}} or {{json .Field}}")
+        })?;
         let mut field = value;
         for key in path.split('.').filter(|k| !k.is_empty()) {
-            field = field.get(key).ok_or_else(|| Error::invalid("format", template, format!("no field {key:?}")))?;
+            field = field
+                .get(key)
+                .ok_or_else(|| Error::invalid("format", template, format!("no field {key:?}")))?;
         }
         match field {
             Value::String(s) if !as_json => out.push_str(s),
@@ -160,7 +167,10 @@ mod tests {
     fn templates_pick_fields() {
         let v = json!({"State": {"Pid": 42, "Status": "running"}, "Config": {"Cmd": ["sh", "-c"]}});
         assert_eq!(render("{{.State.Pid}}", &v).unwrap(), "42");
-        assert_eq!(render("{{ .State.Status }}/{{json .Config.Cmd}}", &v).unwrap(), "running/[\"sh\",\"-c\"]");
+        assert_eq!(
+            render("{{ .State.Status }}/{{json .Config.Cmd}}", &v).unwrap(),
+            "running/[\"sh\",\"-c\"]"
+        );
         assert_eq!(render("{{json .State.Status}}", &v).unwrap(), "\"running\"");
         assert!(render("{{.Nope}}", &v).is_err());
         assert!(render("{{.State.Pid", &v).is_err());

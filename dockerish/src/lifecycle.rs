@@ -49,13 +49,20 @@ pub fn each(keys: &[String], mut f: impl FnMut(&str) -> Result<()>) -> i32 {
 
 pub fn stop(root: &Path, args: StopArgs) -> Result<i32> {
     let (tools, containers) = (Tools::new(root), Containers::open(root)?);
-    Ok(each(&args.containers, |key| stop_one(&tools, &containers, &containers.find(key)?, Duration::from_secs(args.time))))
+    Ok(each(&args.containers, |key| {
+        stop_one(&tools, &containers, &containers.find(key)?, Duration::from_secs(args.time))
+    }))
 }
 
 /// SIGTERM to the init; after `grace`, SIGKILL (which ends the whole pid
 /// namespace); returns once its monitor has recorded the end. A container
 /// that does not run is left as it is (Docker's `stop` succeeds then too).
-fn stop_one(tools: &Tools, containers: &Containers, container: &Container, grace: Duration) -> Result<()> {
+fn stop_one(
+    tools: &Tools,
+    containers: &Containers,
+    container: &Container,
+    grace: Duration,
+) -> Result<()> {
     let container = settled(containers, container)?;
     let Some(init) = container.init() else {
         // Not running, or ending: return once the end is recorded.
@@ -93,7 +100,10 @@ pub fn kill_and_wait(container: &Container, init: ProcessRef) -> Result<()> {
 fn wait_recorded(container: &Container) -> Result<()> {
     match wait_gone(container, Some(KILL_GRACE)) {
         true => Ok(()),
-        false => Err(Error::Refused(format!("container {} did not stop within {KILL_GRACE:?}", container.config.name))),
+        false => Err(Error::Refused(format!(
+            "container {} did not stop within {KILL_GRACE:?}",
+            container.config.name
+        ))),
     }
 }
 
@@ -124,7 +134,8 @@ pub fn settled(containers: &Containers, container: &Container) -> Result<Contain
 /// Waits until the container's monitor and init have exited; false after
 /// `timeout`.
 pub fn wait_gone(container: &Container, timeout: Option<Duration>) -> bool {
-    let procs: Vec<ProcessRef> = [container.state.monitor, container.state.init].into_iter().flatten().collect();
+    let procs: Vec<ProcessRef> =
+        [container.state.monitor, container.state.init].into_iter().flatten().collect();
     wait_exit(&procs, timeout)
 }
 
@@ -159,13 +170,15 @@ pub fn wait_exit(procs: &[ProcessRef], timeout: Option<Duration>) -> bool {
             wait = wait.min(Duration::from_millis(10));
         }
         let timeout = PollTimeout::try_from(wait).unwrap_or(PollTimeout::MAX);
-        let mut fds: Vec<PollFd> = pidfds.iter().map(|fd| PollFd::new(fd.as_fd(), PollFlags::POLLIN)).collect();
+        let mut fds: Vec<PollFd> =
+            pidfds.iter().map(|fd| PollFd::new(fd.as_fd(), PollFlags::POLLIN)).collect();
         match poll(&mut fds, timeout) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(_) => return false,
         }
         // A pidfd is readable once its process has exited.
-        let exited: Vec<bool> = fds.iter().map(|p| p.revents().is_some_and(|r| !r.is_empty())).collect();
+        let exited: Vec<bool> =
+            fds.iter().map(|p| p.revents().is_some_and(|r| !r.is_empty())).collect();
         let mut i = 0;
         pidfds.retain(|_| {
             i += 1;
@@ -191,14 +204,25 @@ pub fn signal(process: ProcessRef, signal: Signal) -> Result<()> {
         Ok(fd) => fd,
         Err(Errno::ESRCH) => return Err(gone()),
         // No pidfds here: the plain kill(2), checked just before.
-        Err(_) if process.alive() => return send(Pid::from_raw(process.pid), signal).map_err(|e| Error::sys("signal", process.pid, e)),
+        Err(_) if process.alive() => {
+            return send(Pid::from_raw(process.pid), signal)
+                .map_err(|e| Error::sys("signal", process.pid, e))
+        }
         Err(_) => return Err(gone()),
     };
     if !process.alive() {
         return Err(gone());
     }
     // SAFETY: a pidfd we own, a signal number, no siginfo, no flags.
-    let sent = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), signal as libc::c_int, std::ptr::null::<u8>(), 0) };
+    let sent = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            signal as libc::c_int,
+            std::ptr::null::<u8>(),
+            0,
+        )
+    };
     Errno::result(sent).map(drop).map_err(|e| Error::sys("signal", process.pid, e))
 }
 
@@ -207,16 +231,20 @@ pub fn kill(root: &Path, signal: &str, keys: &[String]) -> Result<i32> {
     let containers = Containers::open(root)?;
     Ok(each(keys, |key| {
         let container = containers.find(key)?;
-        let init = container
-            .init()
-            .ok_or_else(|| Error::Refused(format!("Cannot kill container: {key}: Container {} is not running", container.short_id())))?;
+        let init = container.init().ok_or_else(|| {
+            Error::Refused(format!(
+                "Cannot kill container: {key}: Container {} is not running",
+                container.short_id()
+            ))
+        })?;
         self::signal(init, sig)
     }))
 }
 
 /// A signal by name (`KILL`, `SIGKILL`, `kill`) or number (`9`).
 pub fn parse_signal(text: &str) -> Result<Signal> {
-    let invalid = || Error::invalid("signal", text, "expected a name like TERM or SIGKILL, or a number");
+    let invalid =
+        || Error::invalid("signal", text, "expected a name like TERM or SIGKILL, or a number");
     match text.parse::<i32>() {
         Ok(n) => Signal::try_from(n).map_err(|_| invalid()),
         Err(_) => {
@@ -230,9 +258,15 @@ pub fn parse_signal(text: &str) -> Result<Signal> {
 pub fn start(root: &Path, attach: bool, keys: &[String]) -> Result<i32> {
     let (tools, containers) = (Tools::new(root), Containers::open(root)?);
     if !attach {
-        return Ok(each(keys, |key| start_one(&tools, root, &containers, &containers.find(key)?).map(drop)));
+        return Ok(each(keys, |key| {
+            start_one(&tools, root, &containers, &containers.find(key)?).map(drop)
+        }));
     }
-    let [key] = keys else { return Err(Error::Refused("you cannot start and attach multiple containers at once".into())) };
+    let [key] = keys else {
+        return Err(Error::Refused(
+            "you cannot start and attach multiple containers at once".into(),
+        ));
+    };
     let container = containers.find(key)?;
     let offset = logs::size(&container.dir);
     if !start_one(&tools, root, &containers, &container)? {
@@ -241,12 +275,21 @@ pub fn start(root: &Path, attach: bool, keys: &[String]) -> Result<i32> {
     logs::attach(&containers, &container.config.id, &container.dir, offset)?;
     // The supervisor records the end before its log ends: it is there now
     // (unless the container was run with --rm and is gone).
-    Ok(containers.load(&container.config.id).ok().and_then(|c| c.state.shown_exit_code()).unwrap_or(0))
+    Ok(containers
+        .load(&container.config.id)
+        .ok()
+        .and_then(|c| c.state.shown_exit_code())
+        .unwrap_or(0))
 }
 
 /// Starts a container that is not running under a new supervisor, with
 /// its writable layer as it was left. False if it was running already.
-fn start_one(tools: &Tools, root: &Path, containers: &Containers, container: &Container) -> Result<bool> {
+fn start_one(
+    tools: &Tools,
+    root: &Path,
+    containers: &Containers,
+    container: &Container,
+) -> Result<bool> {
     let container = settled(containers, container)?;
     // Marked as starting, by us, until the supervisor takes over.
     let mut running = false;
@@ -268,9 +311,10 @@ fn start_one(tools: &Tools, root: &Path, containers: &Containers, container: &Co
     }
     match supervisor::spawn(tools, root, &container)? {
         None => Ok(true),
-        Some((code, message)) => {
-            Err(Error::Refused(format!("failed to start container {} (exit status {code}): {message}", container.config.name)))
-        }
+        Some((code, message)) => Err(Error::Refused(format!(
+            "failed to start container {} (exit status {code}): {message}",
+            container.config.name
+        ))),
     }
 }
 
@@ -331,13 +375,15 @@ pub fn commit(root: &Path, key: &str, image: &str, message: &str) -> Result<i32>
         }
         _ => None,
     };
-    let mut cmd = tools.imgtool(["commit", "--parent", &container.config.image_id, "--message", message])?;
+    let mut cmd =
+        tools.imgtool(["commit", "--parent", &container.config.image_id, "--message", message])?;
     cmd.arg(container.dir.join("upper")).arg(image);
     let made = run_json::<imgtool::ImageInfo>(cmd, "imgtool");
     if let Some(pid) = frozen {
         run_quiet(tools.cgctl(["thaw", "--pid", &pid.to_string()])?, "cgctl")?;
     }
-    let made = made?.ok_or_else(|| Error::Refused(format!("the image of container {key} is gone")))?;
+    let made =
+        made?.ok_or_else(|| Error::Refused(format!("the image of container {key} is gone")))?;
     println!("{}", made.id);
     Ok(0)
 }

@@ -58,7 +58,11 @@ pub struct LogWriter {
 
 impl LogWriter {
     pub fn open(path: &Path) -> Result<LogWriter> {
-        let file = File::options().create(true).append(true).open(path).map_err(Error::io("open", path))?;
+        let file = File::options()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(Error::io("open", path))?;
         Ok(LogWriter { file })
     }
 
@@ -135,7 +139,13 @@ fn parse_entry(line: &[u8]) -> Option<Entry<'_>> {
         b"P" => false,
         _ => return None,
     };
-    Some(Entry { time, nanos: parse_time(time)?, stream, ends_line, content: fields.next().unwrap_or_default() })
+    Some(Entry {
+        time,
+        nanos: parse_time(time)?,
+        stream,
+        ends_line,
+        content: fields.next().unwrap_or_default(),
+    })
 }
 
 /// Nanoseconds since the epoch of an RFC 3339 UTC time
@@ -148,7 +158,12 @@ fn parse_time(text: &str) -> Option<u128> {
     let (hms, fraction) = time.split_once('.').unwrap_or((time, ""));
     let mut t = hms.splitn(3, ':').map(|p| p.parse::<u64>().ok());
     let (h, m, s) = (t.next()??, t.next()??, t.next()??);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 || !fraction.bytes().all(|b| b.is_ascii_digit())
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || h > 23
+        || m > 59
+        || s > 60
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
     {
         return None;
     }
@@ -167,7 +182,13 @@ fn parse_time(text: &str) -> Option<u128> {
 /// `--since`: an RFC 3339 time, Unix seconds (`1700000000.5`), or a
 /// duration before now (`10s`, `5m`, `1h30m`), as Docker takes it.
 pub fn parse_since(text: &str, now: SystemTime) -> Result<u128> {
-    let invalid = || Error::invalid("--since", text, "expected a time (2026-11-23T09:55:00Z), Unix seconds, or a duration like 10m");
+    let invalid = || {
+        Error::invalid(
+            "--since",
+            text,
+            "expected a time (2026-11-23T09:55:00Z), Unix seconds, or a duration like 10m",
+        )
+    };
     if let Some(nanos) = parse_time(text) {
         return Ok(nanos);
     }
@@ -202,7 +223,10 @@ pub fn logs(root: &Path, args: LogsArgs) -> Result<i32> {
     let since = args.since.as_deref().map(|s| parse_since(s, SystemTime::now())).transpose()?;
     let tail = match args.tail.as_str() {
         "all" => None,
-        n => Some(n.parse::<usize>().map_err(|_| Error::invalid("--tail", n, "expected a number of lines, or all"))?),
+        n => Some(
+            n.parse::<usize>()
+                .map_err(|_| Error::invalid("--tail", n, "expected a number of lines, or all"))?,
+        ),
     };
     let path = path(&container.dir);
     let mut file = match File::open(&path) {
@@ -238,7 +262,9 @@ fn follow(
     printer: &mut Printer,
 ) -> Result<()> {
     loop {
-        let running = containers.load(id).is_ok_and(|c| c.state.effective() == Status::Running || c.state.starting());
+        let running = containers
+            .load(id)
+            .is_ok_and(|c| c.state.effective() == Status::Running || c.state.starting());
         if file.is_none() {
             file = File::open(path).ok();
         }
@@ -271,7 +297,13 @@ struct Printer {
 
 impl Printer {
     fn new(timestamps: bool, since: Option<u128>) -> Printer {
-        Printer { timestamps, since, at_line_start: [true, true], batch: Vec::new(), batch_stream: Stream::Stdout }
+        Printer {
+            timestamps,
+            since,
+            at_line_start: [true, true],
+            batch: Vec::new(),
+            batch_stream: Stream::Stdout,
+        }
     }
 
     fn write_batch(&mut self) -> Result<()> {
@@ -279,7 +311,10 @@ impl Printer {
             return Ok(());
         }
         let written = match self.batch_stream {
-            Stream::Stdout => std::io::stdout().lock().write_all(&self.batch).and_then(|()| std::io::stdout().flush()),
+            Stream::Stdout => std::io::stdout()
+                .lock()
+                .write_all(&self.batch)
+                .and_then(|()| std::io::stdout().flush()),
             Stream::Stderr => std::io::stderr().lock().write_all(&self.batch),
         };
         self.batch.clear();
@@ -310,7 +345,9 @@ impl Printer {
     }
 
     fn print(&mut self, data: &[u8]) -> Result<()> {
-        data.split(|&b| b == b'\n').filter(|l| !l.is_empty()).try_for_each(|line| self.print_entry(line))?;
+        data.split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .try_for_each(|line| self.print_entry(line))?;
         self.write_batch()
     }
 

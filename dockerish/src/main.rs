@@ -29,10 +29,18 @@ fn main() {
         Command::Start { attach, containers } => (lifecycle::start(&root, attach, &containers), 1),
         Command::Restart(args) => (lifecycle::restart(&root, args), 1),
         Command::Wait { containers } => (lifecycle::wait(&root, &containers), 1),
-        Command::Rename { container, new_name } => (lifecycle::rename(&root, &container, &new_name), 1),
-        Command::Inspect { format, containers } => (inspect::inspect(&root, format.as_deref(), &containers), 1),
-        Command::Commit { message, container, image } => (lifecycle::commit(&root, &container, &image, &message), 1),
-        Command::Container(ContainerCommand::Prune { force }) => (lifecycle::prune(&root, force), 1),
+        Command::Rename { container, new_name } => {
+            (lifecycle::rename(&root, &container, &new_name), 1)
+        }
+        Command::Inspect { format, containers } => {
+            (inspect::inspect(&root, format.as_deref(), &containers), 1)
+        }
+        Command::Commit { message, container, image } => {
+            (lifecycle::commit(&root, &container, &image, &message), 1)
+        }
+        Command::Container(ContainerCommand::Prune { force }) => {
+            (lifecycle::prune(&root, force), 1)
+        }
         Command::Images(args) => (manage::images(&root, args), 1),
         Command::Rmi(args) => (manage::rmi(&root, args), 1),
         Command::Import { file, name } => (manage::import(&root, &file, &name), 1),

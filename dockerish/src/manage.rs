@@ -41,7 +41,10 @@ pub fn ps(root: &Path, args: PsArgs) -> Result<i32> {
         .all()?
         .iter()
         .rev() // newest first, as Docker lists them
-        .filter(|c| (args.all || !filters.status.is_empty() || c.state.effective() == Status::Running) && filters.matches(c))
+        .filter(|c| {
+            (args.all || !filters.status.is_empty() || c.state.effective() == Status::Running)
+                && filters.matches(c)
+        })
         .map(|c| PsRow {
             id: if args.no_trunc { c.config.id.clone() } else { c.short_id().to_string() },
             image: c.config.image.clone(),
@@ -56,11 +59,18 @@ pub fn ps(root: &Path, args: PsArgs) -> Result<i32> {
         })
         .collect();
     match args.format {
-        Format::Json => rows.iter().for_each(|r| println!("{}", serde_json::to_string(r).expect("serializable"))),
+        Format::Json => rows
+            .iter()
+            .for_each(|r| println!("{}", serde_json::to_string(r).expect("serializable"))),
         Format::Table if args.quiet => rows.iter().for_each(|r| println!("{}", r.id)),
         Format::Table => {
-            let mut table = vec![["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"].map(String::from).to_vec()];
-            table.extend(rows.into_iter().map(|r| vec![r.id, r.image, r.command, r.running_for, r.status, r.ports, r.names]));
+            let mut table =
+                vec![["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
+                    .map(String::from)
+                    .to_vec()];
+            table.extend(rows.into_iter().map(|r| {
+                vec![r.id, r.image, r.command, r.running_for, r.status, r.ports, r.names]
+            }));
             print!("{}", human::table(&table));
         }
     }
@@ -92,7 +102,9 @@ impl Filters {
             let bad = |why: &str| Error::invalid("filter", spec, why.to_string());
             let (key, value) = spec.split_once('=').ok_or_else(|| bad("expected KEY=VALUE"))?;
             match key {
-                "status" if ["created", "running", "paused", "exited"].contains(&value) => filters.status.push(value.into()),
+                "status" if ["created", "running", "paused", "exited"].contains(&value) => {
+                    filters.status.push(value.into())
+                }
                 "status" => return Err(bad("status is one of created, running, paused, exited")),
                 "name" => filters.name.push(value.into()),
                 "id" => filters.id.push(value.into()),
@@ -103,7 +115,9 @@ impl Filters {
     }
 
     fn matches(&self, c: &Container) -> bool {
-        let any = |values: &[String], f: &dyn Fn(&str) -> bool| values.is_empty() || values.iter().any(|v| f(v));
+        let any = |values: &[String], f: &dyn Fn(&str) -> bool| {
+            values.is_empty() || values.iter().any(|v| f(v))
+        };
         any(&self.status, &|v| v == state_name(c))
             && any(&self.name, &|v| c.config.name.contains(v))
             && any(&self.id, &|v| c.config.id.starts_with(v))
@@ -135,7 +149,11 @@ fn status_column(c: &Container) -> String {
             }
         }
         Status::Exited => match c.state.finished_at {
-            Some(at) => format!("Exited ({}) {}", c.state.shown_exit_code().unwrap_or_default(), human::ago(at)),
+            Some(at) => format!(
+                "Exited ({}) {}",
+                c.state.shown_exit_code().unwrap_or_default(),
+                human::ago(at)
+            ),
             // The monitor was killed (or the machine restarted) before it
             // could record the end.
             None => format!("Exited ({})", c.state.shown_exit_code().unwrap_or_default()),
@@ -149,7 +167,13 @@ pub fn rm(root: &Path, args: RmArgs) -> Result<i32> {
     Ok(each(&args.containers, |key| remove_one(&tools, &containers, key, args.force, args.volumes)))
 }
 
-fn remove_one(tools: &Tools, containers: &Containers, key: &str, force: bool, volumes: bool) -> Result<()> {
+fn remove_one(
+    tools: &Tools,
+    containers: &Containers,
+    key: &str,
+    force: bool,
+    volumes: bool,
+) -> Result<()> {
     let container = settled(containers, &containers.find(key)?)?;
     if container.state.effective() == Status::Running {
         if !force {
@@ -223,7 +247,13 @@ mod tests {
     fn command_column_is_quoted_and_cut_like_dockers() {
         let cmd = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
         assert_eq!(command_column(&cmd("echo hi"), false), "\"echo hi\"");
-        assert_eq!(command_column(&cmd("sh -c sleep 1000; echo done"), false), "\"sh -c sleep 1000; e…\"");
-        assert_eq!(command_column(&cmd("sh -c sleep 1000; echo done"), true), "\"sh -c sleep 1000; echo done\"");
+        assert_eq!(
+            command_column(&cmd("sh -c sleep 1000; echo done"), false),
+            "\"sh -c sleep 1000; e…\""
+        );
+        assert_eq!(
+            command_column(&cmd("sh -c sleep 1000; echo done"), true),
+            "\"sh -c sleep 1000; echo done\""
+        );
     }
 }

@@ -8,7 +8,9 @@ use crate::error::{Error, Result};
 /// A 64-hex-digit ID from 32 random bytes (getrandom via /dev/urandom).
 pub fn random_id() -> Result<String> {
     let mut bytes = [0u8; 32];
-    File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).map_err(Error::io("read", "/dev/urandom"))?;
+    File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(Error::io("read", "/dev/urandom"))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
@@ -25,12 +27,14 @@ pub fn validate(name: &str) -> Result<()> {
 }
 
 const ADJECTIVES: [&str; 24] = [
-    "brave", "calm", "clever", "eager", "fervent", "gentle", "happy", "jolly", "keen", "lucid", "merry", "nifty", "noble", "patient",
-    "quiet", "relaxed", "serene", "sharp", "steady", "tender", "upbeat", "vivid", "wise", "zealous",
+    "brave", "calm", "clever", "eager", "fervent", "gentle", "happy", "jolly", "keen", "lucid",
+    "merry", "nifty", "noble", "patient", "quiet", "relaxed", "serene", "sharp", "steady",
+    "tender", "upbeat", "vivid", "wise", "zealous",
 ];
 const NOUNS: [&str; 24] = [
-    "babbage", "bohr", "curie", "darwin", "dijkstra", "euler", "fermat", "gauss", "hopper", "kepler", "knuth", "lamport", "lovelace",
-    "maxwell", "noether", "pascal", "ritchie", "shannon", "thompson", "torvalds", "turing", "volta", "wozniak", "yalow",
+    "babbage", "bohr", "curie", "darwin", "dijkstra", "euler", "fermat", "gauss", "hopper",
+    "kepler", "knuth", "lamport", "lovelace", "maxwell", "noether", "pascal", "ritchie", "shannon",
+    "thompson", "torvalds", "turing", "volta", "wozniak", "yalow",
 ];
 
 /// A name like `keen_turing` that is not in `taken`; a number is appended
@@ -39,8 +43,16 @@ pub fn generate(taken: &[String]) -> String {
     let seed = random_id().map(|id| u64::from_str_radix(&id[..16], 16).unwrap_or(0)).unwrap_or(0);
     for attempt in 0u64.. {
         let n = seed.wrapping_add(attempt.wrapping_mul(7919)) as usize;
-        let base = format!("{}_{}", ADJECTIVES[n % ADJECTIVES.len()], NOUNS[(n / ADJECTIVES.len()) % NOUNS.len()]);
-        let name = if attempt < (ADJECTIVES.len() * NOUNS.len()) as u64 { base } else { format!("{base}{attempt}") };
+        let base = format!(
+            "{}_{}",
+            ADJECTIVES[n % ADJECTIVES.len()],
+            NOUNS[(n / ADJECTIVES.len()) % NOUNS.len()]
+        );
+        let name = if attempt < (ADJECTIVES.len() * NOUNS.len()) as u64 {
+            base
+        } else {
+            format!("{base}{attempt}")
+        };
         if !taken.contains(&name) {
             return name;
         }
@@ -72,7 +84,8 @@ mod tests {
 
     #[test]
     fn generated_names_avoid_taken_ones() {
-        let all: Vec<String> = ADJECTIVES.iter().flat_map(|a| NOUNS.iter().map(move |n| format!("{a}_{n}"))).collect();
+        let all: Vec<String> =
+            ADJECTIVES.iter().flat_map(|a| NOUNS.iter().map(move |n| format!("{a}_{n}"))).collect();
         let name = generate(&all);
         assert!(!all.contains(&name));
         assert!(validate(&name).is_ok());

@@ -38,7 +38,8 @@ impl ConsoleSocket {
     pub fn bind(path: &Path) -> Result<ConsoleSocket> {
         // One left by a process that was killed would make bind fail.
         let _ = std::fs::remove_file(path);
-        let listener = rootfs::console::via_short_path(path, |p| UnixListener::bind(p)).map_err(Error::io("listen on", path))?;
+        let listener = rootfs::console::via_short_path(path, |p| UnixListener::bind(p))
+            .map_err(Error::io("listen on", path))?;
         Ok(ConsoleSocket { listener, path: path.to_path_buf() })
     }
 
@@ -50,7 +51,8 @@ impl ConsoleSocket {
     /// `None`: the chain exited before sending one (it has said why).
     pub fn receive(&self, forwarder: &Forwarder, child: &mut Child) -> Result<Option<Terminal>> {
         match accept_until_exit(&self.listener, &self.path, forwarder, child)? {
-            Some(stream) => receive_master(&stream, &self.path).map(|master| Some(Terminal { master, socket: Some(stream) })),
+            Some(stream) => receive_master(&stream, &self.path)
+                .map(|master| Some(Terminal { master, socket: Some(stream) })),
             None => Ok(None),
         }
     }
@@ -58,7 +60,12 @@ impl ConsoleSocket {
 
 /// Accepts one connection on `listener`, forwarding signals to `child`
 /// meanwhile; `None` if the child exits first.
-pub fn accept_until_exit(listener: &UnixListener, path: &Path, forwarder: &Forwarder, child: &mut Child) -> Result<Option<UnixStream>> {
+pub fn accept_until_exit(
+    listener: &UnixListener,
+    path: &Path,
+    forwarder: &Forwarder,
+    child: &mut Child,
+) -> Result<Option<UnixStream>> {
     listener.set_nonblocking(true).map_err(Error::io("configure", path))?;
     loop {
         match listener.accept() {
@@ -72,7 +79,10 @@ pub fn accept_until_exit(listener: &UnixListener, path: &Path, forwarder: &Forwa
         if child.try_wait().map_err(Error::io("wait for", "the container"))?.is_some() {
             return Ok(None);
         }
-        let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN), PollFd::new(forwarder.as_fd(), PollFlags::POLLIN)];
+        let mut fds = [
+            PollFd::new(listener.as_fd(), PollFlags::POLLIN),
+            PollFd::new(forwarder.as_fd(), PollFlags::POLLIN),
+        ];
         match poll(&mut fds, PollTimeout::NONE) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => return Err(Error::sys("poll", path.display(), e)),
@@ -92,8 +102,9 @@ fn receive_master(stream: &UnixStream, path: &Path) -> Result<OwnedFd> {
     let mut byte = [0u8; 1];
     let mut iov = [IoSliceMut::new(&mut byte)];
     let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let msg = recvmsg::<()>(stream.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
-        .map_err(|e| Error::sys("receive the terminal from", path.display(), e))?;
+    let msg =
+        recvmsg::<()>(stream.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
+            .map_err(|e| Error::sys("receive the terminal from", path.display(), e))?;
     for cmsg in msg.cmsgs().map_err(|e| Error::sys("read the message on", path.display(), e))? {
         if let ControlMessageOwned::ScmRights(fds) = cmsg {
             if let Some(&fd) = fds.first() {
@@ -130,7 +141,12 @@ impl Terminal {
 
     /// Copies between our stdio and the container's terminal until the
     /// container is gone; returns its exit status. `stdin` is given with -i.
-    pub fn relay(self, stdin: Option<OwnedFd>, forwarder: &Forwarder, child: &mut Child) -> Result<i32> {
+    pub fn relay(
+        self,
+        stdin: Option<OwnedFd>,
+        forwarder: &Forwarder,
+        child: &mut Child,
+    ) -> Result<i32> {
         let Terminal { master, .. } = self.start(None);
         let _raw = match &stdin {
             Some(fd) if isatty(fd.as_fd()).unwrap_or(false) => Some(RawMode::enter(fd)?),
@@ -140,7 +156,10 @@ impl Terminal {
         let mut buf = [0u8; 16 * 1024];
         let mut child_gone = false;
         loop {
-            let mut fds = vec![PollFd::new(master.as_fd(), PollFlags::POLLIN), PollFd::new(forwarder.as_fd(), PollFlags::POLLIN)];
+            let mut fds = vec![
+                PollFd::new(master.as_fd(), PollFlags::POLLIN),
+                PollFd::new(forwarder.as_fd(), PollFlags::POLLIN),
+            ];
             if let Some(fd) = &stdin {
                 fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
             }
@@ -152,7 +171,8 @@ impl Terminal {
                 Ok(_) | Err(Errno::EINTR) => {}
                 Err(e) => return Err(Error::sys("poll", "the terminal", e)),
             }
-            let ready = |i: usize| fds.get(i).and_then(|f| f.revents()).is_some_and(|r| !r.is_empty());
+            let ready =
+                |i: usize| fds.get(i).and_then(|f| f.revents()).is_some_and(|r| !r.is_empty());
             let (master_ready, signal_ready, stdin_ready) = (ready(0), ready(1), ready(2));
             if signal_ready {
                 for event in forwarder.handle(child) {
@@ -172,7 +192,9 @@ impl Terminal {
                     Ok(0) | Err(Errno::EIO) => break,
                     Ok(n) => {
                         let mut out = std::io::stdout().lock();
-                        out.write_all(&buf[..n]).and_then(|()| out.flush()).map_err(Error::io("write", "stdout"))?;
+                        out.write_all(&buf[..n])
+                            .and_then(|()| out.flush())
+                            .map_err(Error::io("write", "stdout"))?;
                     }
                     Err(Errno::EINTR | Errno::EAGAIN) => {}
                     Err(e) => return Err(Error::sys("read", "the terminal", e)),
@@ -211,7 +233,10 @@ pub fn our_size() -> Option<libc::winsize> {
 
 /// A copy of our stdin to relay to the container's terminal, with `-i`.
 pub fn our_stdin(interactive: bool) -> Result<Option<OwnedFd>> {
-    interactive.then(|| std::io::stdin().as_fd().try_clone_to_owned()).transpose().map_err(Error::io("duplicate", "stdin"))
+    interactive
+        .then(|| std::io::stdin().as_fd().try_clone_to_owned())
+        .transpose()
+        .map_err(Error::io("duplicate", "stdin"))
 }
 
 /// TIOCGWINSZ: the size of the terminal on `fd`, if it is one.
@@ -240,10 +265,12 @@ struct RawMode {
 impl RawMode {
     fn enter(fd: &OwnedFd) -> Result<RawMode> {
         let fd = fd.try_clone().map_err(Error::io("duplicate", "stdin"))?;
-        let saved = tcgetattr(&fd).map_err(|e| Error::sys("read settings of", "the terminal", e))?;
+        let saved =
+            tcgetattr(&fd).map_err(|e| Error::sys("read settings of", "the terminal", e))?;
         let mut raw = saved.clone();
         cfmakeraw(&mut raw);
-        tcsetattr(&fd, SetArg::TCSANOW, &raw).map_err(|e| Error::sys("set raw mode on", "the terminal", e))?;
+        tcsetattr(&fd, SetArg::TCSANOW, &raw)
+            .map_err(|e| Error::sys("set raw mode on", "the terminal", e))?;
         Ok(RawMode { fd, saved })
     }
 }

@@ -42,8 +42,11 @@ pub fn stats(root: &Path, args: StatsArgs) -> Result<i32> {
     loop {
         sleep(INTERVAL);
         let after = sample(&tools, &chosen)?;
-        let rows: Vec<StatsRow> =
-            chosen.iter().zip(before.iter().zip(&after)).map(|(c, (b, a))| row(c, b.as_ref(), a.as_ref(), host_memory)).collect();
+        let rows: Vec<StatsRow> = chosen
+            .iter()
+            .zip(before.iter().zip(&after))
+            .map(|(c, (b, a))| row(c, b.as_ref(), a.as_ref(), host_memory))
+            .collect();
         print(&rows, args.format, !args.no_stream);
         if args.no_stream {
             return Ok(0);
@@ -61,7 +64,10 @@ fn sample(tools: &Tools, containers: &[Container]) -> Result<Vec<Sample>> {
         .iter()
         .map(|c| {
             let Some(pid) = c.init_pid() else { return Ok(None) };
-            let stats = run_json::<cgctl::Stats>(tools.cgctl(["stats", "--pid", &pid.to_string()])?, "cgctl")?;
+            let stats = run_json::<cgctl::Stats>(
+                tools.cgctl(["stats", "--pid", &pid.to_string()])?,
+                "cgctl",
+            )?;
             Ok(stats.map(|s| (s, Instant::now())))
         })
         .collect()
@@ -69,7 +75,12 @@ fn sample(tools: &Tools, containers: &[Container]) -> Result<Vec<Sample>> {
 
 /// CPU % is the CPU time used between two readings over the time between
 /// them: 100% is one core busy (Docker's convention).
-fn row(c: &Container, before: Option<&(cgctl::Stats, Instant)>, after: Option<&(cgctl::Stats, Instant)>, host_memory: u64) -> StatsRow {
+fn row(
+    c: &Container,
+    before: Option<&(cgctl::Stats, Instant)>,
+    after: Option<&(cgctl::Stats, Instant)>,
+    host_memory: u64,
+) -> StatsRow {
     let cpu = |s: &cgctl::Stats| s.cpu.as_ref().map_or(0, |c| c.usage_usec);
     let cpu_percent = match (before, after) {
         (Some((b, tb)), Some((a, ta))) => {
@@ -100,7 +111,10 @@ fn print(rows: &[StatsRow], format: Format, clear: bool) {
             let _ = writeln!(out, "{}", serde_json::to_string(rows).expect("serializable"));
         }
         Format::Table => {
-            let mut table = vec![["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"].map(String::from).to_vec()];
+            let mut table =
+                vec![["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"]
+                    .map(String::from)
+                    .to_vec()];
             table.extend(rows.iter().map(|r| {
                 vec![
                     r.id.clone(),
@@ -112,7 +126,8 @@ fn print(rows: &[StatsRow], format: Format, clear: bool) {
                 ]
             }));
             // A stream redraws the screen, like `top`.
-            let _ = write!(out, "{}{}", if clear { "\x1b[2J\x1b[H" } else { "" }, human::table(&table));
+            let _ =
+                write!(out, "{}{}", if clear { "\x1b[2J\x1b[H" } else { "" }, human::table(&table));
         }
     }
     let _ = out.flush();
@@ -121,8 +136,10 @@ fn print(rows: &[StatsRow], format: Format, clear: bool) {
 /// MemTotal from /proc/meminfo: the limit of a container without one.
 fn host_memory() -> u64 {
     let text = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let kib =
-        text.lines().find_map(|l| l.strip_prefix("MemTotal:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+    let kib = text
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
     kib.unwrap_or(0) * 1024
 }
 
@@ -139,11 +156,21 @@ fn set_paused(tools: &Tools, containers: &Containers, key: &str, pause: bool) ->
     let mut container = containers.find(key)?;
     let pid = container.running_init()?;
     match (pause, container.state.paused) {
-        (true, true) => return Err(Error::Refused(format!("Container {} is already paused", container.short_id()))),
-        (false, false) => return Err(Error::Refused(format!("Container {} is not paused", container.short_id()))),
+        (true, true) => {
+            return Err(Error::Refused(format!(
+                "Container {} is already paused",
+                container.short_id()
+            )))
+        }
+        (false, false) => {
+            return Err(Error::Refused(format!("Container {} is not paused", container.short_id())))
+        }
         _ => {}
     }
-    run_quiet(tools.cgctl([if pause { "freeze" } else { "thaw" }, "--pid", &pid.to_string()])?, "cgctl")?;
+    run_quiet(
+        tools.cgctl([if pause { "freeze" } else { "thaw" }, "--pid", &pid.to_string()])?,
+        "cgctl",
+    )?;
     container.state.paused = pause;
     container.save_state()
 }

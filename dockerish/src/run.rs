@@ -116,9 +116,15 @@ fn check_flags(args: &RunArgs) -> Result<()> {
         names::validate(name)?;
     }
     if let Some(host) = &args.hostname {
-        let ok = !host.is_empty() && host.len() <= 64 && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        let ok = !host.is_empty()
+            && host.len() <= 64
+            && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
         if !ok || host.starts_with('-') {
-            return Err(Error::invalid("hostname", host, "use 1 to 64 letters, digits, '-' and '.'"));
+            return Err(Error::invalid(
+                "hostname",
+                host,
+                "use 1 to 64 letters, digits, '-' and '.'",
+            ));
         }
     }
     for spec in args.volumes.iter().filter(|v| v.contains(':')) {
@@ -127,7 +133,11 @@ fn check_flags(args: &RunArgs) -> Result<()> {
             Error::invalid(
                 "volume",
                 spec,
-                format!("source {}: {}", volume.source.display(), nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)).desc()),
+                format!(
+                    "source {}: {}",
+                    volume.source.display(),
+                    nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)).desc()
+                ),
             )
         })?;
     }
@@ -135,7 +145,11 @@ fn check_flags(args: &RunArgs) -> Result<()> {
         rootfs::spec::check_container_path("working directory", Path::new(dir))?;
     }
     if let Some(memory) = args.limits.memory.filter(|&m| m < MIN_MEMORY) {
-        return Err(Error::invalid("--memory", memory.to_string(), "Minimum memory limit allowed is 6MB"));
+        return Err(Error::invalid(
+            "--memory",
+            memory.to_string(),
+            "Minimum memory limit allowed is 6MB",
+        ));
     }
     // What only this host can tell (its CPUs, its controllers); without
     // limits there is nothing to ask it.
@@ -149,7 +163,14 @@ fn check_flags(args: &RunArgs) -> Result<()> {
 const MIN_MEMORY: u64 = 6 << 20;
 
 /// Resolves the container's config from the flags and the image.
-fn configure(args: &RunArgs, image_name: &str, command: &[String], image: &ImageInfo, all: &[Container], root: &Path) -> Result<Config> {
+fn configure(
+    args: &RunArgs,
+    image_name: &str,
+    command: &[String],
+    image: &ImageInfo,
+    all: &[Container],
+    root: &Path,
+) -> Result<Config> {
     let id = names::random_id()?;
     let name = match &args.name {
         Some(name) => name.clone(),
@@ -195,8 +216,11 @@ fn configure(args: &RunArgs, image_name: &str, command: &[String], image: &Image
     if !env.has("HOME") {
         env.set("HOME", "/root");
     }
-    let workdir =
-        args.workdir.clone().filter(|w| !w.is_empty()).or_else(|| Some(image.config.working_dir.clone()).filter(|w| !w.is_empty()));
+    let workdir = args
+        .workdir
+        .clone()
+        .filter(|w| !w.is_empty())
+        .or_else(|| Some(image.config.working_dir.clone()).filter(|w| !w.is_empty()));
 
     Ok(Config {
         name,
@@ -224,7 +248,11 @@ fn configure(args: &RunArgs, image_name: &str, command: &[String], image: &Image
 
 /// Docker's rule: `--entrypoint` replaces the image's entrypoint and drops
 /// its CMD; arguments after the image replace CMD.
-fn resolve_command(entrypoint: Option<&str>, args: &[String], image: &ImageInfo) -> Result<Vec<String>> {
+fn resolve_command(
+    entrypoint: Option<&str>,
+    args: &[String],
+    image: &ImageInfo,
+) -> Result<Vec<String>> {
     let (entry, cmd) = match entrypoint {
         Some("") => (vec![], args.to_vec()),
         Some(e) => (vec![e.to_string()], args.to_vec()),
@@ -233,7 +261,9 @@ fn resolve_command(entrypoint: Option<&str>, args: &[String], image: &ImageInfo)
     };
     let command: Vec<String> = entry.into_iter().chain(cmd).collect();
     if command.is_empty() {
-        return Err(Error::Refused("no command specified: the image has none, give one after the image name".into()));
+        return Err(Error::Refused(
+            "no command specified: the image has none, give one after the image name".into(),
+        ));
     }
     Ok(command)
 }
@@ -288,13 +318,26 @@ impl Env {
 /// without one (a script for a person) the container uses the terminal the
 /// chain runs on, made its controlling terminal by `ns-exec --ctty`.
 /// `start` is where rootfs reports the start (`launch`); none for a person.
-pub fn chain(tools: &Tools, config: &Config, dir: &Path, console: Option<&Path>, start: Option<&Path>) -> Result<Vec<String>> {
+pub fn chain(
+    tools: &Tools,
+    config: &Config,
+    dir: &Path,
+    console: Option<&Path>,
+    start: Option<&Path>,
+) -> Result<Vec<String>> {
     let path = |name| tools.path(name).map(|p| p.display().to_string());
     let dir_text = dir.display().to_string();
     let mut argv = vec![path("cgctl")?, "exec".into(), "--create".into()];
     argv.extend(config.resources.to_args());
     argv.extend([config.cgroup.clone(), "--".into()]);
-    argv.extend([path("ns-exec")?, "--pid".into(), "--mount".into(), "--uts".into(), "--ipc".into(), "--cgroup".into()]);
+    argv.extend([
+        path("ns-exec")?,
+        "--pid".into(),
+        "--mount".into(),
+        "--uts".into(),
+        "--ipc".into(),
+        "--cgroup".into(),
+    ]);
     if config.network == Network::None.name() {
         argv.push("--net".into());
     }
@@ -306,7 +349,13 @@ pub fn chain(tools: &Tools, config: &Config, dir: &Path, console: Option<&Path>,
         argv.push("--ctty".into());
     }
     argv.extend(["--pidfile".into(), format!("{dir_text}/pid"), "--".into()]);
-    argv.extend([path("rootfs")?, "enter".into(), "--no-unshare".into(), "--dir".into(), dir_text.clone()]);
+    argv.extend([
+        path("rootfs")?,
+        "enter".into(),
+        "--no-unshare".into(),
+        "--dir".into(),
+        dir_text.clone(),
+    ]);
     for layer in &config.layers {
         argv.extend(["--lower".into(), layer.display().to_string()]);
     }
@@ -392,12 +441,18 @@ pub fn launch(
     };
     let start_socket = container.dir.join("start.sock");
     let _ = fs::remove_file(&start_socket);
-    let listener =
-        rootfs::console::via_short_path(&start_socket, |p| UnixListener::bind(p)).map_err(Error::io("listen on", &start_socket))?;
+    let listener = rootfs::console::via_short_path(&start_socket, |p| UnixListener::bind(p))
+        .map_err(Error::io("listen on", &start_socket))?;
     let _remove = RemoveOnDrop(&start_socket);
     let _ = fs::remove_file(container.dir.join("pid"));
 
-    let argv = chain(tools, &container.config, &container.dir, console.as_ref().map(|c| c.path()), Some(&start_socket))?;
+    let argv = chain(
+        tools,
+        &container.config,
+        &container.dir,
+        console.as_ref().map(|c| c.path()),
+        Some(&start_socket),
+    )?;
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]);
     Forwarder::unblock_in_child(&mut cmd);
@@ -422,7 +477,9 @@ pub fn launch(
         None => None,
     };
     let start = match report {
-        Some(message) if message.is_empty() => Start::Running { init: wait_for_init(container, &mut child), terminal },
+        Some(message) if message.is_empty() => {
+            Start::Running { init: wait_for_init(container, &mut child), terminal }
+        }
         Some(message) => Start::Failed { message },
         None => Start::Failed { message: String::new() },
     };
@@ -434,7 +491,9 @@ pub fn launch(
 /// `None` if the chain has ended already.
 fn wait_for_init(container: &Container, child: &mut Child) -> Option<ProcessRef> {
     loop {
-        if let Some(pid) = fs::read_to_string(container.dir.join("pid")).ok().and_then(|p| p.trim().parse().ok()) {
+        if let Some(pid) =
+            fs::read_to_string(container.dir.join("pid")).ok().and_then(|p| p.trim().parse().ok())
+        {
             return ProcessRef::of(pid);
         }
         if !matches!(child.try_wait(), Ok(None)) {
@@ -456,13 +515,27 @@ impl Drop for RemoveOnDrop<'_> {
 /// Runs the container in the foreground: our stdio (or, with `-t`, our
 /// terminal relayed to its own), signals forwarded, until it ends; records
 /// how it started and ended. Returns its exit status.
-fn start_and_wait(tools: &Tools, container: &mut Container, containers: &Containers) -> Result<i32> {
+fn start_and_wait(
+    tools: &Tools,
+    container: &mut Container,
+    containers: &Containers,
+) -> Result<i32> {
     let forwarder = Forwarder::new()?;
     // With -t the container's stdio is its terminal (set up by rootfs);
     // its stdin is ours only with -i and no terminal.
-    let stdin = if container.config.interactive && !container.config.tty { Stdio::inherit() } else { Stdio::null() };
+    let stdin = if container.config.interactive && !container.config.tty {
+        Stdio::inherit()
+    } else {
+        Stdio::null()
+    };
     // `run` recorded us as the monitor when it created the container.
-    let (mut child, start) = launch(tools, container, [stdin, Stdio::inherit(), Stdio::inherit()], &forwarder, pty::our_size())?;
+    let (mut child, start) = launch(
+        tools,
+        container,
+        [stdin, Stdio::inherit(), Stdio::inherit()],
+        &forwarder,
+        pty::our_size(),
+    )?;
     let code = match start {
         Start::Running { init, terminal } => {
             *container = containers.update(&container.config.id, |c| {
@@ -472,7 +545,9 @@ fn start_and_wait(tools: &Tools, container: &mut Container, containers: &Contain
                 Ok(())
             })?;
             match terminal {
-                Some(t) => t.relay(pty::our_stdin(container.config.interactive)?, &forwarder, &mut child)?,
+                Some(t) => {
+                    t.relay(pty::our_stdin(container.config.interactive)?, &forwarder, &mut child)?
+                }
                 None => forwarder.wait(&mut child)?,
             }
         }
@@ -555,7 +630,10 @@ mod tests {
         assert_eq!(resolve_command(None, &[], &img).unwrap(), args(&["/entry", "default"]));
         assert_eq!(resolve_command(None, &args(&["x"]), &img).unwrap(), args(&["/entry", "x"]));
         assert_eq!(resolve_command(Some("sh"), &[], &img).unwrap(), args(&["sh"]));
-        assert_eq!(resolve_command(Some("sh"), &args(&["-c", "y"]), &img).unwrap(), args(&["sh", "-c", "y"]));
+        assert_eq!(
+            resolve_command(Some("sh"), &args(&["-c", "y"]), &img).unwrap(),
+            args(&["sh", "-c", "y"])
+        );
         assert_eq!(resolve_command(Some(""), &args(&["ls"]), &img).unwrap(), args(&["ls"]));
         assert!(resolve_command(None, &[], &image(&[], &[])).is_err());
     }

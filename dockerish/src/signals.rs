@@ -17,7 +17,14 @@ use nix::unistd::Pid;
 
 use crate::error::{Error, Result};
 
-const FORWARDED: [Signal; 6] = [Signal::SIGHUP, Signal::SIGINT, Signal::SIGQUIT, Signal::SIGTERM, Signal::SIGUSR1, Signal::SIGUSR2];
+const FORWARDED: [Signal; 6] = [
+    Signal::SIGHUP,
+    Signal::SIGINT,
+    Signal::SIGQUIT,
+    Signal::SIGTERM,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+];
 
 pub struct Forwarder {
     fd: SignalFd,
@@ -88,7 +95,9 @@ impl Forwarder {
     /// shell reports it.
     pub fn wait(&self, child: &mut Child) -> Result<i32> {
         loop {
-            if let Some(status) = child.try_wait().map_err(Error::io("wait for", "the container"))? {
+            if let Some(status) =
+                child.try_wait().map_err(Error::io("wait for", "the container"))?
+            {
                 return Ok(exit_code(status));
             }
             let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
@@ -104,5 +113,8 @@ impl Forwarder {
 /// The exit code, or 128+N for a death by signal N.
 pub fn exit_code(status: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
-    status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap_or(crate::error::EXIT_TOOL_FAILED)
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(crate::error::EXIT_TOOL_FAILED)
 }

@@ -222,8 +222,13 @@ impl Containers {
     /// Holds the store lock until the returned guard is dropped.
     pub fn lock(&self) -> Result<Flock<File>> {
         let path = self.dir.join(".lock");
-        let file = File::options().create(true).append(true).open(&path).map_err(Error::io("open", &path))?;
-        Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| Error::sys("lock", path.display(), e))
+        let file = File::options()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(Error::io("open", &path))?;
+        Flock::lock(file, FlockArg::LockExclusive)
+            .map_err(|(_, e)| Error::sys("lock", path.display(), e))
     }
 
     /// Every container, oldest first. A directory without a readable
@@ -237,7 +242,9 @@ impl Containers {
                 all.push(Container { config, state, dir });
             }
         }
-        all.sort_by(|a, b| a.config.created.cmp(&b.config.created).then(a.config.id.cmp(&b.config.id)));
+        all.sort_by(|a, b| {
+            a.config.created.cmp(&b.config.created).then(a.config.id.cmp(&b.config.id))
+        });
         Ok(all)
     }
 
@@ -247,7 +254,8 @@ impl Containers {
         if let Some(c) = all.iter().find(|c| c.config.name == key || c.config.id == key) {
             return Ok(c.clone());
         }
-        let matches: Vec<_> = all.iter().filter(|c| !key.is_empty() && c.config.id.starts_with(key)).collect();
+        let matches: Vec<_> =
+            all.iter().filter(|c| !key.is_empty() && c.config.id.starts_with(key)).collect();
         match matches[..] {
             [one] => Ok(one.clone()),
             [] => Err(Error::NoSuchContainer(key.into())),
@@ -262,7 +270,8 @@ impl Containers {
         let dir = self.dir_of(&config.id);
         fs::create_dir(&dir).map_err(Error::io("create", &dir))?;
         let state = State { monitor, ..State::created() };
-        let done = write_json(&dir.join("state.json"), &state).and_then(|()| write_json(&dir.join("config.json"), config));
+        let done = write_json(&dir.join("state.json"), &state)
+            .and_then(|()| write_json(&dir.join("config.json"), config));
         if let Err(e) = done {
             let _ = fs::remove_dir_all(&dir);
             return Err(e);
@@ -273,7 +282,11 @@ impl Containers {
     /// Reads the container `id` afresh, lets `change` modify its state
     /// and saves it, all under the store lock: the read-modify-write that
     /// monitors, `pause` and `start` must not interleave.
-    pub fn update(&self, id: &str, change: impl FnOnce(&mut Container) -> Result<()>) -> Result<Container> {
+    pub fn update(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut Container) -> Result<()>,
+    ) -> Result<Container> {
         let _lock = self.lock()?;
         let mut container = self.load(id)?;
         change(&mut container)?;
@@ -330,7 +343,8 @@ impl Container {
         let monitor = self.state.monitor.filter(|m| m.alive())?;
         let pid: i32 = fs::read_to_string(self.dir.join("pid")).ok()?.trim().parse().ok()?;
         let parent = parent_pid(pid)?;
-        (parent == monitor.pid || parent_pid(parent) == Some(monitor.pid)).then(|| ProcessRef::of(pid))?
+        (parent == monitor.pid || parent_pid(parent) == Some(monitor.pid))
+            .then(|| ProcessRef::of(pid))?
     }
 
     /// The host PID of [`Container::init`].
@@ -340,21 +354,27 @@ impl Container {
 
     /// The running container's init PID, or Docker's error.
     pub fn running_init(&self) -> Result<i32> {
-        self.init_pid().ok_or_else(|| Error::Refused(format!("Container {} is not running", self.short_id())))
+        self.init_pid()
+            .ok_or_else(|| Error::Refused(format!("Container {} is not running", self.short_id())))
     }
 }
 
 fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
     let bytes = fs::read(path).map_err(Error::io("read", path))?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt { path: path.display().to_string(), why: e.to_string() })
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Corrupt { path: path.display().to_string(), why: e.to_string() })
 }
 
 /// Replaces `path` atomically with `value` as JSON.
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let dir = path.parent().expect("a state file has a directory");
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(Error::io("create a temporary file in", dir))?;
-    serde_json::to_writer_pretty(&mut tmp, value).map_err(|e| Error::io("write", path)(e.into()))?;
-    tmp.write_all(b"\n").and_then(|()| tmp.as_file().sync_all()).map_err(Error::io("write", path))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(Error::io("create a temporary file in", dir))?;
+    serde_json::to_writer_pretty(&mut tmp, value)
+        .map_err(|e| Error::io("write", path)(e.into()))?;
+    tmp.write_all(b"\n")
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(Error::io("write", path))?;
     tmp.persist(path).map_err(|e| Error::io("replace", path)(e.error))?;
     Ok(())
 }

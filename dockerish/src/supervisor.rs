@@ -77,16 +77,23 @@ pub fn spawn(tools: &Tools, root: &Path, container: &Container) -> Result<Option
     let mut child = cmd.spawn().map_err(Error::io("run", "dockerish-supervisor"))?;
     let mut line = String::new();
     let stdout = child.stdout.take().expect("piped");
-    BufReader::new(stdout).read_line(&mut line).map_err(Error::io("read the report of", "dockerish-supervisor"))?;
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(Error::io("read the report of", "dockerish-supervisor"))?;
     let report: Report = serde_json::from_str(&line).map_err(|_| {
         // It died before reporting: reap it and say how.
         let status = child.wait().map(exit_code).unwrap_or(-1);
-        Error::Tool { tool: "dockerish-supervisor".into(), why: format!("ended (status {status}) without reporting the start") }
+        Error::Tool {
+            tool: "dockerish-supervisor".into(),
+            why: format!("ended (status {status}) without reporting the start"),
+        }
     })?;
     // The supervisor lives on; it is reparented when we exit.
     Ok(match report {
         Report { started: true, .. } => None,
-        Report { exit_code, error, .. } => Some((exit_code.unwrap_or(crate::error::EXIT_TOOL_FAILED), error.unwrap_or_default())),
+        Report { exit_code, error, .. } => {
+            Some((exit_code.unwrap_or(crate::error::EXIT_TOOL_FAILED), error.unwrap_or_default()))
+        }
     })
 }
 
@@ -125,7 +132,15 @@ fn run(root: &Path, id: &str, report_to: &mut impl Write) -> Result<()> {
     })?;
     let mut log = LogWriter::open(&crate::logs::path(&container.dir))?;
     let mut child = None;
-    let supervised = supervise_chain(&tools, &containers, &container, ran_before, &mut log, &mut child, report_to);
+    let supervised = supervise_chain(
+        &tools,
+        &containers,
+        &container,
+        ran_before,
+        &mut log,
+        &mut child,
+        report_to,
+    );
     let code = match supervised {
         Ok(Some(code)) => code,
         // A start that failed, recorded already.
@@ -138,7 +153,14 @@ fn run(root: &Path, id: &str, report_to: &mut impl Write) -> Result<()> {
                 let _ = child.wait();
             }
             log.note(&format!("dockerish-supervisor: {e}"));
-            say(report_to, &Report { started: false, exit_code: Some(crate::error::EXIT_TOOL_FAILED), error: Some(e.to_string()) });
+            say(
+                report_to,
+                &Report {
+                    started: false,
+                    exit_code: Some(crate::error::EXIT_TOOL_FAILED),
+                    error: Some(e.to_string()),
+                },
+            );
             crate::error::EXIT_TOOL_FAILED
         }
     };
@@ -172,7 +194,8 @@ fn supervise_chain(
     } else {
         (Stdio::null(), None)
     };
-    let (spawned, start) = launch(tools, container, [stdin, out_write.into(), err_write.into()], &forwarder, None)?;
+    let (spawned, start) =
+        launch(tools, container, [stdin, out_write.into(), err_write.into()], &forwarder, None)?;
     let child = child.insert(spawned);
     let mut outputs = vec![(out_read, Stream::Stdout), (err_read, Stream::Stderr)];
     match start {
@@ -257,7 +280,8 @@ fn drop_startup_pages() {
 
 fn say(to: &mut impl Write, report: &Report) {
     // The CLI may have been killed meanwhile: then nobody hears it.
-    let _ = writeln!(to, "{}", serde_json::to_string(report).expect("serializable")).and_then(|()| to.flush());
+    let _ = writeln!(to, "{}", serde_json::to_string(report).expect("serializable"))
+        .and_then(|()| to.flush());
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
@@ -271,12 +295,18 @@ const DRAIN_MS: u16 = 500;
 
 /// Copies `outputs` into the log until the chain has exited and the
 /// output has ended; forwards signals meanwhile. Returns the exit status.
-fn copy_until_exit(outputs: &mut Vec<(OwnedFd, Stream)>, log: &mut LogWriter, forwarder: &Forwarder, child: &mut Child) -> Result<i32> {
+fn copy_until_exit(
+    outputs: &mut Vec<(OwnedFd, Stream)>,
+    log: &mut LogWriter,
+    forwarder: &Forwarder,
+    child: &mut Child,
+) -> Result<i32> {
     let mut buf = [0u8; 8192];
     let mut status = None;
     loop {
         if status.is_none() {
-            status = child.try_wait().map_err(Error::io("wait for", "the container"))?.map(exit_code);
+            status =
+                child.try_wait().map_err(Error::io("wait for", "the container"))?.map(exit_code);
         }
         if outputs.is_empty() {
             if let Some(code) = status {
@@ -284,9 +314,11 @@ fn copy_until_exit(outputs: &mut Vec<(OwnedFd, Stream)>, log: &mut LogWriter, fo
             }
         }
         // The outputs, then the signalfd last (at index outputs.len()).
-        let mut fds: Vec<PollFd> = outputs.iter().map(|(fd, _)| PollFd::new(fd.as_fd(), PollFlags::POLLIN)).collect();
+        let mut fds: Vec<PollFd> =
+            outputs.iter().map(|(fd, _)| PollFd::new(fd.as_fd(), PollFlags::POLLIN)).collect();
         fds.push(PollFd::new(forwarder.as_fd(), PollFlags::POLLIN));
-        let timeout = if status.is_some() { PollTimeout::from(DRAIN_MS) } else { PollTimeout::NONE };
+        let timeout =
+            if status.is_some() { PollTimeout::from(DRAIN_MS) } else { PollTimeout::NONE };
         let ready: Vec<bool> = match poll(&mut fds, timeout) {
             Ok(0) => return Ok(status.expect("a timeout only once the chain has exited")),
             Ok(_) => fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect(),
@@ -296,7 +328,10 @@ fn copy_until_exit(outputs: &mut Vec<(OwnedFd, Stream)>, log: &mut LogWriter, fo
         if ready[outputs.len()] {
             for event in forwarder.handle(child) {
                 if let Event::Child = event {
-                    status = status.or(child.try_wait().map_err(Error::io("wait for", "the container"))?.map(exit_code));
+                    status = status.or(child
+                        .try_wait()
+                        .map_err(Error::io("wait for", "the container"))?
+                        .map(exit_code));
                 }
             }
         }

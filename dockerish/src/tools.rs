@@ -32,10 +32,12 @@ impl Tools {
             return Ok(path);
         }
         let path_var = std::env::var_os("PATH").unwrap_or_default();
-        std::env::split_paths(&path_var)
-            .map(|dir| dir.join(name))
-            .find(|p| p.is_file())
-            .ok_or_else(|| Error::Tool { tool: name.into(), why: "not found beside dockerish nor on $PATH".into() })
+        std::env::split_paths(&path_var).map(|dir| dir.join(name)).find(|p| p.is_file()).ok_or_else(
+            || Error::Tool {
+                tool: name.into(),
+                why: "not found beside dockerish nor on $PATH".into(),
+            },
+        )
     }
 
     /// `imgtool --root ROOT ARGS…`
@@ -65,10 +67,15 @@ impl Tools {
     pub fn resolve_image(&self, name: &str) -> Result<ImageInfo> {
         match self.inspect(name)? {
             Some(info) => Ok(info),
-            None if name.parse::<imgtool::Reference>().is_ok_and(|r| r.to_string() == "busybox:latest") => {
+            None if name
+                .parse::<imgtool::Reference>()
+                .is_ok_and(|r| r.to_string() == "busybox:latest") =>
+            {
                 eprintln!("Unable to find image '{name}' locally; building it from the host's busybox-static");
                 run_quiet(self.imgtool(["busybox"])?, "imgtool")?;
-                self.inspect(name)?.ok_or_else(|| Error::Refused(format!("image {name} is still missing after building it")))
+                self.inspect(name)?.ok_or_else(|| {
+                    Error::Refused(format!("image {name} is still missing after building it"))
+                })
             }
             None => Err(Error::Refused(format!("Unable to find image '{name}' locally"))),
         }
@@ -96,7 +103,11 @@ pub fn run_json<T: DeserializeOwned>(mut cmd: Command, tool: &str) -> Result<Opt
 
 /// Runs `cmd`, its stdout discarded; a failure carries its stderr.
 pub fn run_quiet(mut cmd: Command, tool: &str) -> Result<()> {
-    let out = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).output().map_err(Error::io("run", tool))?;
+    let out = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(Error::io("run", tool))?;
     if out.status.success() {
         Ok(())
     } else {
@@ -115,7 +126,8 @@ pub fn shell_line<S: AsRef<str>>(args: &[S]) -> String {
     args.iter()
         .map(|a| {
             let a = a.as_ref();
-            let plain = !a.is_empty() && a.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b));
+            let plain = !a.is_empty()
+                && a.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b));
             if plain {
                 a.to_string()
             } else {

@@ -42,9 +42,14 @@ pub fn build_tar(binary: &Path) -> Result<Vec<u8>> {
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_secs());
 
-    let listing = Command::new(binary).arg("--list-full").output().map_err(Error::io("run", binary))?;
+    let listing =
+        Command::new(binary).arg("--list-full").output().map_err(Error::io("run", binary))?;
     if !listing.status.success() {
-        return Err(Error::invalid("busybox", binary.display().to_string(), "`busybox --list-full` failed"));
+        return Err(Error::invalid(
+            "busybox",
+            binary.display().to_string(),
+            "`busybox --list-full` failed",
+        ));
     }
     let applets: BTreeSet<String> = String::from_utf8_lossy(&listing.stdout)
         .lines()
@@ -53,11 +58,13 @@ pub fn build_tar(binary: &Path) -> Result<Vec<u8>> {
         .map(String::from)
         .collect();
 
-    let mut dirs: BTreeSet<String> =
-        ["bin", "dev", "etc", "home", "proc", "root", "sys", "tmp", "usr", "usr/bin", "usr/sbin", "sbin", "var", "var/log"]
-            .into_iter()
-            .map(String::from)
-            .collect();
+    let mut dirs: BTreeSet<String> = [
+        "bin", "dev", "etc", "home", "proc", "root", "sys", "tmp", "usr", "usr/bin", "usr/sbin",
+        "sbin", "var", "var/log",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
     for applet in &applets {
         let mut dir = Path::new(applet).parent();
         while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {

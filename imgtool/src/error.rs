@@ -25,7 +25,10 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn io(what: &'static str, path: impl AsRef<std::path::Path>) -> impl FnOnce(std::io::Error) -> Error {
+    pub fn io(
+        what: &'static str,
+        path: impl AsRef<std::path::Path>,
+    ) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.as_ref().display().to_string();
         move |source| Error::Io { what, path, source }
     }

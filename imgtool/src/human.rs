@@ -48,7 +48,8 @@ pub fn size(bytes: u64) -> String {
         2
     };
     let text = format!("{value:.decimals$}");
-    let text = if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.') } else { &text };
+    let text =
+        if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.') } else { &text };
     format!("{text}{}", UNITS[unit])
 }
 
@@ -56,8 +57,9 @@ pub fn size(bytes: u64) -> String {
 /// for `docker ps` and `docker images`. The first row is the header.
 pub fn table(rows: &[Vec<String>]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> =
-        (0..columns).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .collect();
     let mut out = String::new();
     for row in rows {
         let mut line = String::new();
@@ -88,7 +90,12 @@ pub fn rfc3339(seconds: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]
@@ -117,8 +124,10 @@ mod tests {
 
     #[test]
     fn table_aligns_columns() {
-        let rows =
-            vec![vec!["A".to_string(), "BB".to_string(), "C".to_string()], vec!["long".to_string(), "x".to_string(), "".to_string()]];
+        let rows = vec![
+            vec!["A".to_string(), "BB".to_string(), "C".to_string()],
+            vec!["long".to_string(), "x".to_string(), "".to_string()],
+        ];
         assert_eq!(table(&rows), "A      BB   C\nlong   x\n");
     }
 

@@ -112,7 +112,12 @@ fn run(cli: Cli) -> Result<(), Error> {
             } else {
                 Box::new(File::open(&file).map_err(Error::io("open", &file))?)
             };
-            let config = ImageConfig { env, cmd, working_dir: workdir.unwrap_or_default(), ..ImageConfig::default() };
+            let config = ImageConfig {
+                env,
+                cmd,
+                working_dir: workdir.unwrap_or_default(),
+                ..ImageConfig::default()
+            };
             let comment = format!("imported from {}", file.display());
             print_json(&store.import(io::BufReader::new(input), &name, config, &comment)?);
         }
@@ -144,7 +149,8 @@ fn run(cli: Cli) -> Result<(), Error> {
 
 /// `docker images`' columns.
 fn print_table(images: &[ImageInfo]) {
-    let mut rows = vec![["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"].map(String::from).to_vec()];
+    let mut rows =
+        vec![["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"].map(String::from).to_vec()];
     for image in images {
         let tags: Vec<(&str, &str)> = if image.repo_tags.is_empty() {
             vec![("<none>", "<none>")]
@@ -152,7 +158,13 @@ fn print_table(images: &[ImageInfo]) {
             image.repo_tags.iter().filter_map(|t| t.rsplit_once(':')).collect()
         };
         for (repo, tag) in tags {
-            rows.push(vec![repo.into(), tag.into(), image.short_id().into(), human::ago(image.created), human::size(image.size)]);
+            rows.push(vec![
+                repo.into(),
+                tag.into(),
+                image.short_id().into(),
+                human::ago(image.created),
+                human::size(image.size),
+            ]);
         }
     }
     print!("{}", human::table(&rows));

@@ -29,7 +29,9 @@ impl FromStr for Reference {
         }
         for component in repository.split('/') {
             let ok = !component.is_empty()
-                && component.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+                && component
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
                 && component.as_bytes()[0].is_ascii_alphanumeric()
                 && component.as_bytes()[component.len() - 1].is_ascii_alphanumeric();
             if !ok {

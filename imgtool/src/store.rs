@@ -117,7 +117,11 @@ impl Store {
 
     fn lock(&self) -> Result<Flock<File>> {
         let path = self.dir.join("index.lock");
-        let file = File::options().create(true).append(true).open(&path).map_err(Error::io("open", &path))?;
+        let file = File::options()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(Error::io("open", &path))?;
         Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| Error::Sys {
             what: "lock",
             target: path.display().to_string(),
@@ -130,9 +134,10 @@ impl Store {
     fn read_index(&self) -> Result<Index> {
         let path = self.index_path();
         match fs::read(&path) {
-            Ok(bytes) => {
-                serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt { path: path.display().to_string(), why: e.to_string() })
-            }
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
+                path: path.display().to_string(),
+                why: e.to_string(),
+            }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Index::default()),
             Err(e) => Err(Error::io("read", &path)(e)),
         }
@@ -141,16 +146,26 @@ impl Store {
     /// Writes the index atomically: a temporary file, fsync, rename.
     fn write_index(&self, index: &Index) -> Result<()> {
         let path = self.index_path();
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir).map_err(Error::io("create a temporary file in", &self.dir))?;
-        serde_json::to_writer_pretty(&mut tmp, index).map_err(|e| Error::io("write", &path)(e.into()))?;
-        tmp.write_all(b"\n").and_then(|()| tmp.as_file().sync_all()).map_err(Error::io("write", &path))?;
+        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)
+            .map_err(Error::io("create a temporary file in", &self.dir))?;
+        serde_json::to_writer_pretty(&mut tmp, index)
+            .map_err(|e| Error::io("write", &path)(e.into()))?;
+        tmp.write_all(b"\n")
+            .and_then(|()| tmp.as_file().sync_all())
+            .map_err(Error::io("write", &path))?;
         tmp.persist(&path).map_err(|e| Error::io("replace", &path)(e.error))?;
         Ok(())
     }
 
     /// Imports a flat root filesystem tar (what `docker export` writes) as
     /// a one-layer image named `name`. Returns the new image.
-    pub fn import(&self, archive: impl Read, name: &Reference, config: ImageConfig, comment: &str) -> Result<ImageInfo> {
+    pub fn import(
+        &self,
+        archive: impl Read,
+        name: &Reference,
+        config: ImageConfig,
+        comment: &str,
+    ) -> Result<ImageInfo> {
         let (digest, size) = self.add_layer(archive)?;
         self.add_image(name, vec![digest], config, size, comment, crate::human::now())
     }
@@ -161,17 +176,34 @@ impl Store {
     /// digest like any other and `dir` may change afterwards. overlayfs
     /// whiteouts (0/0 character devices) are kept as such, so a file the
     /// container deleted stays deleted in the new image.
-    pub fn commit(&self, parent: Option<&str>, dir: &Path, name: &Reference, comment: &str) -> Result<ImageInfo> {
+    pub fn commit(
+        &self,
+        parent: Option<&str>,
+        dir: &Path,
+        name: &Reference,
+        comment: &str,
+    ) -> Result<ImageInfo> {
         let parent = parent.map(|p| self.inspect(p)).transpose()?;
-        let mut tar = tempfile::tempfile_in(&self.dir).map_err(Error::io("create a temporary file in", &self.dir))?;
+        let mut tar = tempfile::tempfile_in(&self.dir)
+            .map_err(Error::io("create a temporary file in", &self.dir))?;
         let mut builder = tar::Builder::new(&mut tar);
         builder.follow_symlinks(false);
-        builder.append_dir_all(".", dir).and_then(|()| builder.finish()).map_err(Error::io("pack", dir))?;
+        builder
+            .append_dir_all(".", dir)
+            .and_then(|()| builder.finish())
+            .map_err(Error::io("pack", dir))?;
         drop(builder);
         io::Seek::rewind(&mut tar).map_err(Error::io("read back the layer of", dir))?;
         let (digest, size) = self.add_layer(io::BufReader::new(tar))?;
         let (mut layers, config, base_size) = match parent {
-            Some(p) => (p.layers.iter().map(|l| l.digest.trim_start_matches("sha256:").to_string()).collect(), p.config, p.size),
+            Some(p) => (
+                p.layers
+                    .iter()
+                    .map(|l| l.digest.trim_start_matches("sha256:").to_string())
+                    .collect(),
+                p.config,
+                p.size,
+            ),
             None => (vec![], ImageConfig::default(), 0),
         };
         layers.push(digest);
@@ -215,7 +247,9 @@ impl Store {
         created: u64,
     ) -> Result<ImageInfo> {
         let record = ImageRecord { created, layers, config, size, comment: comment.to_string() };
-        let id = hex::encode(Sha256::digest(serde_json::to_vec(&record).expect("an image record serializes")));
+        let id = hex::encode(Sha256::digest(
+            serde_json::to_vec(&record).expect("an image record serializes"),
+        ));
         let _lock = self.lock()?;
         let mut index = self.read_index()?;
         index.images.insert(id.clone(), record);
@@ -228,10 +262,19 @@ impl Store {
         let record = &index.images[id];
         ImageInfo {
             id: format!("sha256:{id}"),
-            repo_tags: index.tags.iter().filter(|(_, v)| *v == id).map(|(k, _)| k.clone()).collect(),
+            repo_tags: index
+                .tags
+                .iter()
+                .filter(|(_, v)| *v == id)
+                .map(|(k, _)| k.clone())
+                .collect(),
             created: record.created,
             size: record.size,
-            layers: record.layers.iter().map(|d| LayerInfo { digest: format!("sha256:{d}"), path: self.layer_dir(d) }).collect(),
+            layers: record
+                .layers
+                .iter()
+                .map(|d| LayerInfo { digest: format!("sha256:{d}"), path: self.layer_dir(d) })
+                .collect(),
             config: record.config.clone(),
             comment: record.comment.clone(),
         }
@@ -280,7 +323,11 @@ impl Store {
         let mut index = self.read_index()?;
         let id = self.resolve(&index, name)?;
         let mut report = Vec::new();
-        let by_tag = name.parse::<Reference>().ok().map(|r| r.to_string()).filter(|t| index.tags.get(t) == Some(&id));
+        let by_tag = name
+            .parse::<Reference>()
+            .ok()
+            .map(|r| r.to_string())
+            .filter(|t| index.tags.get(t) == Some(&id));
         let untag: Vec<String> = match by_tag {
             Some(tag) => vec![tag],
             None => index.tags.iter().filter(|(_, v)| **v == id).map(|(k, _)| k.clone()).collect(),
@@ -295,7 +342,8 @@ impl Store {
         }
         self.write_index(&index)?;
         let used: BTreeSet<&String> = index.images.values().flat_map(|r| &r.layers).collect();
-        let layers = fs::read_dir(self.dir.join("layers")).map_err(Error::io("list", self.dir.join("layers")))?;
+        let layers = fs::read_dir(self.dir.join("layers"))
+            .map_err(Error::io("list", self.dir.join("layers")))?;
         for entry in layers.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.len() == 64 && !used.contains(&name) {

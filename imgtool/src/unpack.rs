@@ -27,7 +27,9 @@ use std::path::{Component, Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::fcntl::{openat, openat2, AtFlags, OFlag, OpenHow, ResolveFlag};
-use nix::sys::stat::{fchmodat, fstatat, mkdirat, mknodat, utimensat, FchmodatFlags, Mode, SFlag, UtimensatFlags};
+use nix::sys::stat::{
+    fchmodat, fstatat, mkdirat, mknodat, utimensat, FchmodatFlags, Mode, SFlag, UtimensatFlags,
+};
 use nix::sys::time::TimeSpec;
 use nix::unistd::{fchownat, linkat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
 
@@ -43,18 +45,21 @@ pub struct Unpacked {
 
 /// Extracts `archive` into the empty directory `dir`.
 pub fn unpack<R: Read>(archive: R, dir: &Path) -> Result<Unpacked> {
-    let root = nix::fcntl::open(dir, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).map_err(|e| Error::Sys {
-        what: "open",
-        target: dir.display().to_string(),
-        source: e,
-    })?;
+    let root =
+        nix::fcntl::open(dir, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|e| Error::Sys {
+                what: "open",
+                target: dir.display().to_string(),
+                source: e,
+            })?;
     let mut archive = tar::Archive::new(archive);
     let mut done = Unpacked::default();
     let mut dir_times = Vec::new();
     let entries = archive.entries().map_err(Error::io("read tar", dir))?;
     for entry in entries {
         let mut entry = entry.map_err(Error::io("read tar entry in", "the archive"))?;
-        let raw = entry.path().map_err(Error::io("read entry name in", "the archive"))?.into_owned();
+        let raw =
+            entry.path().map_err(Error::io("read entry name in", "the archive"))?.into_owned();
         let Some(name) = clean_name(&raw)? else { continue };
         let header = entry.header().clone();
         let kind = header.entry_type();
@@ -79,7 +84,8 @@ pub fn unpack<R: Read>(archive: R, dir: &Path) -> Result<Unpacked> {
                 Err(Errno::EEXIST) if is_dir(&parent, file) => {}
                 Err(Errno::EEXIST) => {
                     remove(&parent, file).map_err(fail("replace"))?;
-                    mkdirat(parent.as_fd(), file, Mode::from_bits_truncate(0o700)).map_err(fail("create directory"))?;
+                    mkdirat(parent.as_fd(), file, Mode::from_bits_truncate(0o700))
+                        .map_err(fail("create directory"))?;
                 }
                 Err(e) => return Err(fail("create directory")(e)),
             }
@@ -87,9 +93,15 @@ pub fn unpack<R: Read>(archive: R, dir: &Path) -> Result<Unpacked> {
             dir_times.push((name, meta.mtime));
         } else if kind.is_file() || kind.is_contiguous() {
             replace(&parent, file).map_err(fail("replace"))?;
-            let flags = OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-            let fd = openat(parent.as_fd(), file, flags, Mode::from_bits_truncate(0o600)).map_err(fail("create"))?;
-            let written = io::copy(&mut entry, &mut File::from(fd)).map_err(Error::io("write", &raw))?;
+            let flags = OFlag::O_CREAT
+                | OFlag::O_EXCL
+                | OFlag::O_WRONLY
+                | OFlag::O_NOFOLLOW
+                | OFlag::O_CLOEXEC;
+            let fd = openat(parent.as_fd(), file, flags, Mode::from_bits_truncate(0o600))
+                .map_err(fail("create"))?;
+            let written =
+                io::copy(&mut entry, &mut File::from(fd)).map_err(Error::io("write", &raw))?;
             done.size += written;
             meta.apply(&parent, file, false).map_err(fail("set owner, mode and time of"))?;
         } else if kind.is_symlink() {
@@ -105,10 +117,13 @@ pub fn unpack<R: Read>(archive: R, dir: &Path) -> Result<Unpacked> {
                 .link_name()
                 .map_err(Error::io("read link target of", &raw))?
                 .ok_or_else(|| unsafe_entry("a hard link without a target".into()))?;
-            let target_name = clean_name(&target)?.ok_or_else(|| unsafe_entry("a hard link to the root".into()))?;
-            let (target_parent, target_file) = open_parent(&root, &target_name).map_err(|e| unsafe_entry(format!("link target: {e}")))?;
+            let target_name = clean_name(&target)?
+                .ok_or_else(|| unsafe_entry("a hard link to the root".into()))?;
+            let (target_parent, target_file) = open_parent(&root, &target_name)
+                .map_err(|e| unsafe_entry(format!("link target: {e}")))?;
             replace(&parent, file).map_err(fail("replace"))?;
-            linkat(target_parent.as_fd(), target_file, parent.as_fd(), file, AtFlags::empty()).map_err(fail("create hard link"))?;
+            linkat(target_parent.as_fd(), target_file, parent.as_fd(), file, AtFlags::empty())
+                .map_err(fail("create hard link"))?;
         } else if kind.is_character_special() || kind.is_block_special() || kind.is_fifo() {
             let sflag = if kind.is_fifo() {
                 SFlag::S_IFIFO
@@ -120,7 +135,8 @@ pub fn unpack<R: Read>(archive: R, dir: &Path) -> Result<Unpacked> {
             let major = header.device_major().ok().flatten().unwrap_or(0);
             let minor = header.device_minor().ok().flatten().unwrap_or(0);
             replace(&parent, file).map_err(fail("replace"))?;
-            mknodat(parent.as_fd(), file, sflag, meta.mode, libc::makedev(major, minor)).map_err(fail("create device"))?;
+            mknodat(parent.as_fd(), file, sflag, meta.mode, libc::makedev(major, minor))
+                .map_err(fail("create device"))?;
             meta.apply(&parent, file, false).map_err(fail("set owner, mode and time of"))?;
         } else if kind.is_gnu_sparse() {
             return Err(unsafe_entry("sparse files are not supported".into()));
@@ -149,9 +165,17 @@ fn clean_name(raw: &Path) -> Result<Option<PathBuf>> {
             Component::Normal(part) => clean.push(part),
             Component::CurDir => {}
             Component::RootDir | Component::Prefix(_) => {
-                return Err(Error::UnsafeEntry { entry: raw.display().to_string(), why: "an absolute path".into() })
+                return Err(Error::UnsafeEntry {
+                    entry: raw.display().to_string(),
+                    why: "an absolute path".into(),
+                })
             }
-            Component::ParentDir => return Err(Error::UnsafeEntry { entry: raw.display().to_string(), why: "'..' in the path".into() }),
+            Component::ParentDir => {
+                return Err(Error::UnsafeEntry {
+                    entry: raw.display().to_string(),
+                    why: "'..' in the path".into(),
+                })
+            }
         }
     }
     Ok((!clean.as_os_str().is_empty()).then_some(clean))
@@ -159,7 +183,10 @@ fn clean_name(raw: &Path) -> Result<Option<PathBuf>> {
 
 /// Opens the directory that will hold `name`, which must stay beneath
 /// `root`. Returns it with the last component of `name`.
-fn open_parent<'n>(root: &OwnedFd, name: &'n Path) -> std::result::Result<(OwnedFd, &'n OsStr), String> {
+fn open_parent<'n>(
+    root: &OwnedFd,
+    name: &'n Path,
+) -> std::result::Result<(OwnedFd, &'n OsStr), String> {
     let file = name.file_name().ok_or("no file name")?;
     let parent = name.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let how = OpenHow::new()
@@ -176,7 +203,9 @@ fn open_parent<'n>(root: &OwnedFd, name: &'n Path) -> std::result::Result<(Owned
             let dir = openat2(root.as_fd(), at, how).map_err(|e| e.desc().to_string())?;
             match mkdirat(dir.as_fd(), part.as_os_str(), Mode::from_bits_truncate(0o755)) {
                 Ok(()) | Err(Errno::EEXIST) => {}
-                Err(e) => return Err(format!("create {}: {}", prefix.join(part).display(), e.desc())),
+                Err(e) => {
+                    return Err(format!("create {}: {}", prefix.join(part).display(), e.desc()))
+                }
             }
             prefix.push(part);
         }
@@ -184,7 +213,9 @@ fn open_parent<'n>(root: &OwnedFd, name: &'n Path) -> std::result::Result<(Owned
     }
     match opened {
         Ok(fd) => Ok((fd, file)),
-        Err(Errno::EXDEV) => Err(format!("{} leads outside the image through a symlink", parent.display())),
+        Err(Errno::EXDEV) => {
+            Err(format!("{} leads outside the image through a symlink", parent.display()))
+        }
         Err(Errno::ENOTDIR) => Err(format!("{} is not a directory", parent.display())),
         Err(e) => Err(format!("open {}: {}", parent.display(), e.desc())),
     }
@@ -224,7 +255,13 @@ impl Meta {
     /// Owner first: chown(2) clears the setuid and setgid bits, so the
     /// mode must come after it. Symlinks have no mode of their own.
     fn apply(&self, parent: &OwnedFd, name: &OsStr, symlink: bool) -> nix::Result<()> {
-        fchownat(parent.as_fd(), name, Some(Uid::from_raw(self.uid)), Some(Gid::from_raw(self.gid)), AtFlags::AT_SYMLINK_NOFOLLOW)?;
+        fchownat(
+            parent.as_fd(),
+            name,
+            Some(Uid::from_raw(self.uid)),
+            Some(Gid::from_raw(self.gid)),
+            AtFlags::AT_SYMLINK_NOFOLLOW,
+        )?;
         if !symlink {
             fchmodat(parent.as_fd(), name, self.mode, FchmodatFlags::NoFollowSymlink)?;
         }

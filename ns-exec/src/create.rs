@@ -31,7 +31,9 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::{getegid, geteuid, setgroups, sethostname, setresgid, setresuid, Gid, Pid, Uid};
 
 use crate::error::{Error, Result};
-use crate::exec::{cloexec_pipe, close_inherited, exec, read_report, report, take_terminal, wait_for_parent};
+use crate::exec::{
+    cloexec_pipe, close_inherited, exec, read_report, report, take_terminal, wait_for_parent,
+};
 use crate::idmap::{self, IdMap};
 use crate::ns::{self, NsKind, NsRequest};
 use crate::wait::{wait_exit, Signals};
@@ -62,7 +64,13 @@ impl FromStr for Propagation {
             "slave" => Propagation::Slave,
             "shared" => Propagation::Shared,
             "unchanged" => Propagation::Unchanged,
-            _ => return Err(Error::invalid("propagation", s, "expected private, slave, shared or unchanged")),
+            _ => {
+                return Err(Error::invalid(
+                    "propagation",
+                    s,
+                    "expected private, slave, shared or unchanged",
+                ))
+            }
         })
     }
 }
@@ -115,12 +123,20 @@ impl CreateSpec {
         if let Some(name) = &self.hostname {
             validate_hostname(name)?;
             if self.request(NsKind::Uts).is_none() {
-                return Err(Error::invalid("--hostname", name, "needs a UTS namespace (--uts); without one it would rename the host"));
+                return Err(Error::invalid(
+                    "--hostname",
+                    name,
+                    "needs a UTS namespace (--uts); without one it would rename the host",
+                ));
             }
         }
         if let Some(dir) = &self.mount_proc {
             if !self.new_ns(NsKind::Mount) {
-                return Err(Error::invalid("--mount-proc", dir.display().to_string(), "needs a new mount namespace (--mount)"));
+                return Err(Error::invalid(
+                    "--mount-proc",
+                    dir.display().to_string(),
+                    "needs a new mount namespace (--mount)",
+                ));
             }
         }
         let maps_given = self.map_root_user || !self.uid_map.is_empty() || !self.gid_map.is_empty();
@@ -128,7 +144,11 @@ impl CreateSpec {
             return Err(Error::invalid("id map", "", "maps need a new user namespace (--user)"));
         }
         if self.map_root_user && (!self.uid_map.is_empty() || !self.gid_map.is_empty()) {
-            return Err(Error::invalid("id map", "--map-root-user", "give either --map-root-user or --uid-map/--gid-map"));
+            return Err(Error::invalid(
+                "id map",
+                "--map-root-user",
+                "give either --map-root-user or --uid-map/--gid-map",
+            ));
         }
         idmap::validate("uid map", &self.uid_map)?;
         idmap::validate("gid map", &self.gid_map)?;
@@ -155,7 +175,11 @@ fn validate_hostname(name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid("hostname", name, "use 1 to 64 letters, digits, '-' and '.', not starting with '-'"))
+        Err(Error::invalid(
+            "hostname",
+            name,
+            "use 1 to 64 letters, digits, '-' and '.', not starting with '-'",
+        ))
     }
 }
 
@@ -176,7 +200,8 @@ pub fn create(spec: &CreateSpec) -> Result<i32> {
     ns::enter(&joins)?;
 
     if spec.new_ns(NsKind::Time) {
-        unshare(NsKind::Time.clone_flag()).map_err(|e| Error::sys("unshare", "time namespace", e))?;
+        unshare(NsKind::Time.clone_flag())
+            .map_err(|e| Error::sys("unshare", "time namespace", e))?;
     }
     let flags = spec
         .namespaces
@@ -261,10 +286,13 @@ fn keep_namespace(pid: Pid, kind: NsKind, file: &Path) -> Result<Kept> {
     let created = match std::fs::OpenOptions::new().write(true).create_new(true).open(file) {
         Ok(_) => true,
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
-        Err(source) => return Err(Error::Io { what: "create", path: file.display().to_string(), source }),
+        Err(source) => {
+            return Err(Error::Io { what: "create", path: file.display().to_string(), source })
+        }
     };
     let source = format!("/proc/{pid}/ns/{}", kind.proc_name());
-    if let Err(e) = mount(Some(source.as_str()), file, None::<&str>, MsFlags::MS_BIND, None::<&str>) {
+    if let Err(e) = mount(Some(source.as_str()), file, None::<&str>, MsFlags::MS_BIND, None::<&str>)
+    {
         if created {
             let _ = std::fs::remove_file(file);
         }
@@ -303,7 +331,12 @@ fn write_pidfile(path: &Path, pid: Pid) -> Result<()> {
 
 /// The child's side, steps 3 and 5. Returns only on failure, or with the
 /// command's status when it ran as init.
-fn child(spec: &CreateSpec, signals: &Signals, sync: &OwnedFd, error_pipe: &OwnedFd) -> Result<i32> {
+fn child(
+    spec: &CreateSpec,
+    signals: &Signals,
+    sync: &OwnedFd,
+    error_pipe: &OwnedFd,
+) -> Result<i32> {
     wait_for_parent(sync.as_raw_fd())?;
     if spec.new_ns(NsKind::User) {
         become_root_if_mapped()?;
@@ -316,7 +349,8 @@ fn child(spec: &CreateSpec, signals: &Signals, sync: &OwnedFd, error_pipe: &Owne
     }
     if let Some(dir) = &spec.mount_proc {
         let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-        mount(Some("proc"), dir, Some("proc"), flags, None::<&str>).map_err(|e| Error::sys("mount proc on", dir.display(), e))?;
+        mount(Some("proc"), dir, Some("proc"), flags, None::<&str>)
+            .map_err(|e| Error::sys("mount proc on", dir.display(), e))?;
     }
     if spec.new_ns(NsKind::Net) {
         loopback_up()?;
@@ -336,15 +370,20 @@ fn child(spec: &CreateSpec, signals: &Signals, sync: &OwnedFd, error_pipe: &Owne
 /// `0:100000:65536`), we switch to it: we still hold every capability in the
 /// namespace until execve(2), which would drop them for a non-root uid.
 fn become_root_if_mapped() -> Result<()> {
-    let mapped =
-        |file: &str| std::fs::read_to_string(file).map(|m| m.lines().any(|l| l.split_whitespace().next() == Some("0"))).unwrap_or(false);
+    let mapped = |file: &str| {
+        std::fs::read_to_string(file)
+            .map(|m| m.lines().any(|l| l.split_whitespace().next() == Some("0")))
+            .unwrap_or(false)
+    };
     if mapped("/proc/self/gid_map") && getegid().as_raw() != 0 {
         // setgroups(2) is refused once "deny" was written; nothing to drop then.
         let _ = setgroups(&[Gid::from_raw(0)]);
-        setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)).map_err(|e| Error::sys("setresgid", 0, e))?;
+        setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
+            .map_err(|e| Error::sys("setresgid", 0, e))?;
     }
     if mapped("/proc/self/uid_map") && !geteuid().is_root() {
-        setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)).map_err(|e| Error::sys("setresuid", 0, e))?;
+        setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
+            .map_err(|e| Error::sys("setresuid", 0, e))?;
     }
     Ok(())
 }
@@ -439,7 +478,8 @@ mod tests {
 
     #[test]
     fn refuses_a_kind_given_twice_and_an_empty_command() {
-        let s = spec(vec![(NsKind::Net, NsRequest::New), (NsKind::Net, NsRequest::Join("/x".into()))]);
+        let s =
+            spec(vec![(NsKind::Net, NsRequest::New), (NsKind::Net, NsRequest::Join("/x".into()))]);
         assert!(s.validate().is_err());
         let mut s = spec(vec![]);
         s.command.clear();

@@ -45,8 +45,15 @@ pub(crate) fn report(fd: RawFd, err: &Error) {
 /// exec'd; `Some` is the child's error.
 pub(crate) fn read_report(read_end: OwnedFd) -> Result<Option<Error>> {
     let mut msg = Vec::new();
-    File::from(read_end).read_to_end(&mut msg).map_err(|source| Error::Io { what: "read", path: "the error pipe".into(), source })?;
-    Ok(msg.split_first().map(|(code, text)| Error::Child { code: i32::from(*code), message: String::from_utf8_lossy(text).into_owned() }))
+    File::from(read_end).read_to_end(&mut msg).map_err(|source| Error::Io {
+        what: "read",
+        path: "the error pipe".into(),
+        source,
+    })?;
+    Ok(msg.split_first().map(|(code, text)| Error::Child {
+        code: i32::from(*code),
+        message: String::from_utf8_lossy(text).into_owned(),
+    }))
 }
 
 /// Child side: blocks until the parent closes its end of `fd` (it has
@@ -83,5 +90,7 @@ pub(crate) fn exit_now(code: i32) -> ! {
 pub(crate) fn take_terminal() -> Result<()> {
     nix::unistd::setsid().map_err(|e| Error::sys("start", "a new session", e))?;
     let res = unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) };
-    nix::errno::Errno::result(res).map(drop).map_err(|e| Error::sys("make stdin the controlling terminal", "(TIOCSCTTY)", e))
+    nix::errno::Errno::result(res)
+        .map(drop)
+        .map_err(|e| Error::sys("make stdin the controlling terminal", "(TIOCSCTTY)", e))
 }

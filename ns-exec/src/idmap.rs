@@ -45,12 +45,21 @@ impl FromStr for IdMap {
         let [inside, outside, count] = parts[..] else {
             return Err(bad("expected INSIDE:OUTSIDE:COUNT"));
         };
-        let num = |field: &str, v: &str| v.parse::<u32>().map_err(|_| bad(&format!("{field} {v:?} is not a number from 0 to 4294967295")));
-        let map = IdMap { inside: num("INSIDE", inside)?, outside: num("OUTSIDE", outside)?, count: num("COUNT", count)? };
+        let num = |field: &str, v: &str| {
+            v.parse::<u32>()
+                .map_err(|_| bad(&format!("{field} {v:?} is not a number from 0 to 4294967295")))
+        };
+        let map = IdMap {
+            inside: num("INSIDE", inside)?,
+            outside: num("OUTSIDE", outside)?,
+            count: num("COUNT", count)?,
+        };
         if map.count == 0 {
             return Err(bad("COUNT must be at least 1"));
         }
-        if u64::from(map.inside) + u64::from(map.count) > 1 << 32 || u64::from(map.outside) + u64::from(map.count) > 1 << 32 {
+        if u64::from(map.inside) + u64::from(map.count) > 1 << 32
+            || u64::from(map.outside) + u64::from(map.count) > 1 << 32
+        {
             return Err(bad("the range runs past 4294967295"));
         }
         Ok(map)
@@ -67,13 +76,20 @@ impl fmt::Display for IdMap {
 /// (it only says EINVAL): overlapping ranges, too many lines.
 pub fn validate(what: &'static str, maps: &[IdMap]) -> Result<()> {
     if maps.len() > MAX_LINES {
-        return Err(Error::invalid(what, format!("{} lines", maps.len()), format!("the kernel takes at most {MAX_LINES}")));
+        return Err(Error::invalid(
+            what,
+            format!("{} lines", maps.len()),
+            format!("the kernel takes at most {MAX_LINES}"),
+        ));
     }
-    let overlaps =
-        |a: u32, b: u32, n: u32, m: u32| u64::from(a) < u64::from(b) + u64::from(m) && u64::from(b) < u64::from(a) + u64::from(n);
+    let overlaps = |a: u32, b: u32, n: u32, m: u32| {
+        u64::from(a) < u64::from(b) + u64::from(m) && u64::from(b) < u64::from(a) + u64::from(n)
+    };
     for (i, a) in maps.iter().enumerate() {
         for b in &maps[i + 1..] {
-            if overlaps(a.inside, b.inside, a.count, b.count) || overlaps(a.outside, b.outside, a.count, b.count) {
+            if overlaps(a.inside, b.inside, a.count, b.count)
+                || overlaps(a.outside, b.outside, a.count, b.count)
+            {
                 return Err(Error::invalid(what, format!("{a} / {b}"), "ranges overlap"));
             }
         }
@@ -95,11 +111,15 @@ pub fn deny_setgroups(pid: i32) -> Result<()> {
 
 fn write_proc(pid: i32, file: &'static str, text: &str) -> Result<()> {
     let path = format!("/proc/{pid}/{file}");
-    OpenOptions::new().write(true).open(&path).and_then(|mut f| f.write_all(text.as_bytes())).map_err(|source| Error::Io {
-        what: "write",
-        path: format!("{path} ({:?})", text.trim_end()),
-        source,
-    })
+    OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|source| Error::Io {
+            what: "write",
+            path: format!("{path} ({:?})", text.trim_end()),
+            source,
+        })
 }
 
 #[cfg(test)]

@@ -27,7 +27,9 @@ use std::path::{Path, PathBuf};
 
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
-use nix::unistd::{chdir, chroot, fchdir, fork, setgroups, setresgid, setresuid, ForkResult, Gid, Pid, Uid};
+use nix::unistd::{
+    chdir, chroot, fchdir, fork, setgroups, setresgid, setresuid, ForkResult, Gid, Pid, Uid,
+};
 
 use crate::error::{Error, Result};
 use crate::exec::{cloexec_pipe, exec, exit_now, read_report, report, take_terminal};
@@ -98,9 +100,16 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
         return Err(Error::invalid("--target", spec.target.to_string(), "no such process"));
     }
     let plan = spec.plan()?;
-    let fds = plan.iter().map(|(kind, path)| ns::open_ns(path).map(|fd| (*kind, fd))).collect::<Result<Vec<_>>>()?;
+    let fds = plan
+        .iter()
+        .map(|(kind, path)| ns::open_ns(path).map(|fd| (*kind, fd)))
+        .collect::<Result<Vec<_>>>()?;
     let joins = |k| plan.iter().any(|(kind, _)| *kind == k);
-    let dirs = if joins(NsKind::Mount) { Some((open_dir(&spec.proc_path("root"))?, open_dir(&spec.proc_path("cwd"))?)) } else { None };
+    let dirs = if joins(NsKind::Mount) {
+        Some((open_dir(&spec.proc_path("root"))?, open_dir(&spec.proc_path("cwd"))?))
+    } else {
+        None
+    };
 
     let console = match &spec.console_socket {
         Some(path) => Some(rootfs::console::connect(path).map_err(|source| Error::Io {
@@ -116,7 +125,8 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
     if let Some((root, cwd)) = &dirs {
         fchdir(root.as_fd()).map_err(|e| Error::sys("enter", "the target's root", e))?;
         chroot(".").map_err(|e| Error::sys("chroot to", "the target's root", e))?;
-        fchdir(cwd.as_fd()).map_err(|e| Error::sys("enter", "the target's working directory", e))?;
+        fchdir(cwd.as_fd())
+            .map_err(|e| Error::sys("enter", "the target's working directory", e))?;
     }
     if let Some(wd) = &spec.wd {
         chdir(wd.as_path()).map_err(|e| Error::sys("change directory to", wd.display(), e))?;
@@ -134,11 +144,13 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
     match unsafe { fork() }.map_err(|e| Error::sys("fork", "the command", e))? {
         ForkResult::Child => {
             let setup = match console {
-                Some(stream) => rootfs::console::attach("/dev/pts/ptmx", stream).map_err(|e| Error::Terminal(e.to_string())),
+                Some(stream) => rootfs::console::attach("/dev/pts/ptmx", stream)
+                    .map_err(|e| Error::Terminal(e.to_string())),
                 None if spec.ctty => take_terminal(),
                 None => Ok(()),
             };
-            let err = match setup.and_then(|()| become_user(spec)).and_then(|()| signals.restore()) {
+            let err = match setup.and_then(|()| become_user(spec)).and_then(|()| signals.restore())
+            {
                 Ok(()) => exec(&spec.command),
                 Err(e) => e,
             };
@@ -176,5 +188,6 @@ fn become_user(spec: &JoinSpec) -> Result<()> {
 }
 
 fn open_dir(path: &Path) -> Result<OwnedFd> {
-    open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).map_err(|e| Error::sys("open", path.display(), e))
+    open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| Error::sys("open", path.display(), e))
 }

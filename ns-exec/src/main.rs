@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::process::exit;
 
 use clap::Parser;
-use ns_exec::{error::EXIT_TOOL_FAILED, CreateSpec, Error, IdMap, JoinSpec, NsKind, NsRequest, Propagation};
+use ns_exec::{
+    error::EXIT_TOOL_FAILED, CreateSpec, Error, IdMap, JoinSpec, NsKind, NsRequest, Propagation,
+};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -138,8 +140,9 @@ impl Cli {
         self.command
             .iter()
             .map(|a| {
-                CString::new(a.clone().into_vec())
-                    .map_err(|_| Error::invalid("command argument", a.to_string_lossy(), "contains a NUL byte"))
+                CString::new(a.clone().into_vec()).map_err(|_| {
+                    Error::invalid("command argument", a.to_string_lossy(), "contains a NUL byte")
+                })
             })
             .collect()
     }
@@ -156,7 +159,11 @@ impl Cli {
             ("--pidfile", self.pidfile.is_some()),
         ];
         if let Some((flag, _)) = create_only.iter().find(|(_, given)| *given) {
-            return Err(Error::invalid("option", *flag, "creates namespaces; it cannot be used with --target"));
+            return Err(Error::invalid(
+                "option",
+                *flag,
+                "creates namespaces; it cannot be used with --target",
+            ));
         }
         Ok(JoinSpec {
             target,
@@ -172,8 +179,11 @@ impl Cli {
     }
 
     fn create_spec(&self) -> Result<CreateSpec, Error> {
-        let mut namespaces: Vec<(NsKind, NsRequest)> =
-            self.namespace_flags().into_iter().map(|(kind, file)| (kind, file.map_or(NsRequest::New, NsRequest::Join))).collect();
+        let mut namespaces: Vec<(NsKind, NsRequest)> = self
+            .namespace_flags()
+            .into_iter()
+            .map(|(kind, file)| (kind, file.map_or(NsRequest::New, NsRequest::Join)))
+            .collect();
         // Like unshare(1): --mount-proc implies a new mount namespace.
         if self.mount_proc.is_some() && !namespaces.iter().any(|(k, _)| *k == NsKind::Mount) {
             namespaces.push((NsKind::Mount, NsRequest::New));
@@ -182,10 +192,10 @@ impl Cli {
             .keep
             .iter()
             .map(|k| {
-                let (kind, file) = k
-                    .split_once('=')
-                    .filter(|(_, f)| !f.is_empty())
-                    .ok_or_else(|| Error::invalid("--keep", k, "expected KIND=FILE, e.g. net=/run/netns/x"))?;
+                let (kind, file) =
+                    k.split_once('=').filter(|(_, f)| !f.is_empty()).ok_or_else(|| {
+                        Error::invalid("--keep", k, "expected KIND=FILE, e.g. net=/run/netns/x")
+                    })?;
                 Ok((NsKind::parse(kind)?, PathBuf::from(file)))
             })
             .collect::<Result<_, Error>>()?;

@@ -28,8 +28,16 @@ impl NsKind {
     /// Every kind, in the order nsenter(1) enters them: user first (see
     /// [`enter`] for why it is really entered in the middle), mount late
     /// because it changes how every later path resolves.
-    pub const ALL: [NsKind; 8] =
-        [NsKind::User, NsKind::Cgroup, NsKind::Ipc, NsKind::Uts, NsKind::Net, NsKind::Pid, NsKind::Mount, NsKind::Time];
+    pub const ALL: [NsKind; 8] = [
+        NsKind::User,
+        NsKind::Cgroup,
+        NsKind::Ipc,
+        NsKind::Uts,
+        NsKind::Net,
+        NsKind::Pid,
+        NsKind::Mount,
+        NsKind::Time,
+    ];
 
     /// The file name under `/proc/PID/ns/`.
     pub fn proc_name(self) -> &'static str {
@@ -63,10 +71,13 @@ impl NsKind {
     pub fn parse(name: &str) -> Result<Self> {
         let kind = match name {
             "mount" => NsKind::Mount,
-            _ => *NsKind::ALL
-                .iter()
-                .find(|k| k.proc_name() == name)
-                .ok_or_else(|| Error::invalid("namespace kind", name, "expected one of user, cgroup, ipc, uts, net, pid, mnt, time"))?,
+            _ => *NsKind::ALL.iter().find(|k| k.proc_name() == name).ok_or_else(|| {
+                Error::invalid(
+                    "namespace kind",
+                    name,
+                    "expected one of user, cgroup, ipc, uts, net, pid, mnt, time",
+                )
+            })?,
         };
         Ok(kind)
     }
@@ -88,7 +99,8 @@ pub enum NsRequest {
 
 /// Opens a namespace file for setns(2).
 pub fn open_ns(path: &Path) -> Result<OwnedFd> {
-    open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).map_err(|e| Error::sys("open namespace file", path.display(), e))
+    open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| Error::sys("open namespace file", path.display(), e))
 }
 
 /// The identity of a namespace (its nsfs inode), for "is it the same one?".
@@ -116,10 +128,12 @@ pub fn enter(namespaces: &[(NsKind, OwnedFd)]) -> Result<()> {
         }
     }
     if let Some((kind, fd)) = namespaces.iter().find(|(k, _)| *k == NsKind::User) {
-        setns(fd.as_fd(), kind.clone_flag()).map_err(|e| Error::sys("setns", "user namespace", e))?;
+        setns(fd.as_fd(), kind.clone_flag())
+            .map_err(|e| Error::sys("setns", "user namespace", e))?;
     }
     for (kind, fd) in deferred {
-        setns(fd.as_fd(), kind.clone_flag()).map_err(|e| Error::sys("setns", format!("{kind} namespace"), e))?;
+        setns(fd.as_fd(), kind.clone_flag())
+            .map_err(|e| Error::sys("setns", format!("{kind} namespace"), e))?;
     }
     Ok(())
 }

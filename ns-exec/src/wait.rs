@@ -7,15 +7,24 @@
 //! original one just before it execs.
 
 use nix::errno::Errno;
-use nix::sys::signal::{kill, sigaction, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal};
+use nix::sys::signal::{
+    kill, sigaction, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal,
+};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 use crate::error::{Error, Result};
 
 /// Signals passed on to the command, like `docker run`'s sig-proxy and tini.
-const FORWARDED: [Signal; 7] =
-    [Signal::SIGHUP, Signal::SIGINT, Signal::SIGQUIT, Signal::SIGTERM, Signal::SIGUSR1, Signal::SIGUSR2, Signal::SIGWINCH];
+const FORWARDED: [Signal; 7] = [
+    Signal::SIGHUP,
+    Signal::SIGINT,
+    Signal::SIGQUIT,
+    Signal::SIGTERM,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGWINCH,
+];
 
 /// The forwarded signals and SIGCHLD, blocked, with the mask to restore.
 pub(crate) struct Signals {
@@ -30,11 +39,14 @@ impl Signals {
     pub(crate) fn block() -> Result<Self> {
         let dfl = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
         // SAFETY: installing SIG_DFL runs no code of ours.
-        unsafe { sigaction(Signal::SIGCHLD, &dfl) }.map_err(|e| Error::sys("reset", "SIGCHLD disposition", e))?;
+        unsafe { sigaction(Signal::SIGCHLD, &dfl) }
+            .map_err(|e| Error::sys("reset", "SIGCHLD disposition", e))?;
         let mut waited = SigSet::empty();
         FORWARDED.iter().for_each(|s| waited.add(*s));
         waited.add(Signal::SIGCHLD);
-        let original = waited.thread_swap_mask(SigmaskHow::SIG_BLOCK).map_err(|e| Error::sys("block", "signals", e))?;
+        let original = waited
+            .thread_swap_mask(SigmaskHow::SIG_BLOCK)
+            .map_err(|e| Error::sys("block", "signals", e))?;
         Ok(Signals { waited, original })
     }
 

@@ -37,9 +37,13 @@ const SUN_PATH_MAX: usize = 107;
 /// Opens the container's terminal, sends its master to `socket` and makes
 /// the slave this process's controlling terminal and standard streams.
 pub fn setup(root: &OwnedFd, socket: &Path) -> Result<()> {
-    let ptmx = inroot::open(root, Path::new("/dev/pts/ptmx")).map_err(|e| Error::sys("find", "the container's terminal", e))?;
-    let stream =
-        connect(socket).map_err(|e| Error::Io { what: "connect to the console socket", path: socket.display().to_string(), source: e })?;
+    let ptmx = inroot::open(root, Path::new("/dev/pts/ptmx"))
+        .map_err(|e| Error::sys("find", "the container's terminal", e))?;
+    let stream = connect(socket).map_err(|e| Error::Io {
+        what: "connect to the console socket",
+        path: socket.display().to_string(),
+        source: e,
+    })?;
     attach(&inroot::fd_path(&ptmx), stream)
 }
 
@@ -49,13 +53,16 @@ pub fn setup(root: &OwnedFd, socket: &Path) -> Result<()> {
 /// reach the socket's path.
 pub fn attach(ptmx: &str, stream: UnixStream) -> Result<()> {
     let fail = |what: &'static str| move |e| Error::sys(what, "the container's terminal", e);
-    let master = open(ptmx, OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC, Mode::empty()).map_err(fail("open"))?;
+    let master = open(ptmx, OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(fail("open"))?;
     let unlock: libc::c_int = 0;
     // SAFETY: TIOCSPTLCK reads one int; TIOCGPTPEER returns a new descriptor.
     if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) } != 0 {
         return Err(fail("unlock")(nix::errno::Errno::last()));
     }
-    let raw = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTPEER, libc::O_RDWR | libc::O_NOCTTY) };
+    let raw = unsafe {
+        libc::ioctl(master.as_raw_fd(), libc::TIOCGPTPEER, libc::O_RDWR | libc::O_NOCTTY)
+    };
     if raw < 0 {
         return Err(fail("open the slave of")(nix::errno::Errno::last()));
     }
@@ -80,8 +87,14 @@ pub fn attach(ptmx: &str, stream: UnixStream) -> Result<()> {
 /// sets the window size first, so the command starts with the right one.
 fn send_fd(mut stream: UnixStream, fd: &OwnedFd) -> Result<()> {
     let fds = [fd.as_raw_fd()];
-    sendmsg::<()>(stream.as_fd().as_raw_fd(), &[IoSlice::new(b"t")], &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
-        .map_err(|e| Error::sys("send the terminal to", "the console socket", e))?;
+    sendmsg::<()>(
+        stream.as_fd().as_raw_fd(),
+        &[IoSlice::new(b"t")],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .map_err(|e| Error::sys("send the terminal to", "the console socket", e))?;
     let _ = std::io::Read::read(&mut stream, &mut [0u8; 1]);
     Ok(())
 }
@@ -94,11 +107,15 @@ pub fn connect(path: &Path) -> std::io::Result<UnixStream> {
 /// Calls `f` (a bind or connect) with `path`, or, when `path` is too long
 /// for sun_path, with /proc/self/fd/N/NAME where N is its directory, open
 /// for the duration of the call. Both ends of the console socket use it.
-pub fn via_short_path<T>(path: &Path, f: impl FnOnce(&Path) -> std::io::Result<T>) -> std::io::Result<T> {
+pub fn via_short_path<T>(
+    path: &Path,
+    f: impl FnOnce(&Path) -> std::io::Result<T>,
+) -> std::io::Result<T> {
     if path.as_os_str().len() <= SUN_PATH_MAX {
         return f(path);
     }
-    let (dir, name) = (path.parent().unwrap_or(Path::new("/")), path.file_name().unwrap_or_default());
+    let (dir, name) =
+        (path.parent().unwrap_or(Path::new("/")), path.file_name().unwrap_or_default());
     let dir = std::fs::File::open(dir)?;
     f(&Path::new(&format!("/proc/self/fd/{}", dir.as_raw_fd())).join(name))
 }

@@ -38,7 +38,11 @@ pub fn resolv_conf(host: &str, dns: &[IpAddr]) -> String {
         let mut words = line.split_whitespace();
         match words.next() {
             Some("nameserver") => {
-                let keep = dns.is_empty() && words.next().and_then(|a| a.parse::<IpAddr>().ok()).is_some_and(|a| !a.is_loopback());
+                let keep = dns.is_empty()
+                    && words
+                        .next()
+                        .and_then(|a| a.parse::<IpAddr>().ok())
+                        .is_some_and(|a| !a.is_loopback());
                 if keep {
                     text.push_str(line);
                     text.push('\n');
@@ -65,7 +69,11 @@ pub fn resolv_conf(host: &str, dns: &[IpAddr]) -> String {
 /// Writes `text` to `dir/name` and bind-mounts it on `/etc/name` in the root.
 pub fn install(root: &OwnedFd, dir: &Path, name: &str, text: &str) -> Result<()> {
     let file = dir.join(name);
-    std::fs::write(&file, text).map_err(|source| Error::Io { what: "write", path: file.display().to_string(), source })?;
+    std::fs::write(&file, text).map_err(|source| Error::Io {
+        what: "write",
+        path: file.display().to_string(),
+        source,
+    })?;
     let target = inroot::create(root, &Path::new("/etc").join(name), Kind::File)?;
     mount(Some(&file), fd_path(&target).as_str(), None::<&str>, MsFlags::MS_BIND, None::<&str>)
         .map_err(|e| Error::sys("bind-mount", format!("{} on /etc/{name}", file.display()), e))

@@ -32,7 +32,11 @@ pub fn exec(argv: &[CString], env: &[CString]) -> Error {
         let Err(errno) = execve(&argv[0], argv, env);
         return Error::Exec { command: name, source: errno };
     }
-    let path = env.iter().filter_map(|e| e.to_str().ok()?.strip_prefix("PATH=")).next().unwrap_or(DEFAULT_PATH);
+    let path = env
+        .iter()
+        .filter_map(|e| e.to_str().ok()?.strip_prefix("PATH="))
+        .next()
+        .unwrap_or(DEFAULT_PATH);
     let mut denied = None;
     for dir in path.split(':') {
         let dir = if dir.is_empty() { "." } else { dir };

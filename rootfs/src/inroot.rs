@@ -32,15 +32,18 @@ pub enum Kind {
 pub fn open(root: &OwnedFd, path: &Path) -> nix::Result<OwnedFd> {
     let rel = path.strip_prefix("/").unwrap_or(path);
     let rel = if rel.as_os_str().is_empty() { Path::new(".") } else { rel };
-    let how =
-        OpenHow::new().flags(OFlag::O_PATH | OFlag::O_CLOEXEC).resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let how = OpenHow::new()
+        .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
     openat2(root.as_fd(), rel, how)
 }
 
 /// Like [`open`], creating what is missing: directories along the way, and
 /// the last component as `kind`. Refuses an existing entry of the wrong kind.
 pub fn create(root: &OwnedFd, path: &Path, kind: Kind) -> Result<OwnedFd> {
-    let fail = |what: &'static str, e: Errno| Error::sys(what, format!("{} in the container", path.display()), e);
+    let fail = |what: &'static str, e: Errno| {
+        Error::sys(what, format!("{} in the container", path.display()), e)
+    };
     let names: Vec<_> = path
         .components()
         .filter_map(|c| match c {
@@ -60,7 +63,11 @@ pub fn create(root: &OwnedFd, path: &Path, kind: Kind) -> Result<OwnedFd> {
                 // cannot go anywhere else. If `name` is a dangling symlink,
                 // mkdirat fails with EEXIST and the reopen fails too.
                 let made = if last && kind == Kind::File {
-                    let flags = OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+                    let flags = OFlag::O_CREAT
+                        | OFlag::O_EXCL
+                        | OFlag::O_WRONLY
+                        | OFlag::O_NOFOLLOW
+                        | OFlag::O_CLOEXEC;
                     openat(parent.as_fd(), *name, flags, Mode::from_bits_truncate(0o644)).map(drop)
                 } else {
                     mkdirat(parent.as_fd(), *name, Mode::from_bits_truncate(0o755))
@@ -71,7 +78,10 @@ pub fn create(root: &OwnedFd, path: &Path, kind: Kind) -> Result<OwnedFd> {
                         return Err(Error::invalid(
                             "mount point",
                             path.display().to_string(),
-                            format!("{} is a symlink to a path missing in the container", prefix.display()),
+                            format!(
+                                "{} is a symlink to a path missing in the container",
+                                prefix.display()
+                            ),
                         ))
                     }
                     (Err(e), _) | (_, Err(e)) => return Err(fail("create", e)),

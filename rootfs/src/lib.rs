@@ -81,7 +81,11 @@ fn build_and_pivot(spec: &Spec) -> Result<()> {
     let userns = in_user_namespace();
     let [upper, work, merged] = ["upper", "work", "merged"].map(|d| spec.dir.join(d));
     for d in [&upper, &work, &merged] {
-        std::fs::create_dir_all(d).map_err(|source| Error::Io { what: "create", path: d.display().to_string(), source })?;
+        std::fs::create_dir_all(d).map_err(|source| Error::Io {
+            what: "create",
+            path: d.display().to_string(),
+            source,
+        })?;
     }
     mounts::overlay(&spec.layers, &upper, &work, &merged, userns)?;
     let root = open_dir(&merged)?;
@@ -117,7 +121,8 @@ fn build_and_pivot(spec: &Spec) -> Result<()> {
     chdir("/").map_err(|e| Error::sys("change directory to", "/", e))?;
 
     mounts::mask_kernel_paths()?;
-    chdir(&spec.workdir).map_err(|e| Error::sys("change directory to", spec.workdir.display(), e))?;
+    chdir(&spec.workdir)
+        .map_err(|e| Error::sys("change directory to", spec.workdir.display(), e))?;
     Ok(())
 }
 
@@ -128,7 +133,8 @@ fn own_mount_namespace() -> Result<()> {
     let ns = |p: &str| stat(p).map(|s| (s.st_dev, s.st_ino));
     match (ns("/proc/self/ns/mnt"), ns("/proc/1/ns/mnt")) {
         (Ok(ours), Ok(init)) if ours != init => Ok(()),
-        _ => unshare(CloneFlags::CLONE_NEWNS).map_err(|e| Error::sys("unshare", "a mount namespace", e)),
+        _ => unshare(CloneFlags::CLONE_NEWNS)
+            .map_err(|e| Error::sys("unshare", "a mount namespace", e)),
     }
 }
 
@@ -141,5 +147,6 @@ fn in_user_namespace() -> bool {
 }
 
 fn open_dir(path: &Path) -> Result<OwnedFd> {
-    open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).map_err(|e| Error::sys("open", path.display(), e))
+    open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| Error::sys("open", path.display(), e))
 }

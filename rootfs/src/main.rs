@@ -93,7 +93,8 @@ impl EnterArgs {
             .into_iter()
             .map(|a| {
                 let text = a.to_string_lossy().into_owned();
-                CString::new(a.into_vec()).map_err(|_| Error::invalid("command argument", text, "contains a NUL byte"))
+                CString::new(a.into_vec())
+                    .map_err(|_| Error::invalid("command argument", text, "contains a NUL byte"))
             })
             .collect::<Result<_, _>>()?;
         Ok(Spec {
@@ -128,9 +129,11 @@ fn main() {
     // still be reached; std opens it close-on-exec.
     let mut report = match args.start_socket.as_deref().map(rootfs::console::connect).transpose() {
         Ok(report) => report,
-        Err(e) => {
-            fail(Error::Io { what: "connect to the start socket", path: args.start_socket.unwrap().display().to_string(), source: e })
-        }
+        Err(e) => fail(Error::Io {
+            what: "connect to the start socket",
+            path: args.start_socket.unwrap().display().to_string(),
+            source: e,
+        }),
     };
     let err = match args.into_spec() {
         Ok(spec) => rootfs::enter(&spec),

@@ -30,11 +30,26 @@ fn mount_err(what: &'static str, target: impl std::fmt::Display) -> impl FnOnce(
 /// `upper`. `work` is overlayfs's scratch space and must be on the same
 /// filesystem as `upper`. The root directory of the merged tree takes its
 /// owner and mode from `upper`, so `upper` is given the top layer's.
-pub fn overlay(layers: &[impl AsRef<Path>], upper: &Path, work: &Path, merged: &Path, userns: bool) -> Result<()> {
+pub fn overlay(
+    layers: &[impl AsRef<Path>],
+    upper: &Path,
+    work: &Path,
+    merged: &Path,
+    userns: bool,
+) -> Result<()> {
     let top = layers[0].as_ref();
-    let meta = std::fs::metadata(top).map_err(|source| Error::Io { what: "stat layer", path: top.display().to_string(), source })?;
-    let io = |source| Error::Io { what: "set owner and mode of", path: upper.display().to_string(), source };
-    std::fs::set_permissions(upper, std::fs::Permissions::from_mode(meta.mode() & 0o7777)).map_err(io)?;
+    let meta = std::fs::metadata(top).map_err(|source| Error::Io {
+        what: "stat layer",
+        path: top.display().to_string(),
+        source,
+    })?;
+    let io = |source| Error::Io {
+        what: "set owner and mode of",
+        path: upper.display().to_string(),
+        source,
+    };
+    std::fs::set_permissions(upper, std::fs::Permissions::from_mode(meta.mode() & 0o7777))
+        .map_err(io)?;
     match std::os::unix::fs::chown(upper, Some(meta.uid()), Some(meta.gid())) {
         // In a user namespace the layer's owner may be unmapped (EINVAL):
         // the root directory then stays ours.
@@ -42,7 +57,12 @@ pub fn overlay(layers: &[impl AsRef<Path>], upper: &Path, work: &Path, merged: &
         other => other.map_err(io)?,
     }
     let lower: Vec<_> = layers.iter().map(|l| l.as_ref().display().to_string()).collect();
-    let mut options = format!("lowerdir={},upperdir={},workdir={}", lower.join(":"), upper.display(), work.display());
+    let mut options = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.join(":"),
+        upper.display(),
+        work.display()
+    );
     // In a user namespace overlayfs may not set trusted.* xattrs; it keeps
     // its whiteout and opaque markers in user.* xattrs instead.
     if userns {
@@ -50,7 +70,11 @@ pub fn overlay(layers: &[impl AsRef<Path>], upper: &Path, work: &Path, merged: &
     }
     // The options are one page at most: many layers with long paths do not fit.
     if options.len() >= 4096 {
-        return Err(Error::invalid("overlay options", format!("{} bytes", options.len()), "longer than a page (4096): too many layers"));
+        return Err(Error::invalid(
+            "overlay options",
+            format!("{} bytes", options.len()),
+            "longer than a page (4096): too many layers",
+        ));
     }
     mount(Some("overlay"), merged, Some("overlay"), MsFlags::empty(), Some(options.as_str()))
         .map_err(mount_err("mount overlay on", merged.display()))
@@ -61,7 +85,8 @@ pub fn overlay(layers: &[impl AsRef<Path>], upper: &Path, work: &Path, merged: &
 pub fn proc(root: &OwnedFd) -> Result<()> {
     let target = inroot::create(root, Path::new("/proc"), Kind::Dir)?;
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    mount(Some("proc"), fd_path(&target).as_str(), Some("proc"), flags, None::<&str>).map_err(mount_err("mount proc on", "/proc"))
+    mount(Some("proc"), fd_path(&target).as_str(), Some("proc"), flags, None::<&str>)
+        .map_err(mount_err("mount proc on", "/proc"))
 }
 
 /// sysfs at /sys, read-only. sysfs shows the network devices of the
@@ -74,8 +99,14 @@ pub fn sys(root: &OwnedFd) -> Result<()> {
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RDONLY;
     match mount(Some("sysfs"), path.as_str(), Some("sysfs"), flags, None::<&str>) {
         Err(Errno::EPERM) => {
-            mount(Some("/sys"), path.as_str(), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-                .map_err(mount_err("bind the host's /sys on", "/sys"))?;
+            mount(
+                Some("/sys"),
+                path.as_str(),
+                None::<&str>,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None::<&str>,
+            )
+            .map_err(mount_err("bind the host's /sys on", "/sys"))?;
             remount_read_only_in(root, Path::new("/sys"))
         }
         other => other.map_err(mount_err("mount sysfs on", "/sys")),
@@ -83,7 +114,14 @@ pub fn sys(root: &OwnedFd) -> Result<()> {
 }
 
 /// Character devices a program expects: (name, major, minor).
-const DEVICES: [(&str, u64, u64); 6] = [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)];
+const DEVICES: [(&str, u64, u64); 6] = [
+    ("null", 1, 3),
+    ("zero", 1, 5),
+    ("full", 1, 7),
+    ("random", 1, 8),
+    ("urandom", 1, 9),
+    ("tty", 5, 0),
+];
 
 /// /dev as Docker makes it: a small tmpfs with the basic devices, a private
 /// devpts instance for terminals, /dev/shm, /dev/mqueue and the fd links.
@@ -91,8 +129,14 @@ const DEVICES: [(&str, u64, u64); 6] = [("null", 1, 3), ("zero", 1, 5), ("full",
 pub fn dev(root: &OwnedFd, userns: bool) -> Result<()> {
     let dev = inroot::create(root, Path::new("/dev"), Kind::Dir)?;
     let nosuid = MsFlags::MS_NOSUID;
-    mount(Some("tmpfs"), fd_path(&dev).as_str(), Some("tmpfs"), nosuid | MsFlags::MS_STRICTATIME, Some("mode=755,size=65536k"))
-        .map_err(mount_err("mount tmpfs on", "/dev"))?;
+    mount(
+        Some("tmpfs"),
+        fd_path(&dev).as_str(),
+        Some("tmpfs"),
+        nosuid | MsFlags::MS_STRICTATIME,
+        Some("mode=755,size=65536k"),
+    )
+    .map_err(mount_err("mount tmpfs on", "/dev"))?;
     // The tmpfs now covers the directory we opened: reopen to be inside it.
     let dev = inroot::open(root, Path::new("/dev")).map_err(mount_err("open", "/dev"))?;
 
@@ -104,10 +148,19 @@ pub fn dev(root: &OwnedFd, userns: bool) -> Result<()> {
     // A new devpts instance: the container's ptys are its own, numbered
     // from 0. gid=5 (tty) is valid only if group 5 is mapped.
     let pts = sub("pts")?;
-    let pts_opts =
-        if userns && !gid_mapped(5) { "newinstance,ptmxmode=0666,mode=0620" } else { "newinstance,ptmxmode=0666,mode=0620,gid=5" };
-    mount(Some("devpts"), fd_path(&pts).as_str(), Some("devpts"), nosuid | MsFlags::MS_NOEXEC, Some(pts_opts))
-        .map_err(mount_err("mount devpts on", "/dev/pts"))?;
+    let pts_opts = if userns && !gid_mapped(5) {
+        "newinstance,ptmxmode=0666,mode=0620"
+    } else {
+        "newinstance,ptmxmode=0666,mode=0620,gid=5"
+    };
+    mount(
+        Some("devpts"),
+        fd_path(&pts).as_str(),
+        Some("devpts"),
+        nosuid | MsFlags::MS_NOEXEC,
+        Some(pts_opts),
+    )
+    .map_err(mount_err("mount devpts on", "/dev/pts"))?;
     let shm = sub("shm")?;
     mount(
         Some("shm"),
@@ -122,7 +175,13 @@ pub fn dev(root: &OwnedFd, userns: bool) -> Result<()> {
     // Without one (rootless, no --ipc) the directory stays empty, as with
     // rootless runc: there are no queues of our own to show.
     let mqueue = sub("mqueue")?;
-    match mount(Some("mqueue"), fd_path(&mqueue).as_str(), Some("mqueue"), nosuid | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, None::<&str>) {
+    match mount(
+        Some("mqueue"),
+        fd_path(&mqueue).as_str(),
+        Some("mqueue"),
+        nosuid | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        None::<&str>,
+    ) {
         Err(Errno::EPERM) if userns => {}
         other => other.map_err(mount_err("mount mqueue on", "/dev/mqueue"))?,
     }
@@ -136,7 +195,8 @@ pub fn dev(root: &OwnedFd, userns: bool) -> Result<()> {
         ("core", "/proc/kcore"),
     ];
     for (name, target) in links {
-        symlinkat(target, dev.as_fd(), name).map_err(mount_err("create symlink", format!("/dev/{name}")))?;
+        symlinkat(target, dev.as_fd(), name)
+            .map_err(mount_err("create symlink", format!("/dev/{name}")))?;
     }
     Ok(())
 }
@@ -146,17 +206,35 @@ pub fn dev(root: &OwnedFd, userns: bool) -> Result<()> {
 /// the host's node onto an empty file instead.
 fn make_device(dev: &OwnedFd, name: &str, major: u64, minor: u64) -> Result<()> {
     let mode = Mode::from_bits_truncate(0o666);
-    match mknodat(dev.as_fd(), name, SFlag::S_IFCHR, mode, libc::makedev(major as u32, minor as u32)) {
+    match mknodat(
+        dev.as_fd(),
+        name,
+        SFlag::S_IFCHR,
+        mode,
+        libc::makedev(major as u32, minor as u32),
+    ) {
         Ok(()) => {
             // mknod honours the umask; set the mode the device must have.
-            fchmodat(dev.as_fd(), name, mode, FchmodatFlags::FollowSymlink).map_err(mount_err("set mode of", format!("/dev/{name}")))
+            fchmodat(dev.as_fd(), name, mode, FchmodatFlags::FollowSymlink)
+                .map_err(mount_err("set mode of", format!("/dev/{name}")))
         }
         Err(Errno::EPERM) => {
-            let target = openat(dev.as_fd(), name, OFlag::O_CREAT | OFlag::O_WRONLY | OFlag::O_CLOEXEC, mode)
-                .map_err(mount_err("create", format!("/dev/{name}")))?;
+            let target = openat(
+                dev.as_fd(),
+                name,
+                OFlag::O_CREAT | OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+                mode,
+            )
+            .map_err(mount_err("create", format!("/dev/{name}")))?;
             let source = format!("/dev/{name}");
-            mount(Some(source.as_str()), fd_path(&target).as_str(), None::<&str>, MsFlags::MS_BIND, None::<&str>)
-                .map_err(mount_err("bind the host's device on", source))
+            mount(
+                Some(source.as_str()),
+                fd_path(&target).as_str(),
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
+            .map_err(mount_err("bind the host's device on", source))
         }
         Err(e) => Err(Error::sys("create device", format!("/dev/{name}"), e)),
     }
@@ -179,8 +257,14 @@ pub fn volume(root: &OwnedFd, volume: &Volume) -> Result<()> {
     let kind = if volume.source.is_dir() { Kind::Dir } else { Kind::File };
     let target = inroot::create(root, &volume.target, kind)?;
     let path = fd_path(&target);
-    mount(Some(&volume.source), path.as_str(), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-        .map_err(mount_err("bind-mount", volume))?;
+    mount(
+        Some(&volume.source),
+        path.as_str(),
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(mount_err("bind-mount", volume))?;
     if volume.read_only {
         remount_read_only_in(root, &volume.target)?;
     }
@@ -217,7 +301,8 @@ pub fn remount_read_only(path: &str) -> Result<()> {
             flags |= ms;
         }
     }
-    mount(None::<&str>, path, None::<&str>, flags, None::<&str>).map_err(mount_err("remount read-only", path))
+    mount(None::<&str>, path, None::<&str>, flags, None::<&str>)
+        .map_err(mount_err("remount read-only", path))
 }
 
 /// Paths of /proc and /sys that reveal or control the host, hidden the way
@@ -240,7 +325,8 @@ pub const MASKED: [&str; 12] = [
 
 /// Paths of /proc that stay visible but read-only (kernel tunables, the
 /// sysrq trigger, IRQ affinity).
-pub const READ_ONLY: [&str; 5] = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+pub const READ_ONLY: [&str; 5] =
+    ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
 /// Applies [`MASKED`] and [`READ_ONLY`]; run after pivot_root, so the paths
 /// are the container's own.
@@ -261,7 +347,8 @@ pub fn mask_kernel_paths() -> Result<()> {
         if !Path::new(path).exists() {
             continue;
         }
-        mount(Some(path), path, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>).map_err(mount_err("bind", path))?;
+        mount(Some(path), path, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+            .map_err(mount_err("bind", path))?;
         remount_read_only(path)?;
     }
     Ok(())

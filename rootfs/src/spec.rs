@@ -56,7 +56,9 @@ impl FromStr for Volume {
             _ => return Err(bad("expected SRC:DST or SRC:DST:ro")),
         };
         if !source.starts_with('/') {
-            return Err(bad("the source must be an absolute host path (named volumes are not supported)"));
+            return Err(bad(
+                "the source must be an absolute host path (named volumes are not supported)",
+            ));
         }
         let target = PathBuf::from(target);
         check_container_path("volume destination", &target)?;
@@ -91,7 +93,9 @@ impl FromStr for HostEntry {
         let bad = |why: &str| Error::invalid("host entry", spec, why);
         // Split at the first ':' only: an IPv6 address has more.
         let (host, ip) = spec.split_once(':').ok_or_else(|| bad("expected HOST:IP"))?;
-        if host.is_empty() || !host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b)) {
+        if host.is_empty()
+            || !host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+        {
             return Err(bad("the host name may hold letters, digits, '-', '.' and '_'"));
         }
         let ip = ip.parse().map_err(|_| bad(&format!("{ip:?} is not an IP address")))?;
@@ -132,17 +136,29 @@ impl Spec {
             let text = layer.to_string_lossy();
             // overlayfs separates options with ',' and lower dirs with ':'.
             if text.contains([',', ':']) {
-                return Err(Error::invalid("directory", text, "overlayfs cannot take a path with ',' or ':'"));
+                return Err(Error::invalid(
+                    "directory",
+                    text,
+                    "overlayfs cannot take a path with ',' or ':'",
+                ));
             }
         }
         for layer in &self.layers {
             if !layer.is_dir() {
-                return Err(Error::invalid("layer", layer.display().to_string(), "not a directory"));
+                return Err(Error::invalid(
+                    "layer",
+                    layer.display().to_string(),
+                    "not a directory",
+                ));
             }
         }
         for volume in &self.volumes {
             if let Err(e) = std::fs::metadata(&volume.source) {
-                return Err(Error::Io { what: "volume source", path: volume.source.display().to_string(), source: e });
+                return Err(Error::Io {
+                    what: "volume source",
+                    path: volume.source.display().to_string(),
+                    source: e,
+                });
             }
         }
         check_container_path("working directory", &self.workdir)?;
@@ -163,7 +179,10 @@ mod tests {
     #[test]
     fn parses_volumes() {
         let v: Volume = "/srv/data:/data".parse().unwrap();
-        assert_eq!(v, Volume { source: "/srv/data".into(), target: "/data".into(), read_only: false });
+        assert_eq!(
+            v,
+            Volume { source: "/srv/data".into(), target: "/data".into(), read_only: false }
+        );
         let v: Volume = "/srv/data:/data:ro".parse().unwrap();
         assert!(v.read_only);
         assert_eq!(v.to_string(), "/srv/data:/data:ro");
@@ -172,7 +191,9 @@ mod tests {
 
     #[test]
     fn refuses_bad_volumes() {
-        for bad in ["", "/a", "data:/data", "/a:b", "/a:/b:rx", "/a:/b:ro:x", "/a:/", "/a:/x/../etc"] {
+        for bad in
+            ["", "/a", "data:/data", "/a:b", "/a:/b:rx", "/a:/b:ro:x", "/a:/", "/a:/x/../etc"]
+        {
             assert!(bad.parse::<Volume>().is_err(), "{bad:?} was accepted");
         }
     }

@@ -31,12 +31,20 @@ pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("own executable");
     let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
     let path = dir.join(name);
-    let built = fs::metadata(&path)
-        .and_then(|m| m.modified())
-        .unwrap_or_else(|e| panic!("{}: {e}: build the tools first: cargo build --workspace && cargo test --workspace", path.display()));
+    let built = fs::metadata(&path).and_then(|m| m.modified()).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}: build the tools first: cargo build --workspace && cargo test --workspace",
+            path.display()
+        )
+    });
     let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name);
     if let Some(newest) = newest_mtime(&sources) {
-        assert!(built >= newest, "{} is older than its sources in {}: run cargo build --workspace", path.display(), sources.display());
+        assert!(
+            built >= newest,
+            "{} is older than its sources in {}: run cargo build --workspace",
+            path.display(),
+            sources.display()
+        );
     }
     path
 }
@@ -46,7 +54,11 @@ fn newest_mtime(dir: &Path) -> Option<std::time::SystemTime> {
     let mut newest = None;
     for entry in fs::read_dir(dir).ok()?.flatten() {
         let path = entry.path();
-        let time = if path.is_dir() { newest_mtime(&path) } else { entry.metadata().and_then(|m| m.modified()).ok() };
+        let time = if path.is_dir() {
+            newest_mtime(&path)
+        } else {
+            entry.metadata().and_then(|m| m.modified()).ok()
+        };
         newest = newest.max(time);
     }
     newest
@@ -54,8 +66,14 @@ fn newest_mtime(dir: &Path) -> Option<std::time::SystemTime> {
 
 /// Fails unless we are root: the tests need namespaces, mounts, pivot_root.
 pub fn require_root() {
-    assert!(nix::unistd::geteuid().is_root(), "the end-to-end tests run as root (they create namespaces and mounts)");
-    assert!(Path::new("/bin/busybox").is_file(), "/bin/busybox is missing: apt-get install busybox-static (.ci/run does)");
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "the end-to-end tests run as root (they create namespaces and mounts)"
+    );
+    assert!(
+        Path::new("/bin/busybox").is_file(),
+        "/bin/busybox is missing: apt-get install busybox-static (.ci/run does)"
+    );
 }
 
 /// How long a test waits for something that normally takes milliseconds
@@ -123,7 +141,10 @@ impl Default for Sandbox {
 impl Sandbox {
     pub fn new() -> Sandbox {
         require_root();
-        let root = tempfile::Builder::new().prefix("dockerish-test-").tempdir_in("/tmp").expect("temporary root");
+        let root = tempfile::Builder::new()
+            .prefix("dockerish-test-")
+            .tempdir_in("/tmp")
+            .expect("temporary root");
         fs::set_permissions(root.path(), fs::Permissions::from_mode(0o755)).expect("chmod root");
         Sandbox { root }
     }
@@ -180,7 +201,11 @@ impl Sandbox {
     pub fn ps_json(&self, args: &[&str]) -> Vec<serde_json::Value> {
         let mut argv = vec!["ps", "--no-trunc", "--format", "json"];
         argv.extend(args);
-        self.dockerish(argv).ok().lines().map(|l| serde_json::from_str(l).expect("ps prints a JSON object per line")).collect()
+        self.dockerish(argv)
+            .ok()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("ps prints a JSON object per line"))
+            .collect()
     }
 
     /// `imgtool --root ROOT ARGS…`
@@ -219,9 +244,16 @@ impl Sandbox {
         while !processes_naming(&root).is_empty() && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        leaks.extend(processes_naming(&root).into_iter().map(|(pid, cmd)| format!("process {pid}: {cmd}")));
+        leaks.extend(
+            processes_naming(&root).into_iter().map(|(pid, cmd)| format!("process {pid}: {cmd}")),
+        );
         let name = self.cgroup_parent();
-        leaks.extend(cgroup_dirs().into_iter().filter(|d| d.to_string_lossy().contains(&name)).map(|d| format!("cgroup {}", d.display())));
+        leaks.extend(
+            cgroup_dirs()
+                .into_iter()
+                .filter(|d| d.to_string_lossy().contains(&name))
+                .map(|d| format!("cgroup {}", d.display())),
+        );
         if self.root().join("containers").is_dir() {
             let running = self.dockerish(["ps", "-q"]);
             leaks.extend(running.stdout.lines().map(|id| format!("running container {id}")));
@@ -260,10 +292,13 @@ pub fn processes_naming(text: &str) -> Vec<(i32, String)> {
     let me = std::process::id() as i32;
     let mut found = Vec::new();
     for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
         let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();
         let cmd = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        let zombie = fs::read_to_string(entry.path().join("stat")).is_ok_and(|s| s.rsplit(") ").next().is_some_and(|r| r.starts_with('Z')));
+        let zombie = fs::read_to_string(entry.path().join("stat"))
+            .is_ok_and(|s| s.rsplit(") ").next().is_some_and(|r| r.starts_with('Z')));
         if pid != me && !zombie && cmd.contains(text) {
             found.push((pid, cmd.trim_end().to_string()));
         }

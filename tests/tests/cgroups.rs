@@ -39,13 +39,19 @@ fn dir_of(created: &Value, controller: &str) -> PathBuf {
     let members = created["members"].as_array().expect("members");
     let member = members
         .iter()
-        .find(|m| m["version"] == "2" || m["controllers"].as_array().unwrap().iter().any(|c| c == controller))
+        .find(|m| {
+            m["version"] == "2"
+                || m["controllers"].as_array().unwrap().iter().any(|c| c == controller)
+        })
         .unwrap_or_else(|| panic!("no hierarchy with {controller}: {created}"));
     PathBuf::from(member["dir"].as_str().unwrap())
 }
 
 fn read(dir: &Path, file: &str) -> String {
-    fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display())).trim().to_string()
+    fs::read_to_string(dir.join(file))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display()))
+        .trim()
+        .to_string()
 }
 
 /// A `dockerish run` left running in the background, killed (with its
@@ -59,7 +65,11 @@ struct Background {
 impl Background {
     fn start(sb: &Sandbox, name: &str, args: &[&str]) -> Background {
         let mut cmd = sb.command("dockerish");
-        cmd.args(["run", "--rm", "--name", name]).args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        cmd.args(["run", "--rm", "--name", name])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         let child = cmd.spawn().expect("spawn dockerish run");
         let bg = Background { child, sb_root: sb.root().to_path_buf(), name: name.to_string() };
         let deadline = Instant::now() + PATIENCE;
@@ -74,7 +84,11 @@ impl Background {
     fn init_pid(&self, sb: &Sandbox) -> Option<i32> {
         let ps = sb.ps_json(&[]);
         let id = ps.iter().find(|c| c["Names"] == self.name.as_str())?["ID"].as_str()?.to_string();
-        fs::read_to_string(sb.root().join("containers").join(id).join("pid")).ok()?.trim().parse().ok()
+        fs::read_to_string(sb.root().join("containers").join(id).join("pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 
     /// `cgctl stats --pid INIT` of the running container.
@@ -105,17 +119,25 @@ impl Drop for Background {
 fn info_reports_the_layout_and_our_own_cgroup() {
     let info = json(&dockerish_tests::tool("cgctl", ["info"]).ok());
     let fs_type = nix::sys::statfs::statfs("/sys/fs/cgroup").unwrap().filesystem_type();
-    let expected: &[&str] = if fs_type == nix::sys::statfs::CGROUP2_SUPER_MAGIC { &["unified"] } else { &["hybrid", "legacy"] };
+    let expected: &[&str] = if fs_type == nix::sys::statfs::CGROUP2_SUPER_MAGIC {
+        &["unified"]
+    } else {
+        &["hybrid", "legacy"]
+    };
     assert!(expected.iter().any(|k| info["kind"] == *k), "{info}");
     let own = fs::read_to_string("/proc/self/cgroup").unwrap();
     for h in info["hierarchies"].as_array().unwrap().iter().filter(|h| h["used"] == true) {
         let line = if h["version"] == "2" {
             "0::".to_string()
         } else {
-            let ids: Vec<&str> = h["controllers"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+            let ids: Vec<&str> =
+                h["controllers"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
             format!(":{}:", ids.join(","))
         };
-        let path = own.lines().find_map(|l| l.split_once(&line).map(|(_, p)| p)).expect("our line in /proc/self/cgroup");
+        let path = own
+            .lines()
+            .find_map(|l| l.split_once(&line).map(|(_, p)| p))
+            .expect("our line in /proc/self/cgroup");
         assert_eq!(h["own"], path, "{h}");
         assert!(Path::new(h["mount"].as_str().unwrap()).join("cgroup.procs").is_file(), "{h}");
     }
@@ -151,32 +173,54 @@ fn create_writes_each_limit_and_rm_removes_everything() {
         )
         .ok(),
     );
-    let (memory, cpu, pids, cpuset) =
-        (dir_of(&created, "memory"), dir_of(&created, "cpu"), dir_of(&created, "pids"), dir_of(&created, "cpuset"));
+    let (memory, cpu, pids, cpuset) = (
+        dir_of(&created, "memory"),
+        dir_of(&created, "cpu"),
+        dir_of(&created, "pids"),
+        dir_of(&created, "cpuset"),
+    );
     // The proportional IO weight lives where the IO scheduler or cost model offers it.
     let io = dir_of(&created, "blkio");
-    let weight = ["io.weight", "io.bfq.weight", "blkio.weight", "blkio.bfq.weight"].into_iter().find(|f| io.join(f).exists()).unwrap();
+    let weight = ["io.weight", "io.bfq.weight", "blkio.weight", "blkio.bfq.weight"]
+        .into_iter()
+        .find(|f| io.join(f).exists())
+        .unwrap();
     let expected = if weight == "io.weight" { "default 4950" } else { "500" };
     assert_eq!(read(&io, weight), expected, "{weight}: Docker's 500 of 10..1000");
     if unified() {
         assert_eq!(read(&memory, "memory.max"), (64 << 20).to_string());
-        assert_eq!(read(&memory, "memory.swap.max"), (32 << 20).to_string(), "v2 limits swap alone: 96m - 64m");
+        assert_eq!(
+            read(&memory, "memory.swap.max"),
+            (32 << 20).to_string(),
+            "v2 limits swap alone: 96m - 64m"
+        );
         assert_eq!(read(&memory, "memory.low"), (32 << 20).to_string());
         assert_eq!(read(&cpu, "cpu.max"), "50000 100000");
         assert_eq!(read(&cpu, "cpu.weight"), "20", "shares 512 as a v2 weight");
         let parent = memory.parent().unwrap();
         let delegated = read(parent, "cgroup.subtree_control");
         for c in ["cpu", "memory", "pids", "cpuset"] {
-            assert!(delegated.split(' ').any(|d| d == c), "{c} not enabled in {}: {delegated}", parent.display());
+            assert!(
+                delegated.split(' ').any(|d| d == c),
+                "{c} not enabled in {}: {delegated}",
+                parent.display()
+            );
         }
     } else {
         assert_eq!(read(&memory, "memory.limit_in_bytes"), (64 << 20).to_string());
-        assert_eq!(read(&memory, "memory.memsw.limit_in_bytes"), (96 << 20).to_string(), "v1 limits memory plus swap");
+        assert_eq!(
+            read(&memory, "memory.memsw.limit_in_bytes"),
+            (96 << 20).to_string(),
+            "v1 limits memory plus swap"
+        );
         assert_eq!(read(&memory, "memory.soft_limit_in_bytes"), (32 << 20).to_string());
         assert_eq!(read(&cpu, "cpu.cfs_quota_us"), "50000");
         assert_eq!(read(&cpu, "cpu.cfs_period_us"), "100000");
         assert_eq!(read(&cpu, "cpu.shares"), "512");
-        assert!(!read(&cpuset, "cpuset.mems").is_empty(), "a v1 cpuset gets its parent's memory nodes");
+        assert!(
+            !read(&cpuset, "cpuset.mems").is_empty(),
+            "a v1 cpuset gets its parent's memory nodes"
+        );
     }
     assert_eq!(read(&pids, "pids.max"), "33");
     assert_eq!(read(&cpuset, "cpuset.cpus"), "0");
@@ -194,7 +238,10 @@ fn create_writes_each_limit_and_rm_removes_everything() {
     cgctl(&sb, &["create", &format!("{path}/child")]).ok();
     cgctl(&sb, &["rm", &path]).fails(125, "has child cgroups (child)");
     cgctl(&sb, &["rm", "--recursive", "--parents", &path]).ok();
-    assert!(!memory.exists() && !memory.parent().unwrap().exists(), "--parents removes the emptied parent");
+    assert!(
+        !memory.exists() && !memory.parent().unwrap().exists(),
+        "--parents removes the emptied parent"
+    );
     cgctl(&sb, &["rm", &path]).fails(2, "no such cgroup");
 }
 
@@ -218,11 +265,19 @@ fn bad_input_is_refused_before_anything_is_created() {
         args.push(&path);
         cgctl(&sb, &args).fails(125, needle);
     }
-    for bad in [format!("{}/../x", sb.cgroup_parent()), "..".to_string(), "cgroup.procs".to_string()] {
+    for bad in
+        [format!("{}/../x", sb.cgroup_parent()), "..".to_string(), "cgroup.procs".to_string()]
+    {
         cgctl(&sb, &["create", &bad]).fails(125, "invalid cgroup path");
     }
     // dockerish refuses the same, and Docker's 6 MB floor, with no container left.
-    for flags in [&["-m", "12q"][..], &["-m", "1m"], &["--cpus", "0"], &["--cpuset-cpus", "4095"], &["--cgroup-parent", "../up"]] {
+    for flags in [
+        &["-m", "12q"][..],
+        &["-m", "1m"],
+        &["--cpus", "0"],
+        &["--cpuset-cpus", "4095"],
+        &["--cgroup-parent", "../up"],
+    ] {
         let mut args = vec!["run", "--rm"];
         args.extend(flags);
         args.extend(["busybox", "true"]);
@@ -231,15 +286,28 @@ fn bad_input_is_refused_before_anything_is_created() {
         assert!(out.stderr.contains("invalid"), "{flags:?}: {out:#?}");
     }
     assert!(sb.container_dirs().is_empty());
-    assert!(dockerish_tests::cgroup_dirs().iter().all(|d| !d.to_string_lossy().contains(&sb.cgroup_parent())));
+    assert!(dockerish_tests::cgroup_dirs()
+        .iter()
+        .all(|d| !d.to_string_lossy().contains(&sb.cgroup_parent())));
 }
 
 #[test]
 fn a_memory_hog_is_oom_killed_and_the_record_says_so() {
     let sb = Sandbox::new();
     // `tail` keeps the line it reads, and /dev/zero has no newline.
-    let out =
-        sb.dockerish(["run", "--name", "hog", "-m", "16m", "--memory-swap", "16m", "busybox", "sh", "-c", "head -c 256m /dev/zero | tail"]);
+    let out = sb.dockerish([
+        "run",
+        "--name",
+        "hog",
+        "-m",
+        "16m",
+        "--memory-swap",
+        "16m",
+        "busybox",
+        "sh",
+        "-c",
+        "head -c 256m /dev/zero | tail",
+    ]);
     assert_eq!(out.code, 137, "{out:#?}");
     let ps = sb.ps_json(&["-a"]);
     assert!(ps[0]["Status"].as_str().unwrap().starts_with("Exited (137)"), "{ps:?}");
@@ -249,8 +317,21 @@ fn a_memory_hog_is_oom_killed_and_the_record_says_so() {
     sb.dockerish(["rm", "hog"]).ok();
 
     // Within the limit: no OOM, and the record says that too.
-    let fine = sb.dockerish(["run", "--name", "fine", "-m", "64m", "busybox", "sh", "-c", "head -c 8m /dev/zero | tail"]);
-    assert!(fine.code == 0 && fine.stderr.is_empty(), "the cgroup was removed without a word: {fine:#?}");
+    let fine = sb.dockerish([
+        "run",
+        "--name",
+        "fine",
+        "-m",
+        "64m",
+        "busybox",
+        "sh",
+        "-c",
+        "head -c 8m /dev/zero | tail",
+    ]);
+    assert!(
+        fine.code == 0 && fine.stderr.is_empty(),
+        "the cgroup was removed without a word: {fine:#?}"
+    );
     let dir = &sb.container_dirs()[0];
     assert_eq!(json(&fs::read_to_string(dir.join("state.json")).unwrap())["OOMKilled"], false);
     sb.dockerish(["rm", "fine"]).ok();
@@ -270,7 +351,10 @@ fn a_memory_hog_is_oom_killed_and_the_record_says_so() {
 fn a_fork_bomb_stops_at_the_pids_limit() {
     let sb = Sandbox::new();
     // Fork until the kernel says no; the shell prints how far it got.
-    let out = sb.sh_with(&["--pids-limit", "20"], "n=0; while [ $n -lt 200 ]; do sleep 60 & n=$((n+1)); echo $n; done");
+    let out = sb.sh_with(
+        &["--pids-limit", "20"],
+        "n=0; while [ $n -lt 200 ]; do sleep 60 & n=$((n+1)); echo $n; done",
+    );
     assert_ne!(out.code, 0, "{out:#?}");
     assert!(out.stderr.contains("can't fork"), "{out:#?}");
     let forked: u32 = out.stdout.lines().last().unwrap_or("0").parse().unwrap();
@@ -281,18 +365,26 @@ fn a_fork_bomb_stops_at_the_pids_limit() {
 #[test]
 fn cpus_half_a_core_is_throttled_to_half() {
     let sb = Sandbox::new();
-    let spinner = Background::start(&sb, "spin", &["--cpus", "0.5", "busybox", "sh", "-c", "while :; do :; done"]);
+    let spinner = Background::start(
+        &sb,
+        "spin",
+        &["--cpus", "0.5", "busybox", "sh", "-c", "while :; do :; done"],
+    );
     let first = spinner.stats(&sb);
     sleep(Duration::from_secs(3));
     let second = spinner.stats(&sb);
     let delta = |k: &str| second["cpu"][k].as_u64().unwrap() - first["cpu"][k].as_u64().unwrap();
     // Measured by the kernel: CPU time used per 100 ms period that had
     // runnable tasks, and the periods in which the quota ran out.
-    let (periods, throttled, usage) = (delta("nr_periods"), delta("nr_throttled"), delta("usage_usec"));
+    let (periods, throttled, usage) =
+        (delta("nr_periods"), delta("nr_throttled"), delta("usage_usec"));
     assert!(periods >= 10, "{first} {second}");
     assert!(throttled * 10 >= periods * 8, "throttled in {throttled} of {periods} periods");
     let share = usage as f64 / (periods as f64 * 100_000.0);
-    assert!((0.35..=0.6).contains(&share), "used {share:.2} of a CPU per period (usage {usage} us in {periods} periods)");
+    assert!(
+        (0.35..=0.6).contains(&share),
+        "used {share:.2} of a CPU per period (usage {usage} us in {periods} periods)"
+    );
     assert!(delta("throttled_usec") > 0);
     let stats = json(&sb.dockerish(["stats", "--no-stream", "--format", "json", "spin"]).ok());
     let percent = stats[0]["cpu_percent"].as_f64().unwrap();
@@ -307,7 +399,9 @@ fn cpuset_pins_the_container_to_the_given_cpu() {
     let sb = Sandbox::new();
     let online = fs::read_to_string("/sys/devices/system/cpu/online").unwrap();
     let last = online.trim().rsplit([',', '-']).next().unwrap().to_string();
-    let out = sb.sh_with(&["--cpuset-cpus", &last], "grep Cpus_allowed_list /proc/self/status; nproc").ok();
+    let out = sb
+        .sh_with(&["--cpuset-cpus", &last], "grep Cpus_allowed_list /proc/self/status; nproc")
+        .ok();
     assert_eq!(out, format!("Cpus_allowed_list:\t{last}\n1\n"));
 }
 
@@ -320,9 +414,18 @@ fn pause_stops_progress_and_unpause_resumes_it() {
     let bg = Background::start(
         &sb,
         "ticker",
-        &["-v", &volume, "busybox", "sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /out/n.tmp; mv /out/n.tmp /out/n; done"],
+        &[
+            "-v",
+            &volume,
+            "busybox",
+            "sh",
+            "-c",
+            "i=0; while :; do i=$((i+1)); echo $i > /out/n.tmp; mv /out/n.tmp /out/n; done",
+        ],
     );
-    let count = || fs::read_to_string(&counter).ok().and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(0);
+    let count = || {
+        fs::read_to_string(&counter).ok().and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(0)
+    };
     let grows = || {
         let a = count();
         let deadline = Instant::now() + PATIENCE;
@@ -361,8 +464,16 @@ fn kill_reaches_processes_that_fork_and_hide() {
     // Daemons that double-fork into new sessions, and a loop that keeps
     // forking: a one-pass kill of a process list would miss some.
     let mut cmd = Command::new(dockerish_tests::bin("cgctl"));
-    cmd.args(["exec", &path, "--", "sh", "-c", "setsid sh -c 'sleep 300 & sleep 300' & (while :; do sleep 300 & sleep 0.01; done) & wait"]);
-    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    cmd.args([
+        "exec",
+        &path,
+        "--",
+        "sh",
+        "-c",
+        "setsid sh -c 'sleep 300 & sleep 300' & (while :; do sleep 300 & sleep 0.01; done) & wait",
+    ]);
+    let mut child =
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let deadline = Instant::now() + PATIENCE;
     while json(&cgctl(&sb, &["stats", &path]).ok())["procs"].as_u64().unwrap() < 6 {
         assert!(Instant::now() < deadline, "the forks did not start");
@@ -393,7 +504,10 @@ fn v2_no_internal_processes_rule_is_explained() {
     let sb = Sandbox::new();
     let parent = format!("{}/busy", sb.cgroup_parent());
     cgctl(&sb, &["create", &parent]).ok();
-    let mut sleeper = Command::new(dockerish_tests::bin("cgctl")).args(["exec", &parent, "--", "sleep", "300"]).spawn().unwrap();
+    let mut sleeper = Command::new(dockerish_tests::bin("cgctl"))
+        .args(["exec", &parent, "--", "sleep", "300"])
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + PATIENCE;
     while json(&cgctl(&sb, &["stats", &parent]).ok())["procs"] == 0 {
         assert!(Instant::now() < deadline, "sleep did not join");
@@ -426,7 +540,9 @@ fn the_container_runs_in_its_own_cgroup_and_sees_it_as_root() {
     let ours = format!("/{}/{id}", sb.cgroup_parent());
     // (Not the hierarchies cgctl leaves alone: devices, name=systemd, and
     // the controller-less cgroup2 tree of a hybrid host.)
-    let unused = |l: &str| l.contains(":devices:") || l.contains(":name=") || (l.starts_with("0::") && !unified());
+    let unused = |l: &str| {
+        l.contains(":devices:") || l.contains(":name=") || (l.starts_with("0::") && !unified())
+    };
     for line in host_view.lines().filter(|l| !unused(l)) {
         assert!(line.ends_with(&ours), "{line} in {host_view}");
     }

@@ -48,7 +48,14 @@ fn import_list_inspect_run_remove() {
     drop(builder);
 
     let json: serde_json::Value = serde_json::from_str(
-        &sb.imgtool(["import".as_ref(), tar.as_os_str(), "mine:1".as_ref(), "--cmd".as_ref(), "/bin/sh".as_ref()]).ok(),
+        &sb.imgtool([
+            "import".as_ref(),
+            tar.as_os_str(),
+            "mine:1".as_ref(),
+            "--cmd".as_ref(),
+            "/bin/sh".as_ref(),
+        ])
+        .ok(),
     )
     .unwrap();
     assert!(json["id"].as_str().unwrap().starts_with("sha256:"));
@@ -63,7 +70,10 @@ fn import_list_inspect_run_remove() {
 
     // Arguments after the image replace its CMD (here /bin/sh), as in Docker.
     sb.dockerish(["run", "--rm", "mine:1", "-c", "true"]).fails(127, "\"-c\"");
-    assert_eq!(sb.dockerish(["run", "--rm", "mine:1", "/bin/sh", "-c", "cat /etc/motd"]).ok(), "imported\n");
+    assert_eq!(
+        sb.dockerish(["run", "--rm", "mine:1", "/bin/sh", "-c", "cat /etc/motd"]).ok(),
+        "imported\n"
+    );
 
     sb.imgtool(["inspect", "nosuch"]).fails(2, "no such image: nosuch");
     sb.imgtool(["rm", "mine:1"]).ok();
@@ -81,8 +91,21 @@ fn tars_that_escape_the_layer_are_refused() {
     // (label, entries, what the error names)
     type Entry = (String, tar::EntryType, String, Vec<u8>);
     let cases: Vec<(&str, Vec<Entry>, &str)> = vec![
-        ("dotdot", vec![("../../../../tmp/x".into(), tar::EntryType::Regular, String::new(), b"x".to_vec())], ".."),
-        ("absolute", vec![(format!("{outside}/abs"), tar::EntryType::Regular, String::new(), b"x".to_vec())], "absolute"),
+        (
+            "dotdot",
+            vec![(
+                "../../../../tmp/x".into(),
+                tar::EntryType::Regular,
+                String::new(),
+                b"x".to_vec(),
+            )],
+            "..",
+        ),
+        (
+            "absolute",
+            vec![(format!("{outside}/abs"), tar::EntryType::Regular, String::new(), b"x".to_vec())],
+            "absolute",
+        ),
         (
             "symlink",
             vec![
@@ -91,7 +114,16 @@ fn tars_that_escape_the_layer_are_refused() {
             ],
             "link",
         ),
-        ("hardlink", vec![("hard".into(), tar::EntryType::Link, format!("../../../..{outside}/target"), vec![])], ".."),
+        (
+            "hardlink",
+            vec![(
+                "hard".into(),
+                tar::EntryType::Link,
+                format!("../../../..{outside}/target"),
+                vec![],
+            )],
+            "..",
+        ),
     ];
     fs::write(victim.join("target"), "do not touch").unwrap();
     for (label, entries, needle) in cases {
@@ -101,8 +133,16 @@ fn tars_that_escape_the_layer_are_refused() {
         raw_tar(&tar, &refs);
         let out = sb.imgtool(["import".as_ref(), tar.as_os_str(), label.as_ref()]);
         out.fails(1, needle);
-        assert_eq!(fs::read_dir(&victim).unwrap().count(), 1, "{label}: something was written outside");
-        assert!(layer_entries(&sb).is_empty(), "{label}: a partial layer was left: {:?}", layer_entries(&sb));
+        assert_eq!(
+            fs::read_dir(&victim).unwrap().count(),
+            1,
+            "{label}: something was written outside"
+        );
+        assert!(
+            layer_entries(&sb).is_empty(),
+            "{label}: a partial layer was left: {:?}",
+            layer_entries(&sb)
+        );
         assert_eq!(sb.imgtool(["ls", "-q"]).ok(), "", "{label}: an image was recorded");
     }
 }

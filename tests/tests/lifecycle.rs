@@ -17,7 +17,10 @@ fn detach(sb: &Sandbox, args: &[&str]) -> String {
     let mut argv = vec!["run", "-d"];
     argv.extend(args);
     let id = sb.dockerish(&argv).ok().trim().to_string();
-    assert!(id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()), "run -d prints the full ID, got {id:?}");
+    assert!(
+        id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "run -d prints the full ID, got {id:?}"
+    );
     id
 }
 
@@ -38,7 +41,8 @@ fn until(what: &str, mut check: impl FnMut() -> bool) {
 
 /// Whether process `pid` runs (a zombie has ended).
 fn alive(pid: &str) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rsplit(") ").next().is_some_and(|rest| !rest.starts_with('Z')))
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| s.rsplit(") ").next().is_some_and(|rest| !rest.starts_with('Z')))
 }
 
 /// Waits until the container has logged `ready`: its traps are set.
@@ -50,14 +54,27 @@ fn until_ready(sb: &Sandbox, name: &str) {
 fn remove_all(sb: &Sandbox) {
     let all: Vec<String> = sb.dockerish(["ps", "-aq"]).ok().lines().map(String::from).collect();
     if !all.is_empty() {
-        sb.dockerish([&["rm", "-f"][..], &all.iter().map(String::as_str).collect::<Vec<_>>()].concat()).ok();
+        sb.dockerish(
+            [&["rm", "-f"][..], &all.iter().map(String::as_str).collect::<Vec<_>>()].concat(),
+        )
+        .ok();
     }
 }
 
 #[test]
 fn run_detached_returns_at_once_and_keeps_both_streams_in_the_log() {
     let sb = Sandbox::new();
-    let id = detach(&sb, &["--name", "talker", "busybox", "sh", "-c", "echo out1; echo err1 >&2; printf partial; sleep 300"]);
+    let id = detach(
+        &sb,
+        &[
+            "--name",
+            "talker",
+            "busybox",
+            "sh",
+            "-c",
+            "echo out1; echo err1 >&2; printf partial; sleep 300",
+        ],
+    );
     let ps = sb.dockerish(["ps"]).ok();
     let line = ps.lines().find(|l| l.contains("talker")).expect("ps lists it");
     assert!(line.starts_with(&id[..12]) && line.contains("Up "), "{ps}");
@@ -71,7 +88,13 @@ fn run_detached_returns_at_once_and_keeps_both_streams_in_the_log() {
     assert_eq!(sb.dockerish(["logs", "--tail", "1", &id[..5]]).stdout, "partial");
     let stamped = sb.dockerish(["logs", "-t", "talker"]).stdout;
     let first = stamped.lines().next().unwrap();
-    assert!(first.len() > 30 && first.as_bytes()[10] == b'T' && first[..30].ends_with('Z') && first.ends_with(" out1"), "{first:?}");
+    assert!(
+        first.len() > 30
+            && first.as_bytes()[10] == b'T'
+            && first[..30].ends_with('Z')
+            && first.ends_with(" out1"),
+        "{first:?}"
+    );
     assert_eq!(sb.dockerish(["logs", "--since", "2999-01-01T00:00:00Z", "talker"]).stdout, "");
     assert_eq!(sb.dockerish(["logs", "--since", "1m", "talker"]).stdout, "out1\npartial");
     sb.dockerish(["logs", "--since", "yesterday", "talker"]).fails(1, "--since");
@@ -81,9 +104,22 @@ fn run_detached_returns_at_once_and_keeps_both_streams_in_the_log() {
 #[test]
 fn logs_follow_until_the_container_exits_and_missing_ones_are_errors() {
     let sb = Sandbox::new();
-    detach(&sb, &["--name", "ticker", "busybox", "sh", "-c", "for i in 1 2 3 4 5; do echo tick $i; sleep 0.2; done; exit 4"]);
+    detach(
+        &sb,
+        &[
+            "--name",
+            "ticker",
+            "busybox",
+            "sh",
+            "-c",
+            "for i in 1 2 3 4 5; do echo tick $i; sleep 0.2; done; exit 4",
+        ],
+    );
     let followed = sb.dockerish(["logs", "-f", "ticker"]);
-    assert_eq!(followed.stdout, "tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n", "-f returns once the container has exited");
+    assert_eq!(
+        followed.stdout, "tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n",
+        "-f returns once the container has exited"
+    );
     assert_eq!(sb.dockerish(["wait", "ticker"]).ok(), "4\n");
     assert!(sb.dockerish(["ps", "-a"]).ok().contains("Exited (4)"));
     sb.dockerish(["logs", "nosuch"]).fails(1, "No such container: nosuch");
@@ -104,7 +140,8 @@ fn run_detached_reports_start_failures_itself() {
     assert!(sb.dockerish(["ps", "-a"]).ok().contains("Exited (127)"));
     sb.dockerish(["run", "-d", "busybox", "/etc/passwd"]).fails(126, "/etc/passwd");
     sb.dockerish(["run", "-d", "--rm", "busybox", "nosuchcmd"]).fails(127, "nosuchcmd");
-    sb.dockerish(["run", "-d", "-v", "/nonexistent-dockerish:/x", "busybox", "true"]).fails(125, "/nonexistent-dockerish");
+    sb.dockerish(["run", "-d", "-v", "/nonexistent-dockerish:/x", "busybox", "true"])
+        .fails(125, "/nonexistent-dockerish");
     let ps = sb.dockerish(["ps", "-a", "-q"]).ok();
     assert_eq!(ps.lines().count(), 2, "the --rm one and the refused one leave no record: {ps}");
     sb.dockerish(["container", "prune", "-f"]).ok();
@@ -116,14 +153,42 @@ fn exec_joins_namespaces_cgroup_and_env_of_the_container() {
     let sb = Sandbox::new();
     detach(&sb, &["--name", "host", "-e", "FROM_RUN=1", "-w", "/srv", "busybox", "sleep", "60"]);
     let out = sb
-        .dockerish(["exec", "-e", "FROM_EXEC=2", "host", "sh", "-c", "echo $FROM_RUN $FROM_EXEC $(pwd) $(hostname); ps -o pid,comm"])
+        .dockerish([
+            "exec",
+            "-e",
+            "FROM_EXEC=2",
+            "host",
+            "sh",
+            "-c",
+            "echo $FROM_RUN $FROM_EXEC $(pwd) $(hostname); ps -o pid,comm",
+        ])
         .ok();
     let mut lines = out.lines();
     let hostname = field(&sb, "host", "{{.Config.Hostname}}");
     assert_eq!(lines.next().unwrap(), format!("1 2 /srv {hostname}"));
-    assert!(out.contains("    1 sleep"), "the container's pid namespace, its command as PID 1: {out}");
-    assert_eq!(sb.dockerish(["exec", "-w", "/tmp", "-u", "nobody", "host", "sh", "-c", "pwd; id -u; id -g"]).ok(), "/tmp\n65534\n65534\n");
-    assert_eq!(sb.dockerish(["exec", "-u", "1000:1001", "host", "sh", "-c", "id -u; id -g"]).ok(), "1000\n1001\n");
+    assert!(
+        out.contains("    1 sleep"),
+        "the container's pid namespace, its command as PID 1: {out}"
+    );
+    assert_eq!(
+        sb.dockerish([
+            "exec",
+            "-w",
+            "/tmp",
+            "-u",
+            "nobody",
+            "host",
+            "sh",
+            "-c",
+            "pwd; id -u; id -g"
+        ])
+        .ok(),
+        "/tmp\n65534\n65534\n"
+    );
+    assert_eq!(
+        sb.dockerish(["exec", "-u", "1000:1001", "host", "sh", "-c", "id -u; id -g"]).ok(),
+        "1000\n1001\n"
+    );
     sb.dockerish(["exec", "-u", "nosuchuser", "host", "true"]).fails(1, "nosuchuser");
     assert_eq!(sb.dockerish(["exec", "host", "sh", "-c", "exit 7"]).code, 7);
     sb.dockerish(["exec", "host", "nosuchcmd"]).fails(127, "nosuchcmd");
@@ -143,7 +208,9 @@ fn exec_joins_namespaces_cgroup_and_env_of_the_container() {
     });
     assert_eq!(cgroup(&found.unwrap().to_string()), cgroup(&pid), "same cgroups as the init");
     assert_eq!(
-        sb.dockerish(["exec", "-t", "host", "sh", "-c", "tty; [ -t 0 ] && echo terminal"]).ok().replace('\r', ""),
+        sb.dockerish(["exec", "-t", "host", "sh", "-c", "tty; [ -t 0 ] && echo terminal"])
+            .ok()
+            .replace('\r', ""),
         "/dev/pts/0\nterminal\n"
     );
     sb.dockerish(["rm", "-f", "host"]).ok();
@@ -159,23 +226,42 @@ fn stop_sends_term_then_kill_and_waits_until_gone() {
     let sb = Sandbox::new();
     // A shell as PID 1 with a handler ends on SIGTERM; without one the
     // kernel ignores SIGTERM for a namespace's init and only KILL works.
-    detach(&sb, &["--name", "polite", "busybox", "sh", "-c", "trap 'exit 3' TERM; echo ready; while :; do sleep 0.05; done"]);
+    detach(
+        &sb,
+        &[
+            "--name",
+            "polite",
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'exit 3' TERM; echo ready; while :; do sleep 0.05; done",
+        ],
+    );
     detach(&sb, &["--name", "deaf", "busybox", "sleep", "60"]);
     until_ready(&sb, "polite");
     let pid = field(&sb, "deaf", "{{.State.Pid}}");
     let started = Instant::now();
     sb.dockerish(["stop", "polite"]).ok();
-    assert!(started.elapsed() < Duration::from_secs(5), "a container that obeys SIGTERM stops at once");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "a container that obeys SIGTERM stops at once"
+    );
     assert_eq!(field(&sb, "polite", "{{.State.ExitCode}}"), "3");
     let started = Instant::now();
     assert_eq!(sb.dockerish(["stop", "-t", "1", "deaf"]).ok(), "deaf\n");
     assert!(started.elapsed() >= Duration::from_secs(1), "waited the grace period");
     assert!(!alive(&pid), "the init is gone when stop returns");
-    assert_eq!(field(&sb, "deaf", "{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}"), "exited 137 false");
+    assert_eq!(
+        field(&sb, "deaf", "{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}"),
+        "exited 137 false"
+    );
     // Stopping a stopped container changes nothing (Docker's answer too).
     let finished = field(&sb, "deaf", "{{.State.FinishedAt}}");
     assert_eq!(sb.dockerish(["stop", "deaf"]).ok(), "deaf\n");
-    assert_eq!(field(&sb, "deaf", "{{.State.FinishedAt}} {{.State.ExitCode}}"), format!("{finished} 137"));
+    assert_eq!(
+        field(&sb, "deaf", "{{.State.FinishedAt}} {{.State.ExitCode}}"),
+        format!("{finished} 137")
+    );
     sb.dockerish(["stop", "nosuch"]).fails(1, "No such container");
     sb.dockerish(["rm", "polite", "deaf"]).ok();
 }
@@ -183,7 +269,17 @@ fn stop_sends_term_then_kill_and_waits_until_gone() {
 #[test]
 fn kill_sends_the_signal_to_the_init() {
     let sb = Sandbox::new();
-    detach(&sb, &["--name", "target", "busybox", "sh", "-c", "trap 'echo got USR1' USR1; echo ready; while :; do sleep 0.05; done"]);
+    detach(
+        &sb,
+        &[
+            "--name",
+            "target",
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'echo got USR1' USR1; echo ready; while :; do sleep 0.05; done",
+        ],
+    );
     until_ready(&sb, "target");
     sb.dockerish(["kill", "-s", "USR1", "target"]).ok();
     until("the trap ran", || sb.dockerish(["logs", "target"]).stdout.contains("got USR1"));
@@ -201,13 +297,26 @@ fn start_reuses_the_writable_layer_and_restart_runs_it_again() {
     let count = "echo x >> /runs; wc -l < /runs; echo to-stderr >&2";
     sb.dockerish(["run", "--name", "again", "busybox", "sh", "-c", count]).ok();
     let attached = sb.dockerish(["start", "-a", "again"]);
-    assert_eq!((attached.code, attached.stdout.as_str(), attached.stderr.as_str()), (0, "2\n", "to-stderr\n"));
+    assert_eq!(
+        (attached.code, attached.stdout.as_str(), attached.stderr.as_str()),
+        (0, "2\n", "to-stderr\n")
+    );
     sb.dockerish(["start", "again"]).ok();
     assert_eq!(sb.dockerish(["wait", "again"]).ok(), "0\n");
     assert!(sb.dockerish(["logs", "again"]).stdout.ends_with("3\n"), "start without -a logs");
     sb.dockerish(["rm", "again"]).ok();
 
-    detach(&sb, &["--name", "cycle", "busybox", "sh", "-c", "trap 'exit 0' TERM; echo ready; while :; do sleep 0.05; done"]);
+    detach(
+        &sb,
+        &[
+            "--name",
+            "cycle",
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'exit 0' TERM; echo ready; while :; do sleep 0.05; done",
+        ],
+    );
     until_ready(&sb, "cycle");
     let before = field(&sb, "cycle", "{{.State.Pid}}");
     sb.dockerish(["start", "cycle"]).ok(); // running already: nothing to do
@@ -223,7 +332,10 @@ fn start_reuses_the_writable_layer_and_restart_runs_it_again() {
 #[test]
 fn rm_refuses_a_running_container_without_force_and_leaves_nothing_with_it() {
     let sb = Sandbox::new();
-    let id = detach(&sb, &["--name", "busy", "-v", "/data", "busybox", "sh", "-c", "echo kept > /data/f; sleep 60"]);
+    let id = detach(
+        &sb,
+        &["--name", "busy", "-v", "/data", "busybox", "sh", "-c", "echo kept > /data/f; sleep 60"],
+    );
     let volume = mount_source(&sb, "busy");
     sb.dockerish(["rm", "busy"]).fails(1, "container is running");
     assert_eq!(field(&sb, "busy", "{{.State.Status}}"), "running", "a refused rm changes nothing");
@@ -231,7 +343,11 @@ fn rm_refuses_a_running_container_without_force_and_leaves_nothing_with_it() {
     assert_eq!(sb.dockerish(["rm", "-f", &id[..8]]).ok(), format!("{}\n", &id[..8]));
     assert!(!alive(&pid));
     assert!(sb.container_dirs().is_empty());
-    assert_eq!(fs::read_to_string(format!("{volume}/f")).unwrap(), "kept\n", "an anonymous volume outlives rm without -v");
+    assert_eq!(
+        fs::read_to_string(format!("{volume}/f")).unwrap(),
+        "kept\n",
+        "an anonymous volume outlives rm without -v"
+    );
     detach(&sb, &["--name", "vol", "-v", "/data", "busybox", "true"]);
     let volume = mount_source(&sb, "vol");
     sb.dockerish(["wait", "vol"]).ok();
@@ -243,7 +359,8 @@ fn rm_refuses_a_running_container_without_force_and_leaves_nothing_with_it() {
 
 /// The host directory of the container's first mount.
 fn mount_source(sb: &Sandbox, key: &str) -> String {
-    let mounts: serde_json::Value = serde_json::from_str(&field(sb, key, "{{json .Mounts}}")).unwrap();
+    let mounts: serde_json::Value =
+        serde_json::from_str(&field(sb, key, "{{json .Mounts}}")).unwrap();
     mounts[0]["Source"].as_str().expect("a mount").to_string()
 }
 
@@ -258,13 +375,19 @@ fn names_and_id_prefixes_work_everywhere_and_ambiguity_is_an_error() {
     detach(&sb, &["--name", "third", "busybox", "true"]);
     sb.dockerish(["rename", "second", "third"]).fails(1, "is already in use");
     sb.dockerish(["rename", "second", "bad/name"]).fails(1, "container name");
-    sb.dockerish(["run", "-d", "--name", "third", "busybox", "true"]).fails(125, "is already in use");
+    sb.dockerish(["run", "-d", "--name", "third", "busybox", "true"])
+        .fails(125, "is already in use");
     // IDs are random: with 17 containers two share a first hex digit.
-    let mut ids: Vec<String> = sb.dockerish(["ps", "-aq", "--no-trunc"]).ok().lines().map(String::from).collect();
+    let mut ids: Vec<String> =
+        sb.dockerish(["ps", "-aq", "--no-trunc"]).ok().lines().map(String::from).collect();
     while !ids.iter().enumerate().any(|(i, a)| ids[..i].iter().any(|b| a[..1] == b[..1])) {
         ids.push(sb.dockerish(["run", "-d", "busybox", "true"]).ok().trim().to_string());
     }
-    let shared = ids.iter().enumerate().find_map(|(i, a)| ids[..i].iter().any(|b| a[..1] == b[..1]).then(|| a[..1].to_string())).unwrap();
+    let shared = ids
+        .iter()
+        .enumerate()
+        .find_map(|(i, a)| ids[..i].iter().any(|b| a[..1] == b[..1]).then(|| a[..1].to_string()))
+        .unwrap();
     sb.dockerish(["inspect", &shared]).fails(1, "ambiguous");
     sb.dockerish(["rm", "-f", &shared]).fails(1, "ambiguous");
     remove_all(&sb);
@@ -276,15 +399,20 @@ fn ps_filters_and_formats_like_docker() {
     detach(&sb, &["--name", "up-one", "busybox", "sleep", "60"]);
     sb.dockerish(["run", "--name", "done-one", "busybox", "sh", "-c", "exit 2"]).fails(2, "");
     sb.dockerish(["run", "--name", "made-one", "busybox", "nosuchcmd"]).fails(127, "");
-    let names = |args: &[&str]| -> Vec<String> { sb.ps_json(args).iter().map(|r| r["Names"].as_str().unwrap().to_string()).collect() };
+    let names = |args: &[&str]| -> Vec<String> {
+        sb.ps_json(args).iter().map(|r| r["Names"].as_str().unwrap().to_string()).collect()
+    };
     assert_eq!(names(&[]), ["up-one"]);
     let mut exited = names(&["-a", "-f", "status=exited"]);
     exited.sort();
     assert_eq!(exited, ["done-one", "made-one"]);
     assert_eq!(names(&["-f", "status=exited", "-f", "name=done"]), ["done-one"]);
     assert_eq!(names(&["-a", "-f", "name=one", "-f", "status=running"]), ["up-one"]);
-    let row: serde_json::Value = serde_json::from_str(sb.dockerish(["ps", "--format", "json"]).ok().trim()).unwrap();
-    for key in ["ID", "Image", "Command", "CreatedAt", "RunningFor", "Status", "State", "Ports", "Names"] {
+    let row: serde_json::Value =
+        serde_json::from_str(sb.dockerish(["ps", "--format", "json"]).ok().trim()).unwrap();
+    for key in
+        ["ID", "Image", "Command", "CreatedAt", "RunningFor", "Status", "State", "Ports", "Names"]
+    {
         assert!(row.get(key).is_some(), "{key} in {row}");
     }
     assert_eq!(row["State"], "running");
@@ -293,7 +421,10 @@ fn ps_filters_and_formats_like_docker() {
     sb.dockerish(["pause", "up-one"]).ok();
     assert_eq!(names(&["-f", "status=paused"]), ["up-one"]);
     let prune = sb.dockerish(["container", "prune", "-f"]).ok();
-    assert!(prune.contains("Deleted Containers:") && prune.contains("Total reclaimed space"), "{prune}");
+    assert!(
+        prune.contains("Deleted Containers:") && prune.contains("Total reclaimed space"),
+        "{prune}"
+    );
     assert_eq!(names(&["-a"]), ["up-one"], "prune keeps the running one");
     sb.dockerish(["rm", "-f", "up-one"]).ok();
 }
@@ -301,7 +432,22 @@ fn ps_filters_and_formats_like_docker() {
 #[test]
 fn inspect_shows_state_config_mounts_and_network() {
     let sb = Sandbox::new();
-    let id = detach(&sb, &["--name", "looked-at", "-e", "A=1", "-v", "/tmp:/host-tmp:ro", "-m", "32m", "busybox", "sleep", "60"]);
+    let id = detach(
+        &sb,
+        &[
+            "--name",
+            "looked-at",
+            "-e",
+            "A=1",
+            "-v",
+            "/tmp:/host-tmp:ro",
+            "-m",
+            "32m",
+            "busybox",
+            "sleep",
+            "60",
+        ],
+    );
     let out = sb.dockerish(["inspect", "looked-at"]).ok();
     let all: serde_json::Value = serde_json::from_str(&out).unwrap();
     let c = &all[0];
@@ -309,7 +455,10 @@ fn inspect_shows_state_config_mounts_and_network() {
     assert_eq!(c["State"]["Status"], "running");
     let pid = c["State"]["Pid"].as_i64().unwrap();
     let init_cmd = fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap();
-    assert!(init_cmd.starts_with("sleep\u{0}60"), "State.Pid is the host PID of the container's command: {init_cmd:?}");
+    assert!(
+        init_cmd.starts_with("sleep\u{0}60"),
+        "State.Pid is the host PID of the container's command: {init_cmd:?}"
+    );
     assert_eq!(c["State"]["OOMKilled"], false);
     assert!(c["Config"]["Env"].as_array().unwrap().iter().any(|e| e == "A=1"));
     assert_eq!(c["Mounts"][0]["Destination"], "/host-tmp");
@@ -322,12 +471,33 @@ fn inspect_shows_state_config_mounts_and_network() {
 #[test]
 fn commit_makes_an_image_of_the_writable_layer() {
     let sb = Sandbox::new();
-    sb.dockerish(["run", "--name", "builder", "busybox", "sh", "-c", "echo baked > /etc/motd; rm /bin/vi"]).ok();
+    sb.dockerish([
+        "run",
+        "--name",
+        "builder",
+        "busybox",
+        "sh",
+        "-c",
+        "echo baked > /etc/motd; rm /bin/vi",
+    ])
+    .ok();
     let id = sb.dockerish(["commit", "-m", "with motd", "builder", "baked:1"]).ok();
     assert!(id.starts_with("sha256:"), "{id}");
     let image = sb.image("baked:1");
-    assert_eq!(image["layers"].as_array().unwrap().len(), sb.image("busybox")["layers"].as_array().unwrap().len() + 1);
-    let out = sb.dockerish(["run", "--rm", "baked:1", "sh", "-c", "cat /etc/motd; [ -e /bin/vi ] || echo vi-gone"]).ok();
+    assert_eq!(
+        image["layers"].as_array().unwrap().len(),
+        sb.image("busybox")["layers"].as_array().unwrap().len() + 1
+    );
+    let out = sb
+        .dockerish([
+            "run",
+            "--rm",
+            "baked:1",
+            "sh",
+            "-c",
+            "cat /etc/motd; [ -e /bin/vi ] || echo vi-gone",
+        ])
+        .ok();
     assert_eq!(out, "baked\nvi-gone\n", "files added and deleted in the container");
     sb.dockerish(["commit", "nosuch", "x:1"]).fails(1, "No such container");
     sb.dockerish(["rm", "builder"]).ok();
@@ -342,11 +512,17 @@ fn init_reaps_zombies_in_a_detached_container() {
     detach(&sb, &["--name", "reaped", "--init", "busybox", "sh", "-c", orphans]);
     detach(&sb, &["--name", "unreaped", "busybox", "sh", "-c", orphans]);
     let zombies = |name: &str| {
-        sb.dockerish(["exec", name, "sh", "-c", "cat /proc/[0-9]*/status | grep -c '^State:.*Z' || true"])
-            .ok()
-            .trim()
-            .parse::<u32>()
-            .unwrap()
+        sb.dockerish([
+            "exec",
+            name,
+            "sh",
+            "-c",
+            "cat /proc/[0-9]*/status | grep -c '^State:.*Z' || true",
+        ])
+        .ok()
+        .trim()
+        .parse::<u32>()
+        .unwrap()
     };
     until("the orphans have exited", || zombies("unreaped") == 2);
     sleep(Duration::from_millis(300));
@@ -361,7 +537,9 @@ fn twenty_parallel_detached_runs_get_distinct_names_and_ids() {
     let children: Vec<_> = (0..20)
         .map(|_| {
             let mut cmd = sb.command("dockerish");
-            cmd.args(["run", "-d", "busybox", "sleep", "60"]).stdout(Stdio::piped()).stderr(Stdio::piped());
+            cmd.args(["run", "-d", "busybox", "sleep", "60"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
             cmd.spawn().unwrap()
         })
         .collect();
@@ -377,7 +555,9 @@ fn twenty_parallel_detached_runs_get_distinct_names_and_ids() {
     let rows = sb.ps_json(&[]);
     let names: HashSet<&str> = rows.iter().map(|r| r["Names"].as_str().unwrap()).collect();
     assert_eq!((rows.len(), names.len()), (20, 20));
-    assert!(rows.iter().all(|r| ids.contains(r["ID"].as_str().unwrap()) && r["State"] == "running"));
+    assert!(rows
+        .iter()
+        .all(|r| ids.contains(r["ID"].as_str().unwrap()) && r["State"] == "running"));
     let mut rm = vec!["rm".to_string(), "-f".to_string()];
     rm.extend(ids);
     sb.dockerish(&rm).ok();
@@ -387,15 +567,22 @@ fn twenty_parallel_detached_runs_get_distinct_names_and_ids() {
 #[track_caller]
 fn ps_tells_the_truth(sb: &Sandbox) {
     for id in sb.dockerish(["ps", "-aq"]).ok().lines() {
-        let (status, pid) =
-            field(sb, id, "{{.State.Status}} {{.State.Pid}}").split_once(' ').map(|(s, p)| (s.to_string(), p.to_string())).unwrap();
+        let (status, pid) = field(sb, id, "{{.State.Status}} {{.State.Pid}}")
+            .split_once(' ')
+            .map(|(s, p)| (s.to_string(), p.to_string()))
+            .unwrap();
         match status.as_str() {
             "running" => assert!(alive(&pid), "{id} shown running, its init {pid} is gone"),
             _ => assert_eq!(pid, "0", "{id} shown {status}"),
         }
     }
     let running = sb.dockerish(["ps", "-q"]).ok().lines().count();
-    let inits = sb.dockerish(["ps", "-aq"]).ok().lines().filter(|id| field(sb, id, "{{.State.Running}}") == "true").count();
+    let inits = sb
+        .dockerish(["ps", "-aq"])
+        .ok()
+        .lines()
+        .filter(|id| field(sb, id, "{{.State.Running}}") == "true")
+        .count();
     assert_eq!(running, inits);
 }
 
@@ -405,7 +592,9 @@ fn a_killed_cli_leaves_ps_truthful() {
     // kill -9 of `run -d` at different moments of the start.
     for delay in [0, 2, 5, 10, 20, 40, 80] {
         let mut cmd = sb.command("dockerish");
-        cmd.args(["run", "-d", "busybox", "sleep", "60"]).stdout(Stdio::null()).stderr(Stdio::null());
+        cmd.args(["run", "-d", "busybox", "sleep", "60"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         let mut child = cmd.spawn().unwrap();
         sleep(Duration::from_millis(delay));
         let _ = child.kill();
@@ -443,7 +632,8 @@ fn a_killed_cli_leaves_ps_truthful() {
 
 /// The supervisor of container `key`, by its command line.
 fn supervisor_of(sb: &Sandbox, id: &str) -> i32 {
-    let found = processes_naming(&format!("dockerish-supervisor --root {} {id}", sb.root().display()));
+    let found =
+        processes_naming(&format!("dockerish-supervisor --root {} {id}", sb.root().display()));
     assert_eq!(found.len(), 1, "one supervisor per container: {found:?}");
     found[0].0
 }
@@ -454,18 +644,30 @@ fn a_killed_supervisor_or_a_reboot_leaves_the_container_removable() {
     // The supervisor killed: the container runs on, and ps says so.
     let id = detach(&sb, &["--name", "orphan", "busybox", "sleep", "60"]);
     let supervisor = supervisor_of(&sb, &id);
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(supervisor), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(supervisor),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     until("the supervisor is gone", || !alive(&supervisor.to_string()));
     assert_eq!(field(&sb, "orphan", "{{.State.Status}}"), "running");
     sb.dockerish(["stop", "-t", "0", "orphan"]).ok();
-    assert_eq!(field(&sb, "orphan", "{{.State.Status}} {{.State.ExitCode}}"), "exited 255", "nobody saw the end: Docker's 255");
+    assert_eq!(
+        field(&sb, "orphan", "{{.State.Status}} {{.State.ExitCode}}"),
+        "exited 255",
+        "nobody saw the end: Docker's 255"
+    );
     sb.dockerish(["rm", "orphan"]).ok();
 
     // A "reboot": every process gone, runtime files gone.
     let id = detach(&sb, &["--name", "rebooted", "busybox", "sleep", "60"]);
     let supervisor = supervisor_of(&sb, &id);
     let pid = field(&sb, "rebooted", "{{.State.Pid}}");
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(supervisor), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(supervisor),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     let mut cgkill = Command::new(dockerish_tests::bin("cgctl"));
     cgkill.args(["kill", "--pid", &pid]);
     assert_eq!(outcome(cgkill).code, 0);
@@ -481,28 +683,46 @@ fn a_killed_supervisor_or_a_reboot_leaves_the_container_removable() {
     // A recorded PID now used by another process is not the container.
     detach(&sb, &["--name", "reused", "busybox", "true"]);
     sb.dockerish(["wait", "reused"]).ok();
-    let state_path = sb.root().join("containers").join(sb.dockerish(["inspect", "-f", "{{.Id}}", "reused"]).ok().trim()).join("state.json");
-    let mut state: serde_json::Value = serde_json::from_str(&fs::read_to_string(&state_path).unwrap()).unwrap();
+    let state_path = sb
+        .root()
+        .join("containers")
+        .join(sb.dockerish(["inspect", "-f", "{{.Id}}", "reused"]).ok().trim())
+        .join("state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&state_path).unwrap()).unwrap();
     let me = std::process::id();
     state["status"] = "running".into();
     state["monitor"] = serde_json::json!({ "pid": me, "start_time": 1 });
     state["init"] = serde_json::json!({ "pid": me, "start_time": 1 });
     fs::write(&state_path, state.to_string()).unwrap();
-    assert_eq!(field(&sb, "reused", "{{.State.Status}} {{.State.Pid}}"), "exited 0", "our PID, another start time");
+    assert_eq!(
+        field(&sb, "reused", "{{.State.Status}} {{.State.Pid}}"),
+        "exited 0",
+        "our PID, another start time"
+    );
     // After a reboot the same PID may start at the same tick: the record's
     // boot ID tells them apart.
     let stat = fs::read_to_string("/proc/self/stat").unwrap();
-    let start_time: u64 = stat.rsplit(") ").next().unwrap().split(' ').nth(19).unwrap().parse().unwrap();
+    let start_time: u64 =
+        stat.rsplit(") ").next().unwrap().split(' ').nth(19).unwrap().parse().unwrap();
     let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap().replace('-', "");
     let other_boot = u64::from_str_radix(&boot[..16], 16).unwrap() ^ 1;
     for key in ["monitor", "init"] {
         state[key] = serde_json::json!({ "pid": me, "start_time": start_time, "boot": other_boot });
     }
     fs::write(&state_path, state.to_string()).unwrap();
-    assert_eq!(field(&sb, "reused", "{{.State.Status}}"), "exited", "our PID and start time, another boot");
+    assert_eq!(
+        field(&sb, "reused", "{{.State.Status}}"),
+        "exited",
+        "our PID and start time, another boot"
+    );
     state["monitor"]["boot"] = (other_boot ^ 1).into();
     fs::write(&state_path, state.to_string()).unwrap();
-    assert_eq!(field(&sb, "reused", "{{.State.Status}}"), "running", "the same in this boot: the check can fail");
+    assert_eq!(
+        field(&sb, "reused", "{{.State.Status}}"),
+        "running",
+        "the same in this boot: the check can fail"
+    );
     state["monitor"] = serde_json::Value::Null;
     state["init"] = serde_json::Value::Null;
     state["status"] = "exited".into();

@@ -21,11 +21,15 @@ fn each_flag_creates_its_namespace() {
             other => format!("--{other}"),
         };
         // A new pid namespace is for the children: look at the command's own.
-        let inside = tool("ns-exec", [flag.as_str(), "--", "readlink", &format!("/proc/self/ns/{kind}")]).ok();
+        let inside =
+            tool("ns-exec", [flag.as_str(), "--", "readlink", &format!("/proc/self/ns/{kind}")])
+                .ok();
         assert_ne!(inside.trim(), ns_link("self", kind), "{kind}: no new namespace");
         // And the others stay the host's.
         let other = if kind == "uts" { "ipc" } else { "uts" };
-        let same = tool("ns-exec", [flag.as_str(), "--", "readlink", &format!("/proc/self/ns/{other}")]).ok();
+        let same =
+            tool("ns-exec", [flag.as_str(), "--", "readlink", &format!("/proc/self/ns/{other}")])
+                .ok();
         assert_eq!(same.trim(), ns_link("self", other), "{flag} changed {other}");
     }
 }
@@ -67,13 +71,24 @@ fn exit_statuses_pass_through() {
     assert_eq!(tool("ns-exec", ["--uts", "--", "sh", "-c", "exit 3"]).code, 3);
     assert_eq!(tool("ns-exec", ["--uts", "--", "sh", "-c", "kill -9 $$"]).code, 137);
     let pidfile = sb.root().join("pid");
-    let missing = tool("ns-exec", ["--pid".as_ref(), "--pidfile".as_ref(), pidfile.as_os_str(), "--".as_ref(), "/no/such/cmd".as_ref()]);
+    let missing = tool(
+        "ns-exec",
+        [
+            "--pid".as_ref(),
+            "--pidfile".as_ref(),
+            pidfile.as_os_str(),
+            "--".as_ref(),
+            "/no/such/cmd".as_ref(),
+        ],
+    );
     missing.fails(127, "/no/such/cmd");
     assert!(!pidfile.exists(), "a pidfile was written for a command that never ran");
     let data = sb.root().join("data");
     fs::write(&data, "not a program").unwrap();
-    tool("ns-exec", ["--uts".as_ref(), "--".as_ref(), data.as_os_str()]).fails(126, "Permission denied");
-    tool("ns-exec", ["--uts", "--", "no-such-command-anywhere"]).fails(127, "No such file or directory");
+    tool("ns-exec", ["--uts".as_ref(), "--".as_ref(), data.as_os_str()])
+        .fails(126, "Permission denied");
+    tool("ns-exec", ["--uts", "--", "no-such-command-anywhere"])
+        .fails(127, "No such file or directory");
     tool("ns-exec", ["--hostname", "x", "--", "true"]).fails(125, "--uts");
     tool("ns-exec", ["--uid-map", "0:zero:1", "--user", "--", "true"]).fails(125, "uid-map");
 }
@@ -100,7 +115,10 @@ fn join_mode_enters_a_running_process_namespaces() {
     let sb = Sandbox::new();
     let pidfile = sb.root().join("pid");
     let mut target = Command::new(bin("ns-exec"));
-    target.args(["--pid", "--mount-proc", "--uts", "--hostname", "target", "--ipc", "--pidfile"]).arg(&pidfile).args(["--", "sleep", "30"]);
+    target
+        .args(["--pid", "--mount-proc", "--uts", "--hostname", "target", "--ipc", "--pidfile"])
+        .arg(&pidfile)
+        .args(["--", "sleep", "30"]);
     let mut target = target.stdout(Stdio::null()).spawn().unwrap();
     let deadline = Instant::now() + dockerish_tests::PATIENCE;
     while !pidfile.exists() {
@@ -136,13 +154,24 @@ fn join_mode_enters_a_running_process_namespaces() {
 fn init_forwards_signals_to_the_command() {
     let _sb = Sandbox::new();
     let mut cmd = Command::new(bin("ns-exec"));
-    cmd.args(["--pid", "--init", "--", "sh", "-c", "trap 'echo got TERM; exit 5' TERM; echo ready; sleep 20 & wait"]);
+    cmd.args([
+        "--pid",
+        "--init",
+        "--",
+        "sh",
+        "-c",
+        "trap 'echo got TERM; exit 5' TERM; echo ready; sleep 20 & wait",
+    ]);
     let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let mut first = [0u8; 6];
     std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
     assert_eq!(&first, b"ready\n");
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(5));
@@ -161,10 +190,20 @@ fn user_namespaces_work_without_privileges() {
     assert_eq!(nobody(&["--", "id", "-u"]).ok(), "65534\n", "the test really runs unprivileged");
     assert_eq!(nobody(&["--user", "--map-root-user", "--", "id", "-u"]).ok(), "0\n");
     assert_eq!(
-        nobody(&["--user", "--uid-map", "0:65534:1", "--gid-map", "0:65534:1", "--", "sh", "-c", "cat /proc/self/uid_map; id -g"])
-            .ok()
-            .split_whitespace()
-            .collect::<Vec<_>>(),
+        nobody(&[
+            "--user",
+            "--uid-map",
+            "0:65534:1",
+            "--gid-map",
+            "0:65534:1",
+            "--",
+            "sh",
+            "-c",
+            "cat /proc/self/uid_map; id -g"
+        ])
+        .ok()
+        .split_whitespace()
+        .collect::<Vec<_>>(),
         ["0", "65534", "1", "0"]
     );
     let out = nobody(&[

@@ -13,8 +13,13 @@ fn busybox_layer(sb: &Sandbox) -> PathBuf {
 
 fn enter(sb: &Sandbox, lowers: &[&Path], extra: &[&str], script: &str) -> dockerish_tests::Outcome {
     let dir = sb.root().join("c1");
-    let mut args: Vec<String> =
-        vec!["--pid".into(), "--mount".into(), "--".into(), dockerish_tests::bin("rootfs").display().to_string(), "enter".into()];
+    let mut args: Vec<String> = vec![
+        "--pid".into(),
+        "--mount".into(),
+        "--".into(),
+        dockerish_tests::bin("rootfs").display().to_string(),
+        "enter".into(),
+    ];
     for lower in lowers {
         args.extend(["--lower".into(), lower.display().to_string()]);
     }
@@ -31,9 +36,14 @@ fn layers_stack_topmost_first() {
     let top = sb.root().join("top");
     fs::create_dir_all(top.join("etc")).unwrap();
     fs::write(top.join("etc/motd"), "from the top layer\n").unwrap();
-    let out = enter(&sb, &[&top, &base], &[], "cat /etc/motd; ls /bin/sh; echo new > /etc/motd").ok();
+    let out =
+        enter(&sb, &[&top, &base], &[], "cat /etc/motd; ls /bin/sh; echo new > /etc/motd").ok();
     assert_eq!(out, "from the top layer\n/bin/sh\n");
-    assert_eq!(fs::read_to_string(top.join("etc/motd")).unwrap(), "from the top layer\n", "a lower layer changed");
+    assert_eq!(
+        fs::read_to_string(top.join("etc/motd")).unwrap(),
+        "from the top layer\n",
+        "a lower layer changed"
+    );
     assert_eq!(fs::read_to_string(sb.root().join("c1/upper/etc/motd")).unwrap(), "new\n");
 }
 
@@ -51,7 +61,21 @@ fn pivot_root_works_when_the_callers_root_is_shared() {
         base = base.display(),
         dir = dir.display()
     );
-    let out = tool("ns-exec", ["--mount", "--propagation", "unchanged", "--pid", "--", "/bin/busybox", "sh", "-c", &script]).ok();
+    let out = tool(
+        "ns-exec",
+        [
+            "--mount",
+            "--propagation",
+            "unchanged",
+            "--pid",
+            "--",
+            "/bin/busybox",
+            "sh",
+            "-c",
+            &script,
+        ],
+    )
+    .ok();
     assert!(out.starts_with("sh -c"), "{out}");
 }
 
@@ -91,7 +115,10 @@ fn a_symlink_in_the_image_cannot_redirect_a_volume_to_the_host() {
     fs::create_dir(&shared).unwrap();
     let v = format!("{}:/escape/dockerish-volume-target", shared.display());
     enter(&sb, &[&top, &base], &["-v", &v], "ls -d /tmp/dockerish-volume-target").ok();
-    assert!(!Path::new("/tmp/dockerish-volume-target").exists(), "the volume target was created on the host");
+    assert!(
+        !Path::new("/tmp/dockerish-volume-target").exists(),
+        "the volume target was created on the host"
+    );
 }
 
 #[test]
@@ -99,17 +126,31 @@ fn rootless_with_a_user_namespace() {
     let sb = Sandbox::new();
     // An image owned by the unprivileged user, as a rootless store would be.
     let layer = sb.root().join("layer");
-    let status = std::process::Command::new("cp").arg("-a").arg(busybox_layer(&sb)).arg(&layer).status().unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(busybox_layer(&sb))
+        .arg(&layer)
+        .status()
+        .unwrap();
     assert!(status.success());
-    let status = std::process::Command::new("chown").args(["-R", "65534:65534"]).arg(&layer).status().unwrap();
+    let status = std::process::Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&layer)
+        .status()
+        .unwrap();
     assert!(status.success());
     let dir = sb.root().join("c1");
     fs::create_dir(&dir).unwrap();
     std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
-    let ns_exec = dockerish_tests::public_copy("ns-exec", &sb.root().join("bin-ns")).display().to_string();
-    let rootfs = dockerish_tests::public_copy("rootfs", &sb.root().join("bin-rf")).display().to_string();
+    let ns_exec =
+        dockerish_tests::public_copy("ns-exec", &sb.root().join("bin-ns")).display().to_string();
+    let rootfs =
+        dockerish_tests::public_copy("rootfs", &sb.root().join("bin-rf")).display().to_string();
     let mut cmd = std::process::Command::new(ns_exec);
-    cmd.args(["--user", "--map-root-user", "--pid", "--mount", "--", &rootfs, "enter", "--lower"]).arg(&layer).arg("--dir").arg(&dir);
+    cmd.args(["--user", "--map-root-user", "--pid", "--mount", "--", &rootfs, "enter", "--lower"])
+        .arg(&layer)
+        .arg("--dir")
+        .arg(&dir);
     cmd.args(["--", "sh", "-c", "id -u; echo $$; echo ok > /file; head -c 4 /dev/urandom | wc -c"]);
     std::os::unix::process::CommandExt::uid(&mut cmd, 65534);
     std::os::unix::process::CommandExt::gid(&mut cmd, 65534);

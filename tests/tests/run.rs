@@ -10,7 +10,18 @@ use dockerish_tests::Sandbox;
 fn the_command_is_pid_1_with_its_own_hostname() {
     let sb = Sandbox::new();
     assert_eq!(sb.sh("echo $$").ok(), "1\n");
-    let out = sb.dockerish(["run", "--rm", "--hostname", "box", "busybox", "sh", "-c", "hostname; cat /etc/hostname"]).ok();
+    let out = sb
+        .dockerish([
+            "run",
+            "--rm",
+            "--hostname",
+            "box",
+            "busybox",
+            "sh",
+            "-c",
+            "hostname; cat /etc/hostname",
+        ])
+        .ok();
     assert_eq!(out, "box\nbox\n");
     // The default host name is the short container ID.
     let out = sb.dockerish(["run", "--name", "named", "busybox", "hostname"]).ok();
@@ -28,7 +39,8 @@ fn ipc_objects_of_the_host_are_invisible() {
     let key: libc::key_t = 0x0d0c_4e51;
     let id = unsafe { libc::msgget(key, libc::IPC_CREAT | 0o600) };
     assert!(id >= 0, "msgget: {}", std::io::Error::last_os_error());
-    let listed = |text: &str| text.lines().any(|l| l.split_whitespace().next() == Some(&key.to_string()));
+    let listed =
+        |text: &str| text.lines().any(|l| l.split_whitespace().next() == Some(&key.to_string()));
     let host = fs::read_to_string("/proc/sysvipc/msg").unwrap();
     let inside = sb.sh("cat /proc/sysvipc/msg");
     unsafe { libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) };
@@ -39,19 +51,36 @@ fn ipc_objects_of_the_host_are_invisible() {
 #[test]
 fn the_hosts_mounts_and_proc_are_unchanged_after_exit() {
     let sb = Sandbox::new();
-    let ours = |text: String| text.lines().filter(|l| !l.contains("dockerish-test-")).map(String::from).collect::<Vec<_>>();
+    let ours = |text: String| {
+        text.lines()
+            .filter(|l| !l.contains("dockerish-test-"))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
     sb.sh("true").ok(); // the image is built before the snapshot
     let before = ours(fs::read_to_string("/proc/1/mountinfo").unwrap());
     sb.sh("mkdir /mnt && mount -t tmpfs none /mnt && umount -l /proc && echo done").ok();
     let after = ours(fs::read_to_string("/proc/1/mountinfo").unwrap());
     assert_eq!(before, after);
-    assert!(fs::read_to_string("/proc/self/status").unwrap().contains("Pid:"), "the host's /proc works");
+    assert!(
+        fs::read_to_string("/proc/self/status").unwrap().contains("Pid:"),
+        "the host's /proc works"
+    );
 }
 
 #[test]
 fn writes_land_in_the_upper_layer_not_the_image() {
     let sb = Sandbox::new();
-    sb.dockerish(["run", "--name", "writer", "busybox", "sh", "-c", "echo data > /new && rm /bin/ls"]).ok();
+    sb.dockerish([
+        "run",
+        "--name",
+        "writer",
+        "busybox",
+        "sh",
+        "-c",
+        "echo data > /new && rm /bin/ls",
+    ])
+    .ok();
     let layer = sb.image("busybox")["layers"][0]["path"].as_str().unwrap().to_string();
     assert!(!Path::new(&layer).join("new").exists(), "the image changed");
     assert!(Path::new(&layer).join("bin/ls").exists(), "the image lost a file");
@@ -73,12 +102,32 @@ fn volumes_read_write_and_read_only() {
     fs::create_dir(&host).unwrap();
     fs::write(host.join("in"), "from host\n").unwrap();
     let rw = format!("{}:/data/deep", host.display());
-    let out = sb.dockerish(["run", "--rm", "-v", &rw, "busybox", "sh", "-c", "cat /data/deep/in; echo back > /data/deep/out"]).ok();
+    let out = sb
+        .dockerish([
+            "run",
+            "--rm",
+            "-v",
+            &rw,
+            "busybox",
+            "sh",
+            "-c",
+            "cat /data/deep/in; echo back > /data/deep/out",
+        ])
+        .ok();
     assert_eq!(out, "from host\n");
     assert_eq!(fs::read_to_string(host.join("out")).unwrap(), "back\n");
 
     let ro = format!("{}:/data:ro", host.display());
-    let out = sb.dockerish(["run", "--rm", "-v", &ro, "busybox", "sh", "-c", "cat /data/in; echo x > /data/nope"]);
+    let out = sb.dockerish([
+        "run",
+        "--rm",
+        "-v",
+        &ro,
+        "busybox",
+        "sh",
+        "-c",
+        "cat /data/in; echo x > /data/nope",
+    ]);
     out.fails(1, "Read-only file system");
     assert_eq!(out.stdout, "from host\n");
     assert!(!host.join("nope").exists());
@@ -125,12 +174,17 @@ fn exit_codes_follow_docker() {
     assert_eq!(sb.sh("exit 0").code, 0);
     assert_eq!(sb.sh("exit 3").code, 3);
     sb.dockerish(["run", "--rm", "busybox", "/etc/hostname"]).fails(126, "Permission denied");
-    sb.dockerish(["run", "--rm", "busybox", "no-such-command"]).fails(127, "executable file not found in $PATH");
-    sb.dockerish(["run", "--rm", "busybox", "/no/such/file"]).fails(127, "No such file or directory");
+    sb.dockerish(["run", "--rm", "busybox", "no-such-command"])
+        .fails(127, "executable file not found in $PATH");
+    sb.dockerish(["run", "--rm", "busybox", "/no/such/file"])
+        .fails(127, "No such file or directory");
     // A death by SIGKILL is 128+9. (PID 1 itself cannot be killed from
     // inside, as on Docker: the kernel drops the signal.)
     assert_eq!(sb.sh("sh -c 'kill -9 $$'; echo status $?").ok(), "status 137\n");
-    assert_eq!(sb.dockerish(["run", "--rm", "--init", "busybox", "sh", "-c", "kill -9 $$"]).code, 137);
+    assert_eq!(
+        sb.dockerish(["run", "--rm", "--init", "busybox", "sh", "-c", "kill -9 $$"]).code,
+        137
+    );
     assert_eq!(sb.dockerish(["run", "--rm", "busybox", "sh", "-c", "kill -9 $$; exit 4"]).code, 4);
 }
 
@@ -161,10 +215,15 @@ fn devices_and_masked_paths() {
         sb.sh("head -c 16 /dev/urandom | wc -c; head -c 3 /dev/zero | wc -c; echo x > /dev/null && echo null").ok(),
         "16\n3\nnull\n"
     );
-    assert_eq!(sb.sh("test -c /dev/ptmx && test -d /dev/pts && test -L /dev/fd && echo ok").ok(), "ok\n");
+    assert_eq!(
+        sb.sh("test -c /dev/ptmx && test -d /dev/pts && test -L /dev/fd && echo ok").ok(),
+        "ok\n"
+    );
     // Masked: empty or unreadable; read-only: writes refused.
-    let masked: Vec<&str> =
-        ["/proc/keys", "/proc/timer_list", "/proc/kcore", "/proc/sched_debug"].into_iter().filter(|p| Path::new(p).exists()).collect();
+    let masked: Vec<&str> = ["/proc/keys", "/proc/timer_list", "/proc/kcore", "/proc/sched_debug"]
+        .into_iter()
+        .filter(|p| Path::new(p).exists())
+        .collect();
     assert!(!masked.is_empty(), "this kernel has none of the masked files");
     for path in masked {
         assert_eq!(sb.sh(&format!("cat {path} | wc -c")).ok(), "0\n", "{path} is not masked");
@@ -180,7 +239,15 @@ fn devices_and_masked_paths() {
 #[test]
 fn read_only_root() {
     let sb = Sandbox::new();
-    let out = sb.dockerish(["run", "--rm", "--read-only", "busybox", "sh", "-c", "echo ok > /dev/shm/x && cat /dev/shm/x; touch /etc/x"]);
+    let out = sb.dockerish([
+        "run",
+        "--rm",
+        "--read-only",
+        "busybox",
+        "sh",
+        "-c",
+        "echo ok > /dev/shm/x && cat /dev/shm/x; touch /etc/x",
+    ]);
     out.fails(1, "Read-only file system");
     assert_eq!(out.stdout, "ok\n");
 }
@@ -204,7 +271,8 @@ fn stdin_is_passed_with_i_only() {
 fn named_containers_are_recorded_until_removed() {
     let sb = Sandbox::new();
     sb.dockerish(["run", "--name", "first", "busybox", "sh", "-c", "exit 2"]);
-    sb.dockerish(["run", "--name", "first", "busybox", "true"]).fails(125, "The container name \"/first\" is already in use");
+    sb.dockerish(["run", "--name", "first", "busybox", "true"])
+        .fails(125, "The container name \"/first\" is already in use");
     let rows = sb.ps_json(&["-a"]);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["Names"], "first");
@@ -216,7 +284,8 @@ fn named_containers_are_recorded_until_removed() {
     assert_eq!(sb.dockerish(["ps"]).ok().lines().count(), 1, "only the header: nothing runs");
     // The record is complete JSON.
     let dir = &sb.container_dirs()[0];
-    let config: serde_json::Value = serde_json::from_slice(&fs::read(dir.join("config.json")).unwrap()).unwrap();
+    let config: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join("config.json")).unwrap()).unwrap();
     assert_eq!(config["id"].as_str().unwrap().len(), 64);
     sb.dockerish(["rm", "first"]).ok();
     sb.dockerish(["rm", "first"]).fails(1, "No such container: first");
@@ -247,11 +316,13 @@ fn rm_force_kills_a_running_container() {
 #[test]
 fn bad_input_is_refused_and_leaves_nothing() {
     let sb = Sandbox::new();
-    sb.dockerish(["run", "--rm", "nosuchimage"]).fails(125, "Unable to find image 'nosuchimage' locally");
+    sb.dockerish(["run", "--rm", "nosuchimage"])
+        .fails(125, "Unable to find image 'nosuchimage' locally");
     sb.dockerish(["run", "-v", "relative:/x", "busybox", "true"]).fails(125, "invalid volume");
     sb.dockerish(["run", "-v", "/no/such/dir:/x", "busybox", "true"]).fails(125, "/no/such/dir");
     sb.dockerish(["run", "-v", "/tmp:relative", "busybox", "true"]).fails(125, "invalid volume");
-    sb.dockerish(["run", "--name", "bad name", "busybox", "true"]).fails(125, "invalid container name");
+    sb.dockerish(["run", "--name", "bad name", "busybox", "true"])
+        .fails(125, "invalid container name");
     sb.dockerish(["run", "-w", "relative", "busybox", "true"]).fails(125, "working directory");
     sb.dockerish(["run", "--bogus-flag", "busybox"]).fails(125, "--bogus-flag");
     sb.dockerish(["run"]).fails(125, "IMAGE");
@@ -260,7 +331,11 @@ fn bad_input_is_refused_and_leaves_nothing() {
     make_tar(&tar);
     sb.imgtool(["import", tar.to_str().unwrap(), "nocmd"]).ok();
     sb.dockerish(["run", "nocmd"]).fails(125, "no command specified");
-    assert!(sb.container_dirs().is_empty(), "a refused run left a container: {:?}", sb.container_dirs());
+    assert!(
+        sb.container_dirs().is_empty(),
+        "a refused run left a container: {:?}",
+        sb.container_dirs()
+    );
 }
 
 /// A tiny flat root filesystem tar (one file), made with busybox tar.
@@ -268,15 +343,35 @@ fn make_tar(path: &Path) {
     let src = path.with_extension("d");
     fs::create_dir_all(src.join("etc")).unwrap();
     fs::write(src.join("etc/motd"), "hello\n").unwrap();
-    let status = std::process::Command::new("/bin/busybox").arg("tar").arg("-cf").arg(path).arg("-C").arg(&src).arg(".").status().unwrap();
+    let status = std::process::Command::new("/bin/busybox")
+        .arg("tar")
+        .arg("-cf")
+        .arg(path)
+        .arg("-C")
+        .arg(&src)
+        .arg(".")
+        .status()
+        .unwrap();
     assert!(status.success());
 }
 
 #[test]
 fn dry_run_prints_commands_that_run_the_same_container() {
     let sb = Sandbox::new();
-    let script =
-        sb.dockerish(["run", "--dry-run", "--hostname", "byhand", "-e", "X=it's", "busybox", "sh", "-c", "echo $X from $(hostname)"]).ok();
+    let script = sb
+        .dockerish([
+            "run",
+            "--dry-run",
+            "--hostname",
+            "byhand",
+            "-e",
+            "X=it's",
+            "busybox",
+            "sh",
+            "-c",
+            "echo $X from $(hostname)",
+        ])
+        .ok();
     assert!(sb.container_dirs().is_empty(), "--dry-run creates nothing");
     assert!(script.contains("ns-exec") && script.contains("rootfs enter"), "{script}");
     let mut cmd = std::process::Command::new("/bin/sh");
@@ -284,6 +379,9 @@ fn dry_run_prints_commands_that_run_the_same_container() {
     let out = dockerish_tests::outcome(cmd).ok();
     assert_eq!(out, "it's from byhand\n");
     // What the printed commands created by hand, the person removes by hand.
-    let dir = script.lines().find_map(|l| l.strip_prefix("mkdir -p ")).expect("the script makes the container's directory");
+    let dir = script
+        .lines()
+        .find_map(|l| l.strip_prefix("mkdir -p "))
+        .expect("the script makes the container's directory");
     fs::remove_dir_all(dir.trim_matches('\'')).unwrap();
 }

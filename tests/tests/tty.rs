@@ -21,7 +21,11 @@ impl Screen {
     fn expect(&mut self, needle: &str) {
         let deadline = Instant::now() + dockerish_tests::PATIENCE;
         while !self.seen.contains(needle) {
-            assert!(Instant::now() < deadline, "{needle:?} never appeared; the screen shows {:?}", self.seen);
+            assert!(
+                Instant::now() < deadline,
+                "{needle:?} never appeared; the screen shows {:?}",
+                self.seen
+            );
             let mut fds = [PollFd::new(self.master.as_fd(), PollFlags::POLLIN)];
             poll(&mut fds, PollTimeout::from(100u16)).unwrap();
             let mut buf = [0u8; 4096];
@@ -46,7 +50,11 @@ fn an_interactive_shell_has_job_control_and_the_window_size() {
     let sb = Sandbox::new();
     let size = libc::winsize { ws_row: 33, ws_col: 101, ws_xpixel: 0, ws_ypixel: 0 };
     let pair = openpty(Some(&size), None).unwrap();
-    nix::fcntl::fcntl(pair.master.as_fd(), nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK)).unwrap();
+    nix::fcntl::fcntl(
+        pair.master.as_fd(),
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    )
+    .unwrap();
     let before = tcgetattr(pair.slave.as_fd()).unwrap();
 
     let mut cmd = sb.command("dockerish");
@@ -98,7 +106,11 @@ fn an_interactive_shell_has_job_control_and_the_window_size() {
     // The window follows ours: resize, then SIGWINCH to dockerish.
     let bigger = libc::winsize { ws_row: 40, ws_col: 120, ws_xpixel: 0, ws_ypixel: 0 };
     unsafe { libc::ioctl(pair.slave.as_raw_fd(), libc::TIOCSWINSZ, &bigger) };
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGWINCH).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGWINCH,
+    )
+    .unwrap();
     std::thread::sleep(Duration::from_millis(200));
     screen.type_("stty size\n");
     screen.expect("40 120");

@@ -11,7 +11,9 @@ use std::process::exit;
 fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let (root, id) = match &args[..] {
-        [flag, root, id] if flag == "--root" => (PathBuf::from(root), id.to_string_lossy().into_owned()),
+        [flag, root, id] if flag == "--root" => {
+            (PathBuf::from(root), id.to_string_lossy().into_owned())
+        }
         _ => {
             eprintln!("usage: dockerish-supervisor --root ROOT CONTAINER-ID");
             exit(125)
