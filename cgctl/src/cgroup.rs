@@ -18,7 +18,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 use crate::files::{read_keyed, read_value, write_value};
 use crate::layout::{Hierarchy, Kind, Layout, Version, V2_CONTROLLERS};
 use crate::limits::Limits;
@@ -69,6 +69,13 @@ pub struct Cgroup {
     pub path: String,
     pub layout: Kind,
     pub members: Vec<Member>,
+}
+
+/// One line of [`Cgroup::tree`].
+#[derive(Clone, Debug, Serialize)]
+pub struct TreeEntry {
+    pub path: String,
+    pub procs: usize,
 }
 
 /// What `remove` does besides rmdir.
@@ -231,6 +238,23 @@ impl Cgroup {
         all.into_iter().collect()
     }
 
+    /// This cgroup and every one below it, each with the number of
+    /// processes in it (not counting its descendants): `cgctl ls`.
+    pub fn tree(&self, layout: &Layout) -> Vec<TreeEntry> {
+        let base = self.path.trim_end_matches('/');
+        std::iter::once(self.path.clone())
+            .chain(self.descendants().into_iter().map(|rel| format!("{base}/{rel}")))
+            .map(|path| {
+                let procs = path
+                    .parse()
+                    .and_then(|p| Cgroup::open(layout, &p))
+                    .map(|c| c.pids(false).len())
+                    .unwrap_or(0);
+                TreeEntry { path, procs }
+            })
+            .collect()
+    }
+
     /// The cgroups below this one, in any hierarchy (paths relative to it).
     pub fn descendants(&self) -> Vec<String> {
         let mut all = BTreeSet::new();
@@ -373,11 +397,7 @@ impl Cgroup {
             match kill(Pid::from_raw(pid), signal) {
                 Ok(()) | Err(Errno::ESRCH) => {}
                 Err(e) => {
-                    return Err(Error::Sys {
-                        what: "signal process",
-                        path: format!("{pid} in {}", self.path),
-                        source: e,
-                    })
+                    return Err(Error::sys("signal process", format!("{pid} in {}", self.path), e))
                 }
             }
         }

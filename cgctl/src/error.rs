@@ -1,29 +1,23 @@
 //! Typed errors. Each says what was done, to which cgroup or file, with
 //! which value, so `main` can print `cgctl: <error>` and exit.
 
-use std::path::Path;
-
 use nix::errno::Errno;
+pub use tool_cli::ToolError;
+use tool_cli::{exit, Invalid, Io, Sys};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// Exit status when cgctl itself fails (as ns-exec and Docker: 125).
-pub const EXIT_TOOL_FAILED: i32 = 125;
-/// Exit status when the named cgroup does not exist, so a caller can tell
-/// "already gone" from a failure without parsing messages.
-pub const EXIT_NO_SUCH_CGROUP: i32 = 2;
-/// Exit statuses of `cgctl exec` when the command cannot be run.
-pub const EXIT_CANNOT_EXECUTE: i32 = 126;
-pub const EXIT_NOT_FOUND: i32 = 127;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Bad input, refused before anything changed.
-    #[error("invalid {what} {value:?}: {why}")]
-    Invalid { what: &'static str, value: String, why: String },
-    /// Reading or writing a cgroup file or directory failed.
-    #[error("{what} {path}: {errno}", errno = .source.desc())]
-    Sys { what: &'static str, path: String, source: Errno },
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// A system call failed (signalling a process of the cgroup).
+    #[error(transparent)]
+    Sys(#[from] Sys),
+    /// Reading, creating or removing a cgroup file or directory failed.
+    #[error(transparent)]
+    Io(#[from] Io),
     /// Writing a value into a control file failed: the kernel refused it.
     #[error("write {value:?} to {path}: {errno}", errno = .source.desc())]
     Write { path: String, value: String, source: Errno },
@@ -59,35 +53,26 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn invalid(what: &'static str, value: impl Into<String>, why: impl Into<String>) -> Self {
-        Error::Invalid { what, value: value.into(), why: why.into() }
-    }
-
-    /// Wraps an `std::io::Error` from a file operation on `path`.
-    pub fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
-        let path = path.display().to_string();
-        move |e| Error::Sys {
-            what,
-            path,
-            source: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-        }
-    }
-
     /// Whether a file or directory was missing (ENOENT).
     pub fn is_enoent(&self) -> bool {
-        matches!(
-            self,
-            Error::Sys { source: Errno::ENOENT, .. } | Error::Write { source: Errno::ENOENT, .. }
-        )
-    }
-
-    /// The exit status that reports this error.
-    pub fn exit_code(&self) -> i32 {
         match self {
-            Error::NoSuchCgroup(_) => EXIT_NO_SUCH_CGROUP,
-            Error::Exec { source: Errno::ENOENT | Errno::ENOTDIR, .. } => EXIT_NOT_FOUND,
-            Error::Exec { .. } => EXIT_CANNOT_EXECUTE,
-            _ => EXIT_TOOL_FAILED,
+            Error::Io(io) => io.errno() == Errno::ENOENT,
+            Error::Sys(Sys { source, .. }) | Error::Write { source, .. } => {
+                *source == Errno::ENOENT
+            }
+            _ => false,
+        }
+    }
+}
+
+impl ToolError for Error {
+    /// 2 for a cgroup that does not exist (so a caller can tell "already
+    /// gone" from a failure), 126/127 for `exec`, 125 for the rest.
+    fn exit_code(&self) -> i32 {
+        match self {
+            Error::NoSuchCgroup(_) => exit::EXIT_NO_SUCH,
+            Error::Exec { source, .. } => exit::of_exec_errno(*source),
+            _ => exit::EXIT_FAILED,
         }
     }
 }

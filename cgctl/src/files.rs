@@ -8,7 +8,7 @@ use std::path::Path;
 
 use nix::errno::Errno;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 
 /// The content of `dir/file`, trimmed.
 pub fn read_value(dir: &Path, file: &str) -> Result<String> {

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use nix::sys::statfs::{statfs, CGROUP2_SUPER_MAGIC, TMPFS_MAGIC};
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 
 /// Where the cgroup filesystems live by convention; only its statfs type is
 /// read from this path.

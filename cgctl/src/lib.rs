@@ -35,14 +35,18 @@
 
 pub mod cgroup;
 pub mod error;
+pub mod exec;
 pub mod files;
+pub mod flags;
 pub mod layout;
 pub mod limits;
 pub mod path;
 pub mod stats;
 
-pub use cgroup::{Cgroup, RemoveOptions};
-pub use error::{Error, Result};
+pub use cgroup::{Cgroup, RemoveOptions, TreeEntry};
+pub use error::{Error, Result, ToolError};
+pub use exec::{exec, ExecTarget};
+pub use flags::LimitFlags;
 pub use layout::{Kind, Layout};
 pub use limits::Limits;
 pub use path::CgroupPath;

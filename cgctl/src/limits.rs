@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 use crate::files::{read_value, write_value};
 use crate::layout::{Kind, Layout};
 
@@ -31,76 +31,47 @@ use crate::layout::{Kind, Layout};
 pub const CPU_PERIOD_US: u64 = 100_000;
 
 /// Resource limits. Every field is optional: unset means "not changed".
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, clap::Args)]
+/// Plain data: [`crate::LimitFlags`] is how a command line gives them, and
+/// this is how a record keeps them (dockerish's container config), so the
+/// field names below are an on-disk format.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Limits {
-    /// Memory limit (bytes, or with a unit: 512k, 100m, 1g)
-    #[arg(short = 'm', long, value_name = "SIZE", value_parser = parse_size)]
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    /// Bytes of memory.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<u64>,
-    /// Memory plus swap limit; -1 for unlimited swap (needs --memory)
-    #[arg(long, value_name = "SIZE|-1", value_parser = parse_swap, allow_hyphen_values = true)]
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    /// Bytes of memory plus swap; -1 for unlimited swap.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_swap: Option<i64>,
-    /// Memory soft limit: reclaimed down to it first under pressure
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    /// Bytes of memory reclaimed down to first under pressure.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_reservation: Option<u64>,
-    /// Number of CPUs (1.5 = one and a half cores' time per period)
-    #[arg(long, value_name = "N", value_parser = parse_cpus)]
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    /// CPUs' worth of time per period.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpus: Option<f64>,
-    /// CPU shares, relative weight (2 to 262144, default 1024)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(2..=262_144))]
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    /// Relative CPU weight, Docker's scale (2 to 262144).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_shares: Option<u64>,
-    /// CPUs the processes may run on (0-3, 0,1)
-    #[arg(long, value_name = "LIST", value_parser = parse_list)]
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    /// A cpuset list, normalised (`0-3,5`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpuset_cpus: Option<String>,
-    /// Memory nodes the processes may allocate from (0-3, 0,1)
-    #[arg(long, value_name = "LIST", value_parser = parse_list)]
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpuset_mems: Option<String>,
-    /// Maximum number of processes (threads included); 0 or -1 for unlimited
-    #[arg(long, value_name = "N", allow_hyphen_values = true)]
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    /// Processes (threads included); 0 or -1 for unlimited.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pids_limit: Option<i64>,
-    /// Block IO weight, relative (10 to 1000)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(10..=1000))]
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    /// Relative block IO weight, Docker's scale (10 to 1000).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub blkio_weight: Option<u16>,
 }
 
-/// Parses a size the way Docker does: bytes, or a number with a unit
-/// `b k m g t` (powers of 1024; `kb`, `KiB` and `K` all mean the same).
+/// Docker's sizes (`100m`), as [`tool_cli::human::parse_size`] reads them.
 pub fn parse_size(text: &str) -> Result<u64> {
-    let bad = |why: &str| Error::invalid("size", text, why);
-    let lower = text.trim().to_ascii_lowercase();
-    let number_end = lower.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(lower.len());
-    let (number, unit) = lower.split_at(number_end);
-    let unit = unit.trim_start();
-    let scale: u64 = match unit {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        "t" | "tb" | "tib" => 1 << 40,
-        _ => {
-            return Err(bad("expected a number with an optional unit b, k, m, g or t (like 100m)"))
-        }
-    };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| bad("expected a number with an optional unit b, k, m, g or t (like 100m)"))?;
-    let bytes = value * scale as f64;
-    if !(1.0..9.0e18).contains(&bytes) {
-        return Err(bad("must be at least 1 byte and less than 8 EiB"));
-    }
-    Ok(bytes as u64)
+    Ok(tool_cli::human::parse_size(text)?)
 }
 
 /// `--memory-swap`: a size, or -1 for unlimited.
-fn parse_swap(text: &str) -> Result<i64> {
+pub(crate) fn parse_swap(text: &str) -> Result<i64> {
     if text.trim() == "-1" {
         return Ok(-1);
     }
@@ -110,7 +81,7 @@ fn parse_swap(text: &str) -> Result<i64> {
 /// `--cpus`: a positive decimal; the kernel's smallest CFS quota is 1 ms per
 /// 100 ms period, hence 0.01. The upper bound (the host's CPUs) is checked
 /// in [`Limits::check`].
-fn parse_cpus(text: &str) -> Result<f64> {
+pub(crate) fn parse_cpus(text: &str) -> Result<f64> {
     let value: f64 = text
         .trim()
         .parse()
@@ -122,7 +93,7 @@ fn parse_cpus(text: &str) -> Result<f64> {
 }
 
 /// A cpuset list (`0-3,5`), normalised.
-fn parse_list(text: &str) -> Result<String> {
+pub(crate) fn parse_list(text: &str) -> Result<String> {
     Ok(format_list(&list_members(text)?))
 }
 
@@ -428,19 +399,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_follow_docker() {
-        assert_eq!(parse_size("1024").unwrap(), 1024);
-        assert_eq!(parse_size("100m").unwrap(), 100 << 20);
-        assert_eq!(parse_size("1G").unwrap(), 1 << 30);
-        assert_eq!(parse_size("1.5g").unwrap(), 3 << 29);
-        assert_eq!(parse_size("512kb").unwrap(), 512 << 10);
-        assert_eq!(parse_size("2MiB").unwrap(), 2 << 20);
-        for bad in
-            ["12q", "", "m", "-5m", "0", "1..2m", "10 mbytes", "9999999t", "10bb", "5kbb", "10ii"]
-        {
-            assert!(parse_size(bad).is_err(), "{bad:?} accepted");
-        }
+    fn swap_takes_minus_one() {
         assert_eq!(parse_swap("-1").unwrap(), -1);
+        assert_eq!(parse_swap("1k").unwrap(), 1024);
+        assert!(parse_swap("-2").is_err());
     }
 
     #[test]
@@ -473,7 +435,7 @@ mod tests {
         #[derive(Parser)]
         struct Cli {
             #[command(flatten)]
-            limits: Limits,
+            limits: crate::LimitFlags,
         }
         let limits = Limits {
             memory: Some(1 << 20),
@@ -483,6 +445,6 @@ mod tests {
             ..Limits::default()
         };
         let args = std::iter::once("x".to_string()).chain(limits.to_args());
-        assert_eq!(Cli::parse_from(args).limits, limits);
+        assert_eq!(Limits::from(Cli::parse_from(args).limits), limits);
     }
 }

@@ -1,13 +1,11 @@
 //! `cgctl`: the command line. The work is in the library (`cgctl`).
 
 use std::ffi::CString;
-use std::process::exit;
 use std::time::Duration;
 
-use cgctl::error::EXIT_TOOL_FAILED;
-use cgctl::{Cgroup, CgroupPath, Error, Layout, Limits, RemoveOptions, Result};
+use cgctl::{Cgroup, CgroupPath, Error, ExecTarget, Layout, LimitFlags, Limits, RemoveOptions};
+use cgctl::{Result, ToolError};
 use clap::{Parser, Subcommand, ValueEnum};
-use nix::sys::signal::Signal;
 use serde::Serialize;
 
 const EXAMPLES: &str = "\
@@ -41,13 +39,13 @@ enum Command {
     /// Create a cgroup (and its missing parents) with limits
     Create {
         #[command(flatten)]
-        limits: Limits,
+        limits: LimitFlags,
         path: CgroupPath,
     },
     /// Change the limits of a cgroup
     Set {
         #[command(flatten)]
-        limits: Limits,
+        limits: LimitFlags,
         path: CgroupPath,
     },
     /// Join a cgroup, then exec COMMAND in it
@@ -56,7 +54,7 @@ enum Command {
         #[arg(long)]
         create: bool,
         #[command(flatten)]
-        limits: Limits,
+        limits: LimitFlags,
         #[arg(required_unless_present = "pid")]
         path: Option<CgroupPath>,
         /// Join the cgroup process PID is in, instead of PATH (`docker exec` does)
@@ -142,171 +140,98 @@ enum Format {
 const FREEZE_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn main() {
-    // Die quietly on a closed stdout (`cgctl stats x | head`), like C tools.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let cli = Cli::try_parse().unwrap_or_else(|e| {
-        let _ = e.print();
-        exit(if e.use_stderr() { EXIT_TOOL_FAILED } else { 0 })
-    });
-    if let Err(err) = run(cli.command) {
-        eprintln!("cgctl: {err}");
-        exit(err.exit_code());
-    }
+    tool_cli::exit::main("cgctl", |cli: Cli| run(cli.command).map(|()| 0))
 }
 
 fn run(command: Command) -> Result<()> {
     match command {
-        Command::Info => print(&Layout::detect()?),
+        Command::Info => print_json(&Layout::detect()?),
         Command::Create { limits, path } => {
-            print(&Cgroup::create(&Layout::detect()?, &path, &limits)?)
+            print_json(&Cgroup::create(&Layout::detect()?, &path, &limits.into())?)
         }
         Command::Set { limits, path } => {
-            let layout = Layout::detect()?;
+            let (layout, limits) = (Layout::detect()?, Limits::from(limits));
             limits.check(&layout)?;
             let cgroup = Cgroup::open(&layout, &path)?;
             cgroup.set(&limits)?;
-            print(&cgroup)
+            print_json(&cgroup)
         }
         Command::Exec { create, limits, path, pid, command } => {
-            Err(exec(create, &limits, Target { path, pid }, &command))
+            let limits = Limits::from(limits);
+            let target = match (create, path, pid) {
+                (true, Some(path), _) => ExecTarget::Create(path, limits),
+                (false, _, _) if !limits.is_empty() => {
+                    let given = limits.to_args().join(" ");
+                    return Err(Error::invalid(
+                        "limits",
+                        given,
+                        "give them with --create, or use cgctl set",
+                    ));
+                }
+                (false, Some(path), _) => ExecTarget::Path(path),
+                (_, _, Some(pid)) => ExecTarget::Pid(pid),
+                _ => unreachable!("clap requires PATH or --pid, and --create with PATH"),
+            };
+            let argv =
+                command.into_iter().map(CString::new).collect::<std::result::Result<Vec<_>, _>>();
+            let argv = argv.map_err(|_| Error::invalid("command", "", "contains a NUL byte"))?;
+            Err(cgctl::exec(&target, &argv))
         }
         Command::Add { path, pids } => {
             let cgroup = Cgroup::open(&Layout::detect()?, &path)?;
             for pid in &pids {
                 cgroup.add(*pid)?;
             }
-            print(&serde_json::json!({ "path": cgroup.path, "pids": pids }))
+            print_json(&serde_json::json!({ "path": cgroup.path, "pids": pids }))
         }
-        Command::Stats(target) => print(&target.open()?.stats()),
+        Command::Stats(target) => print_json(&target.open()?.stats()),
         Command::Freeze(target) => {
             let cgroup = target.open()?;
             cgroup.freeze(FREEZE_TIMEOUT)?;
-            print(&serde_json::json!({ "path": cgroup.path, "frozen": true }))
+            print_json(&serde_json::json!({ "path": cgroup.path, "frozen": true }))
         }
         Command::Thaw(target) => {
             let cgroup = target.open()?;
             cgroup.thaw(FREEZE_TIMEOUT)?;
-            print(&serde_json::json!({ "path": cgroup.path, "frozen": false }))
+            print_json(&serde_json::json!({ "path": cgroup.path, "frozen": false }))
         }
         Command::Kill { signal, timeout, target } => {
-            let signal = parse_signal(&signal)?;
+            let signal = tool_cli::signal::parse(&signal)?;
             let cgroup = target.open()?;
             let count = cgroup.kill(signal, Duration::from_secs(timeout))?;
-            print(
-                &serde_json::json!({ "path": cgroup.path, "signal": signal.as_str(), "signalled": count }),
-            )
+            let (path, signal) = (cgroup.path, signal.as_str());
+            print_json(&serde_json::json!({ "path": path, "signal": signal, "signalled": count }))
         }
         Command::Rm { recursive, force, parents, timeout, paths } => {
             let layout = Layout::detect()?;
             let options =
                 RemoveOptions { recursive, force, parents, timeout: Duration::from_secs(timeout) };
             for path in &paths {
-                print(&Cgroup::open(&layout, path)?.remove(options)?)?;
+                print_json(&Cgroup::open(&layout, path)?.remove(options)?)?;
             }
             Ok(())
         }
-        Command::Ls { path, format } => ls(path, format),
-    }
-}
-
-/// Creates (with `--create`) and joins the cgroup, then execs `command`.
-/// Returns only on failure; a cgroup it created is removed again.
-fn exec(create: bool, limits: &Limits, target: Target, command: &[String]) -> Error {
-    let joined = (|| {
-        let cgroup = match (create, &target.path) {
-            (true, Some(path)) => Cgroup::create(&Layout::detect()?, path, limits)?,
-            (false, _) if limits.is_empty() => target.open()?,
-            _ => {
-                return Err(Error::invalid(
-                    "limits",
-                    limits.to_args().join(" "),
-                    "give them with --create, or use cgctl set",
-                ))
-            }
-        };
-        if let Err(e) = cgroup.add(0) {
-            undo(create, &cgroup);
-            return Err(e);
-        }
-        Ok(cgroup)
-    })();
-    let cgroup = match joined {
-        Ok(cgroup) => cgroup,
-        Err(e) => return e,
-    };
-    let argv: Vec<CString> = match command.iter().map(|a| CString::new(a.as_bytes())).collect() {
-        Ok(argv) => argv,
-        Err(_) => {
-            undo(create, &cgroup);
-            return Error::invalid("command", command.join(" "), "contains a NUL byte");
-        }
-    };
-    let Err(errno) = nix::unistd::execvp(&argv[0], &argv);
-    undo(create, &cgroup);
-    Error::Exec { command: command[0].clone(), source: errno }
-}
-
-/// Leaves a cgroup this exec created, and removes it.
-fn undo(created: bool, cgroup: &Cgroup) {
-    if created {
-        cgroup.leave();
-        let _ = cgroup
-            .remove(RemoveOptions { timeout: Duration::from_secs(1), ..RemoveOptions::default() });
-    }
-}
-
-fn ls(path: Option<CgroupPath>, format: Format) -> Result<()> {
-    let layout = Layout::detect()?;
-    let cgroup = match &path {
-        Some(p) => Cgroup::open(&layout, p)?,
-        None => Cgroup::of_pid(std::process::id() as i32)?,
-    };
-    let rows: Vec<(String, usize)> = std::iter::once(String::new())
-        .chain(cgroup.descendants())
-        .map(|rel| {
-            let name = if rel.is_empty() {
-                cgroup.path.clone()
-            } else {
-                format!("{}/{rel}", cgroup.path.trim_end_matches('/'))
+        Command::Ls { path, format } => {
+            let layout = Layout::detect()?;
+            let cgroup = match &path {
+                Some(p) => Cgroup::open(&layout, p)?,
+                None => Cgroup::of_pid(std::process::id() as i32)?,
             };
-            let procs = name
-                .parse()
-                .and_then(|p| Cgroup::open(&layout, &p))
-                .map(|c| c.pids(false).len())
-                .unwrap_or(0);
-            (name, procs)
-        })
-        .collect();
-    match format {
-        Format::Json => print(
-            &rows
-                .iter()
-                .map(|(path, procs)| serde_json::json!({ "path": path, "procs": procs }))
-                .collect::<Vec<_>>(),
-        ),
-        Format::Table => {
-            let width = rows.iter().map(|(p, _)| p.len()).max().unwrap_or(0).max(6);
-            println!("{:<width$}  PROCS", "CGROUP");
-            for (path, procs) in rows {
-                println!("{path:<width$}  {procs}");
+            let tree = cgroup.tree(&layout);
+            match format {
+                Format::Json => print_json(&tree),
+                Format::Table => {
+                    let mut rows = vec![vec!["CGROUP".to_string(), "PROCS".to_string()]];
+                    rows.extend(tree.into_iter().map(|e| vec![e.path, e.procs.to_string()]));
+                    print!("{}", tool_cli::human::table(&rows));
+                    Ok(())
+                }
             }
-            Ok(())
         }
     }
 }
 
-/// `KILL`, `SIGKILL`, `kill` or `9`.
-fn parse_signal(text: &str) -> Result<Signal> {
-    let bad = || Error::invalid("signal", text, "expected a name like TERM or a number like 15");
-    if let Ok(n) = text.parse::<i32>() {
-        return Signal::try_from(n).map_err(|_| bad());
-    }
-    let upper = text.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
-    name.parse().map_err(|_| bad())
-}
-
-fn print<T: Serialize>(value: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(value).expect("plain data serializes"));
+fn print_json<T: Serialize>(value: &T) -> Result<()> {
+    tool_cli::print_json(value);
     Ok(())
 }

@@ -10,7 +10,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 use crate::layout::Hierarchy;
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -168,7 +168,7 @@ pub struct RunArgs {
     #[arg(long, alias = "net", value_enum, default_value = "none")]
     pub network: Network,
     #[command(flatten)]
-    pub limits: cgctl::Limits,
+    pub limits: cgctl::LimitFlags,
     /// Cgroup the container's cgroup is made in: absolute, or relative to dockerish's own cgroup
     #[arg(
         long,

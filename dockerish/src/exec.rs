@@ -20,7 +20,7 @@ use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
 
 use crate::cli::ExecArgs;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 use crate::pty::{self, ConsoleSocket};
 use crate::run::Env;
 use crate::signals::Forwarder;

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 use crate::manage::state_name;
 use crate::state::{Container, Containers, Status};
 
@@ -40,7 +40,7 @@ pub fn inspect(root: &Path, format: Option<&str>, keys: &[String]) -> Result<i32
 }
 
 fn time(seconds: Option<u64>) -> String {
-    seconds.map_or_else(|| NEVER.to_string(), imgtool::human::rfc3339)
+    seconds.map_or_else(|| NEVER.to_string(), tool_cli::human::rfc3339)
 }
 
 /// The container as Docker's `inspect` shows it.
@@ -64,7 +64,7 @@ pub fn describe(c: &Container) -> Value {
         .collect();
     json!({
         "Id": config.id,
-        "Created": imgtool::human::rfc3339(config.created),
+        "Created": tool_cli::human::rfc3339(config.created),
         "Path": config.command.first(),
         "Args": config.command.get(1..).unwrap_or_default(),
         "State": {

@@ -13,7 +13,6 @@
 use std::io::{BufRead, Write};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -22,7 +21,7 @@ use nix::sys::signal::{kill as send, Signal};
 use nix::unistd::Pid;
 
 use crate::cli::StopArgs;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 use crate::state::{Container, Containers, ProcessRef, Status};
 use crate::tools::{run_json, run_quiet, Tools};
 use crate::{logs, names, run, supervisor};
@@ -227,7 +226,7 @@ pub fn signal(process: ProcessRef, signal: Signal) -> Result<()> {
 }
 
 pub fn kill(root: &Path, signal: &str, keys: &[String]) -> Result<i32> {
-    let sig = parse_signal(signal)?;
+    let sig = tool_cli::signal::parse(signal)?;
     let containers = Containers::open(root)?;
     Ok(each(keys, |key| {
         let container = containers.find(key)?;
@@ -239,20 +238,6 @@ pub fn kill(root: &Path, signal: &str, keys: &[String]) -> Result<i32> {
         })?;
         self::signal(init, sig)
     }))
-}
-
-/// A signal by name (`KILL`, `SIGKILL`, `kill`) or number (`9`).
-pub fn parse_signal(text: &str) -> Result<Signal> {
-    let invalid =
-        || Error::invalid("signal", text, "expected a name like TERM or SIGKILL, or a number");
-    match text.parse::<i32>() {
-        Ok(n) => Signal::try_from(n).map_err(|_| invalid()),
-        Err(_) => {
-            let upper = text.to_ascii_uppercase();
-            let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
-            Signal::from_str(&name).map_err(|_| invalid())
-        }
-    }
 }
 
 pub fn start(root: &Path, attach: bool, keys: &[String]) -> Result<i32> {
@@ -410,7 +395,7 @@ pub fn prune(root: &Path, force: bool) -> Result<i32> {
     if !deleted.is_empty() {
         println!("Deleted Containers:\n{}\n", deleted.join("\n"));
     }
-    println!("Total reclaimed space: {}", imgtool::human::size(reclaimed));
+    println!("Total reclaimed space: {}", tool_cli::human::size(reclaimed));
     Ok(0)
 }
 
@@ -439,15 +424,6 @@ fn dir_size(dir: &Path) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn signals_by_name_or_number() {
-        assert_eq!(parse_signal("KILL").unwrap(), Signal::SIGKILL);
-        assert_eq!(parse_signal("sigterm").unwrap(), Signal::SIGTERM);
-        assert_eq!(parse_signal("10").unwrap(), Signal::SIGUSR1);
-        assert!(parse_signal("NOPE").is_err());
-        assert!(parse_signal("99").is_err());
-    }
 
     #[test]
     fn wait_exit_sees_a_child_end() {

@@ -19,11 +19,12 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::thread::sleep;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use crate::cli::LogsArgs;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 use crate::state::{Containers, Status};
+use tool_cli::human;
 
 /// Longer lines are split into `P` parts of this size.
 pub const MAX_LINE: usize = 16 * 1024;
@@ -69,7 +70,7 @@ impl LogWriter {
     /// Logs `data` read from `stream` at once: each line it ends as `F`,
     /// the rest (and every [`MAX_LINE`] bytes of a long line) as `P`.
     pub fn write(&mut self, stream: Stream, data: &[u8]) {
-        let now = timestamp(SystemTime::now());
+        let now = human::rfc3339_nanos(SystemTime::now());
         let mut out = Vec::with_capacity(data.len() + 48);
         let mut rest = data;
         while !rest.is_empty() {
@@ -108,13 +109,6 @@ fn entry(out: &mut Vec<u8>, time: &str, stream: Stream, tag: char, content: &[u8
     out.push(b'\n');
 }
 
-/// RFC 3339 with nanoseconds, in UTC: `2026-11-23T09:55:00.123456789Z`.
-pub fn timestamp(time: SystemTime) -> String {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let seconds = imgtool::human::rfc3339(since.as_secs());
-    format!("{}.{:09}Z", seconds.trim_end_matches('Z'), since.subsec_nanos())
-}
-
 /// One line of the log file.
 #[derive(Debug, PartialEq, Eq)]
 struct Entry<'a> {
@@ -141,86 +135,19 @@ fn parse_entry(line: &[u8]) -> Option<Entry<'_>> {
     };
     Some(Entry {
         time,
-        nanos: parse_time(time)?,
+        nanos: human::parse_rfc3339(time)?,
         stream,
         ends_line,
         content: fields.next().unwrap_or_default(),
     })
 }
 
-/// Nanoseconds since the epoch of an RFC 3339 UTC time
-/// (`2026-11-23T09:55:00Z`, with an optional fraction).
-fn parse_time(text: &str) -> Option<u128> {
-    let text = text.strip_suffix('Z')?;
-    let (date, time) = text.split_once('T')?;
-    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
-    let (year, month, day) = (d.next()??, d.next()??, d.next()??);
-    let (hms, fraction) = time.split_once('.').unwrap_or((time, ""));
-    let mut t = hms.splitn(3, ':').map(|p| p.parse::<u64>().ok());
-    let (h, m, s) = (t.next()??, t.next()??, t.next()??);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || h > 23
-        || m > 59
-        || s > 60
-        || !fraction.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    // Howard Hinnant's days-from-civil (the inverse of human::rfc3339's).
-    let y = year - i64::from(month <= 2);
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = u64::try_from(era * 146_097 + doe - 719_468).ok()?;
-    let nanos: u128 = format!("{:0<9}", &fraction[..fraction.len().min(9)]).parse().ok()?;
-    Some(u128::from(days * 86400 + h * 3600 + m * 60 + s) * 1_000_000_000 + nanos)
-}
-
-/// `--since`: an RFC 3339 time, Unix seconds (`1700000000.5`), or a
-/// duration before now (`10s`, `5m`, `1h30m`), as Docker takes it.
-pub fn parse_since(text: &str, now: SystemTime) -> Result<u128> {
-    let invalid = || {
-        Error::invalid(
-            "--since",
-            text,
-            "expected a time (2026-11-23T09:55:00Z), Unix seconds, or a duration like 10m",
-        )
-    };
-    if let Some(nanos) = parse_time(text) {
-        return Ok(nanos);
-    }
-    let now = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos();
-    if let Ok(seconds) = text.parse::<f64>() {
-        return if seconds >= 0.0 { Ok((seconds * 1e9) as u128) } else { Err(invalid()) };
-    }
-    let mut ago: u128 = 0;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let value: u128 = rest[..digits].parse().map_err(|_| invalid())?;
-        rest = &rest[digits..];
-        let unit = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
-        let scale: u128 = match &rest[..unit] {
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            _ => return Err(invalid()),
-        };
-        ago += value * scale;
-        rest = &rest[unit..];
-    }
-    Ok(now.saturating_sub(ago))
-}
-
 /// `dockerish logs`.
 pub fn logs(root: &Path, args: LogsArgs) -> Result<i32> {
     let containers = Containers::open(root)?;
     let container = containers.find(&args.container)?;
-    let since = args.since.as_deref().map(|s| parse_since(s, SystemTime::now())).transpose()?;
+    let since = args.since.as_deref().map(|s| human::parse_moment("--since", s, SystemTime::now()));
+    let since = since.transpose()?;
     let tail = match args.tail.as_str() {
         "all" => None,
         n => Some(
@@ -392,26 +319,6 @@ pub fn attach(containers: &Containers, id: &str, dir: &Path, offset: u64) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_round_trip() {
-        let t = UNIX_EPOCH + Duration::new(1_795_000_000, 123_456_789);
-        let text = timestamp(t);
-        assert_eq!(text, "2026-11-18T11:06:40.123456789Z");
-        assert_eq!(parse_time(&text), Some(1_795_000_000_123_456_789));
-        assert_eq!(parse_time("2026-11-18T11:06:40Z"), Some(1_795_000_000_000_000_000));
-        assert_eq!(parse_time("2026-13-18T08:26:40Z"), None);
-    }
-
-    #[test]
-    fn since_takes_times_seconds_and_durations() {
-        let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
-        assert_eq!(parse_since("10s", now).unwrap(), 999_990 * 1_000_000_000);
-        assert_eq!(parse_since("1h30m", now).unwrap(), (1_000_000 - 5400) * 1_000_000_000);
-        assert_eq!(parse_since("1700000000.5", now).unwrap(), 1_700_000_000_500_000_000);
-        assert!(parse_since("yesterday", now).is_err());
-        assert!(parse_since("5x", now).is_err());
-    }
 
     #[test]
     fn lines_are_split_and_parts_kept() {

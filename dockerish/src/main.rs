@@ -2,24 +2,17 @@
 
 use std::process::exit;
 
-use clap::Parser;
-
 use dockerish::cli::{Cli, Command, ContainerCommand};
-use dockerish::error::EXIT_TOOL_FAILED;
 use dockerish::{exec, inspect, lifecycle, logs, manage, resources, run};
+use tool_cli::exit::EXIT_FAILED;
 
 fn main() {
-    // Die quietly on a closed stdout (`dockerish ps | head`), like C tools.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let cli = Cli::try_parse().unwrap_or_else(|e| {
-        let _ = e.print();
-        exit(if e.use_stderr() { EXIT_TOOL_FAILED } else { 0 })
-    });
+    let cli: Cli = tool_cli::exit::parse();
     let root = cli.root;
     // `run` and `exec` follow Docker: 125 when dockerish fails, else the
     // container's (or command's) status. The other commands fail with 1.
     let (result, failure) = match cli.command {
-        Command::Run(args) => (run::run(&root, args), EXIT_TOOL_FAILED),
+        Command::Run(args) => (run::run(&root, args), EXIT_FAILED),
         Command::Exec(args) => (exec::exec(&root, args), 1),
         Command::Ps(args) => (manage::ps(&root, args), 1),
         Command::Rm(args) => (manage::rm(&root, args), 1),
@@ -50,9 +43,6 @@ fn main() {
     };
     match result {
         Ok(code) => exit(code),
-        Err(err) => {
-            eprintln!("dockerish: {err}");
-            exit(failure);
-        }
+        Err(err) => tool_cli::exit::fail("dockerish", &err, failure),
     }
 }

@@ -4,14 +4,13 @@
 use std::path::Path;
 use std::process::Command;
 
-use imgtool::human;
 use serde::Serialize;
+use tool_cli::human;
 
 use crate::cli::{Format, ImagesArgs, PsArgs, RmArgs, RmiArgs};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 use crate::lifecycle::{each, force_stop, settled};
 use crate::run::discard;
-use crate::signals::exit_code;
 use crate::state::{Container, Containers, Status};
 use crate::tools::Tools;
 
@@ -233,10 +232,12 @@ pub fn import(root: &Path, file: &Path, name: &str) -> Result<i32> {
     pass_through(cmd)
 }
 
-/// Runs an imgtool command with our stdio; its status is ours.
+/// Runs an imgtool command with our stdio. It has said what went wrong;
+/// we fail with Docker's 1, whatever imgtool's own status (125, or 2 for
+/// no such image).
 fn pass_through(mut cmd: Command) -> Result<i32> {
     let status = cmd.status().map_err(Error::io("run", "imgtool"))?;
-    Ok(exit_code(status))
+    Ok(if status.success() { 0 } else { 1 })
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::io::Read;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 
 /// A 64-hex-digit ID from 32 random bytes (getrandom via /dev/urandom).
 pub fn random_id() -> Result<String> {

@@ -23,8 +23,9 @@ use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg, Termios};
 use nix::unistd::{isatty, read, write};
 
-use crate::error::{Error, Result};
-use crate::signals::{exit_code, Event, Forwarder};
+use crate::error::{Error, Result, ToolError};
+use crate::signals::{Event, Forwarder};
+use tool_cli::exit::of_status;
 
 /// The socket `rootfs --console-socket` sends the terminal to. The file is
 /// removed when this is dropped.
@@ -209,7 +210,7 @@ impl Terminal {
             }
         }
         let status = child.wait().map_err(Error::io("wait for", "the container"))?;
-        Ok(exit_code(status))
+        Ok(of_status(status))
     }
 }
 

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use imgtool::human;
 use serde::Serialize;
+use tool_cli::human;
 
 use crate::cli::{Format, StatsArgs};
 use crate::error::{Error, Result};

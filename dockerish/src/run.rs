@@ -26,7 +26,7 @@ use imgtool::ImageInfo;
 use rootfs::Volume;
 
 use crate::cli::{Network, RunArgs};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 use crate::signals::Forwarder;
 use crate::state::{Config, Container, Containers, ProcessRef, Status};
 use crate::tools::{run_json, shell_line, Tools};
@@ -116,16 +116,7 @@ fn check_flags(args: &RunArgs) -> Result<()> {
         names::validate(name)?;
     }
     if let Some(host) = &args.hostname {
-        let ok = !host.is_empty()
-            && host.len() <= 64
-            && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
-        if !ok || host.starts_with('-') {
-            return Err(Error::invalid(
-                "hostname",
-                host,
-                "use 1 to 64 letters, digits, '-' and '.'",
-            ));
-        }
+        tool_cli::hostname::validate(host)?;
     }
     for spec in args.volumes.iter().filter(|v| v.contains(':')) {
         let volume: Volume = spec.parse()?;
@@ -153,8 +144,9 @@ fn check_flags(args: &RunArgs) -> Result<()> {
     }
     // What only this host can tell (its CPUs, its controllers); without
     // limits there is nothing to ask it.
-    if !args.limits.is_empty() {
-        args.limits.check(&cgctl::Layout::detect()?)?;
+    let limits = cgctl::Limits::from(args.limits.clone());
+    if !limits.is_empty() {
+        limits.check(&cgctl::Layout::detect()?)?;
     }
     Ok(())
 }
@@ -226,7 +218,7 @@ fn configure(
         name,
         image: image_name.to_string(),
         image_id: image.id.clone(),
-        created: imgtool::human::now(),
+        created: tool_cli::human::now(),
         command,
         env: env.entries(),
         workdir: workdir.unwrap_or_else(|| "/".into()),
@@ -241,7 +233,7 @@ fn configure(
         auto_remove: args.rm,
         network: args.network.name().to_string(),
         cgroup: args.cgroup_parent.join(&id)?.to_string(),
-        resources: args.limits.clone(),
+        resources: args.limits.clone().into(),
         id,
     })
 }
@@ -541,7 +533,7 @@ fn start_and_wait(
             *container = containers.update(&container.config.id, |c| {
                 c.state.status = Status::Running;
                 c.state.init = init;
-                c.state.started_at = Some(imgtool::human::now());
+                c.state.started_at = Some(tool_cli::human::now());
                 Ok(())
             })?;
             match terminal {
@@ -586,7 +578,7 @@ pub fn finish(tools: &Tools, containers: &Containers, config: &Config, code: i32
     state.exit_code = Some(code);
     state.oom_killed = oom_killed;
     state.paused = false;
-    state.finished_at = Some(imgtool::human::now());
+    state.finished_at = Some(tool_cli::human::now());
     state.monitor = None;
     state.init = None;
     container.save_state()

@@ -15,7 +15,7 @@ use nix::sys::signal::{kill, SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::Pid;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 
 const FORWARDED: [Signal; 6] = [
     Signal::SIGHUP,
@@ -98,7 +98,7 @@ impl Forwarder {
             if let Some(status) =
                 child.try_wait().map_err(Error::io("wait for", "the container"))?
             {
-                return Ok(exit_code(status));
+                return Ok(tool_cli::exit::of_status(status));
             }
             let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
             match poll(&mut fds, PollTimeout::NONE) {
@@ -108,13 +108,4 @@ impl Forwarder {
             self.handle(child);
         }
     }
-}
-
-/// The exit code, or 128+N for a death by signal N.
-pub fn exit_code(status: std::process::ExitStatus) -> i32 {
-    use std::os::unix::process::ExitStatusExt;
-    status
-        .code()
-        .or_else(|| status.signal().map(|s| 128 + s))
-        .unwrap_or(crate::error::EXIT_TOOL_FAILED)
 }

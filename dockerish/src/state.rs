@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use nix::fcntl::{Flock, FlockArg};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 
 /// What the container is, fixed when it is created.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -298,7 +298,7 @@ impl Containers {
     pub fn load(&self, id: &str) -> Result<Container> {
         let dir = self.dir_of(id);
         let config = match read_json::<Config>(&dir.join("config.json")) {
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Err(Error::Io(io)) if io.source.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::NoSuchContainer(id.into()))
             }
             other => other?,

@@ -35,12 +35,13 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::unistd::{pipe2, read};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 use crate::logs::{LogWriter, Stream};
 use crate::run::{finish, launch, Start};
-use crate::signals::{exit_code, Event, Forwarder};
+use crate::signals::{Event, Forwarder};
 use crate::state::{Container, Containers, ProcessRef, Status};
 use crate::tools::Tools;
+use tool_cli::exit::of_status;
 
 /// The supervisor's one line to the CLI that started it.
 #[derive(Debug, Serialize, Deserialize)]
@@ -82,7 +83,7 @@ pub fn spawn(tools: &Tools, root: &Path, container: &Container) -> Result<Option
         .map_err(Error::io("read the report of", "dockerish-supervisor"))?;
     let report: Report = serde_json::from_str(&line).map_err(|_| {
         // It died before reporting: reap it and say how.
-        let status = child.wait().map(exit_code).unwrap_or(-1);
+        let status = child.wait().map(of_status).unwrap_or(-1);
         Error::Tool {
             tool: "dockerish-supervisor".into(),
             why: format!("ended (status {status}) without reporting the start"),
@@ -92,7 +93,7 @@ pub fn spawn(tools: &Tools, root: &Path, container: &Container) -> Result<Option
     Ok(match report {
         Report { started: true, .. } => None,
         Report { exit_code, error, .. } => {
-            Some((exit_code.unwrap_or(crate::error::EXIT_TOOL_FAILED), error.unwrap_or_default()))
+            Some((exit_code.unwrap_or(tool_cli::exit::EXIT_FAILED), error.unwrap_or_default()))
         }
     })
 }
@@ -107,7 +108,7 @@ pub fn supervise(root: &Path, id: &str) -> i32 {
             // listens (the log has the details).
             let report = Report { started: false, exit_code: None, error: Some(e.to_string()) };
             let _ = writeln!(stdout, "{}", serde_json::to_string(&report).expect("serializable"));
-            crate::error::EXIT_TOOL_FAILED
+            tool_cli::exit::EXIT_FAILED
         }
     }
 }
@@ -157,11 +158,11 @@ fn run(root: &Path, id: &str, report_to: &mut impl Write) -> Result<()> {
                 report_to,
                 &Report {
                     started: false,
-                    exit_code: Some(crate::error::EXIT_TOOL_FAILED),
+                    exit_code: Some(tool_cli::exit::EXIT_FAILED),
                     error: Some(e.to_string()),
                 },
             );
-            crate::error::EXIT_TOOL_FAILED
+            tool_cli::exit::EXIT_FAILED
         }
     };
     finish(&tools, &containers, &container.config, code)
@@ -203,7 +204,7 @@ fn supervise_chain(
             containers.update(&container.config.id, |c| {
                 c.state.status = Status::Running;
                 c.state.init = init;
-                c.state.started_at = Some(imgtool::human::now());
+                c.state.started_at = Some(tool_cli::human::now());
                 Ok(())
             })?;
             say(report_to, &Report { started: true, exit_code: None, error: None });
@@ -306,7 +307,7 @@ fn copy_until_exit(
     loop {
         if status.is_none() {
             status =
-                child.try_wait().map_err(Error::io("wait for", "the container"))?.map(exit_code);
+                child.try_wait().map_err(Error::io("wait for", "the container"))?.map(of_status);
         }
         if outputs.is_empty() {
             if let Some(code) = status {
@@ -331,7 +332,7 @@ fn copy_until_exit(
                     status = status.or(child
                         .try_wait()
                         .map_err(Error::io("wait for", "the container"))?
-                        .map(exit_code));
+                        .map(of_status));
                 }
             }
         }

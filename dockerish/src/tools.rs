@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use imgtool::ImageInfo;
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 
 /// The exit status of `imgtool inspect` when no image matches, and of
 /// cgctl when no cgroup does.

@@ -12,7 +12,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 use crate::store::ImageConfig;
 
 /// Where Debian's busybox-static (and busybox) install the binary.

@@ -1,18 +1,19 @@
 //! Typed errors: what was done, to what, and why it failed.
 
-use nix::errno::Errno;
+pub use tool_cli::ToolError;
+use tool_cli::{exit, Invalid, Io, Sys};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{what} {path}: {source}")]
-    Io { what: &'static str, path: String, source: std::io::Error },
-    #[error("{what} {target}: {errno}", errno = .source.desc())]
-    Sys { what: &'static str, target: String, source: Errno },
     /// Bad input, refused before anything changed.
-    #[error("invalid {what} {value:?}: {why}")]
-    Invalid { what: &'static str, value: String, why: String },
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error(transparent)]
+    Sys(#[from] Sys),
+    #[error(transparent)]
+    Io(#[from] Io),
     #[error("no such image: {0}")]
     NoSuchImage(String),
     #[error("image reference {0:?} is ambiguous: it matches several image IDs")]
@@ -24,16 +25,13 @@ pub enum Error {
     Corrupt { path: String, why: String },
 }
 
-impl Error {
-    pub fn io(
-        what: &'static str,
-        path: impl AsRef<std::path::Path>,
-    ) -> impl FnOnce(std::io::Error) -> Error {
-        let path = path.as_ref().display().to_string();
-        move |source| Error::Io { what, path, source }
-    }
-
-    pub fn invalid(what: &'static str, value: impl Into<String>, why: impl Into<String>) -> Self {
-        Error::Invalid { what, value: value.into(), why: why.into() }
+impl ToolError for Error {
+    /// 2 when the named image does not exist (so callers can tell it from a
+    /// failure without parsing messages), 125 for every failure.
+    fn exit_code(&self) -> i32 {
+        match self {
+            Error::NoSuchImage(_) => exit::EXIT_NO_SUCH,
+            _ => exit::EXIT_FAILED,
+        }
     }
 }

@@ -15,11 +15,10 @@
 
 pub mod busybox;
 pub mod error;
-pub mod human;
 pub mod reference;
 pub mod store;
 pub mod unpack;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, ToolError};
 pub use reference::Reference;
 pub use store::{ImageConfig, ImageInfo, LayerInfo, Store};

@@ -3,10 +3,10 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
-use std::process::exit;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use imgtool::{busybox, human, Error, ImageConfig, ImageInfo, Reference, Store};
+use imgtool::{busybox, Error, ImageConfig, ImageInfo, Reference, Store, ToolError};
+use tool_cli::{human, print_json};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -17,11 +17,7 @@ Examples:
   imgtool rm myimage:1
 
 State lives in --root (or $DOCKERISH_ROOT), default /var/lib/dockerish, under images/.
-Exit status: 0 done, 1 failed, 2 no such image.";
-
-/// Exit status when the named image does not exist (so callers can tell it
-/// from a failure without parsing messages).
-const EXIT_NO_SUCH_IMAGE: i32 = 2;
+Exit status: 0 done, 2 no such image, 125 failed.";
 
 /// A sha256 content-addressed image store
 #[derive(Parser)]
@@ -92,10 +88,6 @@ enum Command {
 enum Format {
     Table,
     Json,
-}
-
-fn print_json<T: serde::Serialize>(value: &T) {
-    println!("{}", serde_json::to_string_pretty(value).expect("serializable"));
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
@@ -171,17 +163,5 @@ fn print_table(images: &[ImageInfo]) {
 }
 
 fn main() {
-    // Die quietly on a closed stdout (`imgtool ls | head`), like C tools.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let cli = Cli::try_parse().unwrap_or_else(|e| {
-        let _ = e.print();
-        exit(if e.use_stderr() { 1 } else { 0 })
-    });
-    if let Err(err) = run(cli) {
-        eprintln!("imgtool: {err}");
-        exit(match err {
-            Error::NoSuchImage(_) => EXIT_NO_SUCH_IMAGE,
-            _ => 1,
-        });
-    }
+    tool_cli::exit::main("imgtool", |cli: Cli| run(cli).map(|()| 0))
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 
 /// A repository name and a tag; the tag defaults to `latest`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -22,7 +22,7 @@ use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 use crate::reference::Reference;
 use crate::unpack;
 
@@ -122,11 +122,8 @@ impl Store {
             .append(true)
             .open(&path)
             .map_err(Error::io("open", &path))?;
-        Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| Error::Sys {
-            what: "lock",
-            target: path.display().to_string(),
-            source: e,
-        })
+        Flock::lock(file, FlockArg::LockExclusive)
+            .map_err(|(_, e)| Error::sys("lock", path.display(), e))
     }
 
     /// Reads the index. Writers replace it by rename(2), so a reader needs
@@ -167,7 +164,7 @@ impl Store {
         comment: &str,
     ) -> Result<ImageInfo> {
         let (digest, size) = self.add_layer(archive)?;
-        self.add_image(name, vec![digest], config, size, comment, crate::human::now())
+        self.add_image(name, vec![digest], config, size, comment, tool_cli::human::now())
     }
 
     /// Makes a new image from `parent`'s layers with directory `dir` as one
@@ -207,7 +204,7 @@ impl Store {
             None => (vec![], ImageConfig::default(), 0),
         };
         layers.push(digest);
-        self.add_image(name, layers, config, base_size + size, comment, crate::human::now())
+        self.add_image(name, layers, config, base_size + size, comment, tool_cli::human::now())
     }
 
     /// Extracts a layer tar into `layers/`, hashing it on the way. A failed

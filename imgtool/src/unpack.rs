@@ -33,7 +33,7 @@ use nix::sys::stat::{
 use nix::sys::time::TimeSpec;
 use nix::unistd::{fchownat, linkat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 
 /// What an extraction wrote.
 #[derive(Debug, Default)]
@@ -47,11 +47,7 @@ pub struct Unpacked {
 pub fn unpack<R: Read>(archive: R, dir: &Path) -> Result<Unpacked> {
     let root =
         nix::fcntl::open(dir, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-            .map_err(|e| Error::Sys {
-                what: "open",
-                target: dir.display().to_string(),
-                source: e,
-            })?;
+            .map_err(|e| Error::sys("open", dir.display(), e))?;
     let mut archive = tar::Archive::new(archive);
     let mut done = Unpacked::default();
     let mut dir_times = Vec::new();
@@ -75,7 +71,7 @@ pub fn unpack<R: Read>(archive: R, dir: &Path) -> Result<Unpacked> {
         };
         let fail = |what: &'static str| {
             let target = shown.clone();
-            move |e: Errno| Error::Sys { what, target, source: e }
+            move |e: Errno| Error::sys(what, target, e)
         };
 
         if kind.is_dir() {

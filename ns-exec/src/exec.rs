@@ -17,7 +17,7 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::unistd::{execvp, pipe2, write};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 
 /// A close-on-exec pipe: (read end, write end).
 pub(crate) fn cloexec_pipe() -> Result<(OwnedFd, OwnedFd)> {
@@ -45,11 +45,7 @@ pub(crate) fn report(fd: RawFd, err: &Error) {
 /// exec'd; `Some` is the child's error.
 pub(crate) fn read_report(read_end: OwnedFd) -> Result<Option<Error>> {
     let mut msg = Vec::new();
-    File::from(read_end).read_to_end(&mut msg).map_err(|source| Error::Io {
-        what: "read",
-        path: "the error pipe".into(),
-        source,
-    })?;
+    File::from(read_end).read_to_end(&mut msg).map_err(Error::io("read", "the error pipe"))?;
     Ok(msg.split_first().map(|(code, text)| Error::Child {
         code: i32::from(*code),
         message: String::from_utf8_lossy(text).into_owned(),

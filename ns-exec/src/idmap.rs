@@ -20,7 +20,7 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::str::FromStr;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 
 /// The kernel accepts at most this many lines in one map.
 const MAX_LINES: usize = 340;
@@ -115,11 +115,7 @@ fn write_proc(pid: i32, file: &'static str, text: &str) -> Result<()> {
         .write(true)
         .open(&path)
         .and_then(|mut f| f.write_all(text.as_bytes()))
-        .map_err(|source| Error::Io {
-            what: "write",
-            path: format!("{path} ({:?})", text.trim_end()),
-            source,
-        })
+        .map_err(Error::io("write", format!("{path} ({:?})", text.trim_end())))
 }
 
 #[cfg(test)]

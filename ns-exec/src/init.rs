@@ -21,7 +21,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use nix::sys::prctl;
 use nix::unistd::{fork, ForkResult};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 use crate::exec::{close_inherited, exec, exit_now, report};
 use crate::wait::Signals;
 

@@ -31,7 +31,7 @@ use nix::unistd::{
     chdir, chroot, fchdir, fork, setgroups, setresgid, setresuid, ForkResult, Gid, Pid, Uid,
 };
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 use crate::exec::{cloexec_pipe, exec, exit_now, read_report, report, take_terminal};
 use crate::ns::{self, ns_inode, NsKind};
 use crate::wait::{wait_exit, Signals};
@@ -112,11 +112,10 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
     };
 
     let console = match &spec.console_socket {
-        Some(path) => Some(rootfs::console::connect(path).map_err(|source| Error::Io {
-            what: "connect to the console socket",
-            path: path.display().to_string(),
-            source,
-        })?),
+        Some(path) => Some(
+            rootfs::console::connect(path)
+                .map_err(Error::io("connect to the console socket", path))?,
+        ),
         None => None,
     };
 

@@ -46,7 +46,7 @@ pub mod ns;
 mod wait;
 
 pub use create::{create, CreateSpec, Propagation};
-pub use error::{Error, Result};
+pub use error::{Error, Result, ToolError};
 pub use idmap::IdMap;
 pub use join::{join, JoinSpec};
 pub use ns::{NsKind, NsRequest};

@@ -3,12 +3,9 @@
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
-use std::process::exit;
 
 use clap::Parser;
-use ns_exec::{
-    error::EXIT_TOOL_FAILED, CreateSpec, Error, IdMap, JoinSpec, NsKind, NsRequest, Propagation,
-};
+use ns_exec::{CreateSpec, Error, IdMap, JoinSpec, NsKind, NsRequest, Propagation, ToolError};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -217,24 +214,8 @@ impl Cli {
 }
 
 fn main() {
-    // Rust's runtime starts with SIGPIPE ignored, and execve(2) keeps ignored
-    // signals ignored: without this every command we exec would inherit it
-    // (`yes | head` in a container would spin on EPIPE instead of ending).
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let cli = Cli::try_parse().unwrap_or_else(|e| {
-        let code = if e.use_stderr() { EXIT_TOOL_FAILED } else { 0 };
-        let _ = e.print();
-        exit(code)
-    });
-    let result = match cli.target {
-        Some(target) => cli.join_spec(target).and_then(|spec| ns_exec::join(&spec)),
-        None => cli.create_spec().and_then(|spec| ns_exec::create(&spec)),
-    };
-    match result {
-        Ok(status) => exit(status),
-        Err(err) => {
-            eprintln!("ns-exec: {err}");
-            exit(err.exit_code())
-        }
-    }
+    tool_cli::exit::main("ns-exec", |cli: Cli| match cli.target {
+        Some(target) => ns_exec::join(&cli.join_spec(target)?),
+        None => ns_exec::create(&cli.create_spec()?),
+    })
 }

@@ -9,7 +9,7 @@ use nix::fcntl::{open, OFlag};
 use nix::sched::{setns, CloneFlags};
 use nix::sys::stat::{stat, Mode};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 
 /// One kind of namespace, named as in `/proc/PID/ns/`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -13,7 +13,7 @@ use nix::sys::signal::{
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 
 /// Signals passed on to the command, like `docker run`'s sig-proxy and tini.
 const FORWARDED: [Signal; 7] = [
@@ -71,7 +71,7 @@ impl Signals {
                 match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
                     Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => break,
                     Ok(status) if status.pid() == Some(main) => {
-                        if let Some(code) = exit_code(status) {
+                        if let Some(code) = tool_cli::exit::of_wait(status) {
                             return Ok(code);
                         }
                     }
@@ -89,22 +89,12 @@ pub(crate) fn wait_exit(pid: Pid) -> i32 {
     loop {
         match waitpid(pid, None) {
             Ok(status) => {
-                if let Some(code) = exit_code(status) {
+                if let Some(code) = tool_cli::exit::of_wait(status) {
                     return code;
                 }
             }
             Err(Errno::EINTR) => {}
-            Err(_) => return crate::error::EXIT_TOOL_FAILED,
+            Err(_) => return tool_cli::exit::EXIT_FAILED,
         }
-    }
-}
-
-/// The status a shell would report: the exit code, or 128+N for a death by
-/// signal N. `None` for stops and continues, which are not ends.
-pub(crate) fn exit_code(status: WaitStatus) -> Option<i32> {
-    match status {
-        WaitStatus::Exited(_, code) => Some(code),
-        WaitStatus::Signaled(_, signal, _) => Some(128 + signal as i32),
-        _ => None,
     }
 }

@@ -27,7 +27,7 @@ use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
 use nix::sys::stat::Mode;
 use nix::unistd::{dup2_stderr, dup2_stdin, dup2_stdout, setsid};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 use crate::inroot;
 
 /// A unix socket path must fit in 108 bytes (unix(7)); a longer one is
@@ -39,11 +39,7 @@ const SUN_PATH_MAX: usize = 107;
 pub fn setup(root: &OwnedFd, socket: &Path) -> Result<()> {
     let ptmx = inroot::open(root, Path::new("/dev/pts/ptmx"))
         .map_err(|e| Error::sys("find", "the container's terminal", e))?;
-    let stream = connect(socket).map_err(|e| Error::Io {
-        what: "connect to the console socket",
-        path: socket.display().to_string(),
-        source: e,
-    })?;
+    let stream = connect(socket).map_err(Error::io("connect to the console socket", socket))?;
     attach(&inroot::fd_path(&ptmx), stream)
 }
 

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use nix::mount::{mount, MsFlags};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 use crate::inroot::{self, fd_path, Kind};
 use crate::spec::HostEntry;
 
@@ -69,11 +69,7 @@ pub fn resolv_conf(host: &str, dns: &[IpAddr]) -> String {
 /// Writes `text` to `dir/name` and bind-mounts it on `/etc/name` in the root.
 pub fn install(root: &OwnedFd, dir: &Path, name: &str, text: &str) -> Result<()> {
     let file = dir.join(name);
-    std::fs::write(&file, text).map_err(|source| Error::Io {
-        what: "write",
-        path: file.display().to_string(),
-        source,
-    })?;
+    std::fs::write(&file, text).map_err(Error::io("write", &file))?;
     let target = inroot::create(root, &Path::new("/etc").join(name), Kind::File)?;
     mount(Some(&file), fd_path(&target).as_str(), None::<&str>, MsFlags::MS_BIND, None::<&str>)
         .map_err(|e| Error::sys("bind-mount", format!("{} on /etc/{name}", file.display()), e))

@@ -17,7 +17,7 @@ use nix::errno::Errno;
 use nix::fcntl::{openat, openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{fstat, mkdirat, Mode, SFlag};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 
 /// What a mount target must be: a bind mount of a file needs a file to
 /// cover, everything else a directory.

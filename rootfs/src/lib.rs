@@ -58,16 +58,28 @@ use nix::sched::{unshare, CloneFlags};
 use nix::sys::stat::{stat, Mode};
 use nix::unistd::{chdir, gethostname, pivot_root};
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, ToolError};
 pub use spec::{HostEntry, Spec, Volume};
 
 /// Builds the root described by `spec`, enters it and execs the command.
 /// Returns only on failure.
 pub fn enter(spec: &Spec) -> Error {
-    match build_and_pivot(spec) {
+    // Step 0. Connected before anything changes, while the socket's host
+    // path can still be reached; std opens it close-on-exec.
+    let mut report = match spec.start_socket.as_deref().map(console::connect).transpose() {
+        Ok(report) => report,
+        Err(e) => {
+            return Error::io("connect to the start socket", spec.start_socket.as_ref().unwrap())(e)
+        }
+    };
+    let err = match build_and_pivot(spec) {
         Ok(()) => exec::exec(&spec.command, &exec::environment(&spec.env)),
         Err(err) => err,
+    };
+    if let Some(socket) = report.as_mut() {
+        let _ = std::io::Write::write_all(socket, format!("rootfs: {err}").as_bytes());
     }
+    err
 }
 
 fn build_and_pivot(spec: &Spec) -> Result<()> {
@@ -81,11 +93,7 @@ fn build_and_pivot(spec: &Spec) -> Result<()> {
     let userns = in_user_namespace();
     let [upper, work, merged] = ["upper", "work", "merged"].map(|d| spec.dir.join(d));
     for d in [&upper, &work, &merged] {
-        std::fs::create_dir_all(d).map_err(|source| Error::Io {
-            what: "create",
-            path: d.display().to_string(),
-            source,
-        })?;
+        std::fs::create_dir_all(d).map_err(Error::io("create", d))?;
     }
     mounts::overlay(&spec.layers, &upper, &work, &merged, userns)?;
     let root = open_dir(&merged)?;

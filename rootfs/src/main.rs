@@ -1,15 +1,12 @@
 //! `rootfs`: the command line. The work is in the library (`rootfs`).
 
 use std::ffi::{CString, OsString};
-use std::io::Write;
 use std::net::IpAddr;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
-use std::process::exit;
 
 use clap::{Parser, Subcommand};
-use rootfs::error::EXIT_TOOL_FAILED;
-use rootfs::{Error, HostEntry, Spec, Volume};
+use rootfs::{Error, HostEntry, Spec, ToolError, Volume};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -109,43 +106,15 @@ impl EnterArgs {
             read_only: self.read_only,
             console_socket: self.console_socket,
             no_unshare: self.no_unshare,
+            start_socket: self.start_socket,
             command,
         })
     }
 }
 
 fn main() {
-    // Rust's runtime starts with SIGPIPE ignored, and execve(2) keeps ignored
-    // signals ignored: without this every command we exec would inherit it
-    // (`yes | head` in a container would spin on EPIPE instead of ending).
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let cli = Cli::try_parse().unwrap_or_else(|e| {
-        let code = if e.use_stderr() { EXIT_TOOL_FAILED } else { 0 };
-        let _ = e.print();
-        exit(code)
-    });
-    let Command::Enter(args) = cli.command;
-    // Connected before anything changes, while the socket's host path can
-    // still be reached; std opens it close-on-exec.
-    let mut report = match args.start_socket.as_deref().map(rootfs::console::connect).transpose() {
-        Ok(report) => report,
-        Err(e) => fail(Error::Io {
-            what: "connect to the start socket",
-            path: args.start_socket.unwrap().display().to_string(),
-            source: e,
-        }),
-    };
-    let err = match args.into_spec() {
-        Ok(spec) => rootfs::enter(&spec),
-        Err(err) => err,
-    };
-    if let Some(socket) = report.as_mut() {
-        let _ = socket.write_all(format!("rootfs: {err}").as_bytes());
-    }
-    fail(err)
-}
-
-fn fail(err: Error) -> ! {
-    eprintln!("rootfs: {err}");
-    exit(err.exit_code())
+    tool_cli::exit::main("rootfs", |cli: Cli| {
+        let Command::Enter(args) = cli.command;
+        Err(rootfs::enter(&args.into_spec()?))
+    })
 }

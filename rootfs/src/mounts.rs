@@ -13,7 +13,7 @@ use nix::sys::stat::{fchmodat, mknodat, FchmodatFlags, Mode, SFlag};
 use nix::sys::statvfs::{statvfs, FsFlags};
 use nix::unistd::symlinkat;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 use crate::inroot::{self, fd_path, Kind};
 use crate::spec::Volume;
 
@@ -38,16 +38,8 @@ pub fn overlay(
     userns: bool,
 ) -> Result<()> {
     let top = layers[0].as_ref();
-    let meta = std::fs::metadata(top).map_err(|source| Error::Io {
-        what: "stat layer",
-        path: top.display().to_string(),
-        source,
-    })?;
-    let io = |source| Error::Io {
-        what: "set owner and mode of",
-        path: upper.display().to_string(),
-        source,
-    };
+    let meta = std::fs::metadata(top).map_err(Error::io("stat layer", top))?;
+    let io = |source| Error::io("set owner and mode of", upper)(source);
     std::fs::set_permissions(upper, std::fs::Permissions::from_mode(meta.mode() & 0o7777))
         .map_err(io)?;
     match std::os::unix::fs::chown(upper, Some(meta.uid()), Some(meta.gid())) {

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolError};
 
 /// Everything `rootfs enter` needs.
 #[derive(Clone, Debug)]
@@ -31,6 +31,8 @@ pub struct Spec {
     /// The caller made the mount namespace we run in (`ns-exec --mount`):
     /// do not nest another one (step 1).
     pub no_unshare: bool,
+    /// Where to report the start (step 0 of `enter`).
+    pub start_socket: Option<PathBuf>,
     pub command: Vec<CString>,
 }
 
@@ -153,20 +155,13 @@ impl Spec {
             }
         }
         for volume in &self.volumes {
-            if let Err(e) = std::fs::metadata(&volume.source) {
-                return Err(Error::Io {
-                    what: "volume source",
-                    path: volume.source.display().to_string(),
-                    source: e,
-                });
-            }
+            std::fs::metadata(&volume.source)
+                .map_err(Error::io("volume source", &volume.source))?;
         }
         check_container_path("working directory", &self.workdir)?;
         self.env.iter().try_for_each(|e| check_env(e))?;
         if let Some(name) = &self.hostname {
-            if name.is_empty() || name.len() > 64 {
-                return Err(Error::invalid("hostname", name, "must be 1 to 64 characters"));
-            }
+            tool_cli::hostname::validate(name)?;
         }
         Ok(())
     }
