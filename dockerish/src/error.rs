@@ -20,8 +20,9 @@ pub enum Error {
     Ambiguous(String),
     #[error("Conflict. The container name \"/{name}\" is already in use by container \"{id}\". You have to remove (or rename) that container to be able to reuse that name.")]
     NameInUse { name: String, id: String },
-    #[error("corrupt state file {path}: {why}")]
-    Corrupt { path: String, why: String },
+    /// A record could not be read, written or locked.
+    #[error(transparent)]
+    Store(#[from] json_store::Error),
     /// A tool the front runs could not be found or failed.
     #[error("{tool}: {why}")]
     Tool { tool: String, why: String },

@@ -17,11 +17,10 @@
 //! time it was recorded with, so a PID reused by another process is never
 //! taken for the container.
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::{Flock, FlockArg};
+use json_store::Lock;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::error::{Error, Result, ToolError};
@@ -220,15 +219,8 @@ impl Containers {
     }
 
     /// Holds the store lock until the returned guard is dropped.
-    pub fn lock(&self) -> Result<Flock<File>> {
-        let path = self.dir.join(".lock");
-        let file = File::options()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(Error::io("open", &path))?;
-        Flock::lock(file, FlockArg::LockExclusive)
-            .map_err(|(_, e)| Error::sys("lock", path.display(), e))
+    pub fn lock(&self) -> Result<Lock> {
+        Ok(Lock::exclusive(&self.dir.join(".lock"))?)
     }
 
     /// Every container, oldest first. A directory without a readable
@@ -359,24 +351,15 @@ impl Container {
     }
 }
 
+/// A record that must exist: a missing one is an `Io` error (NotFound).
 fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
-    let bytes = fs::read(path).map_err(Error::io("read", path))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| Error::Corrupt { path: path.display().to_string(), why: e.to_string() })
+    json_store::read_json(path)?
+        .ok_or_else(|| Error::io("read", path)(std::io::Error::from(std::io::ErrorKind::NotFound)))
 }
 
 /// Replaces `path` atomically with `value` as JSON.
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let dir = path.parent().expect("a state file has a directory");
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(Error::io("create a temporary file in", dir))?;
-    serde_json::to_writer_pretty(&mut tmp, value)
-        .map_err(|e| Error::io("write", path)(e.into()))?;
-    tmp.write_all(b"\n")
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(Error::io("write", path))?;
-    tmp.persist(path).map_err(|e| Error::io("replace", path)(e.error))?;
-    Ok(())
+    Ok(json_store::write_json(path, value)?)
 }
 
 #[cfg(test)]

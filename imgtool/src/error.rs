@@ -21,8 +21,9 @@ pub enum Error {
     /// A tar entry that would land outside the layer, or cannot be stored.
     #[error("refusing tar entry {entry:?}: {why}")]
     UnsafeEntry { entry: String, why: String },
-    #[error("corrupt store file {path}: {why}")]
-    Corrupt { path: String, why: String },
+    /// The index could not be read, written or locked.
+    #[error(transparent)]
+    Store(#[from] json_store::Error),
 }
 
 impl ToolError for Error {

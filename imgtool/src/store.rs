@@ -14,11 +14,11 @@
 //! first) plus its config; its ID is the sha256 of that description.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::fs;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::{Flock, FlockArg};
+use json_store::Lock;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -115,43 +115,19 @@ impl Store {
         self.dir.join("index.json")
     }
 
-    fn lock(&self) -> Result<Flock<File>> {
-        let path = self.dir.join("index.lock");
-        let file = File::options()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(Error::io("open", &path))?;
-        Flock::lock(file, FlockArg::LockExclusive)
-            .map_err(|(_, e)| Error::sys("lock", path.display(), e))
+    fn lock(&self) -> Result<Lock> {
+        Ok(Lock::exclusive(&self.dir.join("index.lock"))?)
     }
 
     /// Reads the index. Writers replace it by rename(2), so a reader needs
     /// no lock to see a whole one.
     fn read_index(&self) -> Result<Index> {
-        let path = self.index_path();
-        match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
-                path: path.display().to_string(),
-                why: e.to_string(),
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Index::default()),
-            Err(e) => Err(Error::io("read", &path)(e)),
-        }
+        Ok(json_store::read_json(&self.index_path())?.unwrap_or_default())
     }
 
-    /// Writes the index atomically: a temporary file, fsync, rename.
+    /// Writes the index atomically (json-store: write, fsync, rename).
     fn write_index(&self, index: &Index) -> Result<()> {
-        let path = self.index_path();
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)
-            .map_err(Error::io("create a temporary file in", &self.dir))?;
-        serde_json::to_writer_pretty(&mut tmp, index)
-            .map_err(|e| Error::io("write", &path)(e.into()))?;
-        tmp.write_all(b"\n")
-            .and_then(|()| tmp.as_file().sync_all())
-            .map_err(Error::io("write", &path))?;
-        tmp.persist(&path).map_err(|e| Error::io("replace", &path)(e.error))?;
-        Ok(())
+        Ok(json_store::write_json(&self.index_path(), index)?)
     }
 
     /// Imports a flat root filesystem tar (what `docker export` writes) as

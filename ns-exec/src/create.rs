@@ -20,7 +20,6 @@
 //!    command runs. Only then does it write the pidfile and start waiting.
 
 use std::ffi::CString;
-use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -298,15 +297,10 @@ fn abandon(pid: Pid, kept: &[Kept]) {
     unkeep(kept);
 }
 
-/// Writes the pidfile atomically (temporary file, then rename(2)), so a
-/// reader never sees it half written.
+/// Writes the pidfile atomically (json-store: temporary file, fsync,
+/// rename(2)), so a reader never sees it half written.
 fn write_pidfile(path: &Path, pid: Pid) -> Result<()> {
-    let io = |source| Error::io("write pidfile", path)(source);
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    writeln!(tmp, "{pid}").map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    Ok(json_store::write_atomic(path, format!("{pid}\n").as_bytes())?)
 }
 
 /// The child's side, steps 3 and 5. Returns only on failure, or with the

@@ -19,6 +19,9 @@ pub enum Error {
     /// A file could not be read or written.
     #[error(transparent)]
     Io(#[from] Io),
+    /// The pidfile could not be written.
+    #[error(transparent)]
+    Store(#[from] json_store::Error),
     /// `execve(2)` of the command failed.
     #[error("exec {command:?}: {errno}", errno = .source.desc())]
     Exec { command: String, source: Errno },
