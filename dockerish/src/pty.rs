@@ -11,15 +11,15 @@
 //! follows ours on SIGWINCH. When the last holder of the slave exits,
 //! reading the master fails with EIO: the end.
 
-use std::io::{IoSliceMut, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
 use std::process::Child;
 
+use console_socket::Listener;
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg, Termios};
 use nix::unistd::{isatty, read, write};
 
@@ -27,33 +27,29 @@ use crate::error::{Error, Result, ToolError};
 use crate::signals::{Event, Forwarder};
 use tool_cli::exit::of_status;
 
-/// The socket `rootfs --console-socket` sends the terminal to. The file is
-/// removed when this is dropped.
-pub struct ConsoleSocket {
-    listener: UnixListener,
-    path: PathBuf,
-}
+/// The socket `rootfs --console-socket` sends the terminal to (runc's
+/// protocol, the `console-socket` crate). The file is removed when this is
+/// dropped.
+pub struct ConsoleSocket(Listener);
 
 impl ConsoleSocket {
     /// Listens on `path` (bound the way rootfs connects, however long).
     pub fn bind(path: &Path) -> Result<ConsoleSocket> {
-        // One left by a process that was killed would make bind fail.
-        let _ = std::fs::remove_file(path);
-        let listener = rootfs::console::via_short_path(path, |p| UnixListener::bind(p))
-            .map_err(Error::io("listen on", path))?;
-        Ok(ConsoleSocket { listener, path: path.to_path_buf() })
+        Listener::bind(path).map(ConsoleSocket).map_err(Error::io("listen on", path))
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.0.path()
     }
 
     /// Waits for the container's terminal, forwarding signals meanwhile.
     /// `None`: the chain exited before sending one (it has said why).
     pub fn receive(&self, forwarder: &Forwarder, child: &mut Child) -> Result<Option<Terminal>> {
-        match accept_until_exit(&self.listener, &self.path, forwarder, child)? {
-            Some(stream) => receive_master(&stream, &self.path)
-                .map(|master| Some(Terminal { master, socket: Some(stream) })),
+        match accept_until_exit(&self.0, forwarder, child)? {
+            Some(stream) => {
+                let master = console_socket::terminal::receive_master(&stream)?;
+                Ok(Some(Terminal { master, socket: Some(stream) }))
+            }
             None => Ok(None),
         }
     }
@@ -62,20 +58,14 @@ impl ConsoleSocket {
 /// Accepts one connection on `listener`, forwarding signals to `child`
 /// meanwhile; `None` if the child exits first.
 pub fn accept_until_exit(
-    listener: &UnixListener,
-    path: &Path,
+    listener: &Listener,
     forwarder: &Forwarder,
     child: &mut Child,
 ) -> Result<Option<UnixStream>> {
-    listener.set_nonblocking(true).map_err(Error::io("configure", path))?;
+    let path = listener.path();
     loop {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                stream.set_nonblocking(false).map_err(Error::io("configure", path))?;
-                return Ok(Some(stream));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(Error::io("accept on", path)(e)),
+        if let Some(stream) = listener.accept().map_err(Error::io("accept on", path))? {
+            return Ok(Some(stream));
         }
         if child.try_wait().map_err(Error::io("wait for", "the container"))?.is_some() {
             return Ok(None);
@@ -90,31 +80,6 @@ pub fn accept_until_exit(
         }
         forwarder.handle(child);
     }
-}
-
-impl Drop for ConsoleSocket {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// recvmsg(2) with room for one descriptor.
-fn receive_master(stream: &UnixStream, path: &Path) -> Result<OwnedFd> {
-    let mut byte = [0u8; 1];
-    let mut iov = [IoSliceMut::new(&mut byte)];
-    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let msg =
-        recvmsg::<()>(stream.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
-            .map_err(|e| Error::sys("receive the terminal from", path.display(), e))?;
-    for cmsg in msg.cmsgs().map_err(|e| Error::sys("read the message on", path.display(), e))? {
-        if let ControlMessageOwned::ScmRights(fds) = cmsg {
-            if let Some(&fd) = fds.first() {
-                // SAFETY: the kernel just installed this descriptor for us.
-                return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
-            }
-        }
-    }
-    Err(Error::Tool { tool: "rootfs".into(), why: "sent no terminal on the console socket".into() })
 }
 
 /// The master side of the container's terminal.

@@ -17,11 +17,11 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::Read;
-use std::os::unix::net::UnixListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+use console_socket::start::{self, Outcome};
+use console_socket::Listener;
 use imgtool::ImageInfo;
 use rootfs::Volume;
 
@@ -432,10 +432,7 @@ pub fn launch(
         false => None,
     };
     let start_socket = container.dir.join("start.sock");
-    let _ = fs::remove_file(&start_socket);
-    let listener = rootfs::console::via_short_path(&start_socket, |p| UnixListener::bind(p))
-        .map_err(Error::io("listen on", &start_socket))?;
-    let _remove = RemoveOnDrop(&start_socket);
+    let listener = Listener::bind(&start_socket).map_err(Error::io("listen on", &start_socket))?;
     let _ = fs::remove_file(container.dir.join("pid"));
 
     let argv = chain(
@@ -460,19 +457,12 @@ pub fn launch(
         None => None,
     };
     drop(console);
-    let report = match pty::accept_until_exit(&listener, &start_socket, forwarder, &mut child)? {
-        Some(mut stream) => {
-            let mut text = String::new();
-            let _ = stream.read_to_string(&mut text);
-            Some(text)
-        }
-        None => None,
-    };
+    let report = pty::accept_until_exit(&listener, forwarder, &mut child)?.map(start::outcome);
     let start = match report {
-        Some(message) if message.is_empty() => {
+        Some(Outcome::Started) => {
             Start::Running { init: wait_for_init(container, &mut child), terminal }
         }
-        Some(message) => Start::Failed { message },
+        Some(Outcome::Failed(message)) => Start::Failed { message },
         None => Start::Failed { message: String::new() },
     };
     Ok((child, start))
@@ -492,15 +482,6 @@ fn wait_for_init(container: &Container, child: &mut Child) -> Option<ProcessRef>
             return None;
         }
         std::thread::sleep(std::time::Duration::from_millis(1));
-    }
-}
-
-/// Removes a socket file when the listener is done with it.
-struct RemoveOnDrop<'a>(&'a Path);
-
-impl Drop for RemoveOnDrop<'_> {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(self.0);
     }
 }
 

@@ -25,9 +25,6 @@ pub enum Error {
     /// `execve(2)` of the command failed.
     #[error("exec {command:?}: {errno}", errno = .source.desc())]
     Exec { command: String, source: Errno },
-    /// The command's terminal could not be set up (`console-socket`).
-    #[error("terminal: {0}")]
-    Terminal(String),
     /// The child failed before or at exec and told the parent through the
     /// error pipe; `code` is the status it exited with.
     #[error("{message}")]

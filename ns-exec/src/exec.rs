@@ -80,13 +80,9 @@ pub(crate) fn exit_now(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
-/// setsid(2), then TIOCSCTTY on stdin (tty_ioctl(4)): this process leads a
-/// new session whose controlling terminal is its stdin, so a shell can do
-/// job control and ^C reaches the foreground job.
+/// `--ctty`: a new session whose controlling terminal is stdin, so a
+/// shell can do job control and ^C reaches its foreground job
+/// (`console_socket::terminal`, where the runtime's console end lives too).
 pub(crate) fn take_terminal() -> Result<()> {
-    nix::unistd::setsid().map_err(|e| Error::sys("start", "a new session", e))?;
-    let res = unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) };
-    nix::errno::Errno::result(res)
-        .map(drop)
-        .map_err(|e| Error::sys("make stdin the controlling terminal", "(TIOCSCTTY)", e))
+    Ok(console_socket::terminal::take_stdin_as_controlling()?)
 }

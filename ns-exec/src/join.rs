@@ -16,7 +16,8 @@
 //!   new pty from the target's own devpts (so ttyname(3) works there): the
 //!   socket is connected *before* entering, while its host path can still
 //!   be reached, and the pair is made after the chroot, from /dev/pts/ptmx
-//!   (`rootfs::console`, the protocol `rootfs --console-socket` speaks).
+//!   (the `console-socket` crate, the protocol `rootfs --console-socket`
+//!   speaks too).
 //! - **User last.** setgroups(2), setgid(2), then setuid(2), in that order
 //!   (after setuid we could no longer change groups), once everything that
 //!   needs privilege is done.
@@ -113,7 +114,7 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
 
     let console = match &spec.console_socket {
         Some(path) => Some(
-            rootfs::console::connect(path)
+            console_socket::connect(path)
                 .map_err(Error::io("connect to the console socket", path))?,
         ),
         None => None,
@@ -143,8 +144,9 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
     match unsafe { fork() }.map_err(|e| Error::sys("fork", "the command", e))? {
         ForkResult::Child => {
             let setup = match console {
-                Some(stream) => rootfs::console::attach("/dev/pts/ptmx", stream)
-                    .map_err(|e| Error::Terminal(e.to_string())),
+                Some(stream) => {
+                    console_socket::terminal::attach("/dev/pts/ptmx", stream).map_err(Error::from)
+                }
                 None if spec.ctty => take_terminal(),
                 None => Ok(()),
             };

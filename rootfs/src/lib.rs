@@ -5,6 +5,11 @@
 //! it, then made the process's `/` with pivot_root(2). [`enter`] does it in
 //! this order, each step for a reason:
 //!
+//! 0. **The start report** (`--start-socket`): connect to the runtime's
+//!    socket first, while its host path can still be reached. A failure of
+//!    any later step is written there; a successful execve(2) closes the
+//!    close-on-exec connection, which tells the runtime the command runs
+//!    (the `console-socket` crate's `start` module).
 //! 1. **A mount namespace of our own.** If we are still in the host's (the
 //!    same as PID 1's, or PID 1's cannot be read), unshare(2) one: nothing
 //!    below can then touch the host's mount table, whoever runs rootfs.
@@ -52,6 +57,7 @@ pub mod spec;
 use std::os::fd::OwnedFd;
 use std::path::Path;
 
+use console_socket::start::Reporter;
 use nix::fcntl::{open, OFlag};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{unshare, CloneFlags};
@@ -64,20 +70,21 @@ pub use spec::{HostEntry, Spec, Volume};
 /// Builds the root described by `spec`, enters it and execs the command.
 /// Returns only on failure.
 pub fn enter(spec: &Spec) -> Error {
-    // Step 0. Connected before anything changes, while the socket's host
-    // path can still be reached; std opens it close-on-exec.
-    let mut report = match spec.start_socket.as_deref().map(console::connect).transpose() {
-        Ok(report) => report,
-        Err(e) => {
-            return Error::io("connect to the start socket", spec.start_socket.as_ref().unwrap())(e)
-        }
+    // Step 0: the start report, connected before anything changes, while
+    // the socket's host path can still be reached.
+    let report = match &spec.start_socket {
+        Some(path) => match Reporter::connect(path) {
+            Ok(reporter) => Some(reporter),
+            Err(e) => return Error::io("connect to the start socket", path)(e),
+        },
+        None => None,
     };
     let err = match build_and_pivot(spec) {
         Ok(()) => exec::exec(&spec.command, &exec::environment(&spec.env)),
         Err(err) => err,
     };
-    if let Some(socket) = report.as_mut() {
-        let _ = std::io::Write::write_all(socket, format!("rootfs: {err}").as_bytes());
+    if let Some(reporter) = report {
+        reporter.failed(&format!("rootfs: {err}"));
     }
     err
 }
