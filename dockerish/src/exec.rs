@@ -2,22 +2,18 @@
 //! same tools a person would use:
 //!
 //! ```text
-//! cgctl exec --pid INIT -- ns-exec --target INIT --all -w DIR [-S UID -G GID] [--console-socket S] -- CMD
+//! cgctl exec --pid INIT -- ns-exec --target INIT --all -w DIR [--userspec USER[:GROUP]] [--console-socket S] -- CMD
 //! ```
 //!
 //! `cgctl exec --pid` joins the cgroups the container's init is in (so the
 //! limits and `stats` count the new process too); ns-exec enters every
-//! namespace of the init and chroots into its root. The environment is the
+//! namespace of the init and chroots into its root, where it looks `-u`'s
+//! names up in the container's own /etc/passwd and /etc/group. The environment is the
 //! container's, with `-e` on top; with `-t` the command gets a new terminal
 //! from the container's own devpts, relayed like `run -t`'s.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::Path;
 use std::process::Stdio;
-
-use nix::fcntl::{open, OFlag};
-use nix::sys::stat::Mode;
 
 use crate::cli::ExecArgs;
 use crate::error::{Error, Result, ToolError};
@@ -49,8 +45,9 @@ pub fn exec(root: &Path, args: ExecArgs) -> Result<i32> {
     argv.push(tools.path("ns-exec")?.display().to_string());
     argv.extend(["--target".into(), init.to_string(), "--all".into(), "-w".into(), workdir]);
     if let Some(user) = &args.user {
-        let (uid, gid) = resolve_user(init, user)?;
-        argv.extend(["--setuid".into(), uid.to_string(), "--setgid".into(), gid.to_string()]);
+        // Checked here, resolved by ns-exec inside the container's root.
+        user.parse::<privs::user::UserSpec>()?;
+        argv.extend(["--userspec".into(), user.clone()]);
     }
     let console = match args.tty {
         true => Some(ConsoleSocket::bind(
@@ -80,69 +77,4 @@ pub fn exec(root: &Path, args: ExecArgs) -> Result<i32> {
         // It failed before making the terminal, and said why on stderr.
         None => forwarder.wait(&mut child),
     }
-}
-
-/// `-u USER[:GROUP]`: names are looked up in the container's /etc/passwd
-/// and /etc/group (read through its root, never the host's); numbers are
-/// taken as they are. A user without a group gets its passwd group, or 0.
-fn resolve_user(init: i32, spec: &str) -> Result<(u32, u32)> {
-    let (user, group) = match spec.split_once(':') {
-        Some((u, g)) => (u, Some(g)),
-        None => (spec, None),
-    };
-    let bad = |why: String| Error::invalid("user", spec, why);
-    let passwd = read_in_container(init, "/etc/passwd");
-    // passwd(5): name:password:UID:GID:gecos:home:shell
-    let entry = passwd
-        .lines()
-        .map(|l| l.split(':').collect::<Vec<_>>())
-        .find(|f| f.len() >= 4 && (f[0] == user || f[2] == user));
-    let uid = match (user.parse::<u32>(), &entry) {
-        (Ok(uid), _) => uid,
-        (Err(_), Some(f)) => f[2]
-            .parse()
-            .map_err(|_| bad(format!("bad UID in the container's /etc/passwd: {}", f[2])))?,
-        (Err(_), None) => {
-            return Err(bad(format!(
-                "unable to find user {user}: no matching entries in passwd file"
-            )))
-        }
-    };
-    let gid = match group {
-        None => entry.and_then(|f| f[3].parse().ok()).unwrap_or(0),
-        Some(g) => match g.parse::<u32>() {
-            Ok(gid) => gid,
-            Err(_) => {
-                // group(5): name:password:GID:members
-                let groups = read_in_container(init, "/etc/group");
-                let found = groups
-                    .lines()
-                    .map(|l| l.split(':').collect::<Vec<_>>())
-                    .find(|f| f.len() >= 3 && f[0] == g);
-                found.and_then(|f| f[2].parse().ok()).ok_or_else(|| {
-                    bad(format!("unable to find group {g}: no matching entries in group file"))
-                })?
-            }
-        },
-    };
-    Ok((uid, gid))
-}
-
-/// A file of the container, resolved inside its root (`/proc/PID/root`),
-/// so that a symlink in the image cannot make us read a host file; empty
-/// if missing.
-fn read_in_container(init: i32, path: &str) -> String {
-    let root = format!("/proc/{init}/root");
-    let Ok(root) =
-        open(root.as_str(), OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-    else {
-        return String::new();
-    };
-    let Ok(file) = rootfs::inroot::open(&root, Path::new(path)) else { return String::new() };
-    // The O_PATH descriptor, reopened for reading through /proc/self/fd.
-    let mut text = String::new();
-    if let Ok(mut f) = File::open(rootfs::inroot::fd_path(&file)) {
-        let _ = f.read_to_string(&mut text);
-    }
-    text
 }

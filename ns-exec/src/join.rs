@@ -20,14 +20,14 @@
 //!   speaks too).
 //! - **User last.** setgroups(2), setgid(2), then setuid(2), in that order
 //!   (after setuid we could no longer change groups), once everything that
-//!   needs privilege is done.
+//!   needs privilege is done. `--userspec NAME[:GROUP]` is resolved here
+//!   too, after the chroot, so the names are the container's own
+//!   (/etc/passwd and /etc/group of its root, never the host's).
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::{open, OFlag};
-use nix::sys::stat::Mode;
 use nix::unistd::{
     chdir, chroot, fchdir, fork, setgroups, setresgid, setresuid, ForkResult, Gid, Pid, Uid,
 };
@@ -36,6 +36,7 @@ use crate::error::{Error, Result, ToolError};
 use crate::exec::{cloexec_pipe, exec, exit_now, read_report, report, take_terminal};
 use crate::ns::{self, ns_inode, NsKind};
 use crate::wait::{wait_exit, Signals};
+use privs::user::UserSpec;
 
 #[derive(Clone, Debug)]
 pub struct JoinSpec {
@@ -52,6 +53,9 @@ pub struct JoinSpec {
     /// Become this user and group (numeric, as in the target's namespace).
     pub uid: Option<u32>,
     pub gid: Option<u32>,
+    /// Or this user and group by name or number, resolved in the target's
+    /// root, with the supplementary groups it lists for the user.
+    pub userspec: Option<UserSpec>,
     /// Make a new terminal in the target's devpts; send its master here.
     pub console_socket: Option<PathBuf>,
     pub command: Vec<CString>,
@@ -173,6 +177,9 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
 /// setgroups, setgid, setuid: see the module docs for the order. Either
 /// one drops the supplementary groups we had (root's, on the host).
 fn become_user(spec: &JoinSpec) -> Result<()> {
+    if let Some(userspec) = &spec.userspec {
+        return Ok(userspec.resolve_here()?.apply()?);
+    }
     if spec.uid.is_none() && spec.gid.is_none() {
         return Ok(());
     }
@@ -189,6 +196,5 @@ fn become_user(spec: &JoinSpec) -> Result<()> {
 }
 
 fn open_dir(path: &Path) -> Result<OwnedFd> {
-    open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(|e| Error::sys("open", path.display(), e))
+    inroot::open_dir(path).map_err(|e| Error::sys("open", path.display(), e))
 }

@@ -101,6 +101,11 @@ struct Cli {
     /// With --target: run the command with this group ID, and no other groups (nsenter's -G)
     #[arg(short = 'G', long, value_name = "GID", requires = "target")]
     setgid: Option<u32>,
+    /// With --target: run the command as USER[:GROUP], names or numbers looked up in the
+    /// target's own /etc/passwd and /etc/group, with the user's supplementary groups
+    /// (chroot(1)'s --userspec; Docker's exec -u)
+    #[arg(long, value_name = "USER[:GROUP]", requires = "target", conflicts_with_all = ["setuid", "setgid"])]
+    userspec: Option<privs::user::UserSpec>,
     /// With --target: give the command a new terminal from the target's
     /// devpts, sending its master to this unix socket (rootfs's protocol)
     #[arg(long, value_name = "SOCKET", requires = "target", conflicts_with = "ctty")]
@@ -170,6 +175,7 @@ impl Cli {
             ctty: self.ctty,
             uid: self.setuid,
             gid: self.setgid,
+            userspec: self.userspec.clone(),
             console_socket: self.console_socket.clone(),
             command: self.command()?,
         })

@@ -9,7 +9,6 @@ use std::os::fd::OwnedFd;
 use std::path::Path;
 
 use crate::error::{Error, Result, ToolError};
-use crate::inroot;
 
 /// Opens the container's terminal, sends its master to `socket` and makes
 /// the slave this process's controlling terminal and standard streams.

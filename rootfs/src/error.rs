@@ -17,6 +17,9 @@ pub enum Error {
     /// A file could not be read or written.
     #[error(transparent)]
     Io(#[from] Io),
+    /// A path in the container could not be resolved or made there.
+    #[error(transparent)]
+    Path(#[from] inroot::Error),
     /// No file named `command` in any directory of the container's $PATH.
     #[error("exec {command:?}: executable file not found in $PATH")]
     NotInPath { command: String },

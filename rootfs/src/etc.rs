@@ -11,8 +11,8 @@ use std::path::Path;
 use nix::mount::{mount, MsFlags};
 
 use crate::error::{Error, Result, ToolError};
-use crate::inroot::{self, fd_path, Kind};
 use crate::spec::HostEntry;
+use inroot::{fd_path, Kind};
 
 /// The text of /etc/hosts: loopback names, then the extra entries.
 pub fn hosts(extra: &[HostEntry]) -> String {

@@ -50,7 +50,6 @@ pub mod console;
 pub mod error;
 mod etc;
 pub mod exec;
-pub mod inroot;
 pub mod mounts;
 pub mod spec;
 
@@ -58,10 +57,9 @@ use std::os::fd::OwnedFd;
 use std::path::Path;
 
 use console_socket::start::Reporter;
-use nix::fcntl::{open, OFlag};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{unshare, CloneFlags};
-use nix::sys::stat::{stat, Mode};
+use nix::sys::stat::stat;
 use nix::unistd::{chdir, gethostname, pivot_root};
 
 pub use error::{Error, Result, ToolError};
@@ -162,6 +160,5 @@ fn in_user_namespace() -> bool {
 }
 
 fn open_dir(path: &Path) -> Result<OwnedFd> {
-    open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(|e| Error::sys("open", path.display(), e))
+    inroot::open_dir(path).map_err(|e| Error::sys("open", path.display(), e))
 }

@@ -14,8 +14,8 @@ use nix::sys::statvfs::{statvfs, FsFlags};
 use nix::unistd::symlinkat;
 
 use crate::error::{Error, Result, ToolError};
-use crate::inroot::{self, fd_path, Kind};
 use crate::spec::Volume;
+use inroot::{fd_path, Kind};
 
 fn mount_err(what: &'static str, target: impl std::fmt::Display) -> impl FnOnce(Errno) -> Error {
     move |e| Error::sys(what, target, e)

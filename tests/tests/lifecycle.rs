@@ -189,7 +189,18 @@ fn exec_joins_namespaces_cgroup_and_env_of_the_container() {
         sb.dockerish(["exec", "-u", "1000:1001", "host", "sh", "-c", "id -u; id -g"]).ok(),
         "1000\n1001\n"
     );
-    sb.dockerish(["exec", "-u", "nosuchuser", "host", "true"]).fails(1, "nosuchuser");
+    sb.dockerish(["exec", "-u", "nosuchuser", "host", "true"])
+        .fails(125, "unable to find user nosuchuser: no matching entries in passwd file");
+    // Names are the container's own, with the groups its /etc/group lists.
+    let add = "echo 'app:x:2001:2001::/:/bin/sh' >> /etc/passwd && \
+               echo 'app:x:2001:' >> /etc/group && echo 'extra:x:3003:root,app' >> /etc/group";
+    sb.dockerish(["exec", "host", "sh", "-c", add]).ok();
+    assert_eq!(sb.dockerish(["exec", "-u", "app", "host", "id", "-G"]).ok(), "2001 3003\n");
+    assert_eq!(sb.dockerish(["exec", "-u", "app:extra", "host", "id", "-g"]).ok(), "3003\n");
+    assert!(
+        !fs::read_to_string("/etc/passwd").unwrap().contains("app:x:2001"),
+        "the container's /etc/passwd is not the host's"
+    );
     assert_eq!(sb.dockerish(["exec", "host", "sh", "-c", "exit 7"]).code, 7);
     sb.dockerish(["exec", "host", "nosuchcmd"]).fails(127, "nosuchcmd");
     // The cgroup: the exec'd process is counted with the container's.

@@ -1,4 +1,9 @@
-//! Paths inside the container root, resolved as the container would.
+//! # inroot: paths inside a directory tree, resolved as if it were `/`
+//!
+//! A container's root, an image layer and a container's writable layer are
+//! directory trees on the host whose contents are not trusted. Any path
+//! *inside* one must be resolved the way the container would resolve it,
+//! never following a symlink out onto the host.
 //!
 //! Mount targets are paths *in the image*, and the image is not trusted: if
 //! it holds `/data -> /etc`, a naive `mount --bind SRC ROOT/data` follows the
@@ -17,7 +22,27 @@ use nix::errno::Errno;
 use nix::fcntl::{openat, openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{fstat, mkdirat, Mode, SFlag};
 
-use crate::error::{Error, Result, ToolError};
+use tool_cli::error::invalid;
+use tool_cli::{Invalid, Sys};
+
+/// Why a path could not be opened or created in the tree.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Sys(#[from] Sys),
+    /// The path leads through a symlink to nowhere, or is of the wrong kind.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An `O_PATH` descriptor of the directory `path`: a handle to resolve
+/// paths beneath and to mount on (`/proc/self/fd/N`), that grants no read
+/// or write access of its own (open(2), O_PATH).
+pub fn open_dir(path: &Path) -> nix::Result<OwnedFd> {
+    nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+}
 
 /// What a mount target must be: a bind mount of a file needs a file to
 /// cover, everything else a directory.
@@ -41,8 +66,8 @@ pub fn open(root: &OwnedFd, path: &Path) -> nix::Result<OwnedFd> {
 /// Like [`open`], creating what is missing: directories along the way, and
 /// the last component as `kind`. Refuses an existing entry of the wrong kind.
 pub fn create(root: &OwnedFd, path: &Path, kind: Kind) -> Result<OwnedFd> {
-    let fail = |what: &'static str, e: Errno| {
-        Error::sys(what, format!("{} in the container", path.display()), e)
+    let fail = |what: &'static str, e: Errno| -> Error {
+        Error::Sys(Sys { what, target: format!("{} in the container", path.display()), source: e })
     };
     let names: Vec<_> = path
         .components()
@@ -75,14 +100,14 @@ pub fn create(root: &OwnedFd, path: &Path, kind: Kind) -> Result<OwnedFd> {
                 match (made, open(root, &prefix)) {
                     (Ok(()) | Err(Errno::EEXIST), Ok(fd)) => fd,
                     (Err(Errno::EEXIST), Err(Errno::ENOENT)) => {
-                        return Err(Error::invalid(
+                        return Err(Error::Invalid(invalid(
                             "mount point",
                             path.display().to_string(),
                             format!(
                                 "{} is a symlink to a path missing in the container",
                                 prefix.display()
                             ),
-                        ))
+                        )))
                     }
                     (Err(e), _) | (_, Err(e)) => return Err(fail("create", e)),
                 }
