@@ -60,6 +60,20 @@ impl fmt::Display for CgroupPath {
     }
 }
 
+/// Kept as its text (`/dockerish/ID`, or relative `tests/ID`).
+impl serde::Serialize for CgroupPath {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CgroupPath {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl CgroupPath {
     /// The absolute cgroup path in hierarchy `h`, and the cgroup it is
     /// relative to (the root, or the caller's own cgroup), which cgctl never

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 
+pub use crate::state::Network;
+
 const EXAMPLES: &str = "\
 Examples:
   dockerish run --rm busybox echo hello
@@ -191,23 +193,6 @@ pub struct RunArgs {
         value_name = "IMAGE [COMMAND [ARG...]]"
     )]
     pub image_and_command: Vec<String>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Network {
-    /// A network namespace of its own, with only loopback
-    None,
-    /// The host's network namespace
-    Host,
-}
-
-impl Network {
-    pub fn name(self) -> &'static str {
-        match self {
-            Network::None => "none",
-            Network::Host => "host",
-        }
-    }
 }
 
 #[derive(clap::Args)]

@@ -26,8 +26,42 @@ pub enum Error {
     /// A tool the front runs could not be found or failed.
     #[error("{tool}: {why}")]
     Tool { tool: String, why: String },
-    #[error("{0}")]
-    Refused(String),
+    /// Docker's messages, word for word where scripts match on them.
+    #[error("Container {0} is not running")]
+    NotRunning(String),
+    #[error("Cannot kill container: {key}: Container {id} is not running")]
+    CannotKill { key: String, id: String },
+    #[error("container {0} is already running")]
+    AlreadyRunning(String),
+    #[error(
+        "cannot remove container {0}: container is running: stop the container before removing or force remove"
+    )]
+    RemoveRunning(String),
+    #[error("Container {0} is paused, unpause the container before exec")]
+    ExecPaused(String),
+    #[error("Container {0} is already paused")]
+    AlreadyPaused(String),
+    #[error("Container {0} is not paused")]
+    NotPaused(String),
+    #[error("container {name} did not stop within {seconds} s")]
+    StopTimeout { name: String, seconds: u64 },
+    #[error("failed to start container {name} (exit status {code}): {message}")]
+    StartFailed { name: String, code: i32, message: String },
+    #[error("process {0} has exited")]
+    ProcessGone(i32),
+    #[error("Unable to find image '{0}' locally")]
+    NoSuchImage(String),
+    #[error("no command specified: the image has none, give one after the image name")]
+    NoCommand,
+    #[error(
+        "conflict: unable to remove image {image}: container {id} ({name}) uses it; remove the container or use -f"
+    )]
+    ImageInUse { image: String, id: String, name: String },
+    #[error("you cannot start and attach multiple containers at once")]
+    AttachMany,
+    /// rootfs's library refused a value (a volume spec, a path).
+    #[error(transparent)]
+    Rootfs(rootfs::Error),
     #[error(transparent)]
     Image(#[from] imgtool::Error),
     #[error(transparent)]
@@ -42,7 +76,7 @@ impl From<rootfs::Error> for Error {
     fn from(e: rootfs::Error) -> Self {
         match e {
             rootfs::Error::Invalid(invalid) => Error::Invalid(invalid),
-            other => Error::Refused(other.to_string()),
+            other => Error::Rootfs(other),
         }
     }
 }

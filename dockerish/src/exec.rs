@@ -16,9 +16,9 @@ use std::path::Path;
 use std::process::Stdio;
 
 use crate::cli::ExecArgs;
+use crate::env::Env;
 use crate::error::{Error, Result, ToolError};
 use crate::pty::{self, ConsoleSocket};
-use crate::run::Env;
 use crate::signals::Forwarder;
 use crate::state::Containers;
 use crate::tools::Tools;
@@ -28,10 +28,7 @@ pub fn exec(root: &Path, args: ExecArgs) -> Result<i32> {
     let container = Containers::open(root)?.find(&args.container)?;
     let init = container.running_init()?;
     if container.state.paused {
-        return Err(Error::Refused(format!(
-            "Container {} is paused, unpause the container before exec",
-            container.short_id()
-        )));
+        return Err(Error::ExecPaused(container.short_id().into()));
     }
     let mut env = Env::default();
     container.config.env.iter().for_each(|e| env.set_entry(e));

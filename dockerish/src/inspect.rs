@@ -9,7 +9,6 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result, ToolError};
-use crate::manage::state_name;
 use crate::state::{Container, Containers, Status};
 
 /// What Go's zero time looks like, for times that never happened.
@@ -47,10 +46,10 @@ fn time(seconds: Option<u64>) -> String {
 pub fn describe(c: &Container) -> Value {
     let (config, state) = (&c.config, &c.state);
     let running = state.effective() == Status::Running;
+    let cgroup = config.cgroup.to_string();
     let mounts: Vec<Value> = config
         .volumes
         .iter()
-        .filter_map(|v| v.parse::<rootfs::Volume>().ok())
         .map(|v| {
             let anonymous = config.anonymous_volumes.iter().any(|a| v.source.starts_with(a));
             json!({
@@ -68,7 +67,7 @@ pub fn describe(c: &Container) -> Value {
         "Path": config.command.first(),
         "Args": config.command.get(1..).unwrap_or_default(),
         "State": {
-            "Status": state_name(c),
+            "Status": c.state_name(),
             "Running": running,
             "Paused": running && state.paused,
             "Restarting": false,
@@ -94,12 +93,12 @@ pub fn describe(c: &Container) -> Value {
             "OpenStdin": config.interactive,
         },
         "HostConfig": {
-            "Binds": config.volumes,
-            "NetworkMode": config.network,
+            "Binds": config.volumes.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+            "NetworkMode": config.network.name(),
             "AutoRemove": config.auto_remove,
             "ReadonlyRootfs": config.read_only,
             "Init": config.init,
-            "CgroupParent": config.cgroup.rsplit_once('/').map_or("", |(parent, _)| parent),
+            "CgroupParent": cgroup.rsplit_once('/').map_or("", |(parent, _)| parent),
             "Memory": config.resources.memory.unwrap_or(0),
             "MemorySwap": config.resources.memory_swap.unwrap_or(0),
             "NanoCpus": config.resources.cpus.map_or(0, |c| (c * 1e9) as u64),
@@ -108,7 +107,7 @@ pub fn describe(c: &Container) -> Value {
             "PidsLimit": config.resources.pids_limit,
         },
         "NetworkSettings": {
-            "Networks": { config.network.clone(): {} },
+            "Networks": { config.network.name(): {} },
             "IPAddress": "",
         },
         "GraphDriver": {

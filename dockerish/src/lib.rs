@@ -8,6 +8,8 @@
 //! container (`supervisor`).
 
 pub mod cli;
+pub mod container;
+pub mod env;
 pub mod error;
 pub mod exec;
 pub mod inspect;
@@ -15,6 +17,7 @@ pub mod lifecycle;
 pub mod logs;
 pub mod manage;
 pub mod names;
+pub mod process;
 pub mod pty;
 pub mod resources;
 pub mod run;
@@ -22,3 +25,4 @@ pub mod signals;
 pub mod state;
 pub mod supervisor;
 pub mod tools;
+pub mod volumes;

@@ -11,20 +11,18 @@
 //! `stop` and `wait` sleep in poll(2) instead of polling /proc.
 
 use std::io::{BufRead, Write};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{kill as send, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 
 use crate::cli::StopArgs;
+use crate::container::{discard, remove_cgroup};
 use crate::error::{Error, Result, ToolError};
+use crate::process::{signal, wait_exit};
 use crate::state::{Container, Containers, ProcessRef, Status};
 use crate::tools::{run_json, run_quiet, Tools};
-use crate::{logs, names, run, supervisor};
+use crate::{logs, names, supervisor};
 
 /// How long `stop` and `rm -f` wait for a killed container's monitor to
 /// record the end, and a new start to report.
@@ -99,10 +97,10 @@ pub fn kill_and_wait(container: &Container, init: ProcessRef) -> Result<()> {
 fn wait_recorded(container: &Container) -> Result<()> {
     match wait_gone(container, Some(KILL_GRACE)) {
         true => Ok(()),
-        false => Err(Error::Refused(format!(
-            "container {} did not stop within {KILL_GRACE:?}",
-            container.config.name
-        ))),
+        false => Err(Error::StopTimeout {
+            name: container.config.name.clone(),
+            seconds: KILL_GRACE.as_secs(),
+        }),
     }
 }
 
@@ -138,105 +136,16 @@ pub fn wait_gone(container: &Container, timeout: Option<Duration>) -> bool {
     wait_exit(&procs, timeout)
 }
 
-/// Waits until every process in `procs` has exited (or `timeout`).
-///
-/// The pidfd is opened *before* the start time is checked: if the check
-/// passes, the pidfd refers to that very process, not to a later one that
-/// reused its PID. Where pidfds are not to be had (a kernel before 5.3, a
-/// seccomp filter) the process is looked for in /proc every 10 ms instead.
-pub fn wait_exit(procs: &[ProcessRef], timeout: Option<Duration>) -> bool {
-    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-    let mut pidfds: Vec<OwnedFd> = Vec::new();
-    let mut polled: Vec<ProcessRef> = Vec::new();
-    for p in procs {
-        match pidfd_open(p.pid) {
-            Ok(fd) if p.alive() => pidfds.push(fd),
-            Ok(_) | Err(Errno::ESRCH) => {} // gone already
-            Err(_) => polled.push(*p),
-        }
-    }
-    loop {
-        polled.retain(|p| p.alive());
-        if pidfds.is_empty() && polled.is_empty() {
-            return true;
-        }
-        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        if left == Some(Duration::ZERO) {
-            return false;
-        }
-        let mut wait = left.unwrap_or(Duration::MAX);
-        if !polled.is_empty() {
-            wait = wait.min(Duration::from_millis(10));
-        }
-        let timeout = PollTimeout::try_from(wait).unwrap_or(PollTimeout::MAX);
-        let mut fds: Vec<PollFd> =
-            pidfds.iter().map(|fd| PollFd::new(fd.as_fd(), PollFlags::POLLIN)).collect();
-        match poll(&mut fds, timeout) {
-            Ok(_) | Err(Errno::EINTR) => {}
-            Err(_) => return false,
-        }
-        // A pidfd is readable once its process has exited.
-        let exited: Vec<bool> =
-            fds.iter().map(|p| p.revents().is_some_and(|r| !r.is_empty())).collect();
-        let mut i = 0;
-        pidfds.retain(|_| {
-            i += 1;
-            !exited[i - 1]
-        });
-    }
-}
-
-/// pidfd_open(2).
-fn pidfd_open(pid: i32) -> nix::Result<OwnedFd> {
-    // SAFETY: the syscall takes a pid and flags, and returns a new fd.
-    let fd = Errno::result(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })?;
-    // SAFETY: a non-negative result is a descriptor nobody else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
-}
-
-/// Sends `signal` to `process` through a pidfd (pidfd_send_signal(2)),
-/// after checking its start time: the signal cannot reach a process that
-/// took over the PID in between.
-pub fn signal(process: ProcessRef, signal: Signal) -> Result<()> {
-    let gone = || Error::Refused(format!("process {} has exited", process.pid));
-    let fd = match pidfd_open(process.pid) {
-        Ok(fd) => fd,
-        Err(Errno::ESRCH) => return Err(gone()),
-        // No pidfds here: the plain kill(2), checked just before.
-        Err(_) if process.alive() => {
-            return send(Pid::from_raw(process.pid), signal)
-                .map_err(|e| Error::sys("signal", process.pid, e))
-        }
-        Err(_) => return Err(gone()),
-    };
-    if !process.alive() {
-        return Err(gone());
-    }
-    // SAFETY: a pidfd we own, a signal number, no siginfo, no flags.
-    let sent = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            fd.as_raw_fd(),
-            signal as libc::c_int,
-            std::ptr::null::<u8>(),
-            0,
-        )
-    };
-    Errno::result(sent).map(drop).map_err(|e| Error::sys("signal", process.pid, e))
-}
-
-pub fn kill(root: &Path, signal: &str, keys: &[String]) -> Result<i32> {
-    let sig = tool_cli::signal::parse(signal)?;
+pub fn kill(root: &Path, signal_name: &str, keys: &[String]) -> Result<i32> {
+    let sig = tool_cli::signal::parse(signal_name)?;
     let containers = Containers::open(root)?;
     Ok(each(keys, |key| {
         let container = containers.find(key)?;
-        let init = container.init().ok_or_else(|| {
-            Error::Refused(format!(
-                "Cannot kill container: {key}: Container {} is not running",
-                container.short_id()
-            ))
+        let init = container.init().ok_or_else(|| Error::CannotKill {
+            key: key.into(),
+            id: container.short_id().into(),
         })?;
-        self::signal(init, sig)
+        signal(init, sig)
     }))
 }
 
@@ -248,14 +157,12 @@ pub fn start(root: &Path, attach: bool, keys: &[String]) -> Result<i32> {
         }));
     }
     let [key] = keys else {
-        return Err(Error::Refused(
-            "you cannot start and attach multiple containers at once".into(),
-        ));
+        return Err(Error::AttachMany);
     };
     let container = containers.find(key)?;
     let offset = logs::size(&container.dir);
     if !start_one(&tools, root, &containers, &container)? {
-        return Err(Error::Refused(format!("container {key} is already running")));
+        return Err(Error::AlreadyRunning(key.into()));
     }
     logs::attach(&containers, &container.config.id, &container.dir, offset)?;
     // The supervisor records the end before its log ends: it is there now
@@ -296,10 +203,9 @@ fn start_one(
     }
     match supervisor::spawn(tools, root, &container)? {
         None => Ok(true),
-        Some((code, message)) => Err(Error::Refused(format!(
-            "failed to start container {} (exit status {code}): {message}",
-            container.config.name
-        ))),
+        Some((code, message)) => {
+            Err(Error::StartFailed { name: container.config.name.clone(), code, message })
+        }
     }
 }
 
@@ -367,8 +273,7 @@ pub fn commit(root: &Path, key: &str, image: &str, message: &str) -> Result<i32>
     if let Some(pid) = frozen {
         run_quiet(tools.cgctl(["thaw", "--pid", &pid.to_string()])?, "cgctl")?;
     }
-    let made =
-        made?.ok_or_else(|| Error::Refused(format!("the image of container {key} is gone")))?;
+    let made = made?.ok_or_else(|| Error::NoSuchImage(container.config.image_id.clone()))?;
     println!("{}", made.id);
     Ok(0)
 }
@@ -386,8 +291,8 @@ pub fn prune(root: &Path, force: bool) -> Result<i32> {
         let stopped = container.state.effective() != Status::Running && !container.state.starting();
         if stopped {
             let size = dir_size(&container.dir.join("upper"));
-            run::remove_cgroup(&tools, &container.config)?;
-            run::discard(&containers, &container, false)?;
+            remove_cgroup(&tools, &container.config)?;
+            discard(&containers, &container, false)?;
             deleted.push(container.config.id);
             reclaimed += size;
         }
@@ -424,15 +329,4 @@ fn dir_size(dir: &Path) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wait_exit_sees_a_child_end() {
-        let mut child = std::process::Command::new("sleep").arg("0.2").spawn().unwrap();
-        let me = ProcessRef::of(child.id() as i32).unwrap();
-        assert!(!wait_exit(&[me], Some(Duration::from_millis(10))));
-        // A zombie counts as exited: the pidfd is readable before the reap.
-        assert!(wait_exit(&[me], Some(Duration::from_secs(5))));
-        child.wait().unwrap();
-        assert!(wait_exit(&[me], Some(Duration::ZERO)), "a process that is gone needs no waiting");
-    }
 }

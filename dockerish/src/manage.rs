@@ -8,9 +8,9 @@ use serde::Serialize;
 use tool_cli::human;
 
 use crate::cli::{Format, ImagesArgs, PsArgs, RmArgs, RmiArgs};
+use crate::container::{discard, remove_cgroup};
 use crate::error::{Error, Result, ToolError};
 use crate::lifecycle::{each, force_stop, settled};
-use crate::run::discard;
 use crate::state::{Container, Containers, Status};
 use crate::tools::Tools;
 
@@ -51,10 +51,10 @@ pub fn ps(root: &Path, args: PsArgs) -> Result<i32> {
             created_at: human::rfc3339(c.config.created),
             running_for: human::ago(c.config.created),
             status: status_column(c),
-            state: state_name(c),
+            state: c.state_name(),
             ports: String::new(),
             names: c.config.name.clone(),
-            networks: c.config.network.clone(),
+            networks: c.config.network.name().to_string(),
         })
         .collect();
     match args.format {
@@ -74,16 +74,6 @@ pub fn ps(root: &Path, args: PsArgs) -> Result<i32> {
         }
     }
     Ok(0)
-}
-
-/// Docker's name for what a container is doing.
-pub fn state_name(c: &Container) -> &'static str {
-    match c.state.effective() {
-        Status::Created => "created",
-        Status::Running if c.state.paused => "paused",
-        Status::Running => "running",
-        Status::Exited => "exited",
-    }
 }
 
 /// `ps --filter`: values of one key are alternatives, keys must all match.
@@ -117,7 +107,7 @@ impl Filters {
         let any = |values: &[String], f: &dyn Fn(&str) -> bool| {
             values.is_empty() || values.iter().any(|v| f(v))
         };
-        any(&self.status, &|v| v == state_name(c))
+        any(&self.status, &|v| v == c.state_name())
             && any(&self.name, &|v| c.config.name.contains(v))
             && any(&self.id, &|v| c.config.id.starts_with(v))
     }
@@ -192,12 +182,12 @@ fn remove_one(
     }
     // Its monitor removes the cgroup when the container ends; if the
     // monitor was killed first, the cgroup is still there.
-    crate::run::remove_cgroup(tools, &container.config)?;
+    remove_cgroup(tools, &container.config)?;
     discard(containers, &container, volumes)
 }
 
 fn running(key: &str) -> Error {
-    Error::Refused(format!("cannot remove container {key}: container is running: stop the container before removing or force remove"))
+    Error::RemoveRunning(key.into())
 }
 
 pub fn images(root: &Path, args: ImagesArgs) -> Result<i32> {
@@ -215,11 +205,11 @@ pub fn rmi(root: &Path, args: RmiArgs) -> Result<i32> {
         for name in &args.images {
             let Some(image) = tools.inspect(name)? else { continue };
             if let Some(user) = containers.iter().find(|c| c.config.image_id == image.id) {
-                return Err(Error::Refused(format!(
-                    "conflict: unable to remove image {name}: container {} ({}) uses it; remove the container or use -f",
-                    user.short_id(),
-                    user.config.name
-                )));
+                return Err(Error::ImageInUse {
+                    image: name.clone(),
+                    id: user.short_id().into(),
+                    name: user.config.name.clone(),
+                });
             }
         }
     }

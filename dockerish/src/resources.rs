@@ -156,15 +156,8 @@ fn set_paused(tools: &Tools, containers: &Containers, key: &str, pause: bool) ->
     let mut container = containers.find(key)?;
     let pid = container.running_init()?;
     match (pause, container.state.paused) {
-        (true, true) => {
-            return Err(Error::Refused(format!(
-                "Container {} is already paused",
-                container.short_id()
-            )))
-        }
-        (false, false) => {
-            return Err(Error::Refused(format!("Container {} is not paused", container.short_id())))
-        }
+        (true, true) => return Err(Error::AlreadyPaused(container.short_id().into())),
+        (false, false) => return Err(Error::NotPaused(container.short_id().into())),
         _ => {}
     }
     run_quiet(

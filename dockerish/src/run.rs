@@ -15,22 +15,24 @@
 //! has ended, `cgctl rm` removes the cgroup and reports whether the OOM
 //! killer struck. `--dry-run` prints exactly that, instead of running it.
 
-use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 
-use console_socket::start::{self, Outcome};
-use console_socket::Listener;
 use imgtool::ImageInfo;
 use rootfs::Volume;
 
-use crate::cli::{Network, RunArgs};
+use crate::cli::RunArgs;
+use crate::container::{
+    discard, dry_run_script, finish, launch, mark_running, remove_cgroup, Start,
+};
+use crate::env::Env;
 use crate::error::{Error, Result, ToolError};
+use crate::process::ProcessRef;
 use crate::signals::Forwarder;
-use crate::state::{Config, Container, Containers, ProcessRef, Status};
-use crate::tools::{run_json, shell_line, Tools};
-use crate::{names, pty};
+use crate::state::{Config, Container, Containers, Status};
+use crate::tools::Tools;
+use crate::{names, pty, volumes};
 
 /// Runs a container: in the foreground, returning its exit status, or
 /// with `-d` under a supervisor, printing its ID once it runs.
@@ -53,7 +55,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
         if let Some(other) = all.into_iter().find(|c| c.config.name == config.name) {
             return Err(Error::NameInUse { name: config.name, id: other.config.id });
         }
-        make_volumes(&config)?;
+        volumes::make(&config.anonymous_volumes)?;
         // Marked as starting, by us, until the monitor takes over: `rm`
         // and `prune` leave it alone meanwhile.
         containers.create(&config, ProcessRef::of(std::process::id() as i32))?
@@ -86,28 +88,6 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
         }
     }
     result
-}
-
-/// Removes a container that does not run: its directory (records and
-/// writable layer) and, with `volumes`, its anonymous volumes. Its cgroup
-/// must be gone already (`remove_cgroup`).
-pub fn discard(containers: &Containers, container: &Container, volumes: bool) -> Result<()> {
-    containers.remove(container)?;
-    if volumes {
-        for dir in &container.config.anonymous_volumes {
-            imgtool::store::remove_tree(dir).map_err(Error::Image)?;
-        }
-    }
-    Ok(())
-}
-
-/// Creates the directories of the container's anonymous volumes.
-fn make_volumes(config: &Config) -> Result<()> {
-    for dir in &config.anonymous_volumes {
-        let data = dir.join("_data");
-        fs::create_dir_all(&data).map_err(Error::io("create volume", &data))?;
-    }
-    Ok(())
 }
 
 /// Refuses bad flags before anything is created.
@@ -173,16 +153,15 @@ fn configure(
     };
     // `-v DST` (no source): an anonymous volume, a directory of its own
     // under ROOT/volumes that outlives the container unless `rm -v`.
-    let mut volumes = Vec::new();
+    let mut mounts = Vec::new();
     let mut anonymous_volumes = Vec::new();
     for spec in &args.volumes {
         if spec.contains(':') {
-            volumes.push(spec.clone());
+            mounts.push(spec.parse()?);
             continue;
         }
-        rootfs::spec::check_container_path("volume", Path::new(spec))?;
-        let dir = root.join("volumes").join(names::random_id()?);
-        volumes.push(format!("{}:{spec}", dir.join("_data").display()));
+        let (dir, volume) = volumes::anonymous(root, spec)?;
+        mounts.push(volume);
         anonymous_volumes.push(dir);
     }
     let hostname = args.hostname.clone().unwrap_or_else(|| id[..12].to_string());
@@ -223,7 +202,7 @@ fn configure(
         env: env.entries(),
         workdir: workdir.unwrap_or_else(|| "/".into()),
         hostname,
-        volumes,
+        volumes: mounts,
         anonymous_volumes,
         layers: image.layers.iter().rev().map(|l| l.path.clone()).collect(),
         read_only: args.read_only,
@@ -231,8 +210,8 @@ fn configure(
         tty: args.tty,
         interactive: args.interactive,
         auto_remove: args.rm,
-        network: args.network.name().to_string(),
-        cgroup: args.cgroup_parent.join(&id)?.to_string(),
+        network: args.network,
+        cgroup: args.cgroup_parent.join(&id)?,
         resources: args.limits.clone().into(),
         id,
     })
@@ -253,236 +232,9 @@ fn resolve_command(
     };
     let command: Vec<String> = entry.into_iter().chain(cmd).collect();
     if command.is_empty() {
-        return Err(Error::Refused(
-            "no command specified: the image has none, give one after the image name".into(),
-        ));
+        return Err(Error::NoCommand);
     }
     Ok(command)
-}
-
-/// The environment, in the order variables were first set, a later value
-/// replacing an earlier one.
-#[derive(Default)]
-pub struct Env {
-    order: Vec<String>,
-    values: HashMap<String, String>,
-}
-
-impl Env {
-    fn set(&mut self, key: &str, value: &str) {
-        if self.values.insert(key.to_string(), value.to_string()).is_none() {
-            self.order.push(key.to_string());
-        }
-    }
-
-    pub fn set_entry(&mut self, entry: &str) {
-        if let Some((k, v)) = entry.split_once('=') {
-            self.set(k, v);
-        }
-    }
-
-    /// `-e KEY=VALUE`, or `-e KEY`: the value of KEY here, if it is set.
-    pub fn set_flag(&mut self, flag: &str) -> Result<()> {
-        let (key, value) = match flag.split_once('=') {
-            Some((k, v)) => (k, Some(v.to_string())),
-            None => (flag, std::env::var(flag).ok()),
-        };
-        if key.is_empty() || key.contains(char::is_whitespace) {
-            return Err(Error::invalid("environment variable", flag, "expected KEY=VALUE or KEY"));
-        }
-        if let Some(value) = value {
-            self.set(key, &value);
-        }
-        Ok(())
-    }
-
-    fn has(&self, key: &str) -> bool {
-        self.values.contains_key(key)
-    }
-
-    pub fn entries(&self) -> Vec<String> {
-        self.order.iter().map(|k| format!("{k}={}", self.values[k])).collect()
-    }
-}
-
-/// The tool chain that runs `config` with its state in `dir`. With `-t`,
-/// `console` is the socket rootfs sends the container's terminal to;
-/// without one (a script for a person) the container uses the terminal the
-/// chain runs on, made its controlling terminal by `ns-exec --ctty`.
-/// `start` is where rootfs reports the start (`launch`); none for a person.
-pub fn chain(
-    tools: &Tools,
-    config: &Config,
-    dir: &Path,
-    console: Option<&Path>,
-    start: Option<&Path>,
-) -> Result<Vec<String>> {
-    let path = |name| tools.path(name).map(|p| p.display().to_string());
-    let dir_text = dir.display().to_string();
-    let mut argv = vec![path("cgctl")?, "exec".into(), "--create".into()];
-    argv.extend(config.resources.to_args());
-    argv.extend([config.cgroup.clone(), "--".into()]);
-    argv.extend([
-        path("ns-exec")?,
-        "--pid".into(),
-        "--mount".into(),
-        "--uts".into(),
-        "--ipc".into(),
-        "--cgroup".into(),
-    ]);
-    if config.network == Network::None.name() {
-        argv.push("--net".into());
-    }
-    argv.extend(["--hostname".into(), config.hostname.clone()]);
-    if config.init {
-        argv.push("--init".into());
-    }
-    if config.tty && console.is_none() {
-        argv.push("--ctty".into());
-    }
-    argv.extend(["--pidfile".into(), format!("{dir_text}/pid"), "--".into()]);
-    argv.extend([
-        path("rootfs")?,
-        "enter".into(),
-        "--no-unshare".into(),
-        "--dir".into(),
-        dir_text.clone(),
-    ]);
-    for layer in &config.layers {
-        argv.extend(["--lower".into(), layer.display().to_string()]);
-    }
-    argv.extend(["--hostname".into(), config.hostname.clone()]);
-    for volume in &config.volumes {
-        argv.extend(["-v".into(), volume.clone()]);
-    }
-    for entry in &config.env {
-        argv.extend(["-e".into(), entry.clone()]);
-    }
-    argv.extend(["-w".into(), config.workdir.clone()]);
-    if config.read_only {
-        argv.push("--read-only".into());
-    }
-    if let (true, Some(socket)) = (config.tty, console) {
-        argv.extend(["--console-socket".into(), socket.display().to_string()]);
-    }
-    if let Some(socket) = start {
-        argv.extend(["--start-socket".into(), socket.display().to_string()]);
-    }
-    argv.push("--".into());
-    argv.extend(config.command.iter().cloned());
-    Ok(argv)
-}
-
-/// The commands a person types to run the container by hand: its
-/// directory, the chain (one tool per line), then the cgroup's removal.
-fn dry_run_script(tools: &Tools, config: &Config, dir: &Path) -> Result<String> {
-    let argv = chain(tools, config, dir, None, None)?;
-    // Break the line before each tool's `--` (the first three; the command
-    // itself may contain more).
-    let mut lines: Vec<&[String]> = Vec::new();
-    let mut rest = &argv[..];
-    for _ in 0..3 {
-        let Some(at) = rest.iter().skip(1).position(|a| a == "--") else { break };
-        lines.push(&rest[..at + 1]);
-        rest = &rest[at + 1..];
-    }
-    lines.push(rest);
-    let body: Vec<String> = lines.iter().map(|l| shell_line(l)).collect();
-    let cgctl = tools.path("cgctl")?.display().to_string();
-    Ok(format!(
-        "# {name} ({id}) from image {image} ({image_id}), by hand, as root:\n{mkdir}\n{body}\n\
-         status=$?\n{teardown} > /dev/null\nexit $status\n",
-        teardown = shell_line(&[cgctl.as_str(), "rm", "--force", "--parents", &config.cgroup]),
-        name = config.name,
-        id = config.id,
-        image = config.image,
-        image_id = config.image_id,
-        mkdir = shell_line(&["mkdir", "-p", &dir.display().to_string()]),
-        body = body.join(" \\\n    "),
-    ))
-}
-
-/// How the start of a chain went.
-pub enum Start {
-    /// The container's command runs; `terminal` is its pty with `-t`.
-    Running { init: Option<ProcessRef>, terminal: Option<pty::Terminal> },
-    /// A tool or the exec of the command failed: the chain exits with
-    /// 125, 126 or 127; `message` is rootfs's report, if it got that far.
-    Failed { message: String },
-}
-
-/// Spawns the chain for `container` with the given stdio and waits until
-/// its command runs or the start has failed, forwarding signals meanwhile.
-///
-/// "Runs" means exec'd, not merely forked: rootfs reports on
-/// `start.sock` (`rootfs enter --start-socket`): it writes its error there,
-/// or its close-on-exec connection closes when execve(2) succeeds. With
-/// `-t`, the container's terminal arrives first on `console.sock`; the
-/// command starts once we close that connection (after setting the window
-/// size to `size`).
-pub fn launch(
-    tools: &Tools,
-    container: &Container,
-    stdio: [Stdio; 3],
-    forwarder: &Forwarder,
-    size: Option<libc::winsize>,
-) -> Result<(Child, Start)> {
-    let console = match container.config.tty {
-        true => Some(pty::ConsoleSocket::bind(&container.dir.join("console.sock"))?),
-        false => None,
-    };
-    let start_socket = container.dir.join("start.sock");
-    let listener = Listener::bind(&start_socket).map_err(Error::io("listen on", &start_socket))?;
-    let _ = fs::remove_file(container.dir.join("pid"));
-
-    let argv = chain(
-        tools,
-        &container.config,
-        &container.dir,
-        console.as_ref().map(|c| c.path()),
-        Some(&start_socket),
-    )?;
-    let mut cmd = Command::new(&argv[0]);
-    cmd.args(&argv[1..]);
-    Forwarder::unblock_in_child(&mut cmd);
-    let [stdin, stdout, stderr] = stdio;
-    cmd.stdin(stdin).stdout(stdout).stderr(stderr);
-    let mut child = cmd.spawn().map_err(Error::io("run", &argv[0]))?;
-
-    let terminal = match &console {
-        Some(socket) => match socket.receive(forwarder, &mut child)? {
-            Some(terminal) => Some(terminal.start(size)),
-            None => return Ok((child, Start::Failed { message: String::new() })),
-        },
-        None => None,
-    };
-    drop(console);
-    let report = pty::accept_until_exit(&listener, forwarder, &mut child)?.map(start::outcome);
-    let start = match report {
-        Some(Outcome::Started) => {
-            Start::Running { init: wait_for_init(container, &mut child), terminal }
-        }
-        Some(Outcome::Failed(message)) => Start::Failed { message },
-        None => Start::Failed { message: String::new() },
-    };
-    Ok((child, start))
-}
-
-/// The init's PID, from the pidfile ns-exec writes once rootfs runs (it
-/// may land a moment after the command started), with its start time.
-/// `None` if the chain has ended already.
-fn wait_for_init(container: &Container, child: &mut Child) -> Option<ProcessRef> {
-    loop {
-        if let Some(pid) =
-            fs::read_to_string(container.dir.join("pid")).ok().and_then(|p| p.trim().parse().ok())
-        {
-            return ProcessRef::of(pid);
-        }
-        if !matches!(child.try_wait(), Ok(None)) {
-            return None;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
 }
 
 /// Runs the container in the foreground: our stdio (or, with `-t`, our
@@ -511,12 +263,7 @@ fn start_and_wait(
     )?;
     let code = match start {
         Start::Running { init, terminal } => {
-            *container = containers.update(&container.config.id, |c| {
-                c.state.status = Status::Running;
-                c.state.init = init;
-                c.state.started_at = Some(tool_cli::human::now());
-                Ok(())
-            })?;
+            *container = mark_running(containers, &container.config.id, init)?;
             match terminal {
                 Some(t) => {
                     t.relay(pty::our_stdin(container.config.interactive)?, &forwarder, &mut child)?
@@ -534,42 +281,6 @@ fn start_and_wait(
     };
     finish(tools, containers, &container.config, code)?;
     Ok(code)
-}
-
-/// Records the end of a container that exited with `code`: removes its
-/// cgroup (noting whether the OOM killer struck), then, under the lock,
-/// marks it exited, or removes it if it was run with `--rm`. Its monitor
-/// calls this as its last act.
-pub fn finish(tools: &Tools, containers: &Containers, config: &Config, code: i32) -> Result<()> {
-    let oom_killed = match remove_cgroup(tools, config) {
-        Ok(stats) => stats.and_then(|s| s.memory).is_some_and(|m| m.oom_kill > 0),
-        Err(e) => {
-            eprintln!("dockerish: {e}");
-            false
-        }
-    };
-    let _lock = containers.lock()?;
-    let mut container = containers.load(&config.id)?;
-    if config.auto_remove {
-        // Docker's --rm takes the anonymous volumes along.
-        return discard(containers, &container, true);
-    }
-    let state = &mut container.state;
-    state.status = Status::Exited;
-    state.exit_code = Some(code);
-    state.oom_killed = oom_killed;
-    state.paused = false;
-    state.finished_at = Some(tool_cli::human::now());
-    state.monitor = None;
-    state.init = None;
-    container.save_state()
-}
-
-/// Removes the container's cgroup (and the parent, if it was the last
-/// one there), killing what may still run in it; returns its last
-/// statistics, or `None` if there was no cgroup.
-pub fn remove_cgroup(tools: &Tools, config: &Config) -> Result<Option<cgctl::Stats>> {
-    run_json(tools.cgctl(["rm", "--force", "--parents", &config.cgroup])?, "cgctl")
 }
 
 #[cfg(test)]
@@ -609,17 +320,5 @@ mod tests {
         );
         assert_eq!(resolve_command(Some(""), &args(&["ls"]), &img).unwrap(), args(&["ls"]));
         assert!(resolve_command(None, &[], &image(&[], &[])).is_err());
-    }
-
-    #[test]
-    fn env_later_values_win_in_first_order() {
-        let mut env = Env::default();
-        env.set_entry("PATH=/bin");
-        env.set_flag("A=1").unwrap();
-        env.set_flag("PATH=/usr/bin").unwrap();
-        assert_eq!(env.entries(), args(&["PATH=/usr/bin", "A=1"]));
-        assert!(env.set_flag("=x").is_err());
-        env.set_flag("DOCKERISH_SURELY_UNSET_VARIABLE").unwrap();
-        assert!(!env.has("DOCKERISH_SURELY_UNSET_VARIABLE"));
     }
 }

@@ -23,7 +23,12 @@ use std::path::{Path, PathBuf};
 use json_store::Lock;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+use cgctl::CgroupPath;
+use rootfs::Volume;
+
 use crate::error::{Error, Result, ToolError};
+use crate::process::parent_pid;
+pub use crate::process::ProcessRef;
 
 /// What the container is, fixed when it is created.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -40,7 +45,9 @@ pub struct Config {
     pub env: Vec<String>,
     pub workdir: String,
     pub hostname: String,
-    pub volumes: Vec<String>,
+    /// Bind mounts, anonymous volumes included, as `SRC:DST[:ro]` on disk.
+    #[serde(with = "as_text")]
+    pub volumes: Vec<Volume>,
     /// Image layer directories, topmost first.
     pub layers: Vec<PathBuf>,
     pub read_only: bool,
@@ -48,16 +55,34 @@ pub struct Config {
     pub tty: bool,
     pub interactive: bool,
     pub auto_remove: bool,
-    pub network: String,
+    pub network: Network,
     /// The container's cgroup (cgctl's PATH: absolute, or relative to the
     /// cgroup of the dockerish that ran it) and its limits.
-    #[serde(default)]
-    pub cgroup: String,
+    pub cgroup: CgroupPath,
     #[serde(default)]
     pub resources: cgctl::Limits,
     /// Directories made for `-v DST` (anonymous volumes); `rm -v` removes them.
     #[serde(default)]
     pub anonymous_volumes: Vec<PathBuf>,
+}
+
+/// The network a container is attached to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Network {
+    /// A network namespace of its own, with only loopback
+    None,
+    /// The host's network namespace
+    Host,
+}
+
+impl Network {
+    pub fn name(self) -> &'static str {
+        match self {
+            Network::None => "none",
+            Network::Host => "host",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,63 +91,6 @@ pub enum Status {
     Created,
     Running,
     Exited,
-}
-
-/// A process we may later need to find again: its PID and the start time
-/// (field 22 of /proc/PID/stat, clock ticks since boot) that tell it apart
-/// from a later process with the same PID; and the boot it ran in (the
-/// first 64 bits of /proc/sys/kernel/random/boot_id), since after a reboot
-/// the same PID may well start at the same tick.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProcessRef {
-    pub pid: i32,
-    pub start_time: u64,
-    /// 0: not recorded (taken as this boot).
-    #[serde(default)]
-    pub boot: u64,
-}
-
-impl ProcessRef {
-    /// The running process `pid`, if it exists.
-    pub fn of(pid: i32) -> Option<ProcessRef> {
-        start_time(pid).map(|start_time| ProcessRef { pid, start_time, boot: boot_id() })
-    }
-
-    /// Whether this very process still runs (and is not a zombie).
-    pub fn alive(&self) -> bool {
-        (self.boot == 0 || self.boot == boot_id()) && start_time(self.pid) == Some(self.start_time)
-    }
-}
-
-/// This boot's ID (random(4): a UUID made at boot), its first 64 bits.
-fn boot_id() -> u64 {
-    static BOOT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *BOOT.get_or_init(|| {
-        let text = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
-        let hex: String = text.chars().filter(char::is_ascii_hexdigit).take(16).collect();
-        u64::from_str_radix(&hex, 16).unwrap_or(0)
-    })
-}
-
-/// The fields of /proc/PID/stat from field 3 (state) on (proc(5)).
-fn stat_fields(pid: i32) -> Option<Vec<String>> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) is in parentheses and may contain spaces.
-    Some(stat[stat.rfind(')')? + 2..].split(' ').map(String::from).collect())
-}
-
-/// Field 22 of /proc/PID/stat, or `None` if there is no such live process.
-fn start_time(pid: i32) -> Option<u64> {
-    let fields = stat_fields(pid)?;
-    if fields.first().map(String::as_str) == Some("Z") {
-        return None;
-    }
-    fields.get(19)?.parse().ok()
-}
-
-/// Field 4 of /proc/PID/stat: the parent's PID.
-pub fn parent_pid(pid: i32) -> Option<i32> {
-    stat_fields(pid)?.get(1)?.parse().ok()
 }
 
 /// What the container is doing.
@@ -310,6 +278,16 @@ impl Containers {
 }
 
 impl Container {
+    /// Docker's name for what a container is doing.
+    pub fn state_name(&self) -> &'static str {
+        match self.state.effective() {
+            Status::Created => "created",
+            Status::Running if self.state.paused => "paused",
+            Status::Running => "running",
+            Status::Exited => "exited",
+        }
+    }
+
     pub fn save_state(&self) -> Result<()> {
         write_json(&self.dir.join("state.json"), &self.state)
     }
@@ -346,8 +324,7 @@ impl Container {
 
     /// The running container's init PID, or Docker's error.
     pub fn running_init(&self) -> Result<i32> {
-        self.init_pid()
-            .ok_or_else(|| Error::Refused(format!("Container {} is not running", self.short_id())))
+        self.init_pid().ok_or_else(|| Error::NotRunning(self.short_id().into()))
     }
 }
 
@@ -362,19 +339,55 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     Ok(json_store::write_json(path, value)?)
 }
 
+/// Values kept as the text their command-line form has (`SRC:DST:ro`),
+/// read back with `FromStr`: the on-disk format is the one users type.
+mod as_text {
+    use std::fmt::Display;
+    use std::str::FromStr;
+
+    use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<T: Display, S: Serializer>(values: &[T], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(values.iter().map(|v| v.to_string()))
+    }
+
+    pub fn deserialize<'de, T, D>(d: D) -> Result<Vec<T>, D::Error>
+    where
+        T: FromStr<Err: Display>,
+        D: Deserializer<'de>,
+    {
+        let texts = Vec::<String>::deserialize(d)?;
+        texts.iter().map(|t| t.parse().map_err(D::Error::custom)).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A record written by the code of November 2026, before the record
+    /// had types: users' containers from then must still load.
     #[test]
-    fn start_time_tells_a_live_process_from_a_reused_pid() {
-        let me = ProcessRef::of(std::process::id() as i32).expect("we run");
-        assert!(me.alive());
-        let stale = ProcessRef { start_time: me.start_time + 1, ..me };
-        assert!(!stale.alive());
-        let other_boot = ProcessRef { boot: me.boot ^ 1, ..me };
-        assert!(!other_boot.alive(), "the same PID and start time in another boot");
-        assert!(ProcessRef::of(i32::MAX).is_none());
+    fn a_record_of_2026_11_still_loads() {
+        let config: Config =
+            serde_json::from_str(include_str!("../tests/fixtures/config-2026-11.json")).unwrap();
+        assert_eq!(config.name, "pinned");
+        assert_eq!(config.network, Network::None);
+        assert_eq!(config.volumes[0], "/tmp:/data:ro".parse().unwrap());
+        assert!(config.volumes[1].source.ends_with("_data") && !config.volumes[1].read_only);
+        assert_eq!(config.cgroup.to_string().split('/').next(), Some("pin-fixture"));
+        assert_eq!(config.resources.memory, Some(64 << 20));
+        assert_eq!(config.resources.memory_swap, Some(128 << 20));
+        assert_eq!(config.resources.cpus, Some(0.5));
+        assert_eq!(config.anonymous_volumes.len(), 1);
+        let state: State =
+            serde_json::from_str(include_str!("../tests/fixtures/state-2026-11.json")).unwrap();
+        assert_eq!((state.status, state.exit_code), (Status::Exited, Some(0)));
+        // And what we write now is the same format.
+        let written: serde_json::Value = serde_json::to_value(&config).unwrap();
+        let original: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/fixtures/config-2026-11.json")).unwrap();
+        assert_eq!(written, original);
     }
 
     #[test]

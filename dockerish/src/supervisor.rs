@@ -35,11 +35,12 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::unistd::{pipe2, read};
 use serde::{Deserialize, Serialize};
 
+use crate::container::{finish, launch, mark_running, remove_cgroup, Start};
 use crate::error::{Error, Result, ToolError};
 use crate::logs::{LogWriter, Stream};
-use crate::run::{finish, launch, Start};
+use crate::process::ProcessRef;
 use crate::signals::{Event, Forwarder};
-use crate::state::{Container, Containers, ProcessRef, Status};
+use crate::state::{Container, Containers, Status};
 use crate::tools::Tools;
 use tool_cli::exit::of_status;
 
@@ -126,7 +127,7 @@ fn run(root: &Path, id: &str, report_to: &mut impl Write) -> Result<()> {
         ran_before = c.state.started_at.is_some() || c.state.status != Status::Created;
         let someone_else = c.state.starting() && c.state.monitor.is_some_and(|m| m.pid != parent);
         if c.state.effective() == Status::Running || someone_else {
-            return Err(Error::Refused(format!("container {} is already running", c.config.name)));
+            return Err(Error::AlreadyRunning(c.config.name.clone()));
         }
         c.state = crate::state::State { monitor: me, ..crate::state::State::created() };
         Ok(())
@@ -183,7 +184,7 @@ fn supervise_chain(
     // A monitor killed before it recorded the end may have left the
     // cgroup (a new container has none: no cgctl run on its way).
     if ran_before {
-        crate::run::remove_cgroup(tools, &container.config)?;
+        remove_cgroup(tools, &container.config)?;
     }
     let forwarder = Forwarder::new()?;
     let (out_read, out_write) = pipe()?;
@@ -201,12 +202,7 @@ fn supervise_chain(
     let mut outputs = vec![(out_read, Stream::Stdout), (err_read, Stream::Stderr)];
     match start {
         Start::Running { init, terminal } => {
-            containers.update(&container.config.id, |c| {
-                c.state.status = Status::Running;
-                c.state.init = init;
-                c.state.started_at = Some(tool_cli::human::now());
-                Ok(())
-            })?;
+            mark_running(containers, &container.config.id, init)?;
             say(report_to, &Report { started: true, exit_code: None, error: None });
             // SAFETY: fd 1 is ours; /dev/null takes its place, so the CLI
             // reading the other end sees end-of-file.

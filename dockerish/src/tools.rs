@@ -73,11 +73,9 @@ impl Tools {
             {
                 eprintln!("Unable to find image '{name}' locally; building it from the host's busybox-static");
                 run_quiet(self.imgtool(["busybox"])?, "imgtool")?;
-                self.inspect(name)?.ok_or_else(|| {
-                    Error::Refused(format!("image {name} is still missing after building it"))
-                })
+                self.inspect(name)?.ok_or_else(|| Error::NoSuchImage(name.into()))
             }
-            None => Err(Error::Refused(format!("Unable to find image '{name}' locally"))),
+            None => Err(Error::NoSuchImage(name.into())),
         }
     }
 

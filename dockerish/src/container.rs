@@ -1,0 +1,278 @@
+//! One container's life, the part every command shares: the tool chain
+//! that runs it, its start, and its end.
+//!
+//! The chain is what a person would type, each tool exec'ing the next:
+//!
+//! ```text
+//! cgctl exec --create --memory M … PARENT/ID -- \
+//!     ns-exec --pid --mount --uts --ipc --cgroup --net --hostname H --pidfile DIR/pid -- \
+//!     rootfs enter --dir DIR --lower LAYER… -e K=V… -w W -- CMD…
+//! ```
+//!
+//! The cgroup is joined first, so that every process of the container is
+//! in it from its first instruction; the cgroup namespace is made after
+//! that, so the container sees its own cgroup as `/`. When the container
+//! has ended, `cgctl rm` removes the cgroup and reports whether the OOM
+//! killer struck.
+//!
+//! Its users: `run` (a foreground container, or `-d`), the supervisor (a
+//! detached one), `start`, `rm` and `container prune`. This module imports
+//! none of them.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use console_socket::start::{self, Outcome};
+use console_socket::Listener;
+
+use crate::error::{Error, Result, ToolError};
+use crate::process::ProcessRef;
+use crate::pty;
+use crate::signals::Forwarder;
+use crate::state::{Config, Container, Containers, Network, Status};
+use crate::tools::{run_json, shell_line, Tools};
+
+/// The tool chain that runs `config` with its state in `dir`. With `-t`,
+/// `console` is the socket rootfs sends the container's terminal to;
+/// without one (a script for a person) the container uses the terminal the
+/// chain runs on, made its controlling terminal by `ns-exec --ctty`.
+/// `start` is where rootfs reports the start (`launch`); none for a person.
+pub fn chain(
+    tools: &Tools,
+    config: &Config,
+    dir: &Path,
+    console: Option<&Path>,
+    start: Option<&Path>,
+) -> Result<Vec<String>> {
+    let path = |name| tools.path(name).map(|p| p.display().to_string());
+    let dir_text = dir.display().to_string();
+    let mut argv = vec![path("cgctl")?, "exec".into(), "--create".into()];
+    argv.extend(config.resources.to_args());
+    argv.extend([config.cgroup.to_string(), "--".into()]);
+    argv.extend([
+        path("ns-exec")?,
+        "--pid".into(),
+        "--mount".into(),
+        "--uts".into(),
+        "--ipc".into(),
+        "--cgroup".into(),
+    ]);
+    if config.network == Network::None {
+        argv.push("--net".into());
+    }
+    argv.extend(["--hostname".into(), config.hostname.clone()]);
+    if config.init {
+        argv.push("--init".into());
+    }
+    if config.tty && console.is_none() {
+        argv.push("--ctty".into());
+    }
+    argv.extend(["--pidfile".into(), format!("{dir_text}/pid"), "--".into()]);
+    argv.extend([
+        path("rootfs")?,
+        "enter".into(),
+        "--no-unshare".into(),
+        "--dir".into(),
+        dir_text.clone(),
+    ]);
+    for layer in &config.layers {
+        argv.extend(["--lower".into(), layer.display().to_string()]);
+    }
+    argv.extend(["--hostname".into(), config.hostname.clone()]);
+    for volume in &config.volumes {
+        argv.extend(["-v".into(), volume.to_string()]);
+    }
+    for entry in &config.env {
+        argv.extend(["-e".into(), entry.clone()]);
+    }
+    argv.extend(["-w".into(), config.workdir.clone()]);
+    if config.read_only {
+        argv.push("--read-only".into());
+    }
+    if let (true, Some(socket)) = (config.tty, console) {
+        argv.extend(["--console-socket".into(), socket.display().to_string()]);
+    }
+    if let Some(socket) = start {
+        argv.extend(["--start-socket".into(), socket.display().to_string()]);
+    }
+    argv.push("--".into());
+    argv.extend(config.command.iter().cloned());
+    Ok(argv)
+}
+
+/// The commands a person types to run the container by hand: its
+/// directory, the chain (one tool per line), then the cgroup's removal.
+pub fn dry_run_script(tools: &Tools, config: &Config, dir: &Path) -> Result<String> {
+    let argv = chain(tools, config, dir, None, None)?;
+    // Break the line before each tool's `--` (the first three; the command
+    // itself may contain more).
+    let mut lines: Vec<&[String]> = Vec::new();
+    let mut rest = &argv[..];
+    for _ in 0..3 {
+        let Some(at) = rest.iter().skip(1).position(|a| a == "--") else { break };
+        lines.push(&rest[..at + 1]);
+        rest = &rest[at + 1..];
+    }
+    lines.push(rest);
+    let body: Vec<String> = lines.iter().map(|l| shell_line(l)).collect();
+    let cgctl = tools.path("cgctl")?.display().to_string();
+    Ok(format!(
+        "# {name} ({id}) from image {image} ({image_id}), by hand, as root:\n{mkdir}\n{body}\n\
+         status=$?\n{teardown} > /dev/null\nexit $status\n",
+        teardown =
+            shell_line(&[cgctl.as_str(), "rm", "--force", "--parents", &config.cgroup.to_string()]),
+        name = config.name,
+        id = config.id,
+        image = config.image,
+        image_id = config.image_id,
+        mkdir = shell_line(&["mkdir", "-p", &dir.display().to_string()]),
+        body = body.join(" \\\n    "),
+    ))
+}
+
+/// How the start of a chain went.
+pub enum Start {
+    /// The container's command runs; `terminal` is its pty with `-t`.
+    Running { init: Option<ProcessRef>, terminal: Option<pty::Terminal> },
+    /// A tool or the exec of the command failed: the chain exits with
+    /// 125, 126 or 127; `message` is rootfs's report, if it got that far.
+    Failed { message: String },
+}
+
+/// Spawns the chain for `container` with the given stdio and waits until
+/// its command runs or the start has failed, forwarding signals meanwhile.
+///
+/// "Runs" means exec'd, not merely forked: rootfs reports on
+/// `start.sock` (`rootfs enter --start-socket`): it writes its error there,
+/// or its close-on-exec connection closes when execve(2) succeeds. With
+/// `-t`, the container's terminal arrives first on `console.sock`; the
+/// command starts once we close that connection (after setting the window
+/// size to `size`).
+pub fn launch(
+    tools: &Tools,
+    container: &Container,
+    stdio: [Stdio; 3],
+    forwarder: &Forwarder,
+    size: Option<libc::winsize>,
+) -> Result<(Child, Start)> {
+    let console = match container.config.tty {
+        true => Some(pty::ConsoleSocket::bind(&container.dir.join("console.sock"))?),
+        false => None,
+    };
+    let start_socket = container.dir.join("start.sock");
+    let listener = Listener::bind(&start_socket).map_err(Error::io("listen on", &start_socket))?;
+    let _ = fs::remove_file(container.dir.join("pid"));
+
+    let argv = chain(
+        tools,
+        &container.config,
+        &container.dir,
+        console.as_ref().map(|c| c.path()),
+        Some(&start_socket),
+    )?;
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]);
+    Forwarder::unblock_in_child(&mut cmd);
+    let [stdin, stdout, stderr] = stdio;
+    cmd.stdin(stdin).stdout(stdout).stderr(stderr);
+    let mut child = cmd.spawn().map_err(Error::io("run", &argv[0]))?;
+
+    let terminal = match &console {
+        Some(socket) => match socket.receive(forwarder, &mut child)? {
+            Some(terminal) => Some(terminal.start(size)),
+            None => return Ok((child, Start::Failed { message: String::new() })),
+        },
+        None => None,
+    };
+    drop(console);
+    let report = pty::accept_until_exit(&listener, forwarder, &mut child)?.map(start::outcome);
+    let start = match report {
+        Some(Outcome::Started) => {
+            Start::Running { init: wait_for_init(container, &mut child), terminal }
+        }
+        Some(Outcome::Failed(message)) => Start::Failed { message },
+        None => Start::Failed { message: String::new() },
+    };
+    Ok((child, start))
+}
+
+/// The init's PID, from the pidfile ns-exec writes once rootfs runs (it
+/// may land a moment after the command started), with its start time.
+/// `None` if the chain has ended already.
+fn wait_for_init(container: &Container, child: &mut Child) -> Option<ProcessRef> {
+    loop {
+        if let Some(pid) =
+            fs::read_to_string(container.dir.join("pid")).ok().and_then(|p| p.trim().parse().ok())
+        {
+            return ProcessRef::of(pid);
+        }
+        if !matches!(child.try_wait(), Ok(None)) {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// Records that the container's command runs, with its init: the end of
+/// every successful start (foreground `run`, supervisor).
+pub fn mark_running(
+    containers: &Containers,
+    id: &str,
+    init: Option<ProcessRef>,
+) -> Result<Container> {
+    containers.update(id, |c| {
+        c.state.status = Status::Running;
+        c.state.init = init;
+        c.state.started_at = Some(tool_cli::human::now());
+        Ok(())
+    })
+}
+
+/// Records the end of a container that exited with `code`: removes its
+/// cgroup (noting whether the OOM killer struck), then, under the lock,
+/// marks it exited, or removes it if it was run with `--rm`. Its monitor
+/// calls this as its last act.
+pub fn finish(tools: &Tools, containers: &Containers, config: &Config, code: i32) -> Result<()> {
+    let oom_killed = match remove_cgroup(tools, config) {
+        Ok(stats) => stats.and_then(|s| s.memory).is_some_and(|m| m.oom_kill > 0),
+        Err(e) => {
+            eprintln!("dockerish: {e}");
+            false
+        }
+    };
+    let _lock = containers.lock()?;
+    let mut container = containers.load(&config.id)?;
+    if config.auto_remove {
+        // Docker's --rm takes the anonymous volumes along.
+        return discard(containers, &container, true);
+    }
+    let state = &mut container.state;
+    state.status = Status::Exited;
+    state.exit_code = Some(code);
+    state.oom_killed = oom_killed;
+    state.paused = false;
+    state.finished_at = Some(tool_cli::human::now());
+    state.monitor = None;
+    state.init = None;
+    container.save_state()
+}
+
+/// Removes the container's cgroup (and the parent, if it was the last
+/// one there), killing what may still run in it; returns its last
+/// statistics, or `None` if there was no cgroup.
+pub fn remove_cgroup(tools: &Tools, config: &Config) -> Result<Option<cgctl::Stats>> {
+    let cgroup = config.cgroup.to_string();
+    run_json(tools.cgctl(["rm", "--force", "--parents", &cgroup])?, "cgctl")
+}
+
+/// Removes a container that does not run: its directory (records and
+/// writable layer) and, with `volumes`, its anonymous volumes. Its cgroup
+/// must be gone already (`remove_cgroup`).
+pub fn discard(containers: &Containers, container: &Container, volumes: bool) -> Result<()> {
+    containers.remove(container)?;
+    if volumes {
+        crate::volumes::remove(&container.config.anonymous_volumes)?;
+    }
+    Ok(())
+}
