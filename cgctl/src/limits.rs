@@ -236,47 +236,79 @@ impl Limits {
         self.controllers_needed().iter().map(|(_, v2, _)| *v2).collect()
     }
 
-    /// Writes the limits into the cgroup v2 directory `dir`.
-    pub fn apply_v2(&self, dir: &Path) -> Result<()> {
+    /// The writes that set these limits on cgroup v2, in order. `io_weight`:
+    /// whether the cgroup has `io.weight` (the io.cost model) rather than
+    /// only `io.bfq.weight` (the BFQ scheduler's).
+    pub fn v2_writes(&self, io_weight: bool) -> Vec<ControlWrite> {
+        let mut w = Writes::default();
         // cpuset first: a cgroup's other settings do not depend on it, but a
         // task placed later must find CPUs and nodes to run on.
-        if let Some(cpus) = &self.cpuset_cpus {
-            write_value(dir, "cpuset.cpus", cpus)?;
-        }
-        if let Some(mems) = &self.cpuset_mems {
-            write_value(dir, "cpuset.mems", mems)?;
-        }
-        if let Some(memory) = self.memory {
-            write_value(dir, "memory.max", memory)?;
-        }
-        if let Some(swap) = self.memory_swap {
+        w.push_opt("cpuset", "cpuset.cpus", self.cpuset_cpus.as_ref());
+        w.push_opt("cpuset", "cpuset.mems", self.cpuset_mems.as_ref());
+        w.push_opt("memory", "memory.max", self.memory);
+        if let (Some(swap), Some(memory)) = (self.memory_swap, self.memory) {
             // v2 limits swap alone; Docker's flag counts memory plus swap.
-            let memory = self.memory.expect("checked: --memory-swap needs --memory");
-            match swap {
-                -1 => write_value(dir, "memory.swap.max", "max")?,
-                total => write_value(dir, "memory.swap.max", total as u64 - memory)?,
-            }
+            let swap_only =
+                if swap == -1 { "max".to_string() } else { (swap as u64 - memory).to_string() };
+            w.push("memory", "memory.swap.max", swap_only);
         }
-        if let Some(low) = self.memory_reservation {
-            write_value(dir, "memory.low", low)?;
-        }
-        if let Some(cpus) = self.cpus {
-            write_value(dir, "cpu.max", format!("{} {CPU_PERIOD_US}", quota(cpus)))?;
-        }
-        if let Some(shares) = self.cpu_shares {
-            write_value(dir, "cpu.weight", shares_to_weight(shares))?;
-        }
-        if let Some(pids) = self.pids_limit {
-            write_value(dir, "pids.max", pids_max(pids))?;
-        }
+        w.push_opt("memory", "memory.low", self.memory_reservation);
+        w.push_opt("cpu", "cpu.max", self.cpus.map(|c| format!("{} {CPU_PERIOD_US}", quota(c))));
+        w.push_opt("cpu", "cpu.weight", self.cpu_shares.map(shares_to_weight));
+        w.push_opt("pids", "pids.max", self.pids_limit.map(pids_max));
         if let Some(weight) = self.blkio_weight {
-            // io.weight comes with the io.cost model, io.bfq.weight with the
-            // BFQ scheduler; either gives the proportional share.
-            if dir.join("io.weight").exists() {
-                write_value(dir, "io.weight", format!("default {}", blkio_to_io_weight(weight)))?;
-            } else {
-                write_value(dir, "io.bfq.weight", weight)?;
+            match io_weight {
+                true => {
+                    w.push("io", "io.weight", format!("default {}", blkio_to_io_weight(weight)))
+                }
+                false => w.push("io", "io.bfq.weight", weight),
             }
+        }
+        w.0
+    }
+
+    /// The writes that set these limits on cgroup v1, in order.
+    /// `memsw_now`: the cgroup's current `memory.memsw.limit_in_bytes`, if
+    /// it has swap accounting; `blkio_weight`: whether it has `blkio.weight`
+    /// (CFQ) rather than `blkio.bfq.weight`.
+    pub fn v1_writes(&self, memsw_now: Option<u64>, blkio_weight: bool) -> Vec<ControlWrite> {
+        let mut w = Writes::default();
+        w.push_opt("cpuset", "cpuset.cpus", self.cpuset_cpus.as_ref());
+        w.push_opt("cpuset", "cpuset.mems", self.cpuset_mems.as_ref());
+        if let Some(memory) = self.memory {
+            let memsw = self.memory_swap.map(|total| match total {
+                -1 => "-1".to_string(),
+                total => (total as u64).max(memory).to_string(),
+            });
+            // v1 keeps memsw >= memory at every moment (the kernel refuses a
+            // write that breaks it, EINVAL): raising memory above the current
+            // memsw limit needs memsw raised first; otherwise memory first,
+            // so that a lower memsw does not fall below the old memory.
+            let swap_first = memsw.is_some() && memsw_now.is_some_and(|now| memory > now);
+            if swap_first {
+                w.push_opt("memory", "memory.memsw.limit_in_bytes", memsw.as_ref());
+            }
+            w.push("memory", "memory.limit_in_bytes", memory);
+            if !swap_first {
+                w.push_opt("memory", "memory.memsw.limit_in_bytes", memsw.as_ref());
+            }
+        }
+        w.push_opt("memory", "memory.soft_limit_in_bytes", self.memory_reservation);
+        if let Some(cpus) = self.cpus {
+            w.push("cpu", "cpu.cfs_period_us", CPU_PERIOD_US);
+            w.push("cpu", "cpu.cfs_quota_us", quota(cpus));
+        }
+        w.push_opt("cpu", "cpu.shares", self.cpu_shares);
+        w.push_opt("pids", "pids.max", self.pids_limit.map(pids_max));
+        let blkio_file = if blkio_weight { "blkio.weight" } else { "blkio.bfq.weight" };
+        w.push_opt("blkio", blkio_file, self.blkio_weight);
+        w.0
+    }
+
+    /// Writes the limits into the cgroup v2 directory `dir`.
+    pub fn apply_v2(&self, dir: &Path) -> Result<()> {
+        for w in self.v2_writes(dir.join("io.weight").exists()) {
+            write_value(dir, w.file, w.value)?;
         }
         Ok(())
     }
@@ -284,69 +316,22 @@ impl Limits {
     /// Writes the limits on v1: `dir(controller)` is the cgroup's directory
     /// in the hierarchy that holds the controller.
     pub fn apply_v1(&self, dir: &dyn Fn(&'static str) -> Result<PathBuf>) -> Result<()> {
-        if self.cpuset_cpus.is_some() || self.cpuset_mems.is_some() {
-            let d = dir("cpuset")?;
-            if let Some(cpus) = &self.cpuset_cpus {
-                write_value(&d, "cpuset.cpus", cpus)?;
-            }
-            if let Some(mems) = &self.cpuset_mems {
-                write_value(&d, "cpuset.mems", mems)?;
-            }
-        }
-        if self.memory.is_some() || self.memory_reservation.is_some() {
-            let d = dir("memory")?;
-            if let Some(memory) = self.memory {
-                // v1 keeps memsw >= memory at every moment: raising memory
-                // above the current memsw limit needs memsw raised first.
-                let swap_file = d.join("memory.memsw.limit_in_bytes");
-                let swap_first = match (self.memory_swap, swap_file.exists()) {
-                    (Some(_), true) => read_value(&d, "memory.memsw.limit_in_bytes")?
-                        .parse::<u64>()
-                        .is_ok_and(|cur| memory > cur),
-                    _ => false,
-                };
-                if swap_first {
-                    self.write_memsw(&d, memory)?;
-                }
-                write_value(&d, "memory.limit_in_bytes", memory)?;
-                if !swap_first && self.memory_swap.is_some() {
-                    self.write_memsw(&d, memory)?;
+        let memsw_now = match (self.memory, self.memory_swap) {
+            (Some(_), Some(_)) => {
+                let d = dir("memory")?;
+                match d.join("memory.memsw.limit_in_bytes").exists() {
+                    true => read_value(&d, "memory.memsw.limit_in_bytes")?.parse().ok(),
+                    false => None,
                 }
             }
-            if let Some(low) = self.memory_reservation {
-                write_value(&d, "memory.soft_limit_in_bytes", low)?;
-            }
-        }
-        if self.cpus.is_some() || self.cpu_shares.is_some() {
-            let d = dir("cpu")?;
-            if let Some(cpus) = self.cpus {
-                write_value(&d, "cpu.cfs_period_us", CPU_PERIOD_US)?;
-                write_value(&d, "cpu.cfs_quota_us", quota(cpus))?;
-            }
-            if let Some(shares) = self.cpu_shares {
-                write_value(&d, "cpu.shares", shares)?;
-            }
-        }
-        if let Some(pids) = self.pids_limit {
-            write_value(&dir("pids")?, "pids.max", pids_max(pids))?;
-        }
-        if let Some(weight) = self.blkio_weight {
-            let d = dir("blkio")?;
-            let file =
-                if d.join("blkio.weight").exists() { "blkio.weight" } else { "blkio.bfq.weight" };
-            write_value(&d, file, weight)?;
+            _ => None,
+        };
+        let blkio_weight =
+            self.blkio_weight.is_some() && dir("blkio")?.join("blkio.weight").exists();
+        for w in self.v1_writes(memsw_now, blkio_weight) {
+            write_value(&dir(w.controller)?, w.file, w.value)?;
         }
         Ok(())
-    }
-
-    fn write_memsw(&self, dir: &Path, memory: u64) -> Result<()> {
-        match self.memory_swap {
-            Some(-1) => write_value(dir, "memory.memsw.limit_in_bytes", -1),
-            Some(total) => {
-                write_value(dir, "memory.memsw.limit_in_bytes", (total as u64).max(memory))
-            }
-            None => Ok(()),
-        }
     }
 
     /// The limits as cgctl flags, for a command line that sets them again.
@@ -367,6 +352,40 @@ impl Limits {
         push("--pids-limit", self.pids_limit.map(|v| v.to_string()));
         push("--blkio-weight", self.blkio_weight.map(|v| v.to_string()));
         args
+    }
+}
+
+/// One write of a value into a control file of the cgroup's directory in
+/// the hierarchy of `controller` (on v2, the one directory).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ControlWrite {
+    pub controller: &'static str,
+    pub file: &'static str,
+    pub value: String,
+}
+
+#[derive(Default)]
+struct Writes(Vec<ControlWrite>);
+
+impl Writes {
+    fn push(
+        &mut self,
+        controller: &'static str,
+        file: &'static str,
+        value: impl std::fmt::Display,
+    ) {
+        self.0.push(ControlWrite { controller, file, value: value.to_string() });
+    }
+
+    fn push_opt(
+        &mut self,
+        controller: &'static str,
+        file: &'static str,
+        value: Option<impl std::fmt::Display>,
+    ) {
+        if let Some(v) = value {
+            self.push(controller, file, v);
+        }
     }
 }
 
@@ -446,5 +465,113 @@ mod tests {
         };
         let args = std::iter::once("x".to_string()).chain(limits.to_args());
         assert_eq!(Limits::from(Cli::parse_from(args).limits), limits);
+    }
+
+    fn read(dir: &Path, file: &str) -> String {
+        std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
+    }
+
+    fn all() -> Limits {
+        Limits {
+            memory: Some(64 << 20),
+            memory_swap: Some(96 << 20),
+            memory_reservation: Some(32 << 20),
+            cpus: Some(1.5),
+            cpu_shares: Some(512),
+            cpuset_cpus: Some("0-1".into()),
+            cpuset_mems: Some("0".into()),
+            pids_limit: Some(-1),
+            blkio_weight: Some(500),
+        }
+    }
+
+    #[test]
+    fn v2_files_get_docker_values_converted() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("io.weight"), "default 100\n").unwrap();
+        all().apply_v2(dir.path()).unwrap();
+        for (file, value) in [
+            ("memory.max", "67108864"),
+            ("memory.swap.max", "33554432"),
+            ("memory.low", "33554432"),
+            ("cpu.max", "150000 100000"),
+            ("cpu.weight", "20"),
+            ("cpuset.cpus", "0-1"),
+            ("cpuset.mems", "0"),
+            ("pids.max", "max"),
+            ("io.weight", "default 4950"),
+        ] {
+            assert_eq!(read(dir.path(), file), value, "{file}");
+        }
+        let bfq = tempfile::tempdir().unwrap();
+        Limits { blkio_weight: Some(500), ..Limits::default() }.apply_v2(bfq.path()).unwrap();
+        assert_eq!(read(bfq.path(), "io.bfq.weight"), "500", "no io.weight: BFQ's file");
+        let unlimited =
+            Limits { memory: Some(1 << 20), memory_swap: Some(-1), ..Limits::default() };
+        assert!(unlimited
+            .v2_writes(false)
+            .iter()
+            .any(|w| w.file == "memory.swap.max" && w.value == "max"));
+        assert!(Limits::default().v2_writes(true).is_empty(), "nothing set, nothing written");
+    }
+
+    #[test]
+    fn v1_files_land_in_each_controllers_hierarchy() {
+        let root = tempfile::tempdir().unwrap();
+        for c in ["cpuset", "memory", "cpu", "pids", "blkio"] {
+            std::fs::create_dir(root.path().join(c)).unwrap();
+        }
+        std::fs::write(
+            root.path().join("memory/memory.memsw.limit_in_bytes"),
+            "9223372036854771712\n",
+        )
+        .unwrap();
+        std::fs::write(root.path().join("blkio/blkio.weight"), "100\n").unwrap();
+        let dir = |c: &'static str| Ok(root.path().join(c));
+        all().apply_v1(&dir).unwrap();
+        let at = |c: &str, f: &str| read(&root.path().join(c), f);
+        assert_eq!(at("memory", "memory.limit_in_bytes"), "67108864");
+        assert_eq!(
+            at("memory", "memory.memsw.limit_in_bytes"),
+            "100663296",
+            "v1 counts memory plus swap"
+        );
+        assert_eq!(at("memory", "memory.soft_limit_in_bytes"), "33554432");
+        assert_eq!(at("cpu", "cpu.cfs_quota_us"), "150000");
+        assert_eq!(at("cpu", "cpu.cfs_period_us"), "100000");
+        assert_eq!(at("cpu", "cpu.shares"), "512");
+        assert_eq!(at("cpuset", "cpuset.cpus"), "0-1");
+        assert_eq!(at("pids", "pids.max"), "max");
+        assert_eq!(at("blkio", "blkio.weight"), "500");
+    }
+
+    #[test]
+    fn v1_memsw_is_written_in_the_order_the_kernel_accepts() {
+        let files = |writes: Vec<ControlWrite>| -> Vec<&'static str> {
+            writes.into_iter().filter(|w| w.file.starts_with("memory.")).map(|w| w.file).collect()
+        };
+        let limits =
+            Limits { memory: Some(200 << 20), memory_swap: Some(300 << 20), ..Limits::default() };
+        // Raising memory above the current memsw (100m): memsw first.
+        assert_eq!(
+            files(limits.v1_writes(Some(100 << 20), false)),
+            ["memory.memsw.limit_in_bytes", "memory.limit_in_bytes"]
+        );
+        // Below the current memsw (unlimited, a new cgroup): memory first.
+        assert_eq!(
+            files(limits.v1_writes(Some(u64::MAX >> 1), false)),
+            ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"]
+        );
+        // No swap accounting on this host: memory alone is written.
+        let memory_only = Limits { memory: Some(1 << 20), ..Limits::default() };
+        assert_eq!(files(memory_only.v1_writes(None, false)), ["memory.limit_in_bytes"]);
+        let unlimited =
+            Limits { memory: Some(1 << 20), memory_swap: Some(-1), ..Limits::default() };
+        let memsw = unlimited
+            .v1_writes(None, false)
+            .into_iter()
+            .find(|w| w.file.contains("memsw"))
+            .unwrap();
+        assert_eq!(memsw.value, "-1");
     }
 }

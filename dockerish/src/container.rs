@@ -276,3 +276,102 @@ pub fn discard(containers: &Containers, container: &Container, volumes: bool) ->
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        let mut config: Config =
+            serde_json::from_str(include_str!("../tests/fixtures/config-2026-11.json")).unwrap();
+        config.command = ["sh", "-c", "echo a -- b", "--"].map(String::from).to_vec();
+        config.env.push("QUOTE=it's".into());
+        config
+    }
+
+    fn tools() -> Tools {
+        Tools::in_dir(Path::new("/state"), Path::new("/opt/dk"))
+    }
+
+    /// Splits argv at each tool's own `--`, as the chain nests them.
+    fn stages(argv: &[String]) -> Vec<Vec<String>> {
+        let mut out = vec![vec![]];
+        for a in argv {
+            if a == "--" && out.len() < 4 {
+                out.push(vec![]);
+            } else {
+                out.last_mut().unwrap().push(a.clone());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_chain_nests_cgctl_ns_exec_rootfs_and_the_command() {
+        let (c, dir) = (config(), Path::new("/state/containers/abc"));
+        let argv = chain(&tools(), &c, dir, None, Some(&dir.join("start.sock"))).unwrap();
+        let s = stages(&argv);
+        assert_eq!(s.len(), 4, "{argv:?}");
+        let cgroup = c.cgroup.to_string();
+        assert_eq!(
+            s[0],
+            ["/opt/dk/cgctl", "exec", "--create", "--memory=67108864", "--memory-swap=134217728"]
+                .into_iter()
+                .chain(["--cpus=0.5", "--pids-limit=50", cgroup.as_str()])
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(s[1][0], "/opt/dk/ns-exec");
+        for flag in ["--pid", "--mount", "--uts", "--ipc", "--cgroup", "--net"] {
+            assert!(s[1].contains(&flag.to_string()), "{flag} missing: {:?}", s[1]);
+        }
+        assert!(s[1].windows(2).any(|w| w == ["--pidfile", "/state/containers/abc/pid"]));
+        assert!(!s[1].contains(&"--ctty".to_string()), "no terminal asked for");
+        assert_eq!(s[2][..3], ["/opt/dk/rootfs", "enter", "--no-unshare"]);
+        assert!(s[2].windows(2).any(|w| w == ["-v", "/tmp:/data:ro"]));
+        assert!(s[2].windows(2).any(|w| w == ["-e", "QUOTE=it's"]));
+        assert!(s[2]
+            .windows(2)
+            .any(|w| w == ["--start-socket", "/state/containers/abc/start.sock"]));
+        assert_eq!(s[3], c.command, "the command is passed whole, its own `--` included");
+    }
+
+    #[test]
+    fn a_terminal_is_made_inside_or_taken_from_the_caller() {
+        let mut c = config();
+        c.tty = true;
+        let dir = Path::new("/d");
+        let socket = chain(&tools(), &c, dir, Some(Path::new("/d/console.sock")), None).unwrap();
+        assert!(socket.windows(2).any(|w| w == ["--console-socket", "/d/console.sock"]));
+        assert!(!socket.contains(&"--ctty".to_string()));
+        let by_hand = chain(&tools(), &c, dir, None, None).unwrap();
+        assert!(
+            by_hand.contains(&"--ctty".to_string()),
+            "a person's terminal becomes the container's"
+        );
+        assert!(!by_hand.iter().any(|a| a.contains("socket")), "{by_hand:?}");
+        c.network = Network::Host;
+        assert!(!chain(&tools(), &c, dir, None, None).unwrap().contains(&"--net".to_string()));
+    }
+
+    #[test]
+    fn the_dry_run_is_a_script_of_one_tool_per_line() {
+        let c = config();
+        let script = dry_run_script(&tools(), &c, Path::new("/state/containers/abc")).unwrap();
+        let lines: Vec<&str> = script.lines().collect();
+        assert!(lines[2..5].iter().all(|l| l.ends_with(" \\")), "one tool a line: {script}");
+        assert!(
+            lines[0].starts_with("# pinned (") && lines[0].contains("from image busybox"),
+            "{script}"
+        );
+        assert_eq!(lines[1], "mkdir -p /state/containers/abc");
+        assert!(lines[2].starts_with("/opt/dk/cgctl exec --create"), "{script}");
+        assert!(lines[3].trim_start().starts_with("-- /opt/dk/ns-exec --pid"), "{script}");
+        assert!(lines[4].trim_start().starts_with("-- /opt/dk/rootfs enter"), "{script}");
+        assert!(lines[4].contains(r"'QUOTE=it'\''s'"), "quoted for the shell: {}", lines[4]);
+        assert_eq!(lines[5].trim_start(), "-- sh -c 'echo a -- b' --");
+        assert_eq!(lines[6], "status=$?");
+        let teardown = format!("/opt/dk/cgctl rm --force --parents {} > /dev/null", c.cgroup);
+        assert_eq!(lines[7], teardown);
+        assert_eq!(lines[8], "exit $status");
+    }
+}

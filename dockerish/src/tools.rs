@@ -16,17 +16,28 @@ use crate::error::{Error, Result, ToolError};
 const EXIT_NO_SUCH_THING: i32 = 2;
 
 /// Where the tools are: beside our own executable (a build directory, or
-/// an install prefix), else on `$PATH`.
+/// an install prefix), else on `$PATH`; or in a directory given.
 pub struct Tools {
     root: PathBuf,
+    dir: Option<PathBuf>,
 }
 
 impl Tools {
+    /// The tools for state root `root`, found beside us or on `$PATH`.
     pub fn new(root: &Path) -> Tools {
-        Tools { root: root.to_path_buf() }
+        Tools { root: root.to_path_buf(), dir: None }
+    }
+
+    /// The tools in `dir`, taken as they are named there (for tests, and
+    /// for anyone who wants the commands printed with a given prefix).
+    pub fn in_dir(root: &Path, dir: &Path) -> Tools {
+        Tools { root: root.to_path_buf(), dir: Some(dir.to_path_buf()) }
     }
 
     pub fn path(&self, name: &str) -> Result<PathBuf> {
+        if let Some(dir) = &self.dir {
+            return Ok(dir.join(name));
+        }
         let beside = std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.join(name)));
         if let Some(path) = beside.filter(|p| p.is_file()) {
             return Ok(path);

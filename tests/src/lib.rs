@@ -28,6 +28,7 @@ use std::process::{Command, Stdio};
 /// The path of the workspace binary `name`, next to the test executable's
 /// `deps/` directory.
 pub fn bin(name: &str) -> PathBuf {
+    require_root();
     let exe = std::env::current_exe().expect("own executable");
     let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
     let path = dir.join(name);
@@ -64,12 +65,43 @@ fn newest_mtime(dir: &Path) -> Option<std::time::SystemTime> {
     newest
 }
 
-/// Fails unless we are root: the tests need namespaces, mounts, pivot_root.
+/// The end-to-end tier runs as root: it makes namespaces, mounts, cgroups.
+///
+/// For anyone else, `cargo test` runs the unit tier (every crate's own
+/// tests, no root needed) and this binary of the end-to-end tier says so
+/// once and ends with success before running anything. With
+/// `DOCKERISH_E2E=required` (`.ci/run` sets it) not being root fails
+/// instead, so CI can never pass without having run the whole tier.
 pub fn require_root() {
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "the end-to-end tests run as root (they create namespaces and mounts)"
+    if nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let required = std::env::var("DOCKERISH_E2E").is_ok_and(|v| v == "required");
+    assert!(!required, "DOCKERISH_E2E=required, but the end-to-end tests need root");
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|e| Some(e.file_name()?.to_string_lossy().into_owned()));
+    let message = format!(
+        "\n{}: the end-to-end tier needs root (real namespaces, mounts and cgroups): NOT RUN.\n\
+         The unit tier (cargo test --workspace --exclude dockerish-tests) needs no root; \
+         run the whole suite as root, as CI does.\n",
+        binary.unwrap_or_default()
     );
+    // Once, straight to fd 2: the test harness captures eprintln! in tests.
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        use std::io::Write;
+        let _ = std::io::stderr().write_all(message.as_bytes());
+        std::process::exit(0);
+    });
+    // Another test thread is exiting the process meanwhile.
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Fails unless the machine has what the tests use besides root.
+fn require_fixtures() {
     assert!(
         Path::new("/bin/busybox").is_file(),
         "/bin/busybox is missing: apt-get install busybox-static (.ci/run does)"
@@ -80,6 +112,32 @@ pub fn require_root() {
 /// before it fails: generous, because the suite also runs in a software
 /// emulated VM (v2vm) where everything is tens of times slower.
 pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Waits until `check` holds; fails the test, saying it waited for
+/// `what`, after [`PATIENCE`].
+#[track_caller]
+pub fn until(what: &str, check: impl FnMut() -> bool) {
+    assert!(eventually(check), "timed out after {PATIENCE:?} waiting until {what}");
+}
+
+/// Whether `check` comes to hold within [`PATIENCE`] (polled every 20 ms).
+pub fn eventually(mut check: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !check() {
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    true
+}
+
+/// Whether process `pid` runs: it exists and is not a zombie (a zombie
+/// has ended; only its parent's wait is missing).
+pub fn alive(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| s.rsplit(") ").next().is_some_and(|rest| !rest.starts_with('Z')))
+}
 
 /// What a finished command did.
 #[derive(Debug)]
@@ -141,6 +199,7 @@ impl Default for Sandbox {
 impl Sandbox {
     pub fn new() -> Sandbox {
         require_root();
+        require_fixtures();
         let root = tempfile::Builder::new()
             .prefix("dockerish-test-")
             .tempdir_in("/tmp")
@@ -297,9 +356,7 @@ pub fn processes_naming(text: &str) -> Vec<(i32, String)> {
         };
         let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();
         let cmd = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        let zombie = fs::read_to_string(entry.path().join("stat"))
-            .is_ok_and(|s| s.rsplit(") ").next().is_some_and(|r| r.starts_with('Z')));
-        if pid != me && !zombie && cmd.contains(text) {
+        if pid != me && alive(pid) && cmd.contains(text) {
             found.push((pid, cmd.trim_end().to_string()));
         }
     }

@@ -12,9 +12,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use dockerish_tests::{outcome, Outcome, Sandbox, PATIENCE};
+use dockerish_tests::{alive, eventually, outcome, until, Outcome, Sandbox};
 use serde_json::Value;
 
 fn json(text: &str) -> Value {
@@ -72,11 +72,7 @@ impl Background {
             .stderr(Stdio::null());
         let child = cmd.spawn().expect("spawn dockerish run");
         let bg = Background { child, sb_root: sb.root().to_path_buf(), name: name.to_string() };
-        let deadline = Instant::now() + PATIENCE;
-        while bg.init_pid(sb).is_none() {
-            assert!(Instant::now() < deadline, "container {name} did not start");
-            sleep(Duration::from_millis(20));
-        }
+        until(&format!("container {name} has started"), || bg.init_pid(sb).is_some());
         bg
     }
 
@@ -428,14 +424,7 @@ fn pause_stops_progress_and_unpause_resumes_it() {
     };
     let grows = || {
         let a = count();
-        let deadline = Instant::now() + PATIENCE;
-        while count() <= a {
-            if Instant::now() > deadline {
-                return false;
-            }
-            sleep(Duration::from_millis(20));
-        }
-        true
+        eventually(|| count() > a)
     };
     assert!(grows(), "the counter runs");
     assert_eq!(sb.dockerish(["pause", "ticker"]).ok(), "ticker\n");
@@ -474,11 +463,9 @@ fn kill_reaches_processes_that_fork_and_hide() {
     ]);
     let mut child =
         cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let deadline = Instant::now() + PATIENCE;
-    while json(&cgctl(&sb, &["stats", &path]).ok())["procs"].as_u64().unwrap() < 6 {
-        assert!(Instant::now() < deadline, "the forks did not start");
-        sleep(Duration::from_millis(20));
-    }
+    until("the forks have started", || {
+        json(&cgctl(&sb, &["stats", &path]).ok())["procs"].as_u64().unwrap() >= 6
+    });
     cgctl(&sb, &["freeze", &path]).ok();
     assert_eq!(json(&cgctl(&sb, &["stats", &path]).ok())["frozen"], true);
     cgctl(&sb, &["thaw", &path]).ok();
@@ -488,11 +475,9 @@ fn kill_reaches_processes_that_fork_and_hide() {
     // kill returns once no process is listed in the cgroup; the pids
     // controller still counts the dead until their new parent reaps them.
     assert_eq!(json(&cgctl(&sb, &["stats", &path]).ok())["procs"], 0);
-    let deadline = Instant::now() + PATIENCE;
-    while json(&cgctl(&sb, &["stats", &path]).ok())["pids"]["current"] != 0 {
-        assert!(Instant::now() < deadline, "tasks still charged to the cgroup after kill");
-        sleep(Duration::from_millis(20));
-    }
+    until("no task is charged to the cgroup after kill", || {
+        json(&cgctl(&sb, &["stats", &path]).ok())["pids"]["current"] == 0
+    });
     // cgctl will not kill its own cgroup, nor a root one.
     cgctl(&sb, &["kill", "--pid", &std::process::id().to_string()]).fails(125, "refusing to kill");
     cgctl(&sb, &["kill", "/"]).fails(125, "refusing to kill");
@@ -508,11 +493,7 @@ fn v2_no_internal_processes_rule_is_explained() {
         .args(["exec", &parent, "--", "sleep", "300"])
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + PATIENCE;
-    while json(&cgctl(&sb, &["stats", &parent]).ok())["procs"] == 0 {
-        assert!(Instant::now() < deadline, "sleep did not join");
-        sleep(Duration::from_millis(20));
-    }
+    until("sleep has joined", || json(&cgctl(&sb, &["stats", &parent]).ok())["procs"] != 0);
     let child = format!("{parent}/leaf");
     let out = cgctl(&sb, &["create", &child]);
     if unified() {
@@ -567,9 +548,5 @@ fn rm_of_a_container_whose_monitor_was_killed_removes_its_cgroup() {
     sb.dockerish(["rm", "orphan"]).fails(1, "container is running");
     // rm -f ends it and removes the cgroup nobody else will.
     sb.dockerish(["rm", "-f", "orphan"]).ok();
-    let deadline = Instant::now() + PATIENCE;
-    while fs::read_to_string(format!("/proc/{init}/stat")).is_ok_and(|s| !s.contains(") Z ")) {
-        assert!(Instant::now() < deadline, "the orphaned container still runs");
-        sleep(Duration::from_millis(20));
-    }
+    until("the orphaned container has ended", || !alive(init));
 }

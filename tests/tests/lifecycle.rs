@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use dockerish_tests::{outcome, processes_naming, Sandbox, PATIENCE};
+use dockerish_tests::{alive, outcome, processes_naming, until, Sandbox};
 
 /// `dockerish run -d ARGS…`: asserts it printed a full ID, returns it.
 fn detach(sb: &Sandbox, args: &[&str]) -> String {
@@ -27,22 +27,6 @@ fn detach(sb: &Sandbox, args: &[&str]) -> String {
 /// `inspect -f TEMPLATE KEY`.
 fn field(sb: &Sandbox, key: &str, template: &str) -> String {
     sb.dockerish(["inspect", "-f", template, key]).ok().trim().to_string()
-}
-
-/// Waits until `check` holds, failing the test after PATIENCE.
-#[track_caller]
-fn until(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + PATIENCE;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        sleep(Duration::from_millis(20));
-    }
-}
-
-/// Whether process `pid` runs (a zombie has ended).
-fn alive(pid: &str) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat"))
-        .is_ok_and(|s| s.rsplit(") ").next().is_some_and(|rest| !rest.starts_with('Z')))
 }
 
 /// Waits until the container has logged `ready`: its traps are set.
@@ -261,7 +245,7 @@ fn stop_sends_term_then_kill_and_waits_until_gone() {
     let started = Instant::now();
     assert_eq!(sb.dockerish(["stop", "-t", "1", "deaf"]).ok(), "deaf\n");
     assert!(started.elapsed() >= Duration::from_secs(1), "waited the grace period");
-    assert!(!alive(&pid), "the init is gone when stop returns");
+    assert!(!alive(pid.parse().unwrap()), "the init is gone when stop returns");
     assert_eq!(
         field(&sb, "deaf", "{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}"),
         "exited 137 false"
@@ -334,7 +318,10 @@ fn start_reuses_the_writable_layer_and_restart_runs_it_again() {
     assert_eq!(field(&sb, "cycle", "{{.State.Pid}}"), before);
     sb.dockerish(["restart", "-t", "5", "cycle"]).ok();
     let after = field(&sb, "cycle", "{{.State.Pid}}");
-    assert!(after != before && after != "0" && !alive(&before), "a new init: {before} → {after}");
+    assert!(
+        after != before && after != "0" && !alive(before.parse().unwrap()),
+        "a new init: {before} → {after}"
+    );
     assert_eq!(field(&sb, "cycle", "{{.State.Status}}"), "running");
     sb.dockerish(["start", "-a", "nosuch"]).fails(1, "No such container");
     sb.dockerish(["rm", "-f", "cycle"]).ok();
@@ -352,7 +339,7 @@ fn rm_refuses_a_running_container_without_force_and_leaves_nothing_with_it() {
     assert_eq!(field(&sb, "busy", "{{.State.Status}}"), "running", "a refused rm changes nothing");
     let pid = field(&sb, "busy", "{{.State.Pid}}");
     assert_eq!(sb.dockerish(["rm", "-f", &id[..8]]).ok(), format!("{}\n", &id[..8]));
-    assert!(!alive(&pid));
+    assert!(!alive(pid.parse().unwrap()));
     assert!(sb.container_dirs().is_empty());
     assert_eq!(
         fs::read_to_string(format!("{volume}/f")).unwrap(),
@@ -583,7 +570,9 @@ fn ps_tells_the_truth(sb: &Sandbox) {
             .map(|(s, p)| (s.to_string(), p.to_string()))
             .unwrap();
         match status.as_str() {
-            "running" => assert!(alive(&pid), "{id} shown running, its init {pid} is gone"),
+            "running" => {
+                assert!(alive(pid.parse().unwrap()), "{id} shown running, its init {pid} is gone")
+            }
             _ => assert_eq!(pid, "0", "{id} shown {status}"),
         }
     }
@@ -660,7 +649,7 @@ fn a_killed_supervisor_or_a_reboot_leaves_the_container_removable() {
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
-    until("the supervisor is gone", || !alive(&supervisor.to_string()));
+    until("the supervisor is gone", || !alive(supervisor as i32));
     assert_eq!(field(&sb, "orphan", "{{.State.Status}}"), "running");
     sb.dockerish(["stop", "-t", "0", "orphan"]).ok();
     assert_eq!(
@@ -682,7 +671,7 @@ fn a_killed_supervisor_or_a_reboot_leaves_the_container_removable() {
     let mut cgkill = Command::new(dockerish_tests::bin("cgctl"));
     cgkill.args(["kill", "--pid", &pid]);
     assert_eq!(outcome(cgkill).code, 0);
-    until("everything is gone", || !alive(&pid) && !alive(&supervisor.to_string()));
+    until("everything is gone", || !alive(pid.parse().unwrap()) && !alive(supervisor as i32));
     let dir = sb.root().join("containers").join(&id);
     let _ = fs::remove_file(dir.join("pid"));
     assert!(sb.dockerish(["ps", "-a"]).ok().contains("Exited (255)"));

@@ -4,7 +4,6 @@
 use std::fs;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use dockerish_tests::{bin, outcome, public_copy, tool, Sandbox};
 
@@ -120,11 +119,7 @@ fn join_mode_enters_a_running_process_namespaces() {
         .arg(&pidfile)
         .args(["--", "sleep", "30"]);
     let mut target = target.stdout(Stdio::null()).spawn().unwrap();
-    let deadline = Instant::now() + dockerish_tests::PATIENCE;
-    while !pidfile.exists() {
-        assert!(Instant::now() < deadline, "no pidfile");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    dockerish_tests::until("the pidfile is written", || pidfile.exists());
     let pid = fs::read_to_string(&pidfile).unwrap().trim().to_string();
     let out = tool(
         "ns-exec",

@@ -300,11 +300,9 @@ fn rm_force_kills_a_running_container() {
     let mut cmd = sb.command("dockerish");
     cmd.args(["run", "--name", "sleeper", "busybox", "sleep", "100"]);
     let child = cmd.stdout(std::process::Stdio::null()).spawn().unwrap();
-    let deadline = std::time::Instant::now() + dockerish_tests::PATIENCE;
-    while !sb.dockerish(["ps"]).ok().contains("sleeper") {
-        assert!(std::time::Instant::now() < deadline, "the container never showed as running");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    dockerish_tests::until("the container shows as running", || {
+        sb.dockerish(["ps"]).ok().contains("sleeper")
+    });
     assert!(sb.dockerish(["ps"]).ok().contains("Up "));
     sb.dockerish(["rm", "sleeper"]).fails(1, "container is running");
     sb.dockerish(["rm", "-f", "sleeper"]).ok();

@@ -131,3 +131,50 @@ pub fn create(root: &OwnedFd, path: &Path, kind: Kind) -> Result<OwnedFd> {
 pub fn fd_path(fd: &OwnedFd) -> String {
     format!("/proc/self/fd/{}", fd.as_raw_fd())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn symlinks_and_dotdot_resolve_inside_the_tree() {
+        let tree = tempdir();
+        std::fs::create_dir_all(tree.join("etc")).unwrap();
+        std::fs::write(tree.join("etc/passwd"), "inside\n").unwrap();
+        symlink("/../../../../etc", tree.join("escape")).unwrap();
+        let root = open_dir(&tree).unwrap();
+        let passwd = open(&root, Path::new("/escape/passwd")).unwrap();
+        let text = std::fs::read_to_string(fd_path(&passwd)).unwrap();
+        assert_eq!(
+            text, "inside\n",
+            "the link was followed inside the tree, not to the host's /etc"
+        );
+        let made = create(&root, Path::new("/escape/new/deep"), Kind::Dir).unwrap();
+        assert!(tree.join("etc/new/deep").is_dir() && !Path::new("/etc/new/deep").exists());
+        drop(made);
+        std::fs::remove_dir_all(&tree).unwrap();
+    }
+
+    #[test]
+    fn a_dangling_link_or_a_wrong_kind_is_refused() {
+        let tree = tempdir();
+        symlink("/nowhere", tree.join("dangling")).unwrap();
+        std::fs::write(tree.join("file"), "").unwrap();
+        let root = open_dir(&tree).unwrap();
+        let err = create(&root, Path::new("/dangling"), Kind::Dir).unwrap_err();
+        assert!(err.to_string().contains("a symlink to a path missing"), "{err}");
+        assert!(create(&root, Path::new("/file"), Kind::Dir).is_err(), "a file is no directory");
+        assert!(create(&root, Path::new("/file"), Kind::File).is_ok());
+        std::fs::remove_dir_all(&tree).unwrap();
+    }
+
+    fn tempdir() -> std::path::PathBuf {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("inroot-test-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}
