@@ -2,22 +2,16 @@
 //! which value, so `main` can print `cgctl: <error>` and exit.
 
 use nix::errno::Errno;
+use tool_cli::exit;
 pub use tool_cli::ToolError;
-use tool_cli::{exit, Invalid, Io, Sys};
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+tool_cli::common_errors!(Error);
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Bad input, refused before anything changed.
+    /// Bad input, a failed system call, a failed file operation.
     #[error(transparent)]
-    Invalid(#[from] Invalid),
-    /// A system call failed (signalling a process of the cgroup).
-    #[error(transparent)]
-    Sys(#[from] Sys),
-    /// Reading, creating or removing a cgroup file or directory failed.
-    #[error(transparent)]
-    Io(#[from] Io),
+    Common(#[from] tool_cli::Error),
     /// Writing a value into a control file failed: the kernel refused it.
     #[error("write {value:?} to {path}: {errno}", errno = .source.desc())]
     Write { path: String, value: String, source: Errno },
@@ -56,10 +50,9 @@ impl Error {
     /// Whether a file or directory was missing (ENOENT).
     pub fn is_enoent(&self) -> bool {
         match self {
-            Error::Io(io) => io.errno() == Errno::ENOENT,
-            Error::Sys(Sys { source, .. }) | Error::Write { source, .. } => {
-                *source == Errno::ENOENT
-            }
+            Error::Common(tool_cli::Error::Io(io)) => io.errno() == Errno::ENOENT,
+            Error::Common(tool_cli::Error::Sys(tool_cli::Sys { source, .. }))
+            | Error::Write { source, .. } => *source == Errno::ENOENT,
             _ => false,
         }
     }

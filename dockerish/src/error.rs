@@ -1,19 +1,14 @@
 //! Typed errors of the front. Each says what was done, to what, and why.
 
 pub use tool_cli::ToolError;
-use tool_cli::{Invalid, Io, Sys};
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+tool_cli::common_errors!(Error);
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Bad input, refused before anything changed.
+    /// Bad input, a failed system call, a failed file operation.
     #[error(transparent)]
-    Invalid(#[from] Invalid),
-    #[error(transparent)]
-    Sys(#[from] Sys),
-    #[error(transparent)]
-    Io(#[from] Io),
+    Common(#[from] tool_cli::Error),
     #[error("No such container: {0}")]
     NoSuchContainer(String),
     #[error("container reference {0:?} is ambiguous: it matches several container IDs")]
@@ -75,7 +70,7 @@ impl ToolError for Error {}
 impl From<rootfs::Error> for Error {
     fn from(e: rootfs::Error) -> Self {
         match e {
-            rootfs::Error::Invalid(invalid) => Error::Invalid(invalid),
+            rootfs::Error::Common(common @ tool_cli::Error::Invalid(_)) => Error::Common(common),
             other => Error::Rootfs(other),
         }
     }

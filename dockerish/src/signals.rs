@@ -15,16 +15,9 @@ use nix::sys::signal::{kill, SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::Pid;
 
-use crate::error::{Error, Result, ToolError};
+use tool_cli::signal::FORWARDED;
 
-const FORWARDED: [Signal; 6] = [
-    Signal::SIGHUP,
-    Signal::SIGINT,
-    Signal::SIGQUIT,
-    Signal::SIGTERM,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-];
+use crate::error::{Error, Result, ToolError};
 
 pub struct Forwarder {
     fd: SignalFd,

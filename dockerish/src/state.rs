@@ -258,7 +258,9 @@ impl Containers {
     pub fn load(&self, id: &str) -> Result<Container> {
         let dir = self.dir_of(id);
         let config = match read_json::<Config>(&dir.join("config.json")) {
-            Err(Error::Io(io)) if io.source.kind() == std::io::ErrorKind::NotFound => {
+            Err(Error::Common(tool_cli::Error::Io(io)))
+                if io.source.kind() == std::io::ErrorKind::NotFound =>
+            {
                 return Err(Error::NoSuchContainer(id.into()))
             }
             other => other?,

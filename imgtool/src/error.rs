@@ -1,19 +1,15 @@
 //! Typed errors: what was done, to what, and why it failed.
 
+use tool_cli::exit;
 pub use tool_cli::ToolError;
-use tool_cli::{exit, Invalid, Io, Sys};
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+tool_cli::common_errors!(Error);
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Bad input, refused before anything changed.
+    /// Bad input, a failed system call, a failed file operation.
     #[error(transparent)]
-    Invalid(#[from] Invalid),
-    #[error(transparent)]
-    Sys(#[from] Sys),
-    #[error(transparent)]
-    Io(#[from] Io),
+    Common(#[from] tool_cli::Error),
     #[error("no such image: {0}")]
     NoSuchImage(String),
     #[error("image reference {0:?} is ambiguous: it matches several image IDs")]

@@ -3,22 +3,16 @@
 //! ([`ToolError::exit_code`]).
 
 use nix::errno::Errno;
+use tool_cli::exit;
 pub use tool_cli::ToolError;
-use tool_cli::{exit, Invalid, Io, Sys};
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+tool_cli::common_errors!(Error);
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Bad input, refused before anything changed.
+    /// Bad input, a failed system call, a failed file operation.
     #[error(transparent)]
-    Invalid(#[from] Invalid),
-    /// A system call failed.
-    #[error(transparent)]
-    Sys(#[from] Sys),
-    /// A file could not be read or written.
-    #[error(transparent)]
-    Io(#[from] Io),
+    Common(#[from] tool_cli::Error),
     /// The pidfile could not be written.
     #[error(transparent)]
     Store(#[from] json_store::Error),

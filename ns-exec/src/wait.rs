@@ -15,16 +15,11 @@ use nix::unistd::Pid;
 
 use crate::error::{Error, Result, ToolError};
 
-/// Signals passed on to the command, like `docker run`'s sig-proxy and tini.
-const FORWARDED: [Signal; 7] = [
-    Signal::SIGHUP,
-    Signal::SIGINT,
-    Signal::SIGQUIT,
-    Signal::SIGTERM,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGWINCH,
-];
+/// Signals passed on to the command: a runtime's (tool_cli's list), and
+/// SIGWINCH, since the command may share our terminal.
+fn forwarded() -> impl Iterator<Item = Signal> {
+    tool_cli::signal::FORWARDED.into_iter().chain([Signal::SIGWINCH])
+}
 
 /// The forwarded signals and SIGCHLD, blocked, with the mask to restore.
 pub(crate) struct Signals {
@@ -42,7 +37,7 @@ impl Signals {
         unsafe { sigaction(Signal::SIGCHLD, &dfl) }
             .map_err(|e| Error::sys("reset", "SIGCHLD disposition", e))?;
         let mut waited = SigSet::empty();
-        FORWARDED.iter().for_each(|s| waited.add(*s));
+        forwarded().for_each(|s| waited.add(s));
         waited.add(Signal::SIGCHLD);
         let original = waited
             .thread_swap_mask(SigmaskHow::SIG_BLOCK)

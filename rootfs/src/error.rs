@@ -1,25 +1,16 @@
 //! Typed errors: what was done, to what, and why it failed.
 
 use nix::errno::Errno;
+use tool_cli::exit;
 pub use tool_cli::ToolError;
-use tool_cli::{exit, Invalid, Io, Sys};
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+tool_cli::common_errors!(Error);
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Bad input, refused before anything changed.
+    /// Bad input, a failed system call, a failed file operation.
     #[error(transparent)]
-    Invalid(#[from] Invalid),
-    /// A system call failed.
-    #[error(transparent)]
-    Sys(#[from] Sys),
-    /// A file could not be read or written.
-    #[error(transparent)]
-    Io(#[from] Io),
-    /// A path in the container could not be resolved or made there.
-    #[error(transparent)]
-    Path(#[from] inroot::Error),
+    Common(#[from] tool_cli::Error),
     /// No file named `command` in any directory of the container's $PATH.
     #[error("exec {command:?}: executable file not found in $PATH")]
     NotInPath { command: String },

@@ -10,7 +10,8 @@
 //! - [`error`]: the three errors every tool has (bad input, a failed system
 //!   call, a failed file operation), each saying what, to what, with which
 //!   value, and the [`ToolError`] trait that builds them;
-//! - [`signal`]: signals by name or number, as kill(1) takes them;
+//! - [`signal`]: signals by name or number, and the ones a runtime passes
+//!   on to its container;
 //! - [`hostname`]: the one rule for a container's host name;
 //! - [`human`]: times, durations, sizes and tables as Docker prints and
 //!   parses them.
@@ -24,7 +25,7 @@ pub mod hostname;
 pub mod human;
 pub mod signal;
 
-pub use error::{Invalid, Io, Sys, ToolError};
+pub use error::{Error, Invalid, Io, Sys, ToolError};
 
 /// Prints `value` as pretty JSON on stdout: the output of every setup
 /// command (DESIGN.md: "Setup commands print one JSON object on stdout").

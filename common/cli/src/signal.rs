@@ -5,6 +5,17 @@ use nix::sys::signal::Signal;
 
 use crate::error::{invalid, Invalid};
 
+/// The signals a runtime passes on to the container it waits for, like
+/// `docker run`'s sig-proxy and tini; SIGWINCH is the terminal's business.
+pub const FORWARDED: [Signal; 6] = [
+    Signal::SIGHUP,
+    Signal::SIGINT,
+    Signal::SIGQUIT,
+    Signal::SIGTERM,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+];
+
 /// Parses a signal name (with or without `SIG`, any case) or number.
 pub fn parse(text: &str) -> Result<Signal, Invalid> {
     let bad =

@@ -23,17 +23,11 @@ use nix::fcntl::{openat, openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{fstat, mkdirat, Mode, SFlag};
 
 use tool_cli::error::invalid;
-use tool_cli::{Invalid, Sys};
+use tool_cli::Sys;
 
-/// Why a path could not be opened or created in the tree.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Sys(#[from] Sys),
-    /// The path leads through a symlink to nowhere, or is of the wrong kind.
-    #[error(transparent)]
-    Invalid(#[from] Invalid),
-}
+/// Why a path could not be opened or created in the tree: a failed call,
+/// or a path that leads nowhere or to the wrong kind of file.
+pub use tool_cli::Error;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

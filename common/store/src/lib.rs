@@ -29,24 +29,20 @@ use std::path::Path;
 use nix::fcntl::{Flock, FlockArg};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tool_cli::{Io, Sys, ToolError};
+use tool_cli::ToolError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
-    Io(#[from] Io),
-    #[error(transparent)]
-    Sys(#[from] Sys),
-    #[error(transparent)]
-    Invalid(#[from] tool_cli::Invalid),
+    Common(#[from] tool_cli::Error),
     /// A state file that is not the JSON its reader expects.
     #[error("corrupt state file {path}: {why}")]
     Corrupt { path: String, why: String },
 }
 
-impl ToolError for Error {}
+tool_cli::common_errors!(Error);
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+impl ToolError for Error {}
 
 /// An exclusive flock(2) on a lock file, held until dropped.
 pub struct Lock(#[allow(dead_code)] Flock<File>);
