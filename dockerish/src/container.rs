@@ -27,11 +27,11 @@ use console_socket::start::{self, Outcome};
 use console_socket::Listener;
 
 use crate::error::{Error, Result, ToolError};
-use crate::process::ProcessRef;
 use crate::pty;
 use crate::signals::Forwarder;
 use crate::state::{Config, Container, Containers, Network, Status};
 use crate::tools::{run_json, shell_line, Tools};
+use pidref::ProcessRef;
 
 /// The tool chain that runs `config` with its state in `dir`. With `-t`,
 /// `console` is the socket rootfs sends the container's terminal to;

@@ -42,8 +42,9 @@ pub enum Error {
     StopTimeout { name: String, seconds: u64 },
     #[error("failed to start container {name} (exit status {code}): {message}")]
     StartFailed { name: String, code: i32, message: String },
-    #[error("process {0} has exited")]
-    ProcessGone(i32),
+    /// A process to signal has exited.
+    #[error(transparent)]
+    Process(#[from] pidref::Error),
     #[error("Unable to find image '{0}' locally")]
     NoSuchImage(String),
     #[error("no command specified: the image has none, give one after the image name")]

@@ -17,7 +17,6 @@ pub mod lifecycle;
 pub mod logs;
 pub mod manage;
 pub mod names;
-pub mod process;
 pub mod pty;
 pub mod resources;
 pub mod run;

@@ -19,10 +19,10 @@ use nix::sys::signal::Signal;
 use crate::cli::StopArgs;
 use crate::container::{discard, remove_cgroup};
 use crate::error::{Error, Result, ToolError};
-use crate::process::{signal, wait_exit};
 use crate::state::{Container, Containers, ProcessRef, Status};
 use crate::tools::{run_json, run_quiet, Tools};
 use crate::{logs, names, supervisor};
+use pidref::{signal, wait_exit};
 
 /// How long `stop` and `rm -f` wait for a killed container's monitor to
 /// record the end, and a new start to report.
@@ -145,7 +145,7 @@ pub fn kill(root: &Path, signal_name: &str, keys: &[String]) -> Result<i32> {
             key: key.into(),
             id: container.short_id().into(),
         })?;
-        signal(init, sig)
+        Ok(signal(init, sig)?)
     }))
 }
 

@@ -28,11 +28,11 @@ use crate::container::{
 };
 use crate::env::Env;
 use crate::error::{Error, Result, ToolError};
-use crate::process::ProcessRef;
 use crate::signals::Forwarder;
 use crate::state::{Config, Container, Containers, Status};
 use crate::tools::Tools;
 use crate::{names, pty, volumes};
+use pidref::ProcessRef;
 
 /// Runs a container: in the foreground, returning its exit status, or
 /// with `-d` under a supervisor, printing its ID once it runs.

@@ -27,8 +27,8 @@ use cgctl::CgroupPath;
 use rootfs::Volume;
 
 use crate::error::{Error, Result, ToolError};
-use crate::process::parent_pid;
-pub use crate::process::ProcessRef;
+use pidref::parent_pid;
+pub use pidref::ProcessRef;
 
 /// What the container is, fixed when it is created.
 #[derive(Clone, Debug, Serialize, Deserialize)]

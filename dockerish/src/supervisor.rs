@@ -38,10 +38,10 @@ use serde::{Deserialize, Serialize};
 use crate::container::{finish, launch, mark_running, remove_cgroup, Start};
 use crate::error::{Error, Result, ToolError};
 use crate::logs::{LogWriter, Stream};
-use crate::process::ProcessRef;
 use crate::signals::{Event, Forwarder};
 use crate::state::{Container, Containers, Status};
 use crate::tools::Tools;
+use pidref::ProcessRef;
 use tool_cli::exit::of_status;
 
 /// The supervisor's one line to the CLI that started it.

@@ -1,4 +1,4 @@
-//! Processes we did not start but must find again, wait for and signal
+//! # pidref: processes we did not start but must find again, wait for and signal
 //! (a container's init, its supervisor), without ever mistaking another
 //! process for them.
 //!
@@ -20,7 +20,21 @@ use nix::sys::signal::{kill as send, Signal};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result, ToolError};
+use tool_cli::ToolError;
+
+/// Why a signal was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Common(#[from] tool_cli::Error),
+    /// The process has exited (or its PID now names another process).
+    #[error("process {0} has exited")]
+    Gone(i32),
+}
+
+tool_cli::common_errors!(Error);
+
+impl ToolError for Error {}
 
 /// A process we may later need to find again: its PID and the start time
 /// (field 22 of /proc/PID/stat, clock ticks since boot) that tell it apart
@@ -139,7 +153,7 @@ fn pidfd_open(pid: i32) -> nix::Result<OwnedFd> {
 /// after checking its start time: the signal cannot reach a process that
 /// took over the PID in between.
 pub fn signal(process: ProcessRef, signal: Signal) -> Result<()> {
-    let gone = || Error::ProcessGone(process.pid);
+    let gone = || Error::Gone(process.pid);
     let fd = match pidfd_open(process.pid) {
         Ok(fd) => fd,
         Err(Errno::ESRCH) => return Err(gone()),
