@@ -26,6 +26,36 @@ pub enum ExecTarget {
     Pid(i32),
 }
 
+impl ExecTarget {
+    /// From `cgctl exec`'s flags: limits only with `--create` (a cgroup that
+    /// exists is changed with `cgctl set`, not as a side effect of exec).
+    pub fn from_flags(
+        create: bool,
+        limits: Limits,
+        path: Option<CgroupPath>,
+        pid: Option<i32>,
+    ) -> Result<ExecTarget, Error> {
+        match (create, path, pid) {
+            (true, Some(path), None) => Ok(ExecTarget::Create(path, limits)),
+            (false, _, _) if !limits.is_empty() => {
+                let given = limits.to_args().join(" ");
+                Err(tool_cli::ToolError::invalid(
+                    "limits",
+                    given,
+                    "give them with --create, or use cgctl set",
+                ))
+            }
+            (false, Some(path), None) => Ok(ExecTarget::Path(path)),
+            (false, None, Some(pid)) => Ok(ExecTarget::Pid(pid)),
+            _ => Err(tool_cli::ToolError::invalid(
+                "cgroup",
+                "",
+                "give PATH (with or without --create), or --pid PID",
+            )),
+        }
+    }
+}
+
 /// Joins `target` and execs `command` (looked up in `$PATH`). Returns only
 /// on failure; a cgroup it created is removed again.
 pub fn exec(target: &ExecTarget, command: &[CString]) -> Error {

@@ -140,7 +140,7 @@ enum Format {
 const FREEZE_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn main() {
-    tool_cli::exit::main("cgctl", |cli: Cli| run(cli.command).map(|()| 0))
+    tool_cli::run::main("cgctl", |cli: Cli| run(cli.command).map(|()| 0))
 }
 
 fn run(command: Command) -> Result<()> {
@@ -157,21 +157,7 @@ fn run(command: Command) -> Result<()> {
             print_json(&cgroup)
         }
         Command::Exec { create, limits, path, pid, command } => {
-            let limits = Limits::from(limits);
-            let target = match (create, path, pid) {
-                (true, Some(path), _) => ExecTarget::Create(path, limits),
-                (false, _, _) if !limits.is_empty() => {
-                    let given = limits.to_args().join(" ");
-                    return Err(Error::invalid(
-                        "limits",
-                        given,
-                        "give them with --create, or use cgctl set",
-                    ));
-                }
-                (false, Some(path), _) => ExecTarget::Path(path),
-                (_, _, Some(pid)) => ExecTarget::Pid(pid),
-                _ => unreachable!("clap requires PATH or --pid, and --create with PATH"),
-            };
+            let target = ExecTarget::from_flags(create, limits.into(), path, pid)?;
             let argv =
                 command.into_iter().map(CString::new).collect::<std::result::Result<Vec<_>, _>>();
             let argv = argv.map_err(|_| Error::invalid("command", "", "contains a NUL byte"))?;

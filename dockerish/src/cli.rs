@@ -175,7 +175,7 @@ pub struct RunArgs {
     #[arg(
         long,
         env = "DOCKERISH_CGROUP_PARENT",
-        default_value = "/dockerish",
+        default_value = crate::state::DEFAULT_CGROUP_PARENT,
         value_name = "PATH"
     )]
     pub cgroup_parent: cgctl::CgroupPath,

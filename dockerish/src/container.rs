@@ -49,7 +49,7 @@ pub fn chain(
     let dir_text = dir.display().to_string();
     let mut argv = vec![path("cgctl")?, "exec".into(), "--create".into()];
     argv.extend(config.resources.to_args());
-    argv.extend([config.cgroup.to_string(), "--".into()]);
+    argv.extend([config.cgroup().to_string(), "--".into()]);
     argv.extend([
         path("ns-exec")?,
         "--pid".into(),
@@ -120,8 +120,13 @@ pub fn dry_run_script(tools: &Tools, config: &Config, dir: &Path) -> Result<Stri
     Ok(format!(
         "# {name} ({id}) from image {image} ({image_id}), by hand, as root:\n{mkdir}\n{body}\n\
          status=$?\n{teardown} > /dev/null\nexit $status\n",
-        teardown =
-            shell_line(&[cgctl.as_str(), "rm", "--force", "--parents", &config.cgroup.to_string()]),
+        teardown = shell_line(&[
+            cgctl.as_str(),
+            "rm",
+            "--force",
+            "--parents",
+            &config.cgroup().to_string()
+        ]),
         name = config.name,
         id = config.id,
         image = config.image,
@@ -186,7 +191,7 @@ pub fn launch(
         None => None,
     };
     drop(console);
-    let report = pty::accept_until_exit(&listener, forwarder, &mut child)?.map(start::outcome);
+    let report = forwarder.accept(&listener, &mut child)?.map(start::outcome);
     let start = match report {
         Some(Outcome::Started) => {
             Start::Running { init: wait_for_init(container, &mut child), terminal }
@@ -262,7 +267,7 @@ pub fn finish(tools: &Tools, containers: &Containers, config: &Config, code: i32
 /// one there), killing what may still run in it; returns its last
 /// statistics, or `None` if there was no cgroup.
 pub fn remove_cgroup(tools: &Tools, config: &Config) -> Result<Option<cgctl::Stats>> {
-    let cgroup = config.cgroup.to_string();
+    let cgroup = config.cgroup().to_string();
     run_json(tools.cgctl(["rm", "--force", "--parents", &cgroup])?, "cgctl")
 }
 
@@ -312,7 +317,7 @@ mod tests {
         let argv = chain(&tools(), &c, dir, None, Some(&dir.join("start.sock"))).unwrap();
         let s = stages(&argv);
         assert_eq!(s.len(), 4, "{argv:?}");
-        let cgroup = c.cgroup.to_string();
+        let cgroup = c.cgroup().to_string();
         assert_eq!(
             s[0],
             ["/opt/dk/cgctl", "exec", "--create", "--memory=67108864", "--memory-swap=134217728"]
@@ -370,7 +375,7 @@ mod tests {
         assert!(lines[4].contains(r"'QUOTE=it'\''s'"), "quoted for the shell: {}", lines[4]);
         assert_eq!(lines[5].trim_start(), "-- sh -c 'echo a -- b' --");
         assert_eq!(lines[6], "status=$?");
-        let teardown = format!("/opt/dk/cgctl rm --force --parents {} > /dev/null", c.cgroup);
+        let teardown = format!("/opt/dk/cgctl rm --force --parents {} > /dev/null", c.cgroup());
         assert_eq!(lines[7], teardown);
         assert_eq!(lines[8], "exit $status");
     }

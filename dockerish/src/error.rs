@@ -64,8 +64,8 @@ pub enum Error {
     Cgroup(#[from] cgctl::Error),
 }
 
-/// Which exit status reports an error is the command's choice (`run` and
-/// `exec` 125, the others 1, as Docker's), not the error's: see `main.rs`.
+/// Which exit status reports an error is the command's choice, not the
+/// error's (`run` 125, every other command 1, as Docker's): see `main.rs`.
 impl ToolError for Error {}
 
 impl From<rootfs::Error> for Error {

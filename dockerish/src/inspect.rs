@@ -46,7 +46,7 @@ fn time(seconds: Option<u64>) -> String {
 pub fn describe(c: &Container) -> Value {
     let (config, state) = (&c.config, &c.state);
     let running = state.effective() == Status::Running;
-    let cgroup = config.cgroup.to_string();
+    let cgroup = config.cgroup().to_string();
     let mounts: Vec<Value> = config
         .volumes
         .iter()
@@ -119,7 +119,7 @@ pub fn describe(c: &Container) -> Value {
                 "MergedDir": c.dir.join("merged"),
             },
         },
-        "Cgroup": config.cgroup,
+        "Cgroup": config.cgroup().to_string(),
     })
 }
 

@@ -19,9 +19,10 @@ use nix::sys::signal::Signal;
 use crate::cli::StopArgs;
 use crate::container::{discard, remove_cgroup};
 use crate::error::{Error, Result, ToolError};
-use crate::state::{Container, Containers, ProcessRef, Status};
+use crate::state::{Container, Containers, Status};
 use crate::tools::{run_json, run_quiet, Tools};
 use crate::{logs, names, supervisor};
+use pidref::ProcessRef;
 use pidref::{signal, wait_exit};
 
 /// How long `stop` and `rm -f` wait for a killed container's monitor to
@@ -324,9 +325,4 @@ fn dir_size(dir: &Path) -> u64 {
         }
     }
     total
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
 }

@@ -7,10 +7,11 @@ use dockerish::{exec, inspect, lifecycle, logs, manage, resources, run};
 use tool_cli::exit::EXIT_FAILED;
 
 fn main() {
-    let cli: Cli = tool_cli::exit::parse();
+    let cli: Cli = tool_cli::run::parse();
     let root = cli.root;
-    // `run` and `exec` follow Docker: 125 when dockerish fails, else the
-    // container's (or command's) status. The other commands fail with 1.
+    // As Docker's: `run` exits 125 when dockerish fails, every other
+    // command 1; `run` and `exec` otherwise pass on the container's (or the
+    // command's) own status, 126 and 127 included.
     let (result, failure) = match cli.command {
         Command::Run(args) => (run::run(&root, args), EXIT_FAILED),
         Command::Exec(args) => (exec::exec(&root, args), 1),
@@ -43,6 +44,6 @@ fn main() {
     };
     match result {
         Ok(code) => exit(code),
-        Err(err) => tool_cli::exit::fail("dockerish", &err, failure),
+        Err(err) => tool_cli::run::fail("dockerish", &err, failure),
     }
 }

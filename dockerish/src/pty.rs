@@ -45,40 +45,13 @@ impl ConsoleSocket {
     /// Waits for the container's terminal, forwarding signals meanwhile.
     /// `None`: the chain exited before sending one (it has said why).
     pub fn receive(&self, forwarder: &Forwarder, child: &mut Child) -> Result<Option<Terminal>> {
-        match accept_until_exit(&self.0, forwarder, child)? {
+        match forwarder.accept(&self.0, child)? {
             Some(stream) => {
                 let master = console_socket::terminal::receive_master(&stream)?;
                 Ok(Some(Terminal { master, socket: Some(stream) }))
             }
             None => Ok(None),
         }
-    }
-}
-
-/// Accepts one connection on `listener`, forwarding signals to `child`
-/// meanwhile; `None` if the child exits first.
-pub fn accept_until_exit(
-    listener: &Listener,
-    forwarder: &Forwarder,
-    child: &mut Child,
-) -> Result<Option<UnixStream>> {
-    let path = listener.path();
-    loop {
-        if let Some(stream) = listener.accept().map_err(Error::io("accept on", path))? {
-            return Ok(Some(stream));
-        }
-        if child.try_wait().map_err(Error::io("wait for", "the container"))?.is_some() {
-            return Ok(None);
-        }
-        let mut fds = [
-            PollFd::new(listener.as_fd(), PollFlags::POLLIN),
-            PollFd::new(forwarder.as_fd(), PollFlags::POLLIN),
-        ];
-        match poll(&mut fds, PollTimeout::NONE) {
-            Ok(_) | Err(Errno::EINTR) => {}
-            Err(e) => return Err(Error::sys("poll", path.display(), e)),
-        }
-        forwarder.handle(child);
     }
 }
 

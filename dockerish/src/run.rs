@@ -1,19 +1,7 @@
-//! `dockerish run`: check everything, record the container, run the tool
-//! chain, wait, record how it ended.
-//!
-//! The chain is what a person would type, each tool exec'ing the next:
-//!
-//! ```text
-//! cgctl exec --create --memory M … PARENT/ID -- \
-//!     ns-exec --pid --mount --uts --ipc --cgroup --net --hostname H --pidfile DIR/pid -- \
-//!     rootfs enter --dir DIR --lower LAYER… -e K=V… -w W -- CMD…
-//! ```
-//!
-//! The cgroup is joined first, so that every process of the container is
-//! in it from its first instruction; the cgroup namespace is made after
-//! that, so the container sees its own cgroup as `/`. When the container
-//! has ended, `cgctl rm` removes the cgroup and reports whether the OOM
-//! killer struck. `--dry-run` prints exactly that, instead of running it.
+//! `dockerish run`: check every flag, record the container, then run it
+//! in the foreground, or with `-d` under its supervisor. The tool chain
+//! itself, its start and its end are the `container` module's; `--dry-run`
+//! prints that chain instead of running it.
 
 use std::fs;
 use std::path::Path;
@@ -211,7 +199,7 @@ fn configure(
         interactive: args.interactive,
         auto_remove: args.rm,
         network: args.network,
-        cgroup: args.cgroup_parent.join(&id)?,
+        cgroup_path: Some(args.cgroup_parent.join(&id)?),
         resources: args.limits.clone().into(),
         id,
     })
@@ -271,7 +259,7 @@ fn start_and_wait(
                 None => forwarder.wait(&mut child)?,
             }
         }
-        Start::Failed { message, .. } => {
+        Start::Failed { message } => {
             // Without a terminal rootfs's message is already on our stderr.
             if container.config.tty && !message.is_empty() {
                 eprintln!("{message}");

@@ -8,8 +8,11 @@
 //! container's processes would start deaf to ^C and `kill`.
 
 use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::net::UnixStream;
 use std::process::Child;
 
+use console_socket::Listener;
+use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -82,6 +85,29 @@ impl Forwarder {
             });
         }
         events
+    }
+
+    /// Accepts one connection on `listener`, forwarding signals to `child`
+    /// meanwhile; `None` if the child exits first.
+    pub fn accept(&self, listener: &Listener, child: &mut Child) -> Result<Option<UnixStream>> {
+        let path = listener.path();
+        loop {
+            if let Some(stream) = listener.accept().map_err(Error::io("accept on", path))? {
+                return Ok(Some(stream));
+            }
+            if child.try_wait().map_err(Error::io("wait for", "the container"))?.is_some() {
+                return Ok(None);
+            }
+            let mut fds = [
+                PollFd::new(listener.as_fd(), PollFlags::POLLIN),
+                PollFd::new(self.fd.as_fd(), PollFlags::POLLIN),
+            ];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(e) => return Err(Error::sys("poll", path.display(), e)),
+            }
+            self.handle(child);
+        }
     }
 
     /// Waits for `child`, forwarding signals; returns its exit status as a

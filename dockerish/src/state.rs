@@ -7,7 +7,7 @@
 //!   <id>/state.json     what it is doing: status, PIDs, times, exit code
 //!   <id>/pid            the host PID of its init, written by ns-exec
 //!   <id>/container.log  its stdout and stderr, when a supervisor runs it (`logs`)
-//!   <id>/start.sock     where rootfs reports the start (`run::launch`)
+//!   <id>/start.sock     where rootfs reports the start (`container::launch`)
 //!   <id>/upper work merged hostname hosts resolv.conf    rootfs's (its --dir)
 //! ```
 //!
@@ -28,7 +28,7 @@ use rootfs::Volume;
 
 use crate::error::{Error, Result, ToolError};
 use pidref::parent_pid;
-pub use pidref::ProcessRef;
+use pidref::ProcessRef;
 
 /// What the container is, fixed when it is created.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -57,14 +57,32 @@ pub struct Config {
     pub auto_remove: bool,
     pub network: Network,
     /// The container's cgroup (cgctl's PATH: absolute, or relative to the
-    /// cgroup of the dockerish that ran it) and its limits.
-    pub cgroup: CgroupPath,
+    /// cgroup of the dockerish that ran it) and its limits. A record made
+    /// before containers had cgroups has none: see [`Config::cgroup`].
+    #[serde(default, rename = "cgroup", skip_serializing_if = "Option::is_none")]
+    pub cgroup_path: Option<CgroupPath>,
     #[serde(default)]
     pub resources: cgctl::Limits,
     /// Directories made for `-v DST` (anonymous volumes); `rm -v` removes them.
     #[serde(default)]
     pub anonymous_volumes: Vec<PathBuf>,
 }
+
+impl Config {
+    /// The container's cgroup: the recorded one, or for a record from
+    /// before cgroups, where the default parent would have put it.
+    pub fn cgroup(&self) -> CgroupPath {
+        self.cgroup_path.clone().unwrap_or_else(|| {
+            DEFAULT_CGROUP_PARENT
+                .parse::<CgroupPath>()
+                .and_then(|p| p.join(&self.id))
+                .expect("an ID is a cgroup name")
+        })
+    }
+}
+
+/// Where containers' cgroups go unless `--cgroup-parent` says otherwise.
+pub const DEFAULT_CGROUP_PARENT: &str = "/dockerish";
 
 /// The network a container is attached to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -250,6 +268,8 @@ impl Containers {
         let _lock = self.lock()?;
         let mut container = self.load(id)?;
         change(&mut container)?;
+        // Under the lock no writer is at work: what a killed one left goes.
+        json_store::remove_stale_temps(&container.dir)?;
         container.save_state()?;
         Ok(container)
     }
@@ -257,14 +277,8 @@ impl Containers {
     /// The container with full ID `id`.
     pub fn load(&self, id: &str) -> Result<Container> {
         let dir = self.dir_of(id);
-        let config = match read_json::<Config>(&dir.join("config.json")) {
-            Err(Error::Common(tool_cli::Error::Io(io)))
-                if io.source.kind() == std::io::ErrorKind::NotFound =>
-            {
-                return Err(Error::NoSuchContainer(id.into()))
-            }
-            other => other?,
-        };
+        let config = json_store::read_json::<Config>(&dir.join("config.json"))?
+            .ok_or_else(|| Error::NoSuchContainer(id.into()))?;
         let state = read_json(&dir.join("state.json"))?;
         Ok(Container { config, state, dir })
     }
@@ -303,8 +317,9 @@ impl Container {
         &self.config.id[..12]
     }
 
-    /// The container's init, if the container runs: the recorded one, believed only while its start time matches. While a
-    /// monitor is still starting the container there is no record yet;
+    /// The container's init, if the container runs: the recorded one,
+    /// believed only while its start time matches. While a monitor is
+    /// still starting the container there is no record yet;
     /// the pidfile is then believed only if that process descends from
     /// the monitor (which runs ns-exec, which runs the init): a stale
     /// pidfile must not make us act on a stranger.
@@ -377,7 +392,7 @@ mod tests {
         assert_eq!(config.network, Network::None);
         assert_eq!(config.volumes[0], "/tmp:/data:ro".parse().unwrap());
         assert!(config.volumes[1].source.ends_with("_data") && !config.volumes[1].read_only);
-        assert_eq!(config.cgroup.to_string().split('/').next(), Some("pin-fixture"));
+        assert_eq!(config.cgroup().to_string().split('/').next(), Some("pin-fixture"));
         assert_eq!(config.resources.memory, Some(64 << 20));
         assert_eq!(config.resources.memory_swap, Some(128 << 20));
         assert_eq!(config.resources.cpus, Some(0.5));
@@ -390,6 +405,11 @@ mod tests {
         let original: serde_json::Value =
             serde_json::from_str(include_str!("../tests/fixtures/config-2026-11.json")).unwrap();
         assert_eq!(written, original);
+        // Older still: no cgroup at all. It loads, and is given the default's.
+        let mut old = original.clone();
+        old.as_object_mut().unwrap().remove("cgroup");
+        let config: Config = serde_json::from_value(old).unwrap();
+        assert_eq!(config.cgroup().to_string(), format!("/dockerish/{}", config.id));
     }
 
     #[test]

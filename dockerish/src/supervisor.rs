@@ -7,14 +7,14 @@
 //! the terminal's ^C and hangup do not reach it) and reads one line from
 //! its stdout: whether the command started, or why not. The supervisor
 //!
-//! 1. runs the tool chain (`run::launch`) with the container's stdout and
+//! 1. runs the tool chain (`container::launch`) with the container's stdout and
 //!    stderr on pipes (or, with `-t`, a terminal whose master it holds);
 //! 2. reports the start, then closes its stdout: the CLI exits, and a
 //!    shell's `$(dockerish run -d …)` returns at once;
 //! 3. copies the output into the log (`logs`) until the chain exits,
 //!    passing on the signals it gets (`kill SUPERVISOR` is `docker kill`);
 //! 4. removes the cgroup, records exit code, time and OOM kill, or removes
-//!    an `--rm` container (`run::finish`), and exits.
+//!    an `--rm` container (`container::finish`), and exits.
 //!
 //! It keeps no state in memory that the files lack. If it is killed, the
 //! container is left running (`ps` still sees its init by PID and start

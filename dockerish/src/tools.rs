@@ -11,10 +11,6 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result, ToolError};
 
-/// The exit status of `imgtool inspect` when no image matches, and of
-/// cgctl when no cgroup does.
-const EXIT_NO_SUCH_THING: i32 = 2;
-
 /// Where the tools are: beside our own executable (a build directory, or
 /// an install prefix), else on `$PATH`; or in a directory given.
 pub struct Tools {
@@ -105,7 +101,7 @@ pub fn run_json<T: DeserializeOwned>(mut cmd: Command, tool: &str) -> Result<Opt
         Some(0) => serde_json::from_slice(&out.stdout)
             .map(Some)
             .map_err(|e| Error::Tool { tool: tool.into(), why: format!("unreadable output: {e}") }),
-        Some(EXIT_NO_SUCH_THING) => Ok(None),
+        Some(tool_cli::exit::EXIT_NO_SUCH) => Ok(None),
         _ => Err(Error::Tool { tool: tool.into(), why: tool_message(&out.stderr, tool) }),
     }
 }

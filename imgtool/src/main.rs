@@ -94,11 +94,6 @@ fn run(cli: Cli) -> Result<(), Error> {
     let store = Store::open(&cli.root)?;
     match cli.command {
         Command::Import { file, name, cmd, env, workdir } => {
-            for entry in &env {
-                if !entry.split_once('=').is_some_and(|(k, _)| !k.is_empty()) {
-                    return Err(Error::invalid("environment entry", entry, "expected KEY=VALUE"));
-                }
-            }
             let input: Box<dyn Read> = if file.as_os_str() == "-" {
                 Box::new(io::stdin().lock())
             } else {
@@ -163,5 +158,5 @@ fn print_table(images: &[ImageInfo]) {
 }
 
 fn main() {
-    tool_cli::exit::main("imgtool", |cli: Cli| run(cli).map(|()| 0))
+    tool_cli::run::main("imgtool", |cli: Cli| run(cli).map(|()| 0))
 }

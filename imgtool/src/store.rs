@@ -42,6 +42,19 @@ pub struct ImageConfig {
     pub user: String,
 }
 
+impl ImageConfig {
+    /// Refuses what no container could use: an environment entry that is
+    /// not `KEY=VALUE`.
+    pub fn validate(&self) -> Result<()> {
+        for entry in &self.env {
+            if !entry.split_once('=').is_some_and(|(k, _)| !k.is_empty()) {
+                return Err(Error::invalid("environment entry", entry, "expected KEY=VALUE"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// An image as stored in the index.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct ImageRecord {
@@ -126,7 +139,10 @@ impl Store {
     }
 
     /// Writes the index atomically (json-store: write, fsync, rename).
+    /// The caller holds the lock, so no writer is at work: a temporary file
+    /// that a killed one left is removed first.
     fn write_index(&self, index: &Index) -> Result<()> {
+        json_store::remove_stale_temps(&self.dir)?;
         Ok(json_store::write_json(&self.index_path(), index)?)
     }
 
@@ -139,6 +155,7 @@ impl Store {
         config: ImageConfig,
         comment: &str,
     ) -> Result<ImageInfo> {
+        config.validate()?;
         let (digest, size) = self.add_layer(archive)?;
         self.add_image(name, vec![digest], config, size, comment, tool_cli::human::now())
     }

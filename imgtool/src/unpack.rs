@@ -45,7 +45,7 @@ pub struct Unpacked {
 
 /// Extracts `archive` into the empty directory `dir`.
 pub fn unpack<R: Read>(archive: R, dir: &Path) -> Result<Unpacked> {
-    let root = inroot::open_dir(dir).map_err(|e| Error::sys("open", dir.display(), e))?;
+    let root = inroot::open_dir(dir)?;
     let mut archive = tar::Archive::new(archive);
     let mut done = Unpacked::default();
     let mut dir_times = Vec::new();

@@ -109,6 +109,15 @@ impl CreateSpec {
         self.request(kind) == Some(&NsRequest::New)
     }
 
+    /// Like unshare(1): `--mount-proc` implies a new mount namespace.
+    pub fn with_implied_namespaces(&self) -> CreateSpec {
+        let mut spec = self.clone();
+        if spec.mount_proc.is_some() && spec.request(NsKind::Mount).is_none() {
+            spec.namespaces.push((NsKind::Mount, NsRequest::New));
+        }
+        spec
+    }
+
     /// Refuses what cannot work, before anything is created.
     pub fn validate(&self) -> Result<()> {
         if self.command.is_empty() {
@@ -167,6 +176,7 @@ impl CreateSpec {
 /// Creates the namespaces, runs the command in them and waits for it.
 /// Returns its exit status (128+N when killed by signal N).
 pub fn create(spec: &CreateSpec) -> Result<i32> {
+    let spec = &spec.with_implied_namespaces();
     spec.validate()?;
     let signals = Signals::block()?;
 

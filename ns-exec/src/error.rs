@@ -16,6 +16,10 @@ pub enum Error {
     /// The pidfile could not be written.
     #[error(transparent)]
     Store(#[from] json_store::Error),
+    /// `--userspec` names a user or group the target's files lack: the
+    /// command cannot be run as asked (126, as `docker exec -u` reports it).
+    #[error(transparent)]
+    NoSuchUser(tool_cli::Invalid),
     /// `execve(2)` of the command failed.
     #[error("exec {command:?}: {errno}", errno = .source.desc())]
     Exec { command: String, source: Errno },
@@ -32,6 +36,7 @@ impl ToolError for Error {
         match self {
             Error::Exec { source, .. } => exit::of_exec_errno(*source),
             Error::Child { code, .. } => *code,
+            Error::NoSuchUser(_) => exit::EXIT_CANNOT_EXECUTE,
             _ => exit::EXIT_FAILED,
         }
     }

@@ -25,8 +25,8 @@
 //!   (/etc/passwd and /etc/group of its root, never the host's).
 
 use std::ffi::CString;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::os::fd::{AsFd, AsRawFd};
+use std::path::PathBuf;
 
 use nix::unistd::{
     chdir, chroot, fchdir, fork, setgroups, setresgid, setresuid, ForkResult, Gid, Pid, Uid,
@@ -111,7 +111,10 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
         .collect::<Result<Vec<_>>>()?;
     let joins = |k| plan.iter().any(|(kind, _)| *kind == k);
     let dirs = if joins(NsKind::Mount) {
-        Some((open_dir(&spec.proc_path("root"))?, open_dir(&spec.proc_path("cwd"))?))
+        Some((
+            inroot::open_dir(&spec.proc_path("root"))?,
+            inroot::open_dir(&spec.proc_path("cwd"))?,
+        ))
     } else {
         None
     };
@@ -178,7 +181,8 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
 /// one drops the supplementary groups we had (root's, on the host).
 fn become_user(spec: &JoinSpec) -> Result<()> {
     if let Some(userspec) = &spec.userspec {
-        return Ok(userspec.resolve_here()?.apply()?);
+        let ids = userspec.resolve_here().map_err(Error::NoSuchUser)?;
+        return Ok(ids.apply()?);
     }
     if spec.uid.is_none() && spec.gid.is_none() {
         return Ok(());
@@ -193,8 +197,4 @@ fn become_user(spec: &JoinSpec) -> Result<()> {
         setresuid(uid, uid, uid).map_err(|e| Error::sys("set user ID to", uid, e))?;
     }
     Ok(())
-}
-
-fn open_dir(path: &Path) -> Result<OwnedFd> {
-    inroot::open_dir(path).map_err(|e| Error::sys("open", path.display(), e))
 }

@@ -56,34 +56,34 @@ struct Cli {
     #[arg(short = 'f', long)]
     fork: bool,
     /// Mount a new proc filesystem (at DIR, default /proc); implies --mount
-    #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true, default_missing_value = "/proc")]
+    #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true, default_missing_value = "/proc", conflicts_with = "target")]
     mount_proc: Option<PathBuf>,
     /// Mount propagation of the new mount namespace: private, slave, shared, unchanged
     #[arg(long, value_name = "MODE", default_value = "private")]
     propagation: Propagation,
     /// Hostname in the new UTS namespace
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", conflicts_with = "target")]
     hostname: Option<String>,
     /// Map your uid and gid to root in the new user namespace
-    #[arg(short = 'r', long)]
+    #[arg(short = 'r', long, conflicts_with = "target")]
     map_root_user: bool,
     /// A uid map line (repeatable), in /proc/PID/uid_map's column order
-    #[arg(long, value_name = "INSIDE:OUTSIDE:COUNT")]
+    #[arg(long, value_name = "INSIDE:OUTSIDE:COUNT", conflicts_with = "target")]
     uid_map: Vec<IdMap>,
     /// A gid map line (repeatable)
-    #[arg(long, value_name = "INSIDE:OUTSIDE:COUNT")]
+    #[arg(long, value_name = "INSIDE:OUTSIDE:COUNT", conflicts_with = "target")]
     gid_map: Vec<IdMap>,
     /// Keep a new namespace after the command ends, bind-mounted on FILE (repeatable)
-    #[arg(long, value_name = "KIND=FILE")]
-    keep: Vec<String>,
+    #[arg(long, value_name = "KIND=FILE", conflicts_with = "target", value_parser = ns_exec::ns::parse_keep)]
+    keep: Vec<(NsKind, PathBuf)>,
     /// Run the command under a tiny init that forwards signals and reaps zombies
-    #[arg(long)]
+    #[arg(long, conflicts_with = "target")]
     init: bool,
     /// New session, with stdin's terminal as the controlling terminal
     #[arg(long)]
     ctty: bool,
     /// Write the host PID of the command (or of its init) to FILE
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "target")]
     pidfile: Option<PathBuf>,
 
     /// Join the namespaces of process PID instead of creating new ones
@@ -107,7 +107,7 @@ struct Cli {
     #[arg(long, value_name = "USER[:GROUP]", requires = "target", conflicts_with_all = ["setuid", "setgid"])]
     userspec: Option<privs::user::UserSpec>,
     /// With --target: give the command a new terminal from the target's
-    /// devpts, sending its master to this unix socket (rootfs's protocol)
+    /// devpts, sending its master to this unix socket (runc's console-socket protocol)
     #[arg(long, value_name = "SOCKET", requires = "target", conflicts_with = "ctty")]
     console_socket: Option<PathBuf>,
 
@@ -150,23 +150,6 @@ impl Cli {
     }
 
     fn join_spec(&self, target: i32) -> Result<JoinSpec, Error> {
-        let create_only = [
-            ("--mount-proc", self.mount_proc.is_some()),
-            ("--hostname", self.hostname.is_some()),
-            ("--map-root-user", self.map_root_user),
-            ("--uid-map", !self.uid_map.is_empty()),
-            ("--gid-map", !self.gid_map.is_empty()),
-            ("--keep", !self.keep.is_empty()),
-            ("--init", self.init),
-            ("--pidfile", self.pidfile.is_some()),
-        ];
-        if let Some((flag, _)) = create_only.iter().find(|(_, given)| *given) {
-            return Err(Error::invalid(
-                "option",
-                *flag,
-                "creates namespaces; it cannot be used with --target",
-            ));
-        }
         Ok(JoinSpec {
             target,
             namespaces: self.namespace_flags(),
@@ -182,26 +165,11 @@ impl Cli {
     }
 
     fn create_spec(&self) -> Result<CreateSpec, Error> {
-        let mut namespaces: Vec<(NsKind, NsRequest)> = self
+        let namespaces: Vec<(NsKind, NsRequest)> = self
             .namespace_flags()
             .into_iter()
             .map(|(kind, file)| (kind, file.map_or(NsRequest::New, NsRequest::Join)))
             .collect();
-        // Like unshare(1): --mount-proc implies a new mount namespace.
-        if self.mount_proc.is_some() && !namespaces.iter().any(|(k, _)| *k == NsKind::Mount) {
-            namespaces.push((NsKind::Mount, NsRequest::New));
-        }
-        let keep = self
-            .keep
-            .iter()
-            .map(|k| {
-                let (kind, file) =
-                    k.split_once('=').filter(|(_, f)| !f.is_empty()).ok_or_else(|| {
-                        Error::invalid("--keep", k, "expected KIND=FILE, e.g. net=/run/netns/x")
-                    })?;
-                Ok((NsKind::parse(kind)?, PathBuf::from(file)))
-            })
-            .collect::<Result<_, Error>>()?;
         Ok(CreateSpec {
             namespaces,
             propagation: self.propagation,
@@ -210,7 +178,7 @@ impl Cli {
             map_root_user: self.map_root_user,
             uid_map: self.uid_map.clone(),
             gid_map: self.gid_map.clone(),
-            keep,
+            keep: self.keep.clone(),
             init: self.init,
             ctty: self.ctty,
             pidfile: self.pidfile.clone(),
@@ -220,7 +188,7 @@ impl Cli {
 }
 
 fn main() {
-    tool_cli::exit::main("ns-exec", |cli: Cli| match cli.target {
+    tool_cli::run::main("ns-exec", |cli: Cli| match cli.target {
         Some(target) => ns_exec::join(&cli.join_spec(target)?),
         None => ns_exec::create(&cli.create_spec()?),
     })

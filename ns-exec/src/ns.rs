@@ -89,6 +89,14 @@ impl fmt::Display for NsKind {
     }
 }
 
+/// `--keep KIND=FILE`: keep the new namespace of KIND on FILE.
+pub fn parse_keep(text: &str) -> Result<(NsKind, PathBuf)> {
+    let (kind, file) = text.split_once('=').filter(|(_, f)| !f.is_empty()).ok_or_else(|| {
+        Error::invalid("--keep", text, "expected KIND=FILE, e.g. net=/run/netns/x")
+    })?;
+    Ok((NsKind::parse(kind)?, PathBuf::from(file)))
+}
+
 /// What the caller wants for one kind: a new namespace, or to join the one
 /// that a file (`/proc/PID/ns/net`, `/run/netns/x`) refers to.
 #[derive(Clone, Debug, PartialEq, Eq)]

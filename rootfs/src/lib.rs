@@ -53,9 +53,6 @@ pub mod exec;
 pub mod mounts;
 pub mod spec;
 
-use std::os::fd::OwnedFd;
-use std::path::Path;
-
 use console_socket::start::Reporter;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{unshare, CloneFlags};
@@ -101,7 +98,7 @@ fn build_and_pivot(spec: &Spec) -> Result<()> {
         std::fs::create_dir_all(d).map_err(Error::io("create", d))?;
     }
     mounts::overlay(&spec.layers, &upper, &work, &merged, userns)?;
-    let root = open_dir(&merged)?;
+    let root = inroot::open_dir(&merged)?;
 
     mounts::proc(&root)?;
     mounts::sys(&root)?;
@@ -157,8 +154,4 @@ fn in_user_namespace() -> bool {
     std::fs::read_to_string("/proc/self/uid_map")
         .map(|m| m.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"])
         .unwrap_or(false)
-}
-
-fn open_dir(path: &Path) -> Result<OwnedFd> {
-    inroot::open_dir(path).map_err(|e| Error::sys("open", path.display(), e))
 }

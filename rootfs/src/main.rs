@@ -113,7 +113,7 @@ impl EnterArgs {
 }
 
 fn main() {
-    tool_cli::exit::main("rootfs", |cli: Cli| {
+    tool_cli::run::main("rootfs", |cli: Cli| {
         let Command::Enter(args) = cli.command;
         Err(rootfs::enter(&args.into_spec()?))
     })

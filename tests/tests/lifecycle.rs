@@ -174,7 +174,7 @@ fn exec_joins_namespaces_cgroup_and_env_of_the_container() {
         "1000\n1001\n"
     );
     sb.dockerish(["exec", "-u", "nosuchuser", "host", "true"])
-        .fails(125, "unable to find user nosuchuser: no matching entries in passwd file");
+        .fails(126, "unable to find user nosuchuser: no matching entries in passwd file");
     // Names are the container's own, with the groups its /etc/group lists.
     let add = "echo 'app:x:2001:2001::/:/bin/sh' >> /etc/passwd && \
                echo 'app:x:2001:' >> /etc/group && echo 'extra:x:3003:root,app' >> /etc/group";

@@ -1,5 +1,5 @@
 //! The errors every tool has, with one message format:
-//! `what was done to what: why` (DESIGN.md, Conventions).
+//! `what was done to what: why`.
 //!
 //! A tool's own error enum holds these three as one variant,
 //! `#[error(transparent)] Common(#[from] tool_cli::Error)`, next to the

@@ -10,7 +10,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
-/// The longest path `sun_path` holds, with its terminating NUL.
+/// The longest path `sun_path` (108 bytes) holds: its terminating NUL
+/// takes the last byte.
 const SUN_PATH_MAX: usize = 107;
 
 /// Calls `f` (a bind or connect) with `path`, or with

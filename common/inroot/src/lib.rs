@@ -34,8 +34,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// An `O_PATH` descriptor of the directory `path`: a handle to resolve
 /// paths beneath and to mount on (`/proc/self/fd/N`), that grants no read
 /// or write access of its own (open(2), O_PATH).
-pub fn open_dir(path: &Path) -> nix::Result<OwnedFd> {
+pub fn open_dir(path: &Path) -> Result<OwnedFd> {
     nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|source| Sys { what: "open", target: path.display().to_string(), source }.into())
 }
 
 /// What a mount target must be: a bind mount of a file needs a file to

@@ -16,7 +16,7 @@ fn main() {
         }
         _ => {
             eprintln!("usage: dockerish-supervisor --root ROOT CONTAINER-ID");
-            exit(125)
+            exit(tool_cli::exit::EXIT_FAILED)
         }
     };
     exit(dockerish::supervisor::supervise(&root, &id))
