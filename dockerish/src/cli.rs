@@ -94,6 +94,15 @@ pub enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(NetworkCommand),
+    /// List a container's published ports, or the host address of one
+    Port {
+        container: String,
+        #[arg(value_name = "PRIVATE_PORT[/PROTO]")]
+        port: Option<String>,
+    },
     /// List images
     Images(ImagesArgs),
     /// Remove one or more images
@@ -117,6 +126,64 @@ pub enum Command {
 #[derive(Subcommand)]
 pub enum ContainerCommand {
     /// Remove all stopped containers
+    Prune {
+        /// Do not prompt for confirmation
+        #[arg(short, long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum NetworkCommand {
+    /// Create a network (a bridge, its subnet, NAT out)
+    Create {
+        name: String,
+        /// Subnet in CIDR form (default: a free /16)
+        #[arg(long)]
+        subnet: Option<String>,
+        /// The bridge's address (default: the subnet's first)
+        #[arg(long)]
+        gateway: Option<String>,
+        /// No route out of the network
+        #[arg(long)]
+        internal: bool,
+        /// Only bridge networks exist here
+        #[arg(short, long, default_value = "bridge")]
+        driver: String,
+    },
+    /// List networks
+    #[command(alias = "list")]
+    Ls {
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// Only network IDs
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Remove networks (refused while containers run on them)
+    #[command(alias = "remove")]
+    Rm {
+        #[arg(required = true, value_name = "NETWORK")]
+        networks: Vec<String>,
+    },
+    /// Display detailed information on networks
+    Inspect {
+        #[arg(required = true, value_name = "NETWORK")]
+        networks: Vec<String>,
+    },
+    /// Connect a container to a network (a running one at once)
+    Connect {
+        network: String,
+        container: String,
+        #[arg(long)]
+        ip: Option<std::net::Ipv4Addr>,
+        /// Another name the container is reached by (repeatable)
+        #[arg(long = "alias", value_name = "NAME")]
+        aliases: Vec<String>,
+    },
+    /// Disconnect a container from a network
+    Disconnect { network: String, container: String },
+    /// Remove every network no container uses (but the default one)
     Prune {
         /// Do not prompt for confirmation
         #[arg(short, long)]
@@ -166,9 +233,24 @@ pub struct RunArgs {
     /// Overwrite the default ENTRYPOINT of the image
     #[arg(long)]
     pub entrypoint: Option<String>,
-    /// Network: none (a namespace with loopback only) or host
-    #[arg(long, alias = "net", value_enum, default_value = "none")]
+    /// Network: a network's name (default: bridge), none (loopback only) or host
+    #[arg(long, alias = "net", default_value = crate::state::DEFAULT_NETWORK, value_name = "NETWORK")]
     pub network: Network,
+    /// Publish a container's port: [HOSTIP:][HOSTPORT:]PORT[/tcp|udp], ranges too
+    #[arg(short = 'p', long = "publish", value_name = "SPEC")]
+    pub publish: Vec<String>,
+    /// The container's IPv4 address on its network
+    #[arg(long)]
+    pub ip: Option<std::net::Ipv4Addr>,
+    /// Another name the container is reached by on its network (repeatable)
+    #[arg(long = "network-alias", value_name = "NAME")]
+    pub network_aliases: Vec<String>,
+    /// An extra /etc/hosts line (repeatable)
+    #[arg(long = "add-host", value_name = "HOST:IP")]
+    pub add_hosts: Vec<String>,
+    /// A nameserver for /etc/resolv.conf (repeatable; default: the host's, minus loopback)
+    #[arg(long)]
+    pub dns: Vec<std::net::IpAddr>,
     #[command(flatten)]
     pub limits: cgctl::LimitFlags,
     /// Cgroup the container's cgroup is made in: absolute, or relative to dockerish's own cgroup

@@ -20,17 +20,18 @@
 //! none of them.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use console_socket::start::{self, Outcome};
 use console_socket::Listener;
+use netctl::attach::Attached;
 
 use crate::error::{Error, Result, ToolError};
 use crate::pty;
 use crate::signals::Forwarder;
 use crate::state::{Config, Container, Containers, Network, Status};
-use crate::tools::{run_json, shell_line, Tools};
+use crate::tools::{run_json, run_quiet, shell_line, Tools};
 use pidref::ProcessRef;
 
 /// The tool chain that runs `config` with its state in `dir`. With `-t`,
@@ -58,8 +59,10 @@ pub fn chain(
         "--ipc".into(),
         "--cgroup".into(),
     ]);
-    if config.network == Network::None {
-        argv.push("--net".into());
+    match &config.network {
+        Network::None => argv.push("--net".into()),
+        Network::Host => {}
+        Network::Named(_) => argv.push(format!("--net={}", netns_path(tools, config).display())),
     }
     argv.extend(["--hostname".into(), config.hostname.clone()]);
     if config.init {
@@ -80,6 +83,14 @@ pub fn chain(
         argv.extend(["--lower".into(), layer.display().to_string()]);
     }
     argv.extend(["--hostname".into(), config.hostname.clone()]);
+    match &config.network {
+        // netctl keeps this /etc/hosts, names of the network's containers included.
+        Network::Named(_) => argv.extend(["--hosts-file".into(), format!("{dir_text}/hosts")]),
+        _ => config.add_hosts.iter().for_each(|h| argv.extend(["--add-host".into(), h.clone()])),
+    }
+    for dns in &config.dns {
+        argv.extend(["--dns".into(), dns.to_string()]);
+    }
     for volume in &config.volumes {
         argv.extend(["-v".into(), volume.to_string()]);
     }
@@ -101,8 +112,79 @@ pub fn chain(
     Ok(argv)
 }
 
+/// Where a container on a netctl network has its network namespace.
+pub fn netns_path(tools: &Tools, config: &Config) -> PathBuf {
+    tools.root().join("netns").join(&config.id)
+}
+
+/// The networks the container joins at each start, the first one first.
+fn networks(config: &Config) -> Vec<&str> {
+    match &config.network {
+        Network::Named(name) => std::iter::once(name.as_str())
+            .chain(config.extra_networks.iter().map(String::as_str))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// `netctl attach` of the container to `network`: the first one makes the
+/// namespace (`--new-netns`) and takes the ports, address and extra
+/// hosts; `owner` is the process the attachment lasts for (its monitor).
+pub fn attach_argv(
+    tools: &Tools,
+    config: &Config,
+    dir: &Path,
+    network: &str,
+    first: bool,
+    owner: Option<u32>,
+) -> Result<Vec<String>> {
+    let mut argv = tools.netctl_argv(["attach", network])?;
+    argv.extend(["--netns".into(), netns_path(tools, config).display().to_string()]);
+    if first {
+        argv.push("--new-netns".into());
+    }
+    argv.extend(["--id".into(), config.id.clone(), "--name".into(), config.name.clone()]);
+    argv.extend(["--hostname".into(), config.hostname.clone()]);
+    argv.extend(["--hosts-file".into(), dir.join("hosts").display().to_string()]);
+    for alias in &config.aliases {
+        argv.extend(["--alias".into(), alias.clone()]);
+    }
+    if first {
+        for p in &config.ports {
+            argv.extend(["-p".into(), p.spec()]);
+        }
+        if let Some(ip) = config.ip {
+            argv.extend(["--ip".into(), ip.to_string()]);
+        }
+        for h in &config.add_hosts {
+            argv.extend(["--add-host".into(), h.clone()]);
+        }
+    }
+    if let Some(pid) = owner {
+        argv.extend(["--owner".into(), pid.to_string()]);
+    }
+    Ok(argv)
+}
+
+/// Attaches the container to its networks (none for `none` and `host`);
+/// returns where it is on each. Run by its monitor, which owns them.
+fn attach_networks(tools: &Tools, container: &Container) -> Result<Vec<Attached>> {
+    let mut attached = Vec::new();
+    for (i, net) in networks(&container.config).into_iter().enumerate() {
+        let owner = Some(std::process::id());
+        let argv = attach_argv(tools, &container.config, &container.dir, net, i == 0, owner)?;
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..]);
+        let no_such =
+            || Error::Tool { tool: "netctl".into(), why: format!("no such network: {net}") };
+        attached.push(run_json::<Attached>(cmd, "netctl")?.ok_or_else(no_such)?);
+    }
+    Ok(attached)
+}
+
 /// The commands a person types to run the container by hand: its
-/// directory, the chain (one tool per line), then the cgroup's removal.
+/// directory, its network, the chain (one tool per line), then the
+/// teardown of both.
 pub fn dry_run_script(tools: &Tools, config: &Config, dir: &Path) -> Result<String> {
     let argv = chain(tools, config, dir, None, None)?;
     // Break the line before each tool's `--` (the first three; the command
@@ -117,29 +199,36 @@ pub fn dry_run_script(tools: &Tools, config: &Config, dir: &Path) -> Result<Stri
     lines.push(rest);
     let body: Vec<String> = lines.iter().map(|l| shell_line(l)).collect();
     let cgctl = tools.path("cgctl")?.display().to_string();
+    let cgroup = config.cgroup().to_string();
+    let mut setup = vec![shell_line(&["mkdir", "-p", &dir.display().to_string()])];
+    let mut teardown = vec![shell_line(&[cgctl.as_str(), "rm", "--force", "--parents", &cgroup])];
+    for (i, net) in networks(config).into_iter().enumerate() {
+        setup.push(
+            shell_line(&attach_argv(tools, config, dir, net, i == 0, None)?) + " > /dev/null",
+        );
+    }
+    if !networks(config).is_empty() {
+        teardown.push(shell_line(&tools.netctl_argv(["detach", "--id", &config.id])?));
+    }
     Ok(format!(
-        "# {name} ({id}) from image {image} ({image_id}), by hand, as root:\n{mkdir}\n{body}\n\
-         status=$?\n{teardown} > /dev/null\nexit $status\n",
-        teardown = shell_line(&[
-            cgctl.as_str(),
-            "rm",
-            "--force",
-            "--parents",
-            &config.cgroup().to_string()
-        ]),
+        "# {name} ({id}) from image {image} ({image_id}), by hand, as root:\n{setup}\n{body}\n\
+         status=$?\n{teardown}\nexit $status\n",
+        setup = setup.join("\n"),
+        teardown =
+            teardown.iter().map(|t| format!("{t} > /dev/null")).collect::<Vec<_>>().join("\n"),
         name = config.name,
         id = config.id,
         image = config.image,
         image_id = config.image_id,
-        mkdir = shell_line(&["mkdir", "-p", &dir.display().to_string()]),
         body = body.join(" \\\n    "),
     ))
 }
 
 /// How the start of a chain went.
 pub enum Start {
-    /// The container's command runs; `terminal` is its pty with `-t`.
-    Running { init: Option<ProcessRef>, terminal: Option<pty::Terminal> },
+    /// The container's command runs; `terminal` is its pty with `-t`;
+    /// `networks` where it is on each of its networks.
+    Running { init: Option<ProcessRef>, terminal: Option<pty::Terminal>, networks: Vec<Attached> },
     /// A tool or the exec of the command failed: the chain exits with
     /// 125, 126 or 127; `message` is rootfs's report, if it got that far.
     Failed { message: String },
@@ -168,6 +257,8 @@ pub fn launch(
     let start_socket = container.dir.join("start.sock");
     let listener = Listener::bind(&start_socket).map_err(Error::io("listen on", &start_socket))?;
     let _ = fs::remove_file(container.dir.join("pid"));
+    // The network exists, wired and addressed, before the first process.
+    let networks = attach_networks(tools, container)?;
 
     let argv = chain(
         tools,
@@ -194,7 +285,7 @@ pub fn launch(
     let report = forwarder.accept(&listener, &mut child)?.map(start::outcome);
     let start = match report {
         Some(Outcome::Started) => {
-            Start::Running { init: wait_for_init(container, &mut child), terminal }
+            Start::Running { init: wait_for_init(container, &mut child), terminal, networks }
         }
         Some(Outcome::Failed(message)) => Start::Failed { message },
         None => Start::Failed { message: String::new() },
@@ -219,16 +310,19 @@ fn wait_for_init(container: &Container, child: &mut Child) -> Option<ProcessRef>
     }
 }
 
-/// Records that the container's command runs, with its init: the end of
-/// every successful start (foreground `run`, supervisor).
+/// Records that the container's command runs, with its init and where it
+/// is on its networks: the end of every successful start (foreground
+/// `run`, supervisor).
 pub fn mark_running(
     containers: &Containers,
     id: &str,
     init: Option<ProcessRef>,
+    networks: Vec<Attached>,
 ) -> Result<Container> {
     containers.update(id, |c| {
         c.state.status = Status::Running;
         c.state.init = init;
+        c.state.networks = networks;
         c.state.started_at = Some(tool_cli::human::now());
         Ok(())
     })
@@ -239,7 +333,7 @@ pub fn mark_running(
 /// marks it exited, or removes it if it was run with `--rm`. Its monitor
 /// calls this as its last act.
 pub fn finish(tools: &Tools, containers: &Containers, config: &Config, code: i32) -> Result<()> {
-    let oom_killed = match remove_cgroup(tools, config) {
+    let oom_killed = match teardown(tools, config) {
         Ok(stats) => stats.and_then(|s| s.memory).is_some_and(|m| m.oom_kill > 0),
         Err(e) => {
             eprintln!("dockerish: {e}");
@@ -260,20 +354,27 @@ pub fn finish(tools: &Tools, containers: &Containers, config: &Config, code: i32
     state.finished_at = Some(tool_cli::human::now());
     state.monitor = None;
     state.init = None;
+    state.networks.clear();
     container.save_state()
 }
 
-/// Removes the container's cgroup (and the parent, if it was the last
-/// one there), killing what may still run in it; returns its last
-/// statistics, or `None` if there was no cgroup.
-pub fn remove_cgroup(tools: &Tools, config: &Config) -> Result<Option<cgctl::Stats>> {
+/// Takes down what the container's start made: its cgroup (and the
+/// parent, if it was the last one there), killing what may still run in
+/// it, then its networks and their namespace (`netctl detach`, which finds
+/// nothing to do for a container never attached). Returns the cgroup's last
+/// statistics, or `None` if there was no cgroup. Safe to repeat.
+pub fn teardown(tools: &Tools, config: &Config) -> Result<Option<cgctl::Stats>> {
     let cgroup = config.cgroup().to_string();
-    run_json(tools.cgctl(["rm", "--force", "--parents", &cgroup])?, "cgctl")
+    let stats = run_json(tools.cgctl(["rm", "--force", "--parents", &cgroup])?, "cgctl")?;
+    if !networks(config).is_empty() {
+        run_quiet(tools.netctl(["detach", "--id", &config.id])?, "netctl")?;
+    }
+    Ok(stats)
 }
 
 /// Removes a container that does not run: its directory (records and
 /// writable layer) and, with `volumes`, its anonymous volumes. Its cgroup
-/// must be gone already (`remove_cgroup`).
+/// and networks must be gone already (`teardown`).
 pub fn discard(containers: &Containers, container: &Container, volumes: bool) -> Result<()> {
     containers.remove(container)?;
     if volumes {

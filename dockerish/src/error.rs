@@ -45,6 +45,8 @@ pub enum Error {
     /// A process to signal has exited.
     #[error(transparent)]
     Process(#[from] pidref::Error),
+    #[error("network {0} not found")]
+    NoSuchNetwork(String),
     #[error("Unable to find image '{0}' locally")]
     NoSuchImage(String),
     #[error("no command specified: the image has none, give one after the image name")]

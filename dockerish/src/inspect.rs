@@ -106,10 +106,7 @@ pub fn describe(c: &Container) -> Value {
             "CpusetCpus": config.resources.cpuset_cpus.clone().unwrap_or_default(),
             "PidsLimit": config.resources.pids_limit,
         },
-        "NetworkSettings": {
-            "Networks": { config.network.name(): {} },
-            "IPAddress": "",
-        },
+        "NetworkSettings": network_settings(c),
         "GraphDriver": {
             "Name": "overlay",
             "Data": {
@@ -120,6 +117,46 @@ pub fn describe(c: &Container) -> Value {
             },
         },
         "Cgroup": config.cgroup().to_string(),
+    })
+}
+
+/// Docker's NetworkSettings: the first network's address at the top, every
+/// network under Networks, published ports as "80/tcp": [{HostIp, HostPort}].
+fn network_settings(c: &Container) -> Value {
+    let running = c.state.effective() == Status::Running;
+    let attached: &[netctl::attach::Attached] = if running { &c.state.networks } else { &[] };
+    let mut ports = serde_json::Map::new();
+    for p in attached.iter().flat_map(|a| &a.ports) {
+        let host = json!({ "HostIp": p.host_ip.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED).to_string(), "HostPort": p.host_port.to_string() });
+        let entry =
+            ports.entry(format!("{}/{}", p.port, p.proto.name())).or_insert_with(|| json!([]));
+        entry.as_array_mut().expect("an array").push(host);
+    }
+    let names: Vec<&str> = std::iter::once(c.config.network.name())
+        .chain(c.config.extra_networks.iter().map(String::as_str))
+        .collect();
+    let mut networks = serde_json::Map::new();
+    for name in names {
+        let a = attached.iter().find(|a| a.network == name);
+        networks.insert(
+            name.to_string(),
+            json!({
+                "IPAddress": a.map(|a| a.ip.to_string()).unwrap_or_default(),
+                "IPPrefixLen": a.map_or(0, |a| a.prefix),
+                "Gateway": a.map(|a| a.gateway.to_string()).unwrap_or_default(),
+                "MacAddress": a.map(|a| a.mac.clone()).unwrap_or_default(),
+                "Aliases": c.config.aliases,
+            }),
+        );
+    }
+    let first = attached.first();
+    json!({
+        "IPAddress": first.map(|a| a.ip.to_string()).unwrap_or_default(),
+        "IPPrefixLen": first.map_or(0, |a| a.prefix),
+        "Gateway": first.map(|a| a.gateway.to_string()).unwrap_or_default(),
+        "MacAddress": first.map(|a| a.mac.clone()).unwrap_or_default(),
+        "Ports": ports,
+        "Networks": networks,
     })
 }
 

@@ -17,6 +17,7 @@ pub mod lifecycle;
 pub mod logs;
 pub mod manage;
 pub mod names;
+pub mod network;
 pub mod pty;
 pub mod resources;
 pub mod run;

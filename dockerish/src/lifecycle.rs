@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use crate::cli::StopArgs;
-use crate::container::{discard, remove_cgroup};
+use crate::container::{discard, teardown};
 use crate::error::{Error, Result, ToolError};
 use crate::state::{Container, Containers, Status};
 use crate::tools::{run_json, run_quiet, Tools};
@@ -292,7 +292,7 @@ pub fn prune(root: &Path, force: bool) -> Result<i32> {
         let stopped = container.state.effective() != Status::Running && !container.state.starting();
         if stopped {
             let size = dir_size(&container.dir.join("upper"));
-            remove_cgroup(&tools, &container.config)?;
+            teardown(&tools, &container.config)?;
             discard(&containers, &container, false)?;
             deleted.push(container.config.id);
             reclaimed += size;
@@ -306,7 +306,7 @@ pub fn prune(root: &Path, force: bool) -> Result<i32> {
 }
 
 /// Asks on the terminal; anything but y/yes is no.
-fn confirm(question: &str) -> Result<bool> {
+pub fn confirm(question: &str) -> Result<bool> {
     print!("{question}");
     std::io::stdout().flush().map_err(Error::io("write", "stdout"))?;
     let mut answer = String::new();

@@ -3,7 +3,7 @@
 use std::process::exit;
 
 use dockerish::cli::{Cli, Command, ContainerCommand};
-use dockerish::{exec, inspect, lifecycle, logs, manage, resources, run};
+use dockerish::{exec, inspect, lifecycle, logs, manage, network, resources, run};
 use tool_cli::exit::EXIT_FAILED;
 
 fn main() {
@@ -35,6 +35,8 @@ fn main() {
         Command::Container(ContainerCommand::Prune { force }) => {
             (lifecycle::prune(&root, force), 1)
         }
+        Command::Network(command) => (network::network(&root, command), 1),
+        Command::Port { container, port } => (network::port(&root, &container, port.as_deref()), 1),
         Command::Images(args) => (manage::images(&root, args), 1),
         Command::Rmi(args) => (manage::rmi(&root, args), 1),
         Command::Import { file, name } => (manage::import(&root, &file, &name), 1),

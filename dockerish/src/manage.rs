@@ -8,7 +8,7 @@ use serde::Serialize;
 use tool_cli::human;
 
 use crate::cli::{Format, ImagesArgs, PsArgs, RmArgs, RmiArgs};
-use crate::container::{discard, remove_cgroup};
+use crate::container::{discard, teardown};
 use crate::error::{Error, Result, ToolError};
 use crate::lifecycle::{each, force_stop, settled};
 use crate::state::{Container, Containers, Status};
@@ -52,9 +52,12 @@ pub fn ps(root: &Path, args: PsArgs) -> Result<i32> {
             running_for: human::ago(c.config.created),
             status: status_column(c),
             state: c.state_name(),
-            ports: String::new(),
+            ports: ports_column(c),
             names: c.config.name.clone(),
-            networks: c.config.network.name().to_string(),
+            networks: std::iter::once(c.config.network.name())
+                .chain(c.config.extra_networks.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(","),
         })
         .collect();
     match args.format {
@@ -111,6 +114,16 @@ impl Filters {
             && any(&self.name, &|v| c.config.name.contains(v))
             && any(&self.id, &|v| c.config.id.starts_with(v))
     }
+}
+
+/// `0.0.0.0:8080->80/tcp, 127.0.0.1:9090->90/udp` of a running container.
+fn ports_column(c: &Container) -> String {
+    if c.state.effective() != Status::Running {
+        return String::new();
+    }
+    let ports: Vec<String> =
+        c.state.networks.iter().flat_map(|n| n.ports.iter().map(|p| p.to_string())).collect();
+    ports.join(", ")
 }
 
 /// `"sh -c 'sleep 1'"`, quoted and cut at 20 characters like Docker's.
@@ -182,7 +195,7 @@ fn remove_one(
     }
     // Its monitor removes the cgroup when the container ends; if the
     // monitor was killed first, the cgroup is still there.
-    remove_cgroup(tools, &container.config)?;
+    teardown(tools, &container.config)?;
     discard(containers, &container, volumes)
 }
 

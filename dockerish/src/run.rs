@@ -11,13 +11,11 @@ use imgtool::ImageInfo;
 use rootfs::Volume;
 
 use crate::cli::RunArgs;
-use crate::container::{
-    discard, dry_run_script, finish, launch, mark_running, remove_cgroup, Start,
-};
+use crate::container::{discard, dry_run_script, finish, launch, mark_running, teardown, Start};
 use crate::env::Env;
 use crate::error::{Error, Result, ToolError};
 use crate::signals::Forwarder;
-use crate::state::{Config, Container, Containers, Status};
+use crate::state::{Config, Container, Containers, Network, Status};
 use crate::tools::Tools;
 use crate::{names, pty, volumes};
 use pidref::ProcessRef;
@@ -60,7 +58,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
                 Ok(code)
             }
             Err(e) => {
-                let _ = remove_cgroup(&tools, &container.config);
+                let _ = teardown(&tools, &container.config);
                 let _ = discard(&containers, &container, true);
                 Err(e)
             }
@@ -69,7 +67,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
     let result = start_and_wait(&tools, &mut container, &containers);
     if result.is_err() {
         // The chain may have made the cgroup before it failed.
-        let _ = remove_cgroup(&tools, &container.config);
+        let _ = teardown(&tools, &container.config);
         let current = containers.load(&container.config.id).map(|c| c.state.status);
         if container.config.auto_remove || current.is_ok_and(|s| s == Status::Created) {
             let _ = discard(&containers, &container, true);
@@ -115,6 +113,27 @@ fn check_flags(args: &RunArgs) -> Result<()> {
     let limits = cgctl::Limits::from(args.limits.clone());
     if !limits.is_empty() {
         limits.check(&cgctl::Layout::detect()?)?;
+    }
+    let bridged = matches!(args.network, Network::Named(_));
+    for (flag, given) in [
+        ("--publish", !args.publish.is_empty()),
+        ("--ip", args.ip.is_some()),
+        ("--network-alias", !args.network_aliases.is_empty()),
+    ] {
+        if given && !bridged {
+            let why = "needs a network of netctl's (bridge, or one made with network create), not none or host";
+            return Err(Error::invalid("option", flag, why));
+        }
+    }
+    for spec in &args.publish {
+        netctl::ports::parse(spec)?;
+    }
+    for entry in &args.add_hosts {
+        // rootfs's own rule: the same one whichever tool writes /etc/hosts.
+        entry.parse::<rootfs::HostEntry>()?;
+    }
+    for alias in &args.network_aliases {
+        names::validate(alias)?;
     }
     Ok(())
 }
@@ -198,7 +217,18 @@ fn configure(
         tty: args.tty,
         interactive: args.interactive,
         auto_remove: args.rm,
-        network: args.network,
+        network: args.network.clone(),
+        extra_networks: vec![],
+        ports: args
+            .publish
+            .iter()
+            .map(|p| netctl::ports::parse(p))
+            .collect::<std::result::Result<Vec<_>, _>>()?
+            .concat(),
+        ip: args.ip,
+        aliases: args.network_aliases.clone(),
+        add_hosts: args.add_hosts.clone(),
+        dns: args.dns.clone(),
         cgroup_path: Some(args.cgroup_parent.join(&id)?),
         resources: args.limits.clone().into(),
         id,
@@ -250,8 +280,8 @@ fn start_and_wait(
         pty::our_size(),
     )?;
     let code = match start {
-        Start::Running { init, terminal } => {
-            *container = mark_running(containers, &container.config.id, init)?;
+        Start::Running { init, terminal, networks } => {
+            *container = mark_running(containers, &container.config.id, init, networks)?;
             match terminal {
                 Some(t) => {
                     t.relay(pty::our_stdin(container.config.interactive)?, &forwarder, &mut child)?

@@ -56,6 +56,22 @@ pub struct Config {
     pub interactive: bool,
     pub auto_remove: bool,
     pub network: Network,
+    /// Further networks (`network connect`), joined after `network` at
+    /// each start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_networks: Vec<String>,
+    /// `-p`: ports published from the host (a host port 0: any free one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<netctl::PortMapping>,
+    /// `--ip`, `--network-alias`, `--add-host` (`HOST:IP`), `--dns`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<std::net::Ipv4Addr>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_hosts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<std::net::IpAddr>,
     /// The container's cgroup (cgctl's PATH: absolute, or relative to the
     /// cgroup of the dockerish that ran it) and its limits. A record made
     /// before containers had cgroups has none: see [`Config::cgroup`].
@@ -84,22 +100,60 @@ impl Config {
 /// Where containers' cgroups go unless `--cgroup-parent` says otherwise.
 pub const DEFAULT_CGROUP_PARENT: &str = "/dockerish";
 
-/// The network a container is attached to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
+/// The network a container is on (`--network`): Docker's three kinds.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Network {
-    /// A network namespace of its own, with only loopback
+    /// A network namespace of its own, with only loopback.
     None,
-    /// The host's network namespace
+    /// The host's network namespace.
     Host,
+    /// A netctl network (`bridge`, the default one, or one made with
+    /// `network create`): a namespace of its own, wired to its bridge.
+    Named(String),
 }
 
+/// Docker's name for the default network.
+pub const DEFAULT_NETWORK: &str = "bridge";
+
 impl Network {
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &str {
         match self {
             Network::None => "none",
             Network::Host => "host",
+            Network::Named(name) => name,
         }
+    }
+}
+
+impl std::str::FromStr for Network {
+    type Err = std::convert::Infallible;
+    /// netctl checks a network's name when it attaches.
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Ok(match s {
+            "none" => Network::None,
+            "host" => Network::Host,
+            "" | "default" => Network::Named(DEFAULT_NETWORK.into()),
+            name => Network::Named(name.into()),
+        })
+    }
+}
+
+impl std::fmt::Display for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Kept as its name, as records have always had it ("none", "host").
+impl Serialize for Network {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Network {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Ok(String::deserialize(d)?.parse().expect("every name parses"))
     }
 }
 
@@ -131,6 +185,9 @@ pub struct State {
     /// The OOM killer killed a process of the container.
     #[serde(default, rename = "OOMKilled")]
     pub oom_killed: bool,
+    /// Where it is on each network, as netctl attached it (while it runs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub networks: Vec<netctl::attach::Attached>,
 }
 
 impl State {
@@ -144,6 +201,7 @@ impl State {
             exit_code: None,
             paused: false,
             oom_killed: false,
+            networks: Vec::new(),
         }
     }
 

@@ -35,7 +35,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::unistd::{pipe2, read};
 use serde::{Deserialize, Serialize};
 
-use crate::container::{finish, launch, mark_running, remove_cgroup, Start};
+use crate::container::{finish, launch, mark_running, teardown, Start};
 use crate::error::{Error, Result, ToolError};
 use crate::logs::{LogWriter, Stream};
 use crate::signals::{Event, Forwarder};
@@ -184,7 +184,7 @@ fn supervise_chain(
     // A monitor killed before it recorded the end may have left the
     // cgroup (a new container has none: no cgctl run on its way).
     if ran_before {
-        remove_cgroup(tools, &container.config)?;
+        teardown(tools, &container.config)?;
     }
     let forwarder = Forwarder::new()?;
     let (out_read, out_write) = pipe()?;
@@ -201,8 +201,8 @@ fn supervise_chain(
     let child = child.insert(spawned);
     let mut outputs = vec![(out_read, Stream::Stdout), (err_read, Stream::Stderr)];
     match start {
-        Start::Running { init, terminal } => {
-            mark_running(containers, &container.config.id, init)?;
+        Start::Running { init, terminal, networks } => {
+            mark_running(containers, &container.config.id, init, networks)?;
             say(report_to, &Report { started: true, exit_code: None, error: None });
             // SAFETY: fd 1 is ours; /dev/null takes its place, so the CLI
             // reading the other end sees end-of-file.

@@ -47,13 +47,47 @@ impl Tools {
         )
     }
 
+    /// The state root every tool is given.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// `imgtool --root ROOT ARGS…`
     pub fn imgtool<I, S>(&self, args: I) -> Result<Command>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut cmd = Command::new(self.path("imgtool")?);
+        self.rooted("imgtool", args)
+    }
+
+    /// `netctl --root ROOT ARGS…`
+    pub fn netctl<I, S>(&self, args: I) -> Result<Command>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.rooted("netctl", args)
+    }
+
+    /// `netctl --root ROOT ARGS…` as words, for a printed command too.
+    pub fn netctl_argv<const N: usize>(&self, args: [&str; N]) -> Result<Vec<String>> {
+        let mut argv = vec![
+            self.path("netctl")?.display().to_string(),
+            "--root".into(),
+            self.root.display().to_string(),
+        ];
+        argv.extend(args.iter().map(|a| a.to_string()));
+        Ok(argv)
+    }
+
+    /// A tool that keeps state: `TOOL --root ROOT ARGS…`.
+    fn rooted<I, S>(&self, tool: &str, args: I) -> Result<Command>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new(self.path(tool)?);
         cmd.arg("--root").arg(&self.root).args(args);
         Ok(cmd)
     }

@@ -59,7 +59,8 @@ pub struct Netlink {
 impl Netlink {
     /// A socket in our own network namespace.
     pub fn open() -> Result<Netlink> {
-        let mut socket = Socket::new(NETLINK_ROUTE).map_err(Error::io("open", "a netlink socket"))?;
+        let mut socket =
+            Socket::new(NETLINK_ROUTE).map_err(Error::io("open", "a netlink socket"))?;
         socket.bind_auto().map_err(Error::io("bind", "a netlink socket"))?;
         socket.connect(&SocketAddr::new(0, 0)).map_err(Error::io("connect", "a netlink socket"))?;
         Ok(Netlink { socket, seq: 0 })
@@ -68,7 +69,8 @@ impl Netlink {
     /// A socket in the network namespace `netns` refers to (see the module
     /// docs: made in a thread that enters it; we stay where we are).
     pub fn open_in(netns: BorrowedFd<'_>) -> Result<Netlink> {
-        let fd = netns.try_clone_to_owned().map_err(Error::io("duplicate", "a netns descriptor"))?;
+        let fd =
+            netns.try_clone_to_owned().map_err(Error::io("duplicate", "a netns descriptor"))?;
         std::thread::spawn(move || {
             nix::sched::setns(fd.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
                 .map_err(|e| Error::sys("enter", "the container's network namespace", e))?;
@@ -80,10 +82,18 @@ impl Netlink {
 
     /// Sends `message` and collects the answers until the kernel's ACK (or
     /// the end of a dump); an error answer is the errno it carries.
-    fn request(&mut self, message: RouteNetlinkMessage, flags: u16, what: &'static str, target: &str) -> Result<Vec<RouteNetlinkMessage>> {
+    fn request(
+        &mut self,
+        message: RouteNetlinkMessage,
+        flags: u16,
+        what: &'static str,
+        target: &str,
+    ) -> Result<Vec<RouteNetlinkMessage>> {
         self.seq += 1;
         let mut header = NetlinkHeader::default();
-        header.flags = NLM_F_REQUEST | flags;
+        // Always ask for the ACK: a plain GET is otherwise answered by its
+        // reply alone, and we could not tell when the answer is complete.
+        header.flags = NLM_F_REQUEST | NLM_F_ACK | flags;
         header.sequence_number = self.seq;
         let mut packet = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(message));
         packet.finalize();
@@ -93,7 +103,8 @@ impl Netlink {
         let dump = flags & NLM_F_DUMP == NLM_F_DUMP;
         let mut answers = Vec::new();
         loop {
-            let (data, _) = self.socket.recv_from_full().map_err(Error::io("receive", "a netlink answer"))?;
+            let (data, _) =
+                self.socket.recv_from_full().map_err(Error::io("receive", "a netlink answer"))?;
             let mut at = 0;
             while at < data.len() {
                 let reply = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&data[at..])
@@ -104,7 +115,9 @@ impl Netlink {
                 }
                 match reply.payload {
                     NetlinkPayload::Error(e) => match e.code {
-                        Some(code) => return Err(Error::sys(what, target, Errno::from_raw(-code.get()))),
+                        Some(code) => {
+                            return Err(Error::sys(what, target, Errno::from_raw(-code.get())))
+                        }
                         None if !dump => return Ok(answers),
                         None => {}
                     },
@@ -121,7 +134,12 @@ impl Netlink {
 
     /// Every link of the namespace.
     pub fn links(&mut self) -> Result<Vec<Link>> {
-        let answers = self.request(RouteNetlinkMessage::GetLink(LinkMessage::default()), NLM_F_DUMP, "list", "links")?;
+        let answers = self.request(
+            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+            NLM_F_DUMP,
+            "list",
+            "links",
+        )?;
         Ok(answers
             .into_iter()
             .filter_map(|m| match m {
@@ -150,16 +168,30 @@ impl Netlink {
         let mut msg = LinkMessage::default();
         msg.attributes.push(LinkAttribute::IfName(name.into()));
         msg.attributes.push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(InfoKind::Bridge)]));
-        self.request(RouteNetlinkMessage::NewLink(msg), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, "create bridge", name)?;
+        self.request(
+            RouteNetlinkMessage::NewLink(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+            "create bridge",
+            name,
+        )?;
         Ok(())
     }
 
     /// `ip link add HOST type veth peer name PEER netns NETNS`, the host end
     /// a port of bridge `master`: one request makes the pair, the peer in
     /// the container's namespace, the host end already in the bridge.
-    pub fn add_veth(&mut self, host: &str, master: u32, peer: &str, peer_netns: BorrowedFd<'_>) -> Result<()> {
+    /// `peer_mac` is the container's MAC address.
+    pub fn add_veth(
+        &mut self,
+        host: &str,
+        master: u32,
+        peer: &str,
+        peer_mac: [u8; 6],
+        peer_netns: BorrowedFd<'_>,
+    ) -> Result<()> {
         let mut peer_msg = LinkMessage::default();
         peer_msg.attributes.push(LinkAttribute::IfName(peer.into()));
+        peer_msg.attributes.push(LinkAttribute::Address(peer_mac.to_vec()));
         peer_msg.attributes.push(LinkAttribute::NetNsFd(peer_netns.as_raw_fd()));
         let mut msg = LinkMessage::default();
         msg.attributes.push(LinkAttribute::IfName(host.into()));
@@ -168,7 +200,12 @@ impl Netlink {
             LinkInfo::Kind(InfoKind::Veth),
             LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer_msg))),
         ]));
-        self.request(RouteNetlinkMessage::NewLink(msg), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, "create veth pair", host)?;
+        self.request(
+            RouteNetlinkMessage::NewLink(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+            "create veth pair",
+            host,
+        )?;
         Ok(())
     }
 
@@ -178,7 +215,7 @@ impl Netlink {
         msg.header.index = index;
         msg.header.flags = LinkFlags::Up;
         msg.header.change_mask = LinkFlags::Up;
-        self.request(RouteNetlinkMessage::SetLink(msg), NLM_F_ACK, "bring up", name)?;
+        self.request(RouteNetlinkMessage::SetLink(msg), 0, "bring up", name)?;
         Ok(())
     }
 
@@ -186,7 +223,7 @@ impl Netlink {
     pub fn delete_link(&mut self, name: &str) -> Result<()> {
         let mut msg = LinkMessage::default();
         msg.attributes.push(LinkAttribute::IfName(name.into()));
-        match self.request(RouteNetlinkMessage::DelLink(msg), NLM_F_ACK, "delete link", name) {
+        match self.request(RouteNetlinkMessage::DelLink(msg), 0, "delete link", name) {
             Err(Error::Common(tool_cli::Error::Sys(s))) if s.source == Errno::ENODEV => Ok(()),
             other => other.map(drop),
         }
@@ -203,7 +240,12 @@ impl Netlink {
         msg.attributes.push(AddressAttribute::Address(ip));
         msg.attributes.push(AddressAttribute::Broadcast(net.broadcast()));
         let target = format!("{net} on {name}");
-        self.request(RouteNetlinkMessage::NewAddress(msg), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, "add address", &target)?;
+        self.request(
+            RouteNetlinkMessage::NewAddress(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+            "add address",
+            &target,
+        )?;
         Ok(())
     }
 
@@ -220,7 +262,12 @@ impl Netlink {
         };
         msg.attributes.push(RouteAttribute::Gateway(RouteAddress::Inet(gateway)));
         let target = format!("default via {gateway}");
-        self.request(RouteNetlinkMessage::NewRoute(msg), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, "add route", &target)?;
+        self.request(
+            RouteNetlinkMessage::NewRoute(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+            "add route",
+            &target,
+        )?;
         Ok(())
     }
 
@@ -229,16 +276,21 @@ impl Netlink {
     pub fn routes(&mut self) -> Result<Vec<Ipv4Net>> {
         let mut msg = RouteMessage::default();
         msg.header.address_family = AddressFamily::Inet;
-        let answers = self.request(RouteNetlinkMessage::GetRoute(msg), NLM_F_DUMP, "list", "routes")?;
+        let answers =
+            self.request(RouteNetlinkMessage::GetRoute(msg), NLM_F_DUMP, "list", "routes")?;
         Ok(answers
             .into_iter()
             .filter_map(|m| match m {
-                RouteNetlinkMessage::NewRoute(r) if r.header.table == RouteHeader::RT_TABLE_MAIN => {
+                RouteNetlinkMessage::NewRoute(r)
+                    if r.header.table == RouteHeader::RT_TABLE_MAIN =>
+                {
                     let dst = r.attributes.iter().find_map(|a| match a {
                         RouteAttribute::Destination(RouteAddress::Inet(ip)) => Some(*ip),
                         _ => None,
                     })?;
-                    Ipv4Net::new(dst, r.header.destination_prefix_length).ok().filter(|n| n.prefix_len() > 0)
+                    Ipv4Net::new(dst, r.header.destination_prefix_length)
+                        .ok()
+                        .filter(|n| n.prefix_len() > 0)
                 }
                 _ => None,
             })
@@ -247,7 +299,8 @@ impl Netlink {
 }
 
 fn link_of(msg: &LinkMessage) -> Link {
-    let mut link = Link { index: msg.header.index, name: String::new(), mac: String::new(), master: None };
+    let mut link =
+        Link { index: msg.header.index, name: String::new(), mac: String::new(), master: None };
     for a in &msg.attributes {
         match a {
             LinkAttribute::IfName(n) => link.name = n.clone(),

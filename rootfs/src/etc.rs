@@ -70,8 +70,15 @@ pub fn resolv_conf(host: &str, dns: &[IpAddr]) -> String {
 pub fn install(root: &OwnedFd, dir: &Path, name: &str, text: &str) -> Result<()> {
     let file = dir.join(name);
     std::fs::write(&file, text).map_err(Error::io("write", &file))?;
+    bind(root, &file, name)
+}
+
+/// Bind-mounts the host file `file` on `/etc/name` in the root. A bind
+/// mount holds the file's inode, so whoever keeps it current must write it
+/// in place (netctl does, for `--hosts-file`).
+pub fn bind(root: &OwnedFd, file: &Path, name: &str) -> Result<()> {
     let target = inroot::create(root, &Path::new("/etc").join(name), Kind::File)?;
-    mount(Some(&file), fd_path(&target).as_str(), None::<&str>, MsFlags::MS_BIND, None::<&str>)
+    mount(Some(file), fd_path(&target).as_str(), None::<&str>, MsFlags::MS_BIND, None::<&str>)
         .map_err(|e| Error::sys("bind-mount", format!("{} on /etc/{name}", file.display()), e))
 }
 

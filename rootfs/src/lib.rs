@@ -110,7 +110,10 @@ fn build_and_pivot(spec: &Spec) -> Result<()> {
     };
     let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     etc::install(&root, &spec.dir, "hostname", &format!("{hostname}\n"))?;
-    etc::install(&root, &spec.dir, "hosts", &etc::hosts(&spec.extra_hosts))?;
+    match &spec.hosts_file {
+        Some(file) => etc::bind(&root, file, "hosts")?,
+        None => etc::install(&root, &spec.dir, "hosts", &etc::hosts(&spec.extra_hosts))?,
+    }
     etc::install(&root, &spec.dir, "resolv.conf", &etc::resolv_conf(&host_resolv, &spec.dns))?;
 
     for volume in &spec.volumes {

@@ -49,6 +49,10 @@ struct EnterArgs {
     /// Extra /etc/hosts entry (repeatable)
     #[arg(long = "add-host", value_name = "HOST:IP")]
     extra_hosts: Vec<HostEntry>,
+    /// Bind FILE as /etc/hosts instead of writing one (whoever keeps FILE current must
+    /// rewrite it in place: netctl attach --hosts-file does)
+    #[arg(long, value_name = "FILE", conflicts_with = "extra_hosts")]
+    hosts_file: Option<PathBuf>,
     /// Nameserver for /etc/resolv.conf (repeatable; default: the host's, minus loopback)
     #[arg(long, value_name = "IP")]
     dns: Vec<IpAddr>,
@@ -99,6 +103,7 @@ impl EnterArgs {
             dir: self.dir,
             hostname: self.hostname,
             extra_hosts: self.extra_hosts,
+            hosts_file: self.hosts_file,
             dns: self.dns,
             volumes: self.volumes,
             env: self.env,

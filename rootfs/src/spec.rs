@@ -19,6 +19,9 @@ pub struct Spec {
     /// For /etc/hostname and /etc/hosts; default: the current hostname.
     pub hostname: Option<String>,
     pub extra_hosts: Vec<HostEntry>,
+    /// A file to bind as /etc/hosts instead of writing one (kept current
+    /// by its owner: netctl, on a network where containers have names).
+    pub hosts_file: Option<PathBuf>,
     /// Nameservers for /etc/resolv.conf; default: the host's, minus loopback.
     pub dns: Vec<IpAddr>,
     pub volumes: Vec<Volume>,
@@ -153,6 +156,16 @@ impl Spec {
                     "not a directory",
                 ));
             }
+        }
+        if let Some(file) = &self.hosts_file {
+            if !self.extra_hosts.is_empty() {
+                return Err(Error::invalid(
+                    "--add-host",
+                    self.extra_hosts[0].host.clone(),
+                    "goes into the --hosts-file, not beside it",
+                ));
+            }
+            std::fs::metadata(file).map_err(Error::io("hosts file", file))?;
         }
         for volume in &self.volumes {
             std::fs::metadata(&volume.source)

@@ -106,6 +106,12 @@ fn require_fixtures() {
         Path::new("/bin/busybox").is_file(),
         "/bin/busybox is missing: apt-get install busybox-static (.ci/run does)"
     );
+    for (program, package) in [("/usr/sbin/nft", "nftables"), ("/usr/sbin/ip", "iproute2")] {
+        assert!(
+            Path::new(program).is_file(),
+            "{program} is missing: apt-get install {package} (.ci/run does)"
+        );
+    }
 }
 
 /// How long a test waits for something that normally takes milliseconds
@@ -188,6 +194,11 @@ where
 /// A test's own state root, checked for leaks and removed on drop.
 pub struct Sandbox {
     root: tempfile::TempDir,
+    /// The sandbox's own "host" network namespace: every command it runs
+    /// enters it, so its bridges, veths, nftables table and published ports
+    /// are its own, and tests cannot disturb each other or the machine.
+    /// `None` for a sandbox on the real host's network ([`Sandbox::on_host`]).
+    host_net: Option<std::fs::File>,
 }
 
 impl Default for Sandbox {
@@ -205,7 +216,47 @@ impl Sandbox {
             .tempdir_in("/tmp")
             .expect("temporary root");
         fs::set_permissions(root.path(), fs::Permissions::from_mode(0o755)).expect("chmod root");
-        Sandbox { root }
+        let mut sb = Sandbox { root, host_net: None };
+        let file = sb.host_net_path();
+        tool("netctl", ["netns".as_ref(), "add".as_ref(), file.as_os_str()]).ok();
+        sb.host_net = Some(fs::File::open(&file).expect("open the sandbox's network namespace"));
+        sb
+    }
+
+    /// A sandbox whose commands run in the real host's network namespace:
+    /// for the few tests that must prove something there. Only one such
+    /// test may publish a given port at a time.
+    pub fn on_host() -> Sandbox {
+        require_root();
+        require_fixtures();
+        let root = tempfile::Builder::new()
+            .prefix("dockerish-test-")
+            .tempdir_in("/tmp")
+            .expect("temporary root");
+        fs::set_permissions(root.path(), fs::Permissions::from_mode(0o755)).expect("chmod root");
+        Sandbox { root, host_net: None }
+    }
+
+    fn host_net_path(&self) -> PathBuf {
+        self.root().join("host.netns")
+    }
+
+    /// Makes `cmd` run in the sandbox's network namespace (a no-op on the
+    /// real host's): setns(2) in the child, between fork and exec.
+    pub fn in_net<'c>(&self, cmd: &'c mut Command) -> &'c mut Command {
+        if let Some(file) = &self.host_net {
+            use std::os::fd::AsRawFd;
+            use std::os::unix::process::CommandExt;
+            let fd = file.as_raw_fd();
+            // SAFETY: setns(2) is a system call, safe between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || match libc::setns(fd, libc::CLONE_NEWNET) {
+                    0 => Ok(()),
+                    _ => Err(std::io::Error::last_os_error()),
+                });
+            }
+        }
+        cmd
     }
 
     pub fn root(&self) -> &Path {
@@ -223,7 +274,25 @@ impl Sandbox {
     pub fn command(&self, tool: &str) -> Command {
         let mut cmd = Command::new(bin(tool));
         cmd.arg("--root").arg(self.root()).env("DOCKERISH_CGROUP_PARENT", self.cgroup_parent());
+        self.in_net(&mut cmd);
         cmd
+    }
+
+    /// `netctl --root ROOT ARGS…`
+    pub fn netctl<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(&self, args: I) -> Outcome {
+        self.run("netctl", args)
+    }
+
+    /// A host command (not one of ours), run in the sandbox's network.
+    pub fn host<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(
+        &self,
+        program: &str,
+        args: I,
+    ) -> Outcome {
+        let mut cmd = Command::new(program);
+        cmd.args(args);
+        self.in_net(&mut cmd);
+        outcome(cmd)
     }
 
     /// `TOOL --root ROOT ARGS…`, run to the end.
@@ -291,7 +360,9 @@ impl Sandbox {
         let root = self.root().display().to_string();
         // The host's mount table, as PID 1 sees it.
         let mounts = fs::read_to_string("/proc/1/mountinfo").unwrap_or_default();
-        leaks.extend(mounts.lines().filter(|l| l.contains(&root)).map(|l| format!("mount: {l}")));
+        let host_net = self.host_net_path().display().to_string();
+        let ours = |l: &&str| l.contains(&root) && !l.contains(&host_net);
+        leaks.extend(mounts.lines().filter(ours).map(|l| format!("mount: {l}")));
         // The host's /proc must still be procfs (the bug the seeds had).
         match nix::sys::statfs::statfs("/proc/self") {
             Ok(fs) if fs.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC => {}
@@ -317,18 +388,78 @@ impl Sandbox {
             let running = self.dockerish(["ps", "-q"]);
             leaks.extend(running.stdout.lines().map(|id| format!("running container {id}")));
         }
+        leaks.extend(self.network_leaks());
+        leaks
+    }
+
+    /// What of the network is left: records (networks, attachments, IPAM
+    /// entries, namespace files) and, in the sandbox's network, links and
+    /// the nftables table; on the host's, the links and table of ours.
+    fn network_leaks(&self) -> Vec<String> {
+        let mut leaks = Vec::new();
+        let networks = self.root().join("networks");
+        for net in
+            fs::read_dir(&networks).into_iter().flatten().flatten().filter(|e| e.path().is_dir())
+        {
+            leaks.push(format!("network record {}", net.file_name().to_string_lossy()));
+            for sub in ["attachments", "ipam"] {
+                for f in fs::read_dir(net.path().join(sub)).into_iter().flatten().flatten() {
+                    let name = f.file_name().to_string_lossy().into_owned();
+                    if name != "last_reserved" {
+                        leaks.push(format!("{sub} entry {name}"));
+                    }
+                }
+            }
+        }
+        for f in fs::read_dir(self.root().join("netns")).into_iter().flatten().flatten() {
+            leaks.push(format!("netns file {}", f.path().display()));
+        }
+        let links = self.host("ip", ["-o", "link"]).stdout;
+        let ours = |name: &str| {
+            let veth = name.len() == 14
+                && name.starts_with("dk")
+                && name[2..].bytes().all(|b| b.is_ascii_hexdigit());
+            veth || name.starts_with("dkbr") || name == "dockerish0"
+        };
+        for line in links.lines() {
+            let name = line
+                .split(':')
+                .nth(1)
+                .unwrap_or_default()
+                .trim()
+                .split('@')
+                .next()
+                .unwrap_or_default();
+            if (self.host_net.is_some() && name != "lo") || ours(name) {
+                leaks.push(format!("link {name}"));
+            }
+        }
+        if self.host("nft", ["list", "tables"]).stdout.contains("table ip dockerish") {
+            leaks.push("nftables table ip dockerish".into());
+        }
         leaks
     }
 }
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
+        // The default network lasts, like Docker's docker0: the sandbox's
+        // end is its end (refused, and so reported, while still in use).
+        if self.root().join("networks/bridge").is_dir() {
+            let _ = self.netctl(["rm", "bridge"]);
+        }
         let leaks = self.leaks();
         if leaks.iter().any(|l| l.starts_with("cgroup ")) {
             // Reported below all the same; removed so the host stays clean.
             let mut rm = Command::new(bin("cgctl"));
             rm.args(["rm", "--recursive", "--force", &self.cgroup_parent()]);
             let _ = outcome(rm);
+        }
+        if let Some(file) = self.host_net.take() {
+            drop(file);
+            // Its namespace ends with the last process in it and this mount.
+            let _ =
+                tool("netctl", ["netns".as_ref(), "rm".as_ref(), self.host_net_path().as_os_str()]);
         }
         let removed = fs::remove_dir_all(self.root());
         if std::thread::panicking() {

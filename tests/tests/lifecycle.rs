@@ -462,7 +462,11 @@ fn inspect_shows_state_config_mounts_and_network() {
     assert_eq!(c["Mounts"][0]["Destination"], "/host-tmp");
     assert_eq!(c["Mounts"][0]["RW"], false);
     assert_eq!(c["HostConfig"]["Memory"], 32 << 20);
-    assert!(c["NetworkSettings"]["Networks"].get("none").is_some());
+    // The default network, Docker's `bridge`: an address of its subnet.
+    let ip = c["NetworkSettings"]["IPAddress"].as_str().unwrap();
+    assert_eq!(c["NetworkSettings"]["Networks"]["bridge"]["IPAddress"], ip);
+    assert!(ip.parse::<std::net::Ipv4Addr>().is_ok(), "{ip:?}");
+    assert_eq!(c["HostConfig"]["NetworkMode"], "bridge");
     sb.dockerish(["rm", "-f", "looked-at"]).ok();
 }
 

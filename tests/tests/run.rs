@@ -373,7 +373,8 @@ fn dry_run_prints_commands_that_run_the_same_container() {
     assert!(sb.container_dirs().is_empty(), "--dry-run creates nothing");
     assert!(script.contains("ns-exec") && script.contains("rootfs enter"), "{script}");
     let mut cmd = std::process::Command::new("/bin/sh");
-    cmd.args(["-c", &script]);
+    cmd.args(["-c", &script]).env("DOCKERISH_CGROUP_PARENT", sb.cgroup_parent());
+    sb.in_net(&mut cmd);
     let out = dockerish_tests::outcome(cmd).ok();
     assert_eq!(out, "it's from byhand\n");
     // What the printed commands created by hand, the person removes by hand.

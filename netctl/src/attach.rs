@@ -1,0 +1,434 @@
+//! `attach` and `detach`: a container's network namespace wired to a
+//! network, and unwired again.
+//!
+//! Attach, in order, under the store lock:
+//!
+//! 1. **Decide**: the ports (none published twice, none a host process
+//!    listens on), the address (IPAM), the interface names.
+//! 2. **Record** what it is about to make (`complete: false`). From here a
+//!    kill at any moment leaves a record that `detach` or `gc` undoes.
+//! 3. **Wire**: the namespace (`--new-netns`), a veth pair whose peer is
+//!    born inside it as `eth0` with a MAC derived from its address (as
+//!    Docker's 02:42:…, so a reused address does not meet a stale ARP
+//!    entry), the host end a port of the bridge; inside: loopback up, the
+//!    address, `eth0` up, the default route via the gateway.
+//! 4. **Publish**: the ports' map elements, one nft transaction.
+//! 5. **Complete** the record, and rewrite the /etc/hosts of every
+//!    container that shares a network with names.
+//!
+//! Detach undoes exactly what the record says, each step tolerating that
+//! it was never done (a crash half-way through attach) or already undone
+//! (a second detach), and works as well when the namespace is gone (after
+//! a reboot, or once the container's last process ended): deleting the
+//! veth's host end, or finding it gone with its namespace, both free it.
+
+use std::net::Ipv4Addr;
+use std::os::fd::{AsFd, AsRawFd};
+use std::path::PathBuf;
+
+use ipnet::Ipv4Net;
+use pidref::ProcessRef;
+
+use crate::error::{Error, Result, ToolError};
+use crate::netlink::Netlink;
+use crate::network::{self, check_ifname};
+use crate::ports::PortMapping;
+use crate::store::{Attachment, Network, Store};
+use crate::{firewall, hosts, ipam, netns};
+
+/// What `attach` is asked for.
+#[derive(Clone, Debug, Default)]
+pub struct AttachSpec {
+    pub network: String,
+    pub netns: PathBuf,
+    /// Make the namespace file first (removed again by detach).
+    pub new_netns: bool,
+    pub id: String,
+    pub name: Option<String>,
+    pub aliases: Vec<String>,
+    pub hostname: Option<String>,
+    pub add_hosts: Vec<String>,
+    pub hosts_file: Option<PathBuf>,
+    pub ip: Option<Ipv4Addr>,
+    pub ports: Vec<PortMapping>,
+    /// The interface inside; default eth0, or the next free ethN.
+    pub ifname: Option<String>,
+    pub owner: Option<ProcessRef>,
+}
+
+/// A container ID: what names every object made for it.
+fn check_id(id: &str) -> Result<()> {
+    let ok = (1..=64).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    match ok {
+        true => Ok(()),
+        false => {
+            Err(Error::invalid("container ID", id, "1 to 64 letters, digits, '_', '.' or '-'"))
+        }
+    }
+}
+
+/// The veth's host end: `dk` + 8 of the container's ID + 4 of the network's.
+fn host_veth(id: &str, net: &Network) -> String {
+    let hex: String = id
+        .bytes()
+        .filter(u8::is_ascii_hexdigit)
+        .map(char::from)
+        .chain(std::iter::repeat('0'))
+        .take(8)
+        .collect();
+    format!("dk{hex}{}", &net.id[..4])
+}
+
+/// Docker's MAC for an address: 02:42 then its four bytes.
+fn mac_of(ip: Ipv4Addr) -> [u8; 6] {
+    let [a, b, c, d] = ip.octets();
+    [0x02, 0x42, a, b, c, d]
+}
+
+/// Attaches; returns the complete record. Idempotent: attaching what is
+/// attached returns it; a half-done attach is undone and done again.
+pub fn attach(store: &Store, spec: &AttachSpec) -> Result<Attachment> {
+    check_id(&spec.id)?;
+    if let Some(name) = &spec.ifname {
+        check_ifname("--ifname", name)?;
+    }
+    for name in spec.name.iter().chain(&spec.aliases) {
+        crate::store::validate_name(name).map_err(|_| {
+            let why = "use [a-zA-Z0-9][a-zA-Z0-9_.-]*, as a container's name";
+            Error::invalid("name or alias", name.clone(), why)
+        })?;
+    }
+    if let Some(host) = &spec.hostname {
+        tool_cli::hostname::validate(host)?;
+    }
+    for entry in &spec.add_hosts {
+        let ok = entry
+            .split_once(':')
+            .is_some_and(|(h, ip)| !h.is_empty() && ip.parse::<std::net::IpAddr>().is_ok());
+        if !ok {
+            return Err(Error::invalid("--add-host", entry.clone(), "expected HOST:IP"));
+        }
+    }
+    let _lock = store.lock()?;
+    let net = match store.network(&spec.network) {
+        Err(Error::NoSuchNetwork(_)) if spec.network == network::DEFAULT => {
+            network::default_network(store)?
+        }
+        other => other?,
+    };
+    if let Some(existing) = store.attachment(&net.name, &spec.id)? {
+        let mut nl = Netlink::open()?;
+        if existing.complete
+            && nl.link(&existing.host_veth)?.is_some()
+            && netns::is_live(&existing.netns)
+        {
+            // Whole already: it now lasts for the new owner.
+            let updated = Attachment { owner: spec.owner, ..existing };
+            store.save_attachment(&net.name, &updated)?;
+            return Ok(updated);
+        }
+        detach_locked(store, &net, &existing)?;
+    }
+    if let Some(ip) = spec.ip {
+        ipam::check_usable(&net, ip)?;
+    }
+    let ports = choose_ports(store, spec)?;
+    let ipam_dir = store.network_dir(&net.name).join("ipam");
+    let ip = ipam::allocate(&ipam_dir, &net, &spec.id, spec.ip)?;
+    let mac = mac_of(ip);
+    let mut record = Attachment {
+        id: spec.id.clone(),
+        name: spec.name.clone(),
+        aliases: spec.aliases.clone(),
+        hostname: spec.hostname.clone(),
+        add_hosts: spec.add_hosts.clone(),
+        hosts_file: spec.hosts_file.clone(),
+        netns: spec.netns.clone(),
+        made_netns: spec.new_netns && !spec.netns.exists(),
+        ifname: spec.ifname.clone().unwrap_or_else(|| "eth0".into()),
+        host_veth: host_veth(&spec.id, &net),
+        ip,
+        mac: mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":"),
+        ports,
+        owner: spec.owner,
+        complete: false,
+    };
+    if let Err(e) = store.save_attachment(&net.name, &record) {
+        let _ = ipam::release(&ipam_dir, ip, &spec.id);
+        return Err(e);
+    }
+    match wire(store, &net, &mut record, mac) {
+        Ok(()) => {
+            record.complete = true;
+            store.save_attachment(&net.name, &record)?;
+            refresh_hosts(store, &record.id, &[net.name.clone()])?;
+            Ok(record)
+        }
+        Err(e) => {
+            let _ = detach_locked(store, &net, &record);
+            Err(e)
+        }
+    }
+}
+
+/// Steps 3 and 4 of the module docs.
+fn wire(store: &Store, net: &Network, record: &mut Attachment, mac: [u8; 6]) -> Result<()> {
+    if record.made_netns {
+        netns::add(&record.netns)?;
+    }
+    let ns = netns::open(&record.netns)?;
+    let mut host = Netlink::open()?;
+    let bridge = network::ensure_bridge(&mut host, net)?;
+    let mut inside = Netlink::open_in(ns.as_fd())?;
+    if inside.link(&record.ifname)?.is_some() {
+        if record.ifname != "eth0" {
+            return Err(Error::invalid(
+                "--ifname",
+                record.ifname.clone(),
+                "the namespace has an interface of that name",
+            ));
+        }
+        record.ifname = (1..)
+            .map(|n| format!("eth{n}"))
+            .find(|n| inside.link(n).ok().flatten().is_none())
+            .expect("some ethN is free");
+        store.save_attachment(&net.name, record)?;
+    }
+    host.add_veth(&record.host_veth, bridge, &record.ifname, mac, ns.as_fd())?;
+    let veth = host.link(&record.host_veth)?.ok_or_else(|| {
+        Error::invalid("veth", record.host_veth.clone(), "vanished after its creation")
+    })?;
+    host.set_up(veth.index, &record.host_veth)?;
+    if let Some(lo) = inside.link("lo")? {
+        inside.set_up(lo.index, "lo")?;
+    }
+    let eth = inside.link(&record.ifname)?.ok_or_else(|| {
+        Error::invalid("interface", record.ifname.clone(), "not in the namespace")
+    })?;
+    inside.add_address(
+        eth.index,
+        Ipv4Net::new(record.ip, net.prefix()).expect("the subnet's prefix"),
+        &record.ifname,
+    )?;
+    inside.set_up(eth.index, &record.ifname)?;
+    match inside.add_default_route(net.gateway) {
+        // A second network: the first one's default route stays.
+        Err(Error::Common(tool_cli::Error::Sys(s))) if s.source == nix::errno::Errno::EEXIST => {}
+        other => other?,
+    }
+    publish(store, record)
+}
+
+/// Adds `record`'s ports; if our table is missing (a reboot, someone's
+/// `nft flush ruleset`) it is rebuilt from the records, this one included.
+fn publish(store: &Store, record: &Attachment) -> Result<()> {
+    if firewall::apply(&firewall::add_ports(record)).is_err() {
+        network::rebuild_firewall(store)?;
+    }
+    Ok(())
+}
+
+/// `-p` mappings with their host ports chosen, none clashing with another
+/// container's, none a host process has bound.
+fn choose_ports(store: &Store, spec: &AttachSpec) -> Result<Vec<PortMapping>> {
+    let others: Vec<(Attachment, PortMapping)> = store
+        .all_attachments()?
+        .into_iter()
+        .filter(|(_, a)| a.id != spec.id)
+        .flat_map(|(_, a)| a.ports.clone().into_iter().map(move |p| (a.clone(), p)))
+        .collect();
+    let mut chosen: Vec<PortMapping> = Vec::new();
+    for mut p in spec.ports.iter().copied() {
+        if p.host_port == 0 {
+            p.host_port = free_port(&p)?;
+        }
+        let shown = format!(
+            "{}:{}/{}",
+            p.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+            p.host_port,
+            p.proto.name()
+        );
+        if let Some((a, _)) = others.iter().find(|(_, o)| o.clashes(&p)) {
+            return Err(Error::PortPublished {
+                port: shown,
+                by: a.name.clone().unwrap_or_else(|| a.id.clone()),
+            });
+        }
+        if chosen.iter().any(|c| c.clashes(&p)) {
+            return Err(Error::invalid("port", shown, "published twice"));
+        }
+        if let Err(e) = try_bind(&p) {
+            return Err(Error::PortInUse { port: shown, why: e.desc().into() });
+        }
+        chosen.push(p);
+    }
+    Ok(chosen)
+}
+
+/// Whether a host process could have `p`'s port: bind(2) tells (with
+/// SO_REUSEADDR, so a connection in TIME_WAIT does not count).
+fn try_bind(p: &PortMapping) -> nix::Result<u16> {
+    use nix::sys::socket::{
+        bind, getsockname, setsockopt, socket, sockopt, AddressFamily, SockFlag, SockType,
+        SockaddrIn,
+    };
+    let kind = match p.proto {
+        crate::ports::Proto::Tcp => SockType::Stream,
+        crate::ports::Proto::Udp => SockType::Datagram,
+    };
+    let sock = socket(AddressFamily::Inet, kind, SockFlag::SOCK_CLOEXEC, None)?;
+    setsockopt(&sock, sockopt::ReuseAddr, &true)?;
+    let ip = p.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+    bind(sock.as_raw_fd(), &SockaddrIn::from(std::net::SocketAddrV4::new(ip, p.host_port)))?;
+    Ok(getsockname::<SockaddrIn>(sock.as_raw_fd())?.port())
+}
+
+/// A host port nobody has: the one the kernel gives a bind to port 0.
+fn free_port(p: &PortMapping) -> Result<u16> {
+    try_bind(&PortMapping { host_port: 0, ..*p })
+        .map_err(|e| Error::sys("find", "a free host port", e))
+}
+
+/// Detaches container `id` from `network`, or from every network; what is
+/// not attached is fine (detach is idempotent). Returns the records undone.
+pub fn detach(store: &Store, network: Option<&str>, id: &str) -> Result<Vec<Attachment>> {
+    check_id(id)?;
+    let _lock = store.lock()?;
+    let targets: Vec<(Network, Attachment)> = match network {
+        Some(name) => {
+            let net = store.network(name)?;
+            store.attachment(&net.name, id)?.into_iter().map(|a| (net.clone(), a)).collect()
+        }
+        None => store.all_attachments()?.into_iter().filter(|(_, a)| a.id == id).collect(),
+    };
+    for (net, a) in &targets {
+        detach_locked(store, net, a)?;
+    }
+    let left: Vec<String> = targets.iter().map(|(n, _)| n.name.clone()).collect();
+    refresh_hosts(store, id, &left)?;
+    Ok(targets.into_iter().map(|(_, a)| a).collect())
+}
+
+/// Undoes `a` (see the module docs); the caller holds the lock.
+pub(crate) fn detach_locked(store: &Store, net: &Network, a: &Attachment) -> Result<()> {
+    Netlink::open()?.delete_link(&a.host_veth)?;
+    let others: Vec<PortMapping> = store
+        .all_attachments()?
+        .into_iter()
+        .filter(|(_, o)| o.id != a.id)
+        .flat_map(|(_, o)| o.ports)
+        .collect();
+    if firewall::apply(&firewall::remove_ports(a, &others)).is_err() {
+        // Our table is not as the records say: make it so, without `a`.
+        let mut records = store.all_attachments()?;
+        records.retain(|(n, o)| !(n.name == net.name && o.id == a.id));
+        let networks = store.networks()?;
+        firewall::rebuild(&networks, &records)?;
+    }
+    ipam::release(&store.network_dir(&net.name).join("ipam"), a.ip, &a.id)?;
+    if a.made_netns {
+        netns::remove(&a.netns)?;
+    }
+    store.remove_attachment(&net.name, &a.id)
+}
+
+/// Rewrites the hosts files of container `changed` and of every container
+/// on `networks` (those it joined or left) that have names.
+fn refresh_hosts(store: &Store, changed: &str, networks: &[String]) -> Result<()> {
+    let all = store.all_attachments()?;
+    let affected =
+        |n: &Network, a: &Attachment| a.id == changed || (n.names && networks.contains(&n.name));
+    let mut ids: Vec<&str> =
+        all.iter().filter(|(n, a)| affected(n, a)).map(|(_, a)| a.id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    for id in ids {
+        let mine: Vec<(Network, Attachment)> =
+            all.iter().filter(|(_, a)| a.id == id).cloned().collect();
+        if let Some(file) = mine.iter().find_map(|(_, a)| a.hosts_file.clone()) {
+            hosts::write(&file, &hosts::render(&mine, &all))?;
+        }
+    }
+    Ok(())
+}
+
+/// `gc`: detaches every attachment whose namespace is gone or whose owner
+/// has exited, removes veths and bridges of ours that no record names,
+/// addresses no attachment holds, and rebuilds the firewall table. Safe at
+/// any time: a live attachment's objects are all named by its record.
+pub fn gc(store: &Store) -> Result<Vec<String>> {
+    let _lock = store.lock()?;
+    let mut done = Vec::new();
+    for (net, a) in store.all_attachments()? {
+        let owner_gone = a.owner.is_some_and(|o| !o.alive());
+        if owner_gone || !netns::is_live(&a.netns) {
+            detach_locked(store, &net, &a)?;
+            done.push(format!("detached {} from {}", a.id, net.name));
+        }
+    }
+    let networks = store.networks()?;
+    let records = store.all_attachments()?;
+    let mut nl = Netlink::open()?;
+    for link in nl.links()? {
+        let ours_veth = link.name.len() == 14
+            && link.name.starts_with("dk")
+            && link.name[2..].bytes().all(|b| b.is_ascii_hexdigit());
+        let ours_bridge = (link.name.starts_with("dkbr") && link.name.len() == 12)
+            || link.name == network::DEFAULT_BRIDGE;
+        let named = records.iter().any(|(_, a)| a.host_veth == link.name)
+            || networks.iter().any(|n| n.bridge == link.name);
+        if (ours_veth || ours_bridge) && !named {
+            nl.delete_link(&link.name)?;
+            done.push(format!("deleted link {}", link.name));
+        }
+    }
+    for net in &networks {
+        let dir = store.network_dir(&net.name).join("ipam");
+        for (ip, owner) in ipam::allocations(&dir)? {
+            if !records.iter().any(|(n, a)| n.name == net.name && a.id == owner) {
+                ipam::release(&dir, ip, &owner)?;
+                done.push(format!("released {ip} in {}", net.name));
+            }
+        }
+    }
+    let netns_dir = store.root().join("netns");
+    for (name, live) in netns::list(&netns_dir)? {
+        if !live {
+            netns::remove(&netns_dir.join(&name))?;
+            done.push(format!("removed stale namespace file {name}"));
+        }
+    }
+    network::rebuild_firewall(store)?;
+    Ok(done)
+}
+
+/// What `attach` prints: where the container is on the network.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Attached {
+    pub network: String,
+    pub interface: String,
+    pub ip: Ipv4Addr,
+    pub prefix: u8,
+    pub gateway: Ipv4Addr,
+    pub mac: String,
+    pub ports: Vec<PortMapping>,
+    pub host_veth: String,
+    pub netns: PathBuf,
+}
+
+impl Attached {
+    pub fn new(net: &Network, a: &Attachment) -> Attached {
+        Attached {
+            network: net.name.clone(),
+            interface: a.ifname.clone(),
+            ip: a.ip,
+            prefix: net.prefix(),
+            gateway: net.gateway,
+            mac: a.mac.clone(),
+            ports: a.ports.clone(),
+            host_veth: a.host_veth.clone(),
+            netns: a.netns.clone(),
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Networks and attachments on disk, under the state root:
+//!
+//! ```text
+//! ROOT/networks/.lock                    flock'ed around every change (json-store)
+//! ROOT/networks/NAME/network.json        the network: subnet, gateway, bridge, options
+//! ROOT/networks/NAME/ipam/10.88.0.5      an allocated address; its content is the owner's ID
+//! ROOT/networks/NAME/attachments/ID.json what `attach` did for container ID: the record
+//!                                        `detach` undoes, written before the kernel objects
+//! ROOT/netns/NAME                        a kept network namespace (bind-mounted nsfs file)
+//! ```
+//!
+//! The records are the truth: the kernel's objects (bridge, veths, the
+//! nftables table) are made from them and can be made again from them
+//! (`gc`, or the first command after a reboot).
+
+use std::fs;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use ipnet::Ipv4Net;
+use json_store::Lock;
+use pidref::ProcessRef;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result, ToolError};
+use crate::ports::PortMapping;
+
+/// A network: a bridge with the gateway address, a subnet to hand out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Network {
+    pub name: String,
+    /// 64 hex digits, random.
+    pub id: String,
+    pub subnet: Ipv4Net,
+    pub gateway: Ipv4Addr,
+    /// The bridge's name on the host (15 bytes at most).
+    pub bridge: String,
+    /// No route out: no masquerade, nothing forwarded off the bridge.
+    #[serde(default)]
+    pub internal: bool,
+    /// Containers reach each other by name and alias (every network but
+    /// the default one, as Docker's).
+    #[serde(default)]
+    pub names: bool,
+    /// Seconds since the epoch.
+    pub created: u64,
+}
+
+impl Network {
+    /// The prefix a container's address has (the subnet's).
+    pub fn prefix(&self) -> u8 {
+        self.subnet.prefix_len()
+    }
+}
+
+/// What `attach` did for one container on one network.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The container's ID (the key of everything made for it).
+    pub id: String,
+    /// Its name and aliases: what other containers on a network with
+    /// `names` call it.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// `HOST:IP` lines of its /etc/hosts (`--add-host`).
+    #[serde(default)]
+    pub add_hosts: Vec<String>,
+    /// The file bind-mounted as its /etc/hosts, which netctl keeps current.
+    #[serde(default)]
+    pub hosts_file: Option<PathBuf>,
+    pub netns: PathBuf,
+    /// Whether attach made the namespace file (`--new-netns`), so detach
+    /// removes it.
+    #[serde(default)]
+    pub made_netns: bool,
+    /// The interface inside (eth0) and the veth's host end.
+    pub ifname: String,
+    pub host_veth: String,
+    pub ip: Ipv4Addr,
+    pub mac: String,
+    #[serde(default)]
+    pub ports: Vec<PortMapping>,
+    /// The process whose life the attachment lasts (dockerish's monitor of
+    /// the container): once it is gone, `gc` detaches.
+    #[serde(default)]
+    pub owner: Option<ProcessRef>,
+    /// False until every kernel object exists: a record left so by a kill
+    /// is undone by `detach` or `gc`.
+    pub complete: bool,
+}
+
+/// The networks of a state root.
+pub struct Store {
+    root: PathBuf,
+    dir: PathBuf,
+}
+
+impl Store {
+    pub fn open(root: &Path) -> Result<Store> {
+        let dir = root.join("networks");
+        fs::create_dir_all(&dir).map_err(Error::io("create", &dir))?;
+        Ok(Store { root: root.to_path_buf(), dir })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Every change holds this lock: IPAM, ports, hosts files and the
+    /// firewall are decided over all networks at once.
+    pub fn lock(&self) -> Result<Lock> {
+        Ok(Lock::exclusive(&self.dir.join(".lock"))?)
+    }
+
+    pub fn network_dir(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    pub fn networks(&self) -> Result<Vec<Network>> {
+        let mut all = Vec::new();
+        for entry in fs::read_dir(&self.dir).map_err(Error::io("list", &self.dir))?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            if let Some(net) = json_store::read_json::<Network>(&entry.path().join("network.json"))?
+            {
+                all.push(net);
+            }
+        }
+        all.sort_by(|a, b| a.created.cmp(&b.created).then(a.name.cmp(&b.name)));
+        Ok(all)
+    }
+
+    /// The network named `name`, or whose ID starts with it.
+    pub fn network(&self, key: &str) -> Result<Network> {
+        let all = self.networks()?;
+        let found = all.iter().find(|n| n.name == key).or_else(|| {
+            let matching: Vec<_> =
+                all.iter().filter(|n| !key.is_empty() && n.id.starts_with(key)).collect();
+            (matching.len() == 1).then(|| matching[0])
+        });
+        found.cloned().ok_or_else(|| Error::NoSuchNetwork(key.into()))
+    }
+
+    pub fn save_network(&self, net: &Network) -> Result<()> {
+        let dir = self.network_dir(&net.name);
+        for sub in ["ipam", "attachments"] {
+            fs::create_dir_all(dir.join(sub)).map_err(Error::io("create", dir.join(sub)))?;
+        }
+        Ok(json_store::write_json(&dir.join("network.json"), net)?)
+    }
+
+    pub fn remove_network(&self, name: &str) -> Result<()> {
+        let dir = self.network_dir(name);
+        match fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove", &dir)(e)),
+            _ => Ok(()),
+        }
+    }
+
+    fn attachment_path(&self, net: &str, id: &str) -> PathBuf {
+        self.network_dir(net).join("attachments").join(format!("{id}.json"))
+    }
+
+    pub fn attachments(&self, net: &str) -> Result<Vec<Attachment>> {
+        let dir = self.network_dir(net).join("attachments");
+        let mut all = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(Error::io("list", &dir))?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".json") && !json_store::is_temp(&name) {
+                if let Some(a) = json_store::read_json::<Attachment>(&entry.path())? {
+                    all.push(a);
+                }
+            }
+        }
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(all)
+    }
+
+    /// Every attachment of every network.
+    pub fn all_attachments(&self) -> Result<Vec<(Network, Attachment)>> {
+        let mut all = Vec::new();
+        for net in self.networks()? {
+            for a in self.attachments(&net.name)? {
+                all.push((net.clone(), a));
+            }
+        }
+        Ok(all)
+    }
+
+    pub fn attachment(&self, net: &str, id: &str) -> Result<Option<Attachment>> {
+        Ok(json_store::read_json(&self.attachment_path(net, id))?)
+    }
+
+    /// The caller holds the lock: temporary files killed writers left in
+    /// the directory go first.
+    pub fn save_attachment(&self, net: &str, a: &Attachment) -> Result<()> {
+        let path = self.attachment_path(net, &a.id);
+        json_store::remove_stale_temps(path.parent().expect("attachments/"))?;
+        Ok(json_store::write_json(&path, a)?)
+    }
+
+    pub fn remove_attachment(&self, net: &str, id: &str) -> Result<()> {
+        let path = self.attachment_path(net, id);
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io("remove", &path)(e))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Network names, and the names containers have on one: Docker's
+/// container-name rule, `[a-zA-Z0-9][a-zA-Z0-9_.-]*` (resolvers take `_` in
+/// /etc/hosts names).
+pub fn validate_name(name: &str) -> Result<()> {
+    let mut bytes = name.bytes();
+    let ok = bytes.next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+        && name.len() <= 64;
+    match ok {
+        true => Ok(()),
+        false => {
+            Err(Error::invalid("network name", name, "use [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 64"))
+        }
+    }
+}
+
+/// A random 64-hex-digit ID.
+pub fn random_id() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    use std::io::Read;
+    fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(Error::io("read", "/dev/urandom"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
