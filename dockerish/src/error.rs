@@ -64,6 +64,9 @@ pub enum Error {
     Image(#[from] imgtool::Error),
     #[error(transparent)]
     Cgroup(#[from] cgctl::Error),
+    /// netctl's library refused a value (a port, a network, an address).
+    #[error(transparent)]
+    Network(#[from] netctl::Error),
 }
 
 /// Which exit status reports an error is the command's choice, not the

@@ -26,7 +26,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
     let tools = Tools::new(root);
     let containers = Containers::open(root)?;
     let (image_name, command) = args.image_and_command.split_first().expect("clap requires IMAGE");
-    check_flags(&args)?;
+    check_flags(&args, root)?;
     let image = tools.resolve_image(image_name)?;
     if args.dry_run {
         let config = configure(&args, image_name, command, &image, &containers.all()?, root)?;
@@ -77,7 +77,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
 }
 
 /// Refuses bad flags before anything is created.
-fn check_flags(args: &RunArgs) -> Result<()> {
+fn check_flags(args: &RunArgs, root: &Path) -> Result<()> {
     if let Some(name) = &args.name {
         names::validate(name)?;
     }
@@ -125,8 +125,19 @@ fn check_flags(args: &RunArgs) -> Result<()> {
             return Err(Error::invalid("option", flag, why));
         }
     }
+    let mut ports = Vec::new();
     for spec in &args.publish {
-        netctl::ports::parse(spec)?;
+        ports.extend(netctl::ports::parse(spec)?);
+    }
+    // netctl's own checks, read only: the network, the address, the ports.
+    if let Network::Named(network) = &args.network {
+        let spec = netctl::AttachSpec {
+            network: network.clone(),
+            ip: args.ip,
+            ports,
+            ..Default::default()
+        };
+        netctl::attach::check(root, &spec)?;
     }
     for entry in &args.add_hosts {
         // rootfs's own rule: the same one whichever tool writes /etc/hosts.

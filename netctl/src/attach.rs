@@ -10,7 +10,8 @@
 //! 3. **Wire**: the namespace (`--new-netns`), a veth pair whose peer is
 //!    born inside it as `eth0` with a MAC derived from its address (as
 //!    Docker's 02:42:…, so a reused address does not meet a stale ARP
-//!    entry), the host end a port of the bridge; inside: loopback up, the
+//!    entry), the host end a port of the bridge in hairpin mode (so that a
+//!    container reaches its own published port); inside: loopback up, the
 //!    address, `eth0` up, the default route via the gateway.
 //! 4. **Publish**: the ports' map elements, one nft transaction.
 //! 5. **Complete** the record, and rewrite the /etc/hosts of every
@@ -68,16 +69,16 @@ fn check_id(id: &str) -> Result<()> {
     }
 }
 
-/// The veth's host end: `dk` + 8 of the container's ID + 4 of the network's.
+/// The veth's host end: `dk` + 12 hex digits of a hash of the container's
+/// and the network's IDs (any ID: a CNI runtime's need not be hex), 14
+/// bytes, within the kernel's 15.
 fn host_veth(id: &str, net: &Network) -> String {
-    let hex: String = id
-        .bytes()
-        .filter(u8::is_ascii_hexdigit)
-        .map(char::from)
-        .chain(std::iter::repeat('0'))
-        .take(8)
-        .collect();
-    format!("dk{hex}{}", &net.id[..4])
+    // FNV-1a, 64 bits: tiny, and enough to tell a host's veths apart.
+    let hash =
+        id.bytes().chain([b'/']).chain(net.id.bytes()).fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    format!("dk{:012x}", hash >> 16)
 }
 
 /// Docker's MAC for an address: 02:42 then its four bytes.
@@ -199,7 +200,7 @@ fn wire(store: &Store, net: &Network, record: &mut Attachment, mac: [u8; 6]) -> 
     let veth = host.link(&record.host_veth)?.ok_or_else(|| {
         Error::invalid("veth", record.host_veth.clone(), "vanished after its creation")
     })?;
-    host.set_up(veth.index, &record.host_veth)?;
+    host.set_up_hairpin(veth.index, &record.host_veth)?;
     if let Some(lo) = inside.link("lo")? {
         inside.set_up(lo.index, "lo")?;
     }
@@ -227,6 +228,25 @@ fn publish(store: &Store, record: &Attachment) -> Result<()> {
         network::rebuild_firewall(store)?;
     }
     Ok(())
+}
+
+/// What `attach` would refuse before it changes anything: no such network
+/// (but the default, made on first use), an address outside its subnet, a
+/// port another container publishes or a host process has bound. Reads
+/// only; a caller (dockerish run) asks before it records a container, and
+/// attach asks again under the lock.
+pub fn check(root: &std::path::Path, spec: &AttachSpec) -> Result<()> {
+    let store = Store::at(root);
+    match store.network(&spec.network) {
+        Ok(net) => {
+            if let Some(ip) = spec.ip {
+                ipam::check_usable(&net, ip)?;
+            }
+        }
+        Err(Error::NoSuchNetwork(_)) if spec.network == network::DEFAULT => {}
+        Err(e) => return Err(e),
+    }
+    choose_ports(&store, spec).map(drop)
 }
 
 /// `-p` mappings with their host ports chosen, none clashing with another
@@ -353,15 +373,17 @@ fn refresh_hosts(store: &Store, changed: &str, networks: &[String]) -> Result<()
     Ok(())
 }
 
-/// `gc`: detaches every attachment whose namespace is gone or whose owner
-/// has exited, removes veths and bridges of ours that no record names,
+/// `gc`: detaches every attachment whose namespace is gone, or whose owner
+/// has exited and left no process in it; removes veths and bridges of ours that no record names,
 /// addresses no attachment holds, and rebuilds the firewall table. Safe at
 /// any time: a live attachment's objects are all named by its record.
 pub fn gc(store: &Store) -> Result<Vec<String>> {
     let _lock = store.lock()?;
     let mut done = Vec::new();
     for (net, a) in store.all_attachments()? {
-        let owner_gone = a.owner.is_some_and(|o| !o.alive());
+        // An owner gone is not enough: a container whose supervisor was
+        // killed still runs, its processes in the namespace.
+        let owner_gone = a.owner.is_some_and(|o| !o.alive()) && !netns::has_processes(&a.netns);
         if owner_gone || !netns::is_live(&a.netns) {
             detach_locked(store, &net, &a)?;
             done.push(format!("detached {} from {}", a.id, net.name));

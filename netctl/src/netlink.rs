@@ -28,7 +28,8 @@ use netlink_packet_core::{
 };
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+    InfoBridgePort, InfoData, InfoKind, InfoPortData, InfoPortKind, InfoVeth, LinkAttribute,
+    LinkFlags, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
@@ -216,6 +217,24 @@ impl Netlink {
         msg.header.flags = LinkFlags::Up;
         msg.header.change_mask = LinkFlags::Up;
         self.request(RouteNetlinkMessage::SetLink(msg), 0, "bring up", name)?;
+        Ok(())
+    }
+
+    /// `ip link set dev INDEX type bridge_slave hairpin on` and `up`: a port
+    /// of a bridge that may send a frame back out the port it came in by.
+    /// A container reaching its own published port needs it where
+    /// br_netfilter is loaded: the DNAT back to the container's own address
+    /// is then bridged, not routed, and goes out the port it came from.
+    pub fn set_up_hairpin(&mut self, index: u32, name: &str) -> Result<()> {
+        let mut msg = LinkMessage::default();
+        msg.header.index = index;
+        msg.header.flags = LinkFlags::Up;
+        msg.header.change_mask = LinkFlags::Up;
+        msg.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::PortKind(InfoPortKind::Bridge),
+            LinkInfo::PortData(InfoPortData::BridgePort(vec![InfoBridgePort::HairpinMode(true)])),
+        ]));
+        self.request(RouteNetlinkMessage::NewLink(msg), 0, "bring up (hairpin)", name)?;
         Ok(())
     }
 

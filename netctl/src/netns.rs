@@ -65,6 +65,18 @@ pub fn is_live(file: &Path) -> bool {
     statfs(file).is_ok_and(|s| s.filesystem_type() == NSFS_MAGIC)
 }
 
+/// Whether any process runs in the namespace at `file`: one whose
+/// /proc/PID/ns/net is the same nsfs inode.
+pub fn has_processes(file: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(ns) = fs::metadata(file) else { return false };
+    fs::read_dir("/proc").into_iter().flatten().flatten().any(|e| {
+        e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit())
+            && fs::metadata(e.path().join("ns/net"))
+                .is_ok_and(|m| m.ino() == ns.ino() && m.dev() == ns.dev())
+    })
+}
+
 /// Releases the namespace kept at `file` and removes the file; a file
 /// already gone, or no longer mounted, is fine. The namespace itself ends
 /// once no process is left in it (its interfaces with it).

@@ -106,6 +106,12 @@ impl Store {
         Ok(Store { root: root.to_path_buf(), dir })
     }
 
+    /// The store of `root` as it is, for reading: nothing is created (a
+    /// root without networks has none).
+    pub fn at(root: &Path) -> Store {
+        Store { root: root.to_path_buf(), dir: root.join("networks") }
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -122,7 +128,11 @@ impl Store {
 
     pub fn networks(&self) -> Result<Vec<Network>> {
         let mut all = Vec::new();
-        for entry in fs::read_dir(&self.dir).map_err(Error::io("list", &self.dir))?.flatten() {
+        let entries = match fs::read_dir(&self.dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(all),
+            other => other.map_err(Error::io("list", &self.dir))?,
+        };
+        for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with('.') {
                 continue;

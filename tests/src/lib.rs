@@ -392,6 +392,25 @@ impl Sandbox {
         leaks
     }
 
+    /// Removes every container and network of the sandbox, whatever state
+    /// a failed test left them in.
+    fn force_cleanup(&self) {
+        let all = self.dockerish(["ps", "-aq"]).stdout;
+        let ids: Vec<&str> = all.lines().collect();
+        if !ids.is_empty() {
+            let _ = self.dockerish([&["rm", "-f"][..], &ids].concat());
+        }
+        let _ = self.netctl(["gc"]);
+        let networks = self.netctl(["ls", "--format", "json"]).stdout;
+        if let Ok(serde_json::Value::Array(list)) =
+            serde_json::from_str::<serde_json::Value>(&networks)
+        {
+            for net in list {
+                let _ = self.netctl(["rm", net["name"].as_str().unwrap_or_default()]);
+            }
+        }
+    }
+
     /// What of the network is left: records (networks, attachments, IPAM
     /// entries, namespace files) and, in the sandbox's network, links and
     /// the nftables table; on the host's, the links and table of ours.
@@ -449,6 +468,11 @@ impl Drop for Sandbox {
             let _ = self.netctl(["rm", "bridge"]);
         }
         let leaks = self.leaks();
+        if !leaks.is_empty() {
+            // Reported below all the same; taken down so that the host (the
+            // real one, for a sandbox on it) stays clean for the next test.
+            self.force_cleanup();
+        }
         if leaks.iter().any(|l| l.starts_with("cgroup ")) {
             // Reported below all the same; removed so the host stays clean.
             let mut rm = Command::new(bin("cgctl"));
@@ -506,6 +530,40 @@ pub fn cgroup_dirs() -> Vec<PathBuf> {
             }
         }
     }
+    out
+}
+
+/// A small static C program of `tests/fixtures/NAME.c`, compiled once (per
+/// source change) into the target directory: for what busybox cannot do
+/// (a UDP server, a raw system call), run in the busybox image through a
+/// read-only volume.
+pub fn c_program(name: &str) -> PathBuf {
+    static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(format!("{name}.c"));
+    let exe = std::env::current_exe().expect("own executable");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<test>")
+        .join("test-fixtures");
+    fs::create_dir_all(&dir).expect("create the fixtures directory");
+    let out = dir.join(name);
+    let fresh = |o: &Path| {
+        let (built, src) = (
+            fs::metadata(o).and_then(|m| m.modified()),
+            fs::metadata(&source).and_then(|m| m.modified()),
+        );
+        matches!((built, src), (Ok(b), Ok(s)) if b >= s)
+    };
+    if !fresh(&out) {
+        let tmp = dir.join(format!(".{name}.{}", std::process::id()));
+        let mut cc = Command::new("cc");
+        cc.args(["-static", "-O2", "-Wall", "-o"]).arg(&tmp).arg(&source);
+        outcome(cc).ok();
+        fs::rename(&tmp, &out).expect("move the fixture into place");
+    }
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod");
     out
 }
 
