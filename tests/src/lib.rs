@@ -567,6 +567,42 @@ pub fn c_program(name: &str) -> PathBuf {
     out
 }
 
+/// The Debian packages of the scenario image (the seeds' two scenarios).
+pub const SCENARIO_PACKAGES: &str = "nginx-light,redis-server,python3-flask,python3-redis";
+
+/// A flat root filesystem tar of Debian bookworm (minbase) with
+/// [`SCENARIO_PACKAGES`]: made once by mmdebstrap from Debian's packages
+/// (about two minutes), then kept in `$DOCKERISH_TEST_CACHE` (default
+/// /var/cache/dockerish-tests), outside the repository, for every later
+/// run. Tests running at once wait for one build (flock).
+pub fn scenario_tar() -> PathBuf {
+    let cache = std::env::var_os("DOCKERISH_TEST_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/var/cache/dockerish-tests".into());
+    fs::create_dir_all(&cache).expect("create the test cache");
+    let lock = fs::File::options()
+        .create(true)
+        .append(true)
+        .open(cache.join(".lock"))
+        .expect("open the cache lock");
+    let _held = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| e)
+        .expect("lock the cache");
+    let tar = cache.join(format!("bookworm-{}.tar", SCENARIO_PACKAGES.replace(',', "+")));
+    if !tar.is_file() {
+        // mmdebstrap takes the format from the name too: keep it a .tar.
+        let tmp = tar.with_extension("partial.tar");
+        let mut build = Command::new("mmdebstrap");
+        let include = format!("--include={SCENARIO_PACKAGES}");
+        build
+            .args(["--quiet", "--format=tar", "--variant=minbase", &include, "bookworm"])
+            .arg(&tmp);
+        outcome(build).ok();
+        fs::rename(&tmp, &tar).expect("move the image tar into place");
+    }
+    tar
+}
+
 /// A copy of a workspace binary in a world-readable directory, for tests
 /// that run it as an unprivileged user (the target directory may not be
 /// reachable for them).
