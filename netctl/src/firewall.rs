@@ -69,12 +69,15 @@ pub fn render(networks: &[Network], attachments: &[(Network, Attachment)]) -> St
         "\tmap dnat_addr {{\n\t\ttype ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service\n{}\t}}\n",
         elements(&|a, p| p.host_ip.is_some().then(|| dnat_element(a, p)))
     );
+    // A `dnat … map @m` whose key is not in the map does not match (the
+    // lookup breaks the rule), so the map needs no guard of its own; and
+    // Linux 6.1 refuses a bare `… @m` lookup on a map (EINVAL).
     t.push_str(
         "\tchain raw_prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n\
          \t\tiifname != \"lo\" ip daddr 127.0.0.0/8 meta l4proto . th dport @published drop\n\t}\n\
          \tchain published_ports {\n\
-         \t\tip daddr . meta l4proto . th dport @dnat_addr dnat ip to ip daddr . meta l4proto . th dport map @dnat_addr\n\
-         \t\tmeta l4proto . th dport @dnat_any dnat ip to meta l4proto . th dport map @dnat_any\n\t}\n\
+         \t\tdnat ip to ip daddr . meta l4proto . th dport map @dnat_addr\n\
+         \t\tdnat ip to meta l4proto . th dport map @dnat_any\n\t}\n\
          \tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\
          \t\tfib daddr type local jump published_ports\n\t}\n\
          \tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n\
