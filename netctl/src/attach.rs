@@ -35,7 +35,7 @@ use crate::netlink::Netlink;
 use crate::network::{self, check_ifname};
 use crate::ports::PortMapping;
 use crate::store::{Attachment, Network, Store};
-use crate::{firewall, hosts, ipam, netns};
+use crate::{firewall, hosts, ipam, netns, timing};
 
 /// What `attach` is asked for.
 #[derive(Clone, Debug, Default)]
@@ -73,11 +73,7 @@ fn check_id(id: &str) -> Result<()> {
 /// and the network's IDs (any ID: a CNI runtime's need not be hex), 14
 /// bytes, within the kernel's 15.
 fn host_veth(id: &str, net: &Network) -> String {
-    // FNV-1a, 64 bits: tiny, and enough to tell a host's veths apart.
-    let hash =
-        id.bytes().chain([b'/']).chain(net.id.bytes()).fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
+    let hash = crate::store::fnv1a(format!("{id}/{}", net.id).as_bytes());
     format!("dk{:012x}", hash >> 16)
 }
 
@@ -112,12 +108,14 @@ pub fn attach(store: &Store, spec: &AttachSpec) -> Result<Attachment> {
         }
     }
     let _lock = store.lock()?;
+    timing::step("lock");
     let net = match store.network(&spec.network) {
         Err(Error::NoSuchNetwork(_)) if spec.network == network::DEFAULT => {
             network::default_network(store)?
         }
         other => other?,
     };
+    timing::step("network");
     if let Some(existing) = store.attachment(&net.name, &spec.id)? {
         let mut nl = Netlink::open()?;
         if existing.complete
@@ -135,8 +133,10 @@ pub fn attach(store: &Store, spec: &AttachSpec) -> Result<Attachment> {
         ipam::check_usable(&net, ip)?;
     }
     let ports = choose_ports(store, spec)?;
+    timing::step("ports");
     let ipam_dir = store.network_dir(&net.name).join("ipam");
     let ip = ipam::allocate(&ipam_dir, &net, &spec.id, spec.ip)?;
+    timing::step("ipam");
     let mac = mac_of(ip);
     let mut record = Attachment {
         id: spec.id.clone(),
@@ -159,11 +159,14 @@ pub fn attach(store: &Store, spec: &AttachSpec) -> Result<Attachment> {
         let _ = ipam::release(&ipam_dir, ip, &spec.id);
         return Err(e);
     }
+    timing::step("record");
     match wire(store, &net, &mut record, mac) {
         Ok(()) => {
             record.complete = true;
             store.save_attachment(&net.name, &record)?;
+            timing::step("record");
             refresh_hosts(store, &record.id, &[net.name.clone()])?;
+            timing::step("hosts");
             Ok(record)
         }
         Err(e) => {
@@ -179,9 +182,11 @@ fn wire(store: &Store, net: &Network, record: &mut Attachment, mac: [u8; 6]) -> 
         netns::add(&record.netns)?;
     }
     let ns = netns::open(&record.netns)?;
+    timing::step("netns");
     let mut host = Netlink::open()?;
-    let bridge = network::ensure_bridge(&mut host, net)?;
+    let bridge = network::ensure_bridge(store, &mut host, net)?;
     let mut inside = Netlink::open_in(ns.as_fd())?;
+    timing::step("sockets");
     if inside.link(&record.ifname)?.is_some() {
         if record.ifname != "eth0" {
             return Err(Error::invalid(
@@ -200,9 +205,10 @@ fn wire(store: &Store, net: &Network, record: &mut Attachment, mac: [u8; 6]) -> 
     let veth = host.link(&record.host_veth)?.ok_or_else(|| {
         Error::invalid("veth", record.host_veth.clone(), "vanished after its creation")
     })?;
-    host.set_up_hairpin(veth.index, &record.host_veth)?;
+    host.set_up_hairpin(veth.index, &record.host_veth, &store.host_names().link_alias)?;
+    timing::step("veth");
     if let Some(lo) = inside.link("lo")? {
-        inside.set_up(lo.index, "lo")?;
+        inside.set_up(lo.index, "lo", None)?;
     }
     let eth = inside.link(&record.ifname)?.ok_or_else(|| {
         Error::invalid("interface", record.ifname.clone(), "not in the namespace")
@@ -212,19 +218,22 @@ fn wire(store: &Store, net: &Network, record: &mut Attachment, mac: [u8; 6]) -> 
         Ipv4Net::new(record.ip, net.prefix()).expect("the subnet's prefix"),
         &record.ifname,
     )?;
-    inside.set_up(eth.index, &record.ifname)?;
+    inside.set_up(eth.index, &record.ifname, None)?;
     match inside.add_default_route(net.gateway) {
         // A second network: the first one's default route stays.
         Err(Error::Common(tool_cli::Error::Sys(s))) if s.source == nix::errno::Errno::EEXIST => {}
         other => other?,
     }
-    publish(store, record)
+    timing::step("address+route");
+    publish(store, record)?;
+    timing::step("rules");
+    Ok(())
 }
 
 /// Adds `record`'s ports; if our table is missing (a reboot, someone's
 /// `nft flush ruleset`) it is rebuilt from the records, this one included.
 fn publish(store: &Store, record: &Attachment) -> Result<()> {
-    if firewall::apply(&firewall::add_ports(record)).is_err() {
+    if firewall::apply(&firewall::add_ports(&store.host_names().table, record)).is_err() {
         network::rebuild_firewall(store)?;
     }
     Ok(())
@@ -315,6 +324,7 @@ fn free_port(p: &PortMapping) -> Result<u16> {
 pub fn detach(store: &Store, network: Option<&str>, id: &str) -> Result<Vec<Attachment>> {
     check_id(id)?;
     let _lock = store.lock()?;
+    timing::step("lock");
     let targets: Vec<(Network, Attachment)> = match network {
         Some(name) => {
             let net = store.network(name)?;
@@ -327,30 +337,38 @@ pub fn detach(store: &Store, network: Option<&str>, id: &str) -> Result<Vec<Atta
     }
     let left: Vec<String> = targets.iter().map(|(n, _)| n.name.clone()).collect();
     refresh_hosts(store, id, &left)?;
+    timing::step("hosts");
     Ok(targets.into_iter().map(|(_, a)| a).collect())
 }
 
 /// Undoes `a` (see the module docs); the caller holds the lock.
 pub(crate) fn detach_locked(store: &Store, net: &Network, a: &Attachment) -> Result<()> {
     Netlink::open()?.delete_link(&a.host_veth)?;
+    timing::step("veth");
     let others: Vec<PortMapping> = store
         .all_attachments()?
         .into_iter()
         .filter(|(_, o)| o.id != a.id)
         .flat_map(|(_, o)| o.ports)
         .collect();
-    if firewall::apply(&firewall::remove_ports(a, &others)).is_err() {
+    let table = &store.host_names().table;
+    if firewall::apply(&firewall::remove_ports(table, a, &others)).is_err() {
         // Our table is not as the records say: make it so, without `a`.
         let mut records = store.all_attachments()?;
         records.retain(|(n, o)| !(n.name == net.name && o.id == a.id));
         let networks = store.networks()?;
-        firewall::rebuild(&networks, &records)?;
+        firewall::rebuild(table, &networks, &records)?;
     }
+    timing::step("rules");
     ipam::release(&store.network_dir(&net.name).join("ipam"), a.ip, &a.id)?;
+    timing::step("ipam");
     if a.made_netns {
         netns::remove(&a.netns)?;
     }
-    store.remove_attachment(&net.name, &a.id)
+    timing::step("netns");
+    store.remove_attachment(&net.name, &a.id)?;
+    timing::step("record");
+    Ok(())
 }
 
 /// Rewrites the hosts files of container `changed` and of every container
@@ -374,7 +392,8 @@ fn refresh_hosts(store: &Store, changed: &str, networks: &[String]) -> Result<()
 }
 
 /// `gc`: detaches every attachment whose namespace is gone, or whose owner
-/// has exited and left no process in it; removes veths and bridges of ours that no record names,
+/// has exited and left no process in it; removes the veths and bridges tagged with this
+/// root (their alias, see [`crate::store::HostNames`]) that no record names,
 /// addresses no attachment holds, and rebuilds the firewall table. Safe at
 /// any time: a live attachment's objects are all named by its record.
 pub fn gc(store: &Store) -> Result<Vec<String>> {
@@ -393,14 +412,11 @@ pub fn gc(store: &Store) -> Result<Vec<String>> {
     let records = store.all_attachments()?;
     let mut nl = Netlink::open()?;
     for link in nl.links()? {
-        let ours_veth = link.name.len() == 14
-            && link.name.starts_with("dk")
-            && link.name[2..].bytes().all(|b| b.is_ascii_hexdigit());
-        let ours_bridge = (link.name.starts_with("dkbr") && link.name.len() == 12)
-            || link.name == network::DEFAULT_BRIDGE;
+        // Ours: tagged with this root (another root's are its own business).
+        let ours = link.alias.as_deref() == Some(store.host_names().link_alias.as_str());
         let named = records.iter().any(|(_, a)| a.host_veth == link.name)
             || networks.iter().any(|n| n.bridge == link.name);
-        if (ours_veth || ours_bridge) && !named {
+        if ours && !named {
             nl.delete_link(&link.name)?;
             done.push(format!("deleted link {}", link.name));
         }

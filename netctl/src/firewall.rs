@@ -1,6 +1,8 @@
 //! NAT and filtering with nftables (nft(8)), in one table of our own,
 //! `ip dockerish`: every rule of the project is in it, `nft list table ip
-//! dockerish` shows them, and nothing else on the host is touched.
+//! dockerish` shows them, and nothing else on the host is touched. (Each
+//! state root has its own table: `ip dockerish` is the default root's,
+//! `netctl info` names another's.)
 //!
 //! ```text
 //! raw_prerouting   drop packets to 127.0.0.0/8 that arrive on any interface but lo and
@@ -35,15 +37,13 @@ use crate::error::{Error, Result};
 use crate::ports::PortMapping;
 use crate::store::{Attachment, Network};
 
-/// The table's name (family `ip`).
-pub const TABLE: &str = "dockerish";
-
-/// The whole table, for `networks` and their `attachments`: the
-/// transaction that replaces any table of that name with it.
-pub fn render(networks: &[Network], attachments: &[(Network, Attachment)]) -> String {
+/// The whole table named `table` (family `ip`; the state root's, see
+/// [`crate::store::HostNames`]), for `networks` and their `attachments`:
+/// the transaction that replaces any table of that name with it.
+pub fn render(table: &str, networks: &[Network], attachments: &[(Network, Attachment)]) -> String {
     let mut t = String::new();
     // Create it if missing (no-op otherwise), so the delete cannot fail.
-    let _ = writeln!(t, "table ip {TABLE} {{}}\ndelete table ip {TABLE}\ntable ip {TABLE} {{");
+    let _ = writeln!(t, "table ip {table} {{}}\ndelete table ip {table}\ntable ip {table} {{");
     let ports: Vec<(&Attachment, &PortMapping)> =
         attachments.iter().flat_map(|(_, a)| a.ports.iter().map(move |p| (a, p))).collect();
     let elements = |f: &dyn Fn(&Attachment, &PortMapping) -> Option<String>| {
@@ -138,11 +138,11 @@ fn map_of(p: &PortMapping) -> &'static str {
 
 /// The elements for `a`'s published ports: what attach adds. Nothing to
 /// add for an attachment without ports: no transaction at all.
-pub fn add_ports(a: &Attachment) -> String {
+pub fn add_ports(table: &str, a: &Attachment) -> String {
     let mut t = String::new();
     for p in &a.ports {
-        let _ = writeln!(t, "add element ip {TABLE} published {{ {} }}", published_key(p));
-        let _ = writeln!(t, "add element ip {TABLE} {} {{ {} }}", map_of(p), dnat_element(a, p));
+        let _ = writeln!(t, "add element ip {table} published {{ {} }}", published_key(p));
+        let _ = writeln!(t, "add element ip {table} {} {{ {} }}", map_of(p), dnat_element(a, p));
     }
     t
 }
@@ -150,18 +150,18 @@ pub fn add_ports(a: &Attachment) -> String {
 /// Removes `a`'s elements, whether or not they are there: each is added
 /// (a no-op when present) then deleted, in one transaction, so a detach
 /// run twice, or after a half-done attach, succeeds.
-pub fn remove_ports(a: &Attachment, still_published: &[PortMapping]) -> String {
-    let mut t = add_ports(a);
+pub fn remove_ports(table: &str, a: &Attachment, still_published: &[PortMapping]) -> String {
+    let mut t = add_ports(table, a);
     for p in &a.ports {
         // Another container may publish the same port on another address.
         if !still_published.iter().any(|o| o.proto == p.proto && o.host_port == p.host_port) {
-            let _ = writeln!(t, "delete element ip {TABLE} published {{ {} }}", published_key(p));
+            let _ = writeln!(t, "delete element ip {table} published {{ {} }}", published_key(p));
         }
         let key = match p.host_ip {
             Some(ip) => format!("{ip} . {}", published_key(p)),
             None => published_key(p),
         };
-        let _ = writeln!(t, "delete element ip {TABLE} {} {{ {key} }}", map_of(p));
+        let _ = writeln!(t, "delete element ip {table} {} {{ {key} }}", map_of(p));
     }
     t
 }
@@ -190,13 +190,17 @@ pub fn apply(script: &str) -> Result<()> {
 }
 
 /// Replaces the table with what the records say.
-pub fn rebuild(networks: &[Network], attachments: &[(Network, Attachment)]) -> Result<()> {
-    apply(&render(networks, attachments))
+pub fn rebuild(
+    table: &str,
+    networks: &[Network],
+    attachments: &[(Network, Attachment)],
+) -> Result<()> {
+    apply(&render(table, networks, attachments))
 }
 
 /// Removes the table (when the last network goes).
-pub fn remove_table() -> Result<()> {
-    apply(&format!("table ip {TABLE} {{}}\ndelete table ip {TABLE}\n"))
+pub fn remove_table(table: &str) -> Result<()> {
+    apply(&format!("table ip {table} {{}}\ndelete table ip {table}\n"))
 }
 
 /// nft from `$PATH`, else where Debian installs it.
@@ -251,7 +255,7 @@ mod tests {
     fn the_table_holds_each_network_and_port() {
         let (a, b) = (net("a", "10.1.0.0/24", false), net("b", "10.2.0.0/24", true));
         let att = attached("10.1.0.2", &["8080:80", "127.0.0.1:9090:90/udp"]);
-        let text = render(&[a.clone(), b.clone()], &[(a, att)]);
+        let text = render("dockerish", &[a.clone(), b.clone()], &[(a, att)]);
         assert!(text.starts_with("table ip dockerish {}\ndelete table ip dockerish\n"), "{text}");
         assert!(text.contains("elements = { tcp . 8080 : 10.1.0.2 . 80 }"), "{text}");
         assert!(text.contains("elements = { 127.0.0.1 . udp . 9090 : 10.1.0.2 . 90 }"), "{text}");
@@ -270,7 +274,7 @@ mod tests {
     #[test]
     fn detach_removes_only_what_it_added_and_tolerates_absence() {
         let att = attached("10.1.0.2", &["8080:80"]);
-        let script = remove_ports(&att, &[]);
+        let script = remove_ports("dockerish", &att, &[]);
         let lines: Vec<&str> = script.lines().collect();
         assert!(
             lines[0].starts_with("add element ip dockerish published"),
@@ -282,9 +286,14 @@ mod tests {
         );
         let other: PortMapping = "127.0.0.2:8080:80".parse().unwrap();
         assert!(
-            !remove_ports(&att, &[other]).contains("delete element ip dockerish published"),
+            !remove_ports("dockerish", &att, &[other])
+                .contains("delete element ip dockerish published"),
             "still published by another"
         );
-        assert_eq!(add_ports(&attached("10.1.0.3", &[])), "", "no ports, no transaction");
+        assert_eq!(
+            add_ports("dockerish", &attached("10.1.0.3", &[])),
+            "",
+            "no ports, no transaction"
+        );
     }
 }

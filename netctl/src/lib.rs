@@ -34,6 +34,7 @@ pub mod netns;
 pub mod network;
 pub mod ports;
 pub mod store;
+pub mod timing;
 
 pub use attach::{attach, detach, gc, AttachSpec};
 pub use error::{Error, Result, ToolError};

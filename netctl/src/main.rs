@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use ipnet::Ipv4Net;
+use netctl::timing;
 use netctl::{
     attach, detach, gc, netns, network, AttachSpec, Error, NetworkSpec, Store, ToolError,
 };
@@ -43,6 +44,7 @@ enum Command {
     Netns(NetnsCommand),
     /// Create a network: a bridge with the gateway address, NAT out, isolation from the others
     Create {
+        /// Letters, digits and `_.-`, starting with a letter or digit (Docker's rule)
         name: String,
         /// The subnet (default: a free /16 of 10.210.0.0/16 … 172.30.0.0/16)
         #[arg(long, value_name = "CIDR")]
@@ -91,6 +93,7 @@ enum Command {
         /// Another name it is reached by (repeatable)
         #[arg(long = "alias", value_name = "NAME")]
         aliases: Vec<String>,
+        /// The container's hostname: listed with its address in its own /etc/hosts
         #[arg(long)]
         hostname: Option<String>,
         /// An extra /etc/hosts entry (repeatable)
@@ -111,24 +114,36 @@ enum Command {
         /// The process the attachment lasts for: gc detaches once it is gone
         #[arg(long, value_name = "PID")]
         owner: Option<i32>,
+        /// Print how long each step took, on stderr
+        #[arg(long)]
+        timings: bool,
     },
     /// Undo an attach (from NETWORK, or from every network); nothing attached is fine
     Detach {
         network: Option<String>,
+        /// The ID given to attach
         #[arg(long)]
         id: String,
+        /// Print how long each step took, on stderr
+        #[arg(long)]
+        timings: bool,
     },
     /// Remove every object of ours whose owner or namespace is gone
     Gc,
+    /// The state root and the names of its objects on the host (table, link alias), as JSON
+    Info,
 }
 
 #[derive(Subcommand)]
 enum NetnsCommand {
     /// Make a namespace kept at ROOT/netns/NAME (or at a path with a '/')
     Add { name: String },
-    /// Release it and remove its file
+    /// Release them and remove their files
     #[command(alias = "del")]
-    Rm { name: String },
+    Rm {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
     /// List the kept namespaces
     Ls,
     /// Run COMMAND in it
@@ -165,7 +180,11 @@ fn run(root: &Path, command: Command) -> Result<(), Error> {
     let store = Store::open(root)?;
     match command {
         Command::Netns(NetnsCommand::Add { name }) => netns::add(&netns_path(root, &name))?,
-        Command::Netns(NetnsCommand::Rm { name }) => netns::remove(&netns_path(root, &name))?,
+        Command::Netns(NetnsCommand::Rm { names }) => {
+            for name in names {
+                netns::remove(&netns_path(root, &name))?;
+            }
+        }
         Command::Netns(NetnsCommand::Ls) => {
             for (name, live) in netns::list(&root.join("netns"))? {
                 println!(
@@ -231,6 +250,7 @@ fn run(root: &Path, command: Command) -> Result<(), Error> {
             publish,
             ifname,
             owner,
+            timings,
         } => {
             let mut ports = Vec::new();
             for spec in &publish {
@@ -257,19 +277,35 @@ fn run(root: &Path, command: Command) -> Result<(), Error> {
                 ifname,
                 owner,
             };
+            if timings {
+                timing::start();
+            }
             let a = attach(&store, &spec)?;
+            print_timings("attach", timings);
             let net = store.network(&spec.network)?;
             print_json(&netctl::attach::Attached::new(&net, &a));
         }
-        Command::Detach { network, id } => print_json(
-            &detach(&store, network.as_deref(), &id)?
-                .iter()
-                .map(|a| &a.host_veth)
-                .collect::<Vec<_>>(),
-        ),
+        Command::Detach { network, id, timings } => {
+            if timings {
+                timing::start();
+            }
+            let undone = detach(&store, network.as_deref(), &id)?;
+            print_timings("detach", timings);
+            print_json(&undone.iter().map(|a| &a.host_veth).collect::<Vec<_>>());
+        }
         Command::Gc => gc(&store)?.iter().for_each(|line| println!("{line}")),
+        Command::Info => print_json(store.host_names()),
     }
     Ok(())
+}
+
+/// `netctl: attach: veth 1.92 ms`, a line per step, when asked for.
+fn print_timings(what: &str, asked: bool) {
+    if asked {
+        for (step, ms) in timing::take() {
+            eprintln!("netctl: {what}: {step} {ms:.3} ms");
+        }
+    }
 }
 
 /// setns(2) into the namespace at `file`, then exec `command`: what

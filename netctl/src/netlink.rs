@@ -49,6 +49,8 @@ pub struct Link {
     pub mac: String,
     /// The bridge it is a port of.
     pub master: Option<u32>,
+    /// Its alias (IFLA_IFALIAS): the state root's tag, on links of ours.
+    pub alias: Option<String>,
 }
 
 /// A NETLINK_ROUTE socket in one network namespace.
@@ -210,26 +212,29 @@ impl Netlink {
         Ok(())
     }
 
-    /// `ip link set dev INDEX up`.
-    pub fn set_up(&mut self, index: u32, name: &str) -> Result<()> {
+    /// `ip link set dev INDEX up` (and `alias ALIAS`, the tag of what we
+    /// make: the kernel takes an alias on a change, not on a creation).
+    pub fn set_up(&mut self, index: u32, name: &str, alias: Option<&str>) -> Result<()> {
         let mut msg = LinkMessage::default();
         msg.header.index = index;
         msg.header.flags = LinkFlags::Up;
         msg.header.change_mask = LinkFlags::Up;
+        msg.attributes.extend(alias.map(|a| LinkAttribute::IfAlias(a.into())));
         self.request(RouteNetlinkMessage::SetLink(msg), 0, "bring up", name)?;
         Ok(())
     }
 
-    /// `ip link set dev INDEX type bridge_slave hairpin on` and `up`: a port
-    /// of a bridge that may send a frame back out the port it came in by.
-    /// A container reaching its own published port needs it where
+    /// `ip link set dev INDEX type bridge_slave hairpin on alias ALIAS up`:
+    /// a port of a bridge that may send a frame back out the port it came
+    /// in by. A container reaching its own published port needs it where
     /// br_netfilter is loaded: the DNAT back to the container's own address
     /// is then bridged, not routed, and goes out the port it came from.
-    pub fn set_up_hairpin(&mut self, index: u32, name: &str) -> Result<()> {
+    pub fn set_up_hairpin(&mut self, index: u32, name: &str, alias: &str) -> Result<()> {
         let mut msg = LinkMessage::default();
         msg.header.index = index;
         msg.header.flags = LinkFlags::Up;
         msg.header.change_mask = LinkFlags::Up;
+        msg.attributes.push(LinkAttribute::IfAlias(alias.into()));
         msg.attributes.push(LinkAttribute::LinkInfo(vec![
             LinkInfo::PortKind(InfoPortKind::Bridge),
             LinkInfo::PortData(InfoPortData::BridgePort(vec![InfoBridgePort::HairpinMode(true)])),
@@ -318,8 +323,13 @@ impl Netlink {
 }
 
 fn link_of(msg: &LinkMessage) -> Link {
-    let mut link =
-        Link { index: msg.header.index, name: String::new(), mac: String::new(), master: None };
+    let mut link = Link {
+        index: msg.header.index,
+        name: String::new(),
+        mac: String::new(),
+        master: None,
+        alias: None,
+    };
     for a in &msg.attributes {
         match a {
             LinkAttribute::IfName(n) => link.name = n.clone(),
@@ -327,6 +337,7 @@ fn link_of(msg: &LinkMessage) -> Link {
                 link.mac = mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
             }
             LinkAttribute::Controller(m) => link.master = Some(*m),
+            LinkAttribute::IfAlias(a) => link.alias = Some(a.clone()),
             _ => {}
         }
     }

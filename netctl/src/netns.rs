@@ -41,7 +41,7 @@ pub fn add(file: &Path) -> Result<()> {
             .map_err(|e| Error::sys("unshare", "a network namespace", e))?;
         let mut nl = Netlink::open()?;
         if let Some(lo) = nl.link("lo")? {
-            nl.set_up(lo.index, "lo")?;
+            nl.set_up(lo.index, "lo", None)?;
         }
         mount(
             Some("/proc/thread-self/ns/net"),

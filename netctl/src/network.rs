@@ -18,8 +18,6 @@ use crate::store::{random_id, validate_name, Network, Store};
 /// The network containers get when none is named (Docker's `bridge`),
 /// made on first use, with no names: as Docker's default network.
 pub const DEFAULT: &str = "bridge";
-/// Its bridge, like Docker's docker0.
-pub const DEFAULT_BRIDGE: &str = "dockerish0";
 /// Where a network without `--subnet` gets one: the first /16 here that
 /// overlaps no network and no route of the host.
 const POOL: [&str; 6] = [
@@ -102,7 +100,7 @@ pub fn create(store: &Store, spec: &NetworkSpec) -> Result<Network> {
     };
     // The record first: a create killed half-way leaves one that rm removes.
     store.save_network(&net)?;
-    if let Err(e) = ensure_bridge(&mut nl, &net).and_then(|_| rebuild_firewall(store)) {
+    if let Err(e) = ensure_bridge(store, &mut nl, &net).and_then(|_| rebuild_firewall(store)) {
         let _ = nl.delete_link(&net.bridge);
         let _ = store.remove_network(&net.name);
         let _ = rebuild_firewall(store);
@@ -119,7 +117,7 @@ pub fn default_network(store: &Store) -> Result<Network> {
             store,
             &NetworkSpec {
                 name: DEFAULT.into(),
-                bridge: Some(DEFAULT_BRIDGE.into()),
+                bridge: store.host_names().default_bridge.clone(),
                 names: false,
                 ..NetworkSpec::default()
             },
@@ -130,7 +128,7 @@ pub fn default_network(store: &Store) -> Result<Network> {
 
 /// Makes the bridge of `net` if it is missing (a new network, or the first
 /// use after a reboot), with the gateway address, up; sets its sysctls.
-pub fn ensure_bridge(nl: &mut Netlink, net: &Network) -> Result<u32> {
+pub fn ensure_bridge(store: &Store, nl: &mut Netlink, net: &Network) -> Result<u32> {
     let link = match nl.link(&net.bridge)? {
         Some(link) => return Ok(link.index),
         None => {
@@ -142,7 +140,7 @@ pub fn ensure_bridge(nl: &mut Netlink, net: &Network) -> Result<u32> {
     };
     let gateway = Ipv4Net::new(net.gateway, net.prefix()).expect("a prefix of the subnet");
     nl.add_address(link.index, gateway, &net.bridge)?;
-    nl.set_up(link.index, &net.bridge)?;
+    nl.set_up(link.index, &net.bridge, Some(&store.host_names().link_alias))?;
     sysctl(&format!("net/ipv4/conf/{}/route_localnet", net.bridge), "1")?;
     if !net.internal {
         sysctl("net/ipv4/ip_forward", "1")?;
@@ -169,11 +167,11 @@ pub fn remove(store: &Store, key: &str) -> Result<Network> {
 
 /// The firewall table from the records (or none, with no network left).
 pub fn rebuild_firewall(store: &Store) -> Result<()> {
-    let networks = store.networks()?;
+    let (networks, table) = (store.networks()?, &store.host_names().table);
     if networks.is_empty() {
-        return firewall::remove_table();
+        return firewall::remove_table(table);
     }
-    firewall::rebuild(&networks, &store.all_attachments()?)
+    firewall::rebuild(table, &networks, &store.all_attachments()?)
 }
 
 /// A subnet must be a network address with room for a gateway and hosts.

@@ -93,27 +93,87 @@ pub struct Attachment {
     pub complete: bool,
 }
 
+/// The state root every tool uses without `--root`.
+pub const DEFAULT_ROOT: &str = "/var/lib/dockerish";
+
+/// The names that mark a root's objects on the host, so that two state
+/// roots (a test's, a benchmark's, yours) share a host without touching
+/// each other's: `gc` deletes only links tagged with its own root, and a
+/// rebuild replaces only its own table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HostNames {
+    /// The root, as an absolute path.
+    pub root: PathBuf,
+    /// The nftables table (family `ip`): `dockerish` for the default root,
+    /// `dockerish_` + 8 hex digits of a hash of the root's path otherwise.
+    pub table: String,
+    /// The alias (IFLA_IFALIAS, `ip link` shows it) of every bridge and
+    /// veth host end made for this root: `dockerish:` + the root's path.
+    pub link_alias: String,
+    /// The default network's bridge, `dockerish0`, for the default root;
+    /// another root's is named like any network's (`dkbr…`).
+    pub default_bridge: Option<String>,
+}
+
+impl HostNames {
+    fn of(root: &Path) -> HostNames {
+        let root = fs::canonicalize(root)
+            .or_else(|_| std::path::absolute(root))
+            .unwrap_or_else(|_| root.to_path_buf());
+        let text = root.to_string_lossy();
+        let default = root == Path::new(DEFAULT_ROOT);
+        // IFALIASZ: an alias has 255 bytes at most.
+        let link_alias = match text.len() <= 255 - "dockerish:".len() {
+            true => format!("dockerish:{text}"),
+            false => format!("dockerish:#{:016x}", fnv1a(text.as_bytes())),
+        };
+        HostNames {
+            table: match default {
+                true => "dockerish".into(),
+                false => format!("dockerish_{:08x}", fnv1a(text.as_bytes()) >> 32),
+            },
+            link_alias,
+            default_bridge: default.then(|| "dockerish0".into()),
+            root,
+        }
+    }
+}
+
+/// FNV-1a, 64 bits: a tiny hash, enough to tell a host's roots and veths
+/// apart in a name.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 /// The networks of a state root.
 pub struct Store {
     root: PathBuf,
     dir: PathBuf,
+    names: HostNames,
 }
 
 impl Store {
     pub fn open(root: &Path) -> Result<Store> {
         let dir = root.join("networks");
         fs::create_dir_all(&dir).map_err(Error::io("create", &dir))?;
-        Ok(Store { root: root.to_path_buf(), dir })
+        Ok(Store::at(root))
     }
 
     /// The store of `root` as it is, for reading: nothing is created (a
     /// root without networks has none).
     pub fn at(root: &Path) -> Store {
-        Store { root: root.to_path_buf(), dir: root.join("networks") }
+        Store { root: root.to_path_buf(), dir: root.join("networks"), names: HostNames::of(root) }
     }
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// How this root's objects are named on the host.
+    pub fn host_names(&self) -> &HostNames {
+        &self.names
     }
 
     /// Every change holds this lock: IPAM, ports, hosts files and the
@@ -250,4 +310,35 @@ pub fn random_id() -> Result<String> {
         .and_then(|mut f| f.read_exact(&mut bytes))
         .map_err(Error::io("read", "/dev/urandom"))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_root_names_its_host_objects_apart() {
+        let default = HostNames::of(Path::new(DEFAULT_ROOT));
+        assert_eq!(default.table, "dockerish");
+        assert_eq!(default.link_alias, "dockerish:/var/lib/dockerish");
+        assert_eq!(default.default_bridge.as_deref(), Some("dockerish0"));
+        let (a, b) = (HostNames::of(Path::new("/tmp/a")), HostNames::of(Path::new("/tmp/b")));
+        assert!(a.table.starts_with("dockerish_") && a.table.len() == 18, "{}", a.table);
+        assert_ne!(a.table, b.table);
+        assert_eq!(a.link_alias, "dockerish:/tmp/a");
+        assert_eq!(a.default_bridge, None);
+        let long = format!("/{}", "x".repeat(300));
+        let alias = HostNames::of(Path::new(&long)).link_alias;
+        assert!(alias.len() <= 255 && alias.starts_with("dockerish:#"), "{alias}");
+    }
+
+    #[test]
+    fn names_follow_dockers_rule() {
+        for good in ["mynet", "a", "my_net.2-b"] {
+            assert!(validate_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "-x", ".x", "a b", "a/b", &"n".repeat(65)] {
+            assert!(validate_name(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -283,6 +283,16 @@ impl Sandbox {
         self.run("netctl", args)
     }
 
+    /// The sandbox root's nftables table (`netctl info`: each root has its own).
+    pub fn nft_table(&self) -> String {
+        self.netctl_info()["table"].as_str().expect("a table").to_string()
+    }
+
+    /// `netctl info`: the root and the names of its objects on the host.
+    pub fn netctl_info(&self) -> serde_json::Value {
+        serde_json::from_str(&self.netctl(["info"]).ok()).expect("netctl info is JSON")
+    }
+
     /// A host command (not one of ours), run in the sandbox's network.
     pub fn host<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(
         &self,
@@ -433,14 +443,12 @@ impl Sandbox {
         for f in fs::read_dir(self.root().join("netns")).into_iter().flatten().flatten() {
             leaks.push(format!("netns file {}", f.path().display()));
         }
-        let links = self.host("ip", ["-o", "link"]).stdout;
-        let ours = |name: &str| {
-            let veth = name.len() == 14
-                && name.starts_with("dk")
-                && name[2..].bytes().all(|b| b.is_ascii_hexdigit());
-            veth || name.starts_with("dkbr") || name == "dockerish0"
-        };
-        for line in links.lines() {
+        // Which links and table are this root's: `netctl info` says (links
+        // carry the root in their alias; the table's name is the root's).
+        let info = self.netctl_info();
+        let (alias, table) = (info["link_alias"].as_str(), info["table"].as_str());
+        let (alias, table) = (alias.expect("a link alias"), table.expect("a table"));
+        for line in self.host("ip", ["-o", "link"]).stdout.lines() {
             let name = line
                 .split(':')
                 .nth(1)
@@ -449,12 +457,18 @@ impl Sandbox {
                 .split('@')
                 .next()
                 .unwrap_or_default();
-            if (self.host_net.is_some() && name != "lo") || ours(name) {
+            let ours = line
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .windows(2)
+                .any(|w| w == ["alias", alias]);
+            if (self.host_net.is_some() && name != "lo") || ours {
                 leaks.push(format!("link {name}"));
             }
         }
-        if self.host("nft", ["list", "tables"]).stdout.contains("table ip dockerish") {
-            leaks.push("nftables table ip dockerish".into());
+        let tables = self.host("nft", ["list", "tables"]).stdout;
+        if tables.lines().any(|l| l.trim() == format!("table ip {table}")) {
+            leaks.push(format!("nftables table ip {table}"));
         }
         leaks
     }

@@ -304,7 +304,7 @@ fn a_removed_container_frees_its_port_and_shadows_nothing() {
     // podman #11324: a `run --rm` with a port leaves no rule and the port free.
     sb.dockerish(["run", "--rm", "-p", "8484:80", "busybox", "true"]).ok();
     sb.dockerish(["run", "--rm", "-p", "8484:80", "busybox", "true"]).ok();
-    let table = sb.host("nft", ["list", "map", "ip", "dockerish", "dnat_any"]).ok();
+    let table = sb.host("nft", ["list", "map", "ip", &sb.nft_table(), "dnat_any"]).ok();
     assert!(!table.contains("8484"), "{table}");
     // nerdctl #665: a container restarted keeps its --ip, no "already allocated".
     sb.dockerish(["network", "create", "--subnet", "10.94.0.0/24", "fixed"]).ok();
@@ -499,8 +499,6 @@ fn faults_leave_nothing_once_removed_or_collected() {
     // leaves it alone (its processes are in the namespace); rm -f ends both.
     sb.dockerish(["run", "-d", "--name", "orphan", "-p", "8686:80", "busybox", "sleep", "300"])
         .ok();
-    let supervisor = sb.dockerish(["inspect", "-f", "{{json .}}", "orphan"]).ok();
-    let _ = supervisor;
     let sup = dockerish_tests::processes_naming("dockerish-supervisor")
         .into_iter()
         .find(|(_, cmd)| cmd.contains(sb.root().to_str().unwrap()))
@@ -616,7 +614,7 @@ fn netctl_is_a_cni_plugin() {
     assert!(inside.contains(address), "{inside}");
     assert_eq!(cni("CHECK").0, 0);
     // The portMappings capability: published like -p.
-    let table = sb.host("nft", ["list", "map", "ip", "dockerish", "dnat_any"]).ok();
+    let table = sb.host("nft", ["list", "map", "ip", &sb.nft_table(), "dnat_any"]).ok();
     assert!(
         table.contains(&format!("tcp . 8888 : {} . 80", address.trim_end_matches("/24"))),
         "{table}"
@@ -677,4 +675,79 @@ fn dry_run_shows_the_network_commands() {
         Path::new(&sb.root().join("netns")).read_dir().map_or(true, |mut d| d.next().is_none()),
         "--dry-run attaches nothing"
     );
+}
+
+#[test]
+fn two_state_roots_share_a_host_and_gc_takes_only_its_own() {
+    let sb = Sandbox::new();
+    // A second root in the same (sandbox) host network: a benchmark's, say.
+    let other_root = sb.root().join("other");
+    let other = |args: &[&str]| {
+        let mut cmd = Command::new(bin("netctl"));
+        cmd.arg("--root").arg(&other_root).args(args);
+        sb.in_net(&mut cmd);
+        outcome(cmd)
+    };
+    let other_ns = other_root.join("netns/x");
+    let ns = other_ns.to_str().unwrap();
+    sb.netctl(["create", "a", "--subnet", "10.105.0.0/24"]).ok();
+    attach_to(&sb, "a", "mine").ok();
+    sb.netctl([
+        "attach",
+        "a",
+        "--netns",
+        &format!("{}/netns/pub", sb.root().display()),
+        "--new-netns",
+        "--id",
+        "pub",
+        "-p",
+        "8001:80",
+    ])
+    .ok();
+    other(&["create", "b", "--subnet", "10.106.0.0/24"]).ok();
+    other(&["attach", "b", "--netns", ns, "--new-netns", "--id", "x", "-p", "8002:80"]).ok();
+    let (mine, theirs) = (
+        sb.netctl_info(),
+        serde_json::from_str::<serde_json::Value>(&other(&["info"]).ok()).unwrap(),
+    );
+    assert_ne!(mine["table"], theirs["table"], "each root has its own table");
+    // An orphan link of each root: tagged with it, in no record of it.
+    for (name, info) in [("dkbr0a0a0a0a", &mine), ("dkbr0b0b0b0b", &theirs)] {
+        sb.host("ip", ["link", "add", name, "type", "bridge"]).ok();
+        sb.host("ip", ["link", "set", name, "alias", info["link_alias"].as_str().unwrap()]).ok();
+    }
+    let swept = other(&["gc"]).ok();
+    assert!(swept.contains("deleted link dkbr0b0b0b0b"), "{swept}");
+    let links = sb.host("ip", ["-o", "link"]).ok();
+    assert!(!links.contains("dkbr0b0b0b0b:"), "the other root's orphan is gone");
+    assert!(links.contains("dkbr0a0a0a0a:"), "gc left another root's link alone");
+    let a = sb.netctl(["inspect", "a"]).ok();
+    let a: serde_json::Value = serde_json::from_str(&a).unwrap();
+    for (key, name) in [("network", "bridge"), ("attachments", "host_veth")] {
+        let names: Vec<String> = match &a[key] {
+            serde_json::Value::Array(list) => {
+                list.iter().map(|x| x[name].as_str().unwrap().to_string()).collect()
+            }
+            one => vec![one[name].as_str().unwrap().to_string()],
+        };
+        for n in names {
+            assert!(
+                links.contains(&format!(" {n}:")) || links.contains(&format!(" {n}@")),
+                "{n} is still there: {links}"
+            );
+        }
+    }
+    let map =
+        sb.host("nft", ["list", "map", "ip", mine["table"].as_str().unwrap(), "dnat_any"]).ok();
+    assert!(map.contains("tcp . 8001"), "the other root's rebuild left this root's ports: {map}");
+    // This root's gc takes its own orphan and nothing that is attached.
+    let swept = sb.netctl(["gc"]).ok();
+    assert!(swept.contains("deleted link dkbr0a0a0a0a") && !swept.contains("detached"), "{swept}");
+    other(&["detach", "--id", "x"]).ok();
+    other(&["rm", "b"]).ok();
+    let tables = sb.host("nft", ["list", "tables"]).ok();
+    assert!(!tables.contains(theirs["table"].as_str().unwrap()), "{tables}");
+    sb.netctl(["detach", "--id", "mine"]).ok();
+    sb.netctl(["detach", "--id", "pub"]).ok();
+    sb.netctl(["rm", "a"]).ok();
 }
