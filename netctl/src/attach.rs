@@ -22,6 +22,8 @@
 //! (a second detach), and works as well when the namespace is gone (after
 //! a reboot, or once the container's last process ended): deleting the
 //! veth's host end, or finding it gone with its namespace, both free it.
+//! A namespace netctl made, and that no process is in, is simply released:
+//! the kernel deletes its veth pair with it, without making detach wait.
 
 use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, AsRawFd};
@@ -35,7 +37,7 @@ use crate::netlink::Netlink;
 use crate::network::{self, check_ifname};
 use crate::ports::PortMapping;
 use crate::store::{Attachment, Network, Store};
-use crate::{firewall, hosts, ipam, netns, timing};
+use crate::{firewall, hosts, ipam, netns, nfnetlink, timing};
 
 /// What `attach` is asked for.
 #[derive(Clone, Debug, Default)]
@@ -201,7 +203,15 @@ fn wire(store: &Store, net: &Network, record: &mut Attachment, mac: [u8; 6]) -> 
             .expect("some ethN is free");
         store.save_attachment(&net.name, record)?;
     }
-    host.add_veth(&record.host_veth, bridge, &record.ifname, mac, ns.as_fd())?;
+    match host.add_veth(&record.host_veth, bridge, &record.ifname, mac, ns.as_fd()) {
+        // The pair of this ID's last attachment, whose namespace the kernel
+        // is still tearing down (see detach): ours, and done with.
+        Err(Error::Common(tool_cli::Error::Sys(s))) if s.source == nix::errno::Errno::EEXIST => {
+            host.delete_link(&record.host_veth)?;
+            host.add_veth(&record.host_veth, bridge, &record.ifname, mac, ns.as_fd())?;
+        }
+        other => other?,
+    }
     let veth = host.link(&record.host_veth)?.ok_or_else(|| {
         Error::invalid("veth", record.host_veth.clone(), "vanished after its creation")
     })?;
@@ -233,7 +243,8 @@ fn wire(store: &Store, net: &Network, record: &mut Attachment, mac: [u8; 6]) -> 
 /// Adds `record`'s ports; if our table is missing (a reboot, someone's
 /// `nft flush ruleset`) it is rebuilt from the records, this one included.
 fn publish(store: &Store, record: &Attachment) -> Result<()> {
-    if firewall::apply(&firewall::add_ports(&store.host_names().table, record)).is_err() {
+    let table = &store.host_names().table;
+    if nfnetlink::commit(table, &firewall::add_ports(record)).is_err() {
         network::rebuild_firewall(store)?;
     }
     Ok(())
@@ -343,7 +354,17 @@ pub fn detach(store: &Store, network: Option<&str>, id: &str) -> Result<Vec<Atta
 
 /// Undoes `a` (see the module docs); the caller holds the lock.
 pub(crate) fn detach_locked(store: &Store, net: &Network, a: &Attachment) -> Result<()> {
-    Netlink::open()?.delete_link(&a.host_veth)?;
+    // Deleting a link waits for the kernel to let go of it (an RCU grace
+    // period and more: 8–30 ms here). A namespace of our own with no
+    // process left ends when its file is unmounted below, and the kernel
+    // then deletes its interfaces, the veth pair with them, in a worker of
+    // its own: nothing to wait for. Otherwise (a namespace someone else
+    // keeps, or still in use), the host end is deleted here.
+    let dies_with_netns =
+        a.made_netns && netns::is_live(&a.netns) && !netns::has_processes(&a.netns);
+    if !dies_with_netns {
+        Netlink::open()?.delete_link(&a.host_veth)?;
+    }
     timing::step("veth");
     let others: Vec<PortMapping> = store
         .all_attachments()?
@@ -352,7 +373,7 @@ pub(crate) fn detach_locked(store: &Store, net: &Network, a: &Attachment) -> Res
         .flat_map(|(_, o)| o.ports)
         .collect();
     let table = &store.host_names().table;
-    if firewall::apply(&firewall::remove_ports(table, a, &others)).is_err() {
+    if nfnetlink::commit(table, &firewall::remove_ports(a, &others)).is_err() {
         // Our table is not as the records say: make it so, without `a`.
         let mut records = store.all_attachments()?;
         records.retain(|(n, o)| !(n.name == net.name && o.id == a.id));

@@ -32,6 +32,7 @@ pub mod ipam;
 pub mod netlink;
 pub mod netns;
 pub mod network;
+pub mod nfnetlink;
 pub mod ports;
 pub mod store;
 pub mod timing;

@@ -23,6 +23,14 @@ impl Proto {
             Proto::Udp => "udp",
         }
     }
+
+    /// The IP protocol number (/etc/protocols).
+    pub fn number(self) -> u8 {
+        match self {
+            Proto::Tcp => 6,
+            Proto::Udp => 17,
+        }
+    }
 }
 
 /// One host port forwarded to one container port.

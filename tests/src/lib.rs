@@ -448,24 +448,32 @@ impl Sandbox {
         let info = self.netctl_info();
         let (alias, table) = (info["link_alias"].as_str(), info["table"].as_str());
         let (alias, table) = (alias.expect("a link alias"), table.expect("a table"));
-        for line in self.host("ip", ["-o", "link"]).stdout.lines() {
-            let name = line
-                .split(':')
-                .nth(1)
-                .unwrap_or_default()
-                .trim()
-                .split('@')
-                .next()
-                .unwrap_or_default();
-            let ours = line
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .windows(2)
-                .any(|w| w == ["alias", alias]);
-            if (self.host_net.is_some() && name != "lo") || ours {
-                leaks.push(format!("link {name}"));
+        let links = || {
+            let mut left = Vec::new();
+            for line in self.host("ip", ["-o", "link"]).stdout.lines() {
+                let name = line
+                    .split(':')
+                    .nth(1)
+                    .unwrap_or_default()
+                    .trim()
+                    .split('@')
+                    .next()
+                    .unwrap_or_default();
+                let words: Vec<&str> = line.split_whitespace().collect();
+                let ours = words.windows(2).any(|w| w == ["alias", alias]);
+                if (self.host_net.is_some() && name != "lo") || ours {
+                    left.push(format!("link {name}"));
+                }
             }
+            left
+        };
+        // A released namespace takes its veth pair with it, in a kernel
+        // worker, a few milliseconds later.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !links().is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
+        leaks.extend(links());
         let tables = self.host("nft", ["list", "tables"]).stdout;
         if tables.lines().any(|l| l.trim() == format!("table ip {table}")) {
             leaks.push(format!("nftables table ip {table}"));

@@ -751,3 +751,33 @@ fn two_state_roots_share_a_host_and_gc_takes_only_its_own() {
     sb.netctl(["detach", "--id", "pub"]).ok();
     sb.netctl(["rm", "a"]).ok();
 }
+
+#[test]
+fn a_lost_table_is_rebuilt_and_an_id_attaches_again_at_once() {
+    let sb = Sandbox::new();
+    let table = sb.nft_table();
+    let ns = |id: &str| format!("{}/netns/{id}", sb.root().display());
+    let attach = |id: &str, port: &str| {
+        sb.netctl(["attach", "bridge", "--netns", &ns(id), "--new-netns", "--id", id, "-p", port])
+    };
+    attach("one", "8101:80").ok();
+    // Someone's `nft flush ruleset`: the next change rebuilds the table from
+    // the records, so the first container's port is back with the second's.
+    sb.host("nft", ["delete", "table", "ip", &table]).ok();
+    attach("two", "8102:80").ok();
+    let map = sb.host("nft", ["list", "map", "ip", &table, "dnat_any"]).ok();
+    assert!(map.contains("tcp . 8101") && map.contains("tcp . 8102"), "{map}");
+    sb.host("nft", ["delete", "table", "ip", &table]).ok();
+    sb.netctl(["detach", "--id", "one"]).ok();
+    let map = sb.host("nft", ["list", "map", "ip", &table, "dnat_any"]).ok();
+    assert!(!map.contains("tcp . 8101") && map.contains("tcp . 8102"), "{map}");
+    // Detach releases a namespace of ours and the kernel deletes its veth
+    // pair a little later: attaching the same ID at once meets that pair.
+    for _ in 0..10 {
+        sb.netctl(["detach", "--id", "two"]).ok();
+        attach("two", "8102:80").ok();
+    }
+    let inside = sb.netctl(["netns", "exec", &ns("two"), "--", "ip", "-o", "-4", "addr"]).ok();
+    assert!(inside.contains("eth0"), "{inside}");
+    sb.netctl(["detach", "--id", "two"]).ok();
+}
