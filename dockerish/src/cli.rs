@@ -13,7 +13,9 @@ Examples:
   echo hi | dockerish run -i --rm busybox cat
   dockerish run --rm -m 64m --cpus 0.5 --pids-limit 50 busybox sh    with resource limits
   dockerish run --dry-run busybox ls /        print the tool commands instead of running them
-  dockerish run -d --name web busybox httpd -f -p 8080    detached: prints the ID, runs on
+  dockerish run -d --name web -p 8080:80 busybox httpd -f -p 80    detached, published on port 8080
+  dockerish network create mynet; dockerish run -d --name db --net mynet busybox sleep 1d
+  dockerish run --rm --net mynet busybox ping -c1 db    containers on a network of yours find each other by name
   dockerish logs -f web; dockerish exec -it web sh; dockerish stop web; dockerish start web
   dockerish stats --no-stream                 CPU, memory and processes of running containers
   dockerish pause box; dockerish unpause box

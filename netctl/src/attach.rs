@@ -166,7 +166,7 @@ pub fn attach(store: &Store, spec: &AttachSpec) -> Result<Attachment> {
         Ok(()) => {
             record.complete = true;
             store.save_attachment(&net.name, &record)?;
-            timing::step("record");
+            timing::step("complete");
             refresh_hosts(store, &record.id, &[net.name.clone()])?;
             timing::step("hosts");
             Ok(record)

@@ -10,13 +10,13 @@
 //! ip link set dk1 master br0 up                         plugged into the switch
 //! ip -n c1 addr add 10.88.0.2/16 dev eth0; ip -n c1 link set eth0 up
 //! ip -n c1 route add default via 10.88.0.1              the bridge is its router
-//! nft add element … dnat_any { tcp . 8080 : 10.88.0.2 . 80 }   -p 8080:80
+//! nft add element … dnat_any { tcp . 8080 : 10.88.0.2 . 80 }   -p 8080:80 (sent as nfnetlink)
 //! ```
 //!
 //! netctl does each step over netlink ([`netlink`]; no `ip` is run), keeps
 //! what it did in records under the state root ([`store`]), hands out
 //! addresses ([`ipam`]), publishes ports with one nftables table of its own
-//! ([`firewall`]), keeps names in each container's /etc/hosts ([`hosts`]),
+//! ([`firewall`], its elements sent over [`nfnetlink`]), keeps names in each container's /etc/hosts ([`hosts`]),
 //! and can undo all of it from the records alone: `detach` after a crash,
 //! `gc` after a reboot. It is also a CNI plugin ([`cni`]).
 //!
