@@ -28,9 +28,8 @@ State lives in --root (or $DOCKERISH_ROOT), default /var/lib/dockerish.";
 #[derive(Parser)]
 #[command(name = "dockerish", version, after_help = EXAMPLES)]
 pub struct Cli {
-    /// State root of every dockerish tool
-    #[arg(long, env = "DOCKERISH_ROOT", default_value = "/var/lib/dockerish", global = true)]
-    pub root: PathBuf,
+    #[command(flatten)]
+    pub root: tool_cli::root::StateRoot,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -8,7 +8,7 @@ use tool_cli::exit::EXIT_FAILED;
 
 fn main() {
     let cli: Cli = tool_cli::run::parse();
-    let root = cli.root;
+    let root = cli.root.path;
     // As Docker's: `run` exits 125 when dockerish fails, every other
     // command 1; `run` and `exec` otherwise pass on the container's (or the
     // command's) own status, 126 and 127 included.

@@ -23,9 +23,8 @@ Exit status: 0 done, 2 no such image, 125 failed.";
 #[derive(Parser)]
 #[command(name = "imgtool", version, after_help = EXAMPLES)]
 struct Cli {
-    /// State root of every dockerish tool
-    #[arg(long, env = "DOCKERISH_ROOT", default_value = "/var/lib/dockerish", global = true)]
-    root: PathBuf,
+    #[command(flatten)]
+    root: tool_cli::root::StateRoot,
     #[command(subcommand)]
     command: Command,
 }
@@ -91,7 +90,7 @@ enum Format {
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
-    let store = Store::open(&cli.root)?;
+    let store = Store::open(&cli.root.path)?;
     match cli.command {
         Command::Import { file, name, cmd, env, workdir } => {
             let input: Box<dyn Read> = if file.as_os_str() == "-" {

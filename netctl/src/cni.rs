@@ -147,7 +147,7 @@ fn serve(command: &str, input: &str) -> Result<Option<Value>, Failure> {
         .root
         .clone()
         .or_else(|| std::env::var_os("DOCKERISH_ROOT").map(PathBuf::from))
-        .unwrap_or_else(|| "/var/lib/dockerish".into());
+        .unwrap_or_else(|| tool_cli::root::DEFAULT.into());
     let store = Store::open(&root)?;
     let id = env("CNI_CONTAINERID")?;
     match command {

@@ -30,9 +30,8 @@ plugin (ADD, DEL, CHECK, VERSION). Exit status: 0 done, 2 no such network, 125 f
 #[derive(Parser)]
 #[command(name = "netctl", version, after_help = EXAMPLES)]
 struct Cli {
-    /// State root of every dockerish tool
-    #[arg(long, env = "DOCKERISH_ROOT", default_value = "/var/lib/dockerish", global = true)]
-    root: PathBuf,
+    #[command(flatten)]
+    root: tool_cli::root::StateRoot,
     #[command(subcommand)]
     command: Command,
 }
@@ -76,48 +75,7 @@ enum Command {
     /// A network and its attachments, as JSON
     Inspect { name: String },
     /// Wire a network namespace to a network; prints interface, ip, prefix, gateway, mac, ports
-    Attach {
-        network: String,
-        /// The namespace: a file ns-exec --net= takes (netctl netns add, /proc/PID/ns/net)
-        #[arg(long, value_name = "PATH")]
-        netns: PathBuf,
-        /// Make the namespace file first (detach removes it)
-        #[arg(long)]
-        new_netns: bool,
-        /// The container's ID: the key of everything made for it
-        #[arg(long)]
-        id: String,
-        /// The name other containers on the network reach it by
-        #[arg(long)]
-        name: Option<String>,
-        /// Another name it is reached by (repeatable)
-        #[arg(long = "alias", value_name = "NAME")]
-        aliases: Vec<String>,
-        /// The container's hostname: listed with its address in its own /etc/hosts
-        #[arg(long)]
-        hostname: Option<String>,
-        /// An extra /etc/hosts entry (repeatable)
-        #[arg(long = "add-host", value_name = "HOST:IP")]
-        add_hosts: Vec<String>,
-        /// The file that is the container's /etc/hosts: kept current with names
-        #[arg(long, value_name = "FILE")]
-        hosts_file: Option<PathBuf>,
-        /// Ask for this address
-        #[arg(long)]
-        ip: Option<Ipv4Addr>,
-        /// Publish a port: [HOSTIP:][HOSTPORT:]PORT[/tcp|udp], ranges too (repeatable)
-        #[arg(short = 'p', long = "publish", value_name = "SPEC")]
-        publish: Vec<String>,
-        /// The interface inside (default: eth0, or the next free ethN)
-        #[arg(long)]
-        ifname: Option<String>,
-        /// The process the attachment lasts for: gc detaches once it is gone
-        #[arg(long, value_name = "PID")]
-        owner: Option<i32>,
-        /// Print how long each step took, on stderr
-        #[arg(long)]
-        timings: bool,
-    },
+    Attach(AttachFlags),
     /// Undo an attach (from NETWORK, or from every network); nothing attached is fine
     Detach {
         network: Option<String>,
@@ -132,6 +90,83 @@ enum Command {
     Gc,
     /// The state root and the names of its objects on the host (table, link alias), as JSON
     Info,
+}
+
+/// `netctl attach`'s flags: an [`AttachSpec`] as people type it.
+#[derive(clap::Args)]
+struct AttachFlags {
+    network: String,
+    /// The namespace: a file ns-exec --net= takes (netctl netns add, /proc/PID/ns/net)
+    #[arg(long, value_name = "PATH")]
+    netns: PathBuf,
+    /// Make the namespace file first (detach removes it)
+    #[arg(long)]
+    new_netns: bool,
+    /// The container's ID: the key of everything made for it
+    #[arg(long)]
+    id: String,
+    /// The name other containers on the network reach it by
+    #[arg(long)]
+    name: Option<String>,
+    /// Another name it is reached by (repeatable)
+    #[arg(long = "alias", value_name = "NAME")]
+    aliases: Vec<String>,
+    /// The container's hostname: listed with its address in its own /etc/hosts
+    #[arg(long)]
+    hostname: Option<String>,
+    /// An extra /etc/hosts entry (repeatable)
+    #[arg(long = "add-host", value_name = "HOST:IP")]
+    add_hosts: Vec<String>,
+    /// The file that is the container's /etc/hosts: kept current with names
+    #[arg(long, value_name = "FILE")]
+    hosts_file: Option<PathBuf>,
+    /// Ask for this address
+    #[arg(long)]
+    ip: Option<Ipv4Addr>,
+    /// Publish a port: [HOSTIP:][HOSTPORT:]PORT[/tcp|udp], ranges too (repeatable)
+    #[arg(short = 'p', long = "publish", value_name = "SPEC")]
+    publish: Vec<String>,
+    /// The interface inside (default: eth0, or the next free ethN)
+    #[arg(long)]
+    ifname: Option<String>,
+    /// The process the attachment lasts for: gc detaches once it is gone
+    #[arg(long, value_name = "PID")]
+    owner: Option<i32>,
+    /// Print how long each step took, on stderr
+    #[arg(long)]
+    timings: bool,
+}
+
+impl AttachFlags {
+    /// The spec the library takes: ports parsed, the owner found.
+    fn spec(self) -> Result<AttachSpec, Error> {
+        let mut ports = Vec::new();
+        for spec in &self.publish {
+            ports.extend(netctl::ports::parse(spec)?);
+        }
+        let owner = match self.owner {
+            Some(pid) => Some(
+                pidref::ProcessRef::of(pid)
+                    .ok_or_else(|| Error::invalid("--owner", pid.to_string(), "no such process"))?,
+            ),
+            None => None,
+        };
+        Ok(AttachSpec {
+            network: self.network,
+            netns: self.netns,
+            new_netns: self.new_netns,
+            id: self.id,
+            name: self.name,
+            aliases: self.aliases,
+            hostname: self.hostname,
+            add_hosts: self.add_hosts,
+            hosts_file: self.hosts_file,
+            ip: self.ip,
+            ports,
+            ifname: self.ifname,
+            owner,
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -164,7 +199,7 @@ fn main() {
     if std::env::var_os("CNI_COMMAND").is_some() {
         std::process::exit(netctl::cni::main());
     }
-    tool_cli::run::main("netctl", |cli: Cli| run(&cli.root, cli.command).map(|()| 0))
+    tool_cli::run::main("netctl", |cli: Cli| run(&cli.root.path, cli.command).map(|()| 0))
 }
 
 /// A namespace by name (ROOT/netns/NAME) or by path.
@@ -236,47 +271,9 @@ fn run(root: &Path, command: Command) -> Result<(), Error> {
             let attachments = store.attachments(&net.name)?;
             print_json(&serde_json::json!({ "network": net, "attachments": attachments }));
         }
-        Command::Attach {
-            network,
-            netns,
-            new_netns,
-            id,
-            name,
-            aliases,
-            hostname,
-            add_hosts,
-            hosts_file,
-            ip,
-            publish,
-            ifname,
-            owner,
-            timings,
-        } => {
-            let mut ports = Vec::new();
-            for spec in &publish {
-                ports.extend(netctl::ports::parse(spec)?);
-            }
-            let owner = match owner {
-                Some(pid) => Some(pidref::ProcessRef::of(pid).ok_or_else(|| {
-                    Error::invalid("--owner", pid.to_string(), "no such process")
-                })?),
-                None => None,
-            };
-            let spec = AttachSpec {
-                network,
-                netns,
-                new_netns,
-                id,
-                name,
-                aliases,
-                hostname,
-                add_hosts,
-                hosts_file,
-                ip,
-                ports,
-                ifname,
-                owner,
-            };
+        Command::Attach(flags) => {
+            let timings = flags.timings;
+            let spec = flags.spec()?;
             if timings {
                 timing::start();
             }

@@ -94,7 +94,7 @@ pub struct Attachment {
 }
 
 /// The state root every tool uses without `--root`.
-pub const DEFAULT_ROOT: &str = "/var/lib/dockerish";
+pub const DEFAULT_ROOT: &str = tool_cli::root::DEFAULT;
 
 /// The names that mark a root's objects on the host, so that two state
 /// roots (a test's, a benchmark's, yours) share a host without touching

@@ -39,7 +39,9 @@ pub fn bin(name: &str) -> PathBuf {
         )
     });
     let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name);
-    if let Some(newest) = newest_mtime(&sources) {
+    // Checked once a test is under way, not again in a failed test's
+    // cleanup (a second panic there would abort and hide the first).
+    if let Some(newest) = newest_mtime(&sources).filter(|_| !std::thread::panicking()) {
         assert!(
             built >= newest,
             "{} is older than its sources in {}: run cargo build --workspace",
@@ -209,14 +211,7 @@ impl Default for Sandbox {
 
 impl Sandbox {
     pub fn new() -> Sandbox {
-        require_root();
-        require_fixtures();
-        let root = tempfile::Builder::new()
-            .prefix("dockerish-test-")
-            .tempdir_in("/tmp")
-            .expect("temporary root");
-        fs::set_permissions(root.path(), fs::Permissions::from_mode(0o755)).expect("chmod root");
-        let mut sb = Sandbox { root, host_net: None };
+        let mut sb = Sandbox::on_host();
         let file = sb.host_net_path();
         tool("netctl", ["netns".as_ref(), "add".as_ref(), file.as_os_str()]).ok();
         sb.host_net = Some(fs::File::open(&file).expect("open the sandbox's network namespace"));
@@ -400,6 +395,15 @@ impl Sandbox {
         }
         leaks.extend(self.network_leaks());
         leaks
+    }
+
+    /// `rm -f` of every container (the drop then checks that nothing is left).
+    pub fn remove_all(&self) {
+        let all = self.dockerish(["ps", "-aq"]).ok();
+        let ids: Vec<&str> = all.lines().collect();
+        if !ids.is_empty() {
+            self.dockerish([&["rm", "-f"][..], &ids].concat()).ok();
+        }
     }
 
     /// Removes every container and network of the sandbox, whatever state

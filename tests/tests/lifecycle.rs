@@ -34,17 +34,6 @@ fn until_ready(sb: &Sandbox, name: &str) {
     until(&format!("{name} is ready"), || sb.dockerish(["logs", name]).stdout.contains("ready"));
 }
 
-/// `rm -f` of every container.
-fn remove_all(sb: &Sandbox) {
-    let all: Vec<String> = sb.dockerish(["ps", "-aq"]).ok().lines().map(String::from).collect();
-    if !all.is_empty() {
-        sb.dockerish(
-            [&["rm", "-f"][..], &all.iter().map(String::as_str).collect::<Vec<_>>()].concat(),
-        )
-        .ok();
-    }
-}
-
 #[test]
 fn run_detached_returns_at_once_and_keeps_both_streams_in_the_log() {
     let sb = Sandbox::new();
@@ -388,7 +377,7 @@ fn names_and_id_prefixes_work_everywhere_and_ambiguity_is_an_error() {
         .unwrap();
     sb.dockerish(["inspect", &shared]).fails(1, "ambiguous");
     sb.dockerish(["rm", "-f", &shared]).fails(1, "ambiguous");
-    remove_all(&sb);
+    sb.remove_all();
 }
 
 #[test]
@@ -631,7 +620,7 @@ fn a_killed_cli_leaves_ps_truthful() {
     sb.dockerish(["stop", "-t", "0", "stubborn"]).ok();
     assert_eq!(field(&sb, "stubborn", "{{.State.Status}} {{.State.ExitCode}}"), "exited 137");
     ps_tells_the_truth(&sb);
-    remove_all(&sb);
+    sb.remove_all();
 }
 
 /// The supervisor of container `key`, by its command line.

@@ -51,17 +51,6 @@ fn ping(sb: &Sandbox, from: &str, to: &str) -> bool {
     sb.dockerish(["exec", from, "ping", "-c", "1", "-W", "1", to]).code == 0
 }
 
-/// `rm -f` of every container, then the sandbox's drop checks the rest.
-fn remove_all(sb: &Sandbox) {
-    let all: Vec<String> = sb.dockerish(["ps", "-aq"]).ok().lines().map(String::from).collect();
-    if !all.is_empty() {
-        sb.dockerish(
-            [&["rm", "-f"][..], &all.iter().map(String::as_str).collect::<Vec<_>>()].concat(),
-        )
-        .ok();
-    }
-}
-
 /// A second machine on the host's LAN: a namespace wired to the sandbox's
 /// host by a veth pair, the host 192.0.2.1/24 on it (TEST-NET-1), the peer
 /// 192.0.2.2, its default route via the host.
@@ -160,7 +149,7 @@ fn containers_on_a_network_reach_each_other_by_address_and_name_and_no_other_net
     // resolv.conf: the host's, without loopback resolvers.
     let resolv = sb.dockerish(["exec", "client", "cat", "/etc/resolv.conf"]).ok();
     assert!(!resolv.lines().any(|l| l.starts_with("nameserver 127.")), "{resolv}");
-    remove_all(&sb);
+    sb.remove_all();
     sb.dockerish(["network", "rm", "front", "back"]).ok();
 }
 
@@ -212,7 +201,7 @@ fn published_ports_are_reached_from_the_host_and_the_lan_but_loopback_ones_not_f
     assert_eq!(sb.dockerish(["port", "web", "80"]).ok(), "0.0.0.0:8080\n127.0.0.1:9090\n");
     let ps = sb.dockerish(["ps"]).ok();
     assert!(ps.contains("0.0.0.0:8080->80/tcp, 127.0.0.1:9090->80/tcp"), "{ps}");
-    remove_all(&sb);
+    sb.remove_all();
 }
 
 #[test]
@@ -260,7 +249,7 @@ fn hairpin_udp_ranges_and_an_unbound_host_port() {
         0,
         "an unpublished port stays closed"
     );
-    remove_all(&sb);
+    sb.remove_all();
     sb.dockerish(["network", "rm", "hp"]).ok();
 }
 
@@ -289,7 +278,7 @@ fn a_port_is_published_once_and_never_over_a_host_process() {
     let _ = listener.wait();
     // Refusals leave nothing: only the two that run are recorded.
     assert_eq!(sb.dockerish(["ps", "-aq"]).ok().lines().count(), 2);
-    remove_all(&sb);
+    sb.remove_all();
 }
 
 #[test]
@@ -327,7 +316,7 @@ fn a_removed_container_frees_its_port_and_shadows_nothing() {
     sb.dockerish(["stop", "-t", "0", "pinned"]).ok();
     sb.dockerish(["start", "pinned"]).ok();
     assert_eq!(ip_of(&sb, "pinned"), "10.94.0.50");
-    remove_all(&sb);
+    sb.remove_all();
     sb.dockerish(["network", "rm", "fixed"]).ok();
 }
 
@@ -345,7 +334,7 @@ fn internal_networks_have_no_way_out() {
     );
     assert!(!ping(&sb, "inside", Lan::PEER), "an internal network reached the LAN");
     assert!(lan.run("ping -c1 -W1 10.95.0.2").code != 0, "the LAN reached an internal container");
-    remove_all(&sb);
+    sb.remove_all();
     sb.dockerish(["network", "rm", "vault"]).ok();
 }
 
@@ -445,7 +434,7 @@ fn bad_input_is_refused_and_changes_nothing() {
     sb.dockerish(["run", "-d", "--name", "user", "--net", "taken", "busybox", "sleep", "300"]).ok();
     sb.dockerish(["network", "rm", "taken"]).fails(1, "network taken is in use by user");
     sb.dockerish(["network", "rm", "bridge"]).fails(1, "a pre-defined network cannot be removed");
-    remove_all(&sb);
+    sb.remove_all();
     sb.dockerish(["network", "rm", "taken"]).ok();
     let nets = sb.netctl(["ls", "--format", "json"]).ok();
     assert!(!nets.contains("\"n\"") && !nets.contains("overlap"), "{nets}");
@@ -473,7 +462,7 @@ fn network_commands_connect_disconnect_prune_and_inspect() {
     sb.dockerish(["network", "disconnect", "extra", "client"]).ok();
     assert!(!sb.dockerish(["exec", "client", "ip", "-o", "addr"]).ok().contains("eth1"));
     sb.dockerish(["network", "create", "--subnet", "10.101.0.0/24", "unused"]).ok();
-    remove_all(&sb);
+    sb.remove_all();
     sb.dockerish(["network", "prune", "-f"]).ok();
     let left = sb.dockerish(["network", "ls", "--format", "json"]).ok();
     assert!(!left.contains("unused") && !left.contains("extra"), "{left}");
@@ -521,7 +510,7 @@ fn faults_leave_nothing_once_removed_or_collected() {
         sleep(Duration::from_millis(delay_ms));
         let _ = child.kill();
         let _ = child.wait();
-        remove_all(&sb);
+        sb.remove_all();
         sb.netctl(["gc"]).ok();
         assert!(no_attachments(&sb), "after a kill at {delay_ms} ms");
     }
@@ -640,7 +629,7 @@ fn on_the_real_host_a_loopback_port_reaches_its_container() {
     let published = format!("127.0.0.1:{port}:80");
     web(&sb, "hostweb", &["-p", &published], "on-the-host");
     assert_eq!(fetch(&sb, &format!("http://127.0.0.1:{port}/")).ok(), "on-the-host\n");
-    remove_all(&sb);
+    sb.remove_all();
     assert!(
         eventually(|| fetch(&sb, &format!("http://127.0.0.1:{port}/")).code != 0),
         "the port is closed again"

@@ -14,6 +14,7 @@
 //! - [`signal`]: signals by name or number, and the ones a runtime passes
 //!   on to its container;
 //! - [`hostname`]: the one rule for a container's host name;
+//! - [`root`]: `--root`, the state root every tool shares;
 //! - [`human`]: times, durations, sizes and tables as Docker prints and
 //!   parses them.
 //!
@@ -24,6 +25,7 @@ pub mod error;
 pub mod exit;
 pub mod hostname;
 pub mod human;
+pub mod root;
 pub mod run;
 pub mod signal;
 
