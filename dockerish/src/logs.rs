@@ -258,7 +258,7 @@ impl Printer {
         let mut lines = 0;
         let mut from = entries.len();
         while from > 0 {
-            let ends = parse_entry(entries[from - 1]).map_or(true, |e| e.ends_line);
+            let ends = parse_entry(entries[from - 1]).is_none_or(|e| e.ends_line);
             if ends {
                 if lines == n {
                     break;

@@ -47,7 +47,7 @@ impl ImageConfig {
     /// not `KEY=VALUE`.
     pub fn validate(&self) -> Result<()> {
         for entry in &self.env {
-            if !entry.split_once('=').is_some_and(|(k, _)| !k.is_empty()) {
+            if entry.split_once('=').is_none_or(|(k, _)| k.is_empty()) {
                 return Err(Error::invalid("environment entry", entry, "expected KEY=VALUE"));
             }
         }
