@@ -167,9 +167,10 @@ fn serve(command: &str, input: &str) -> Result<Option<Value>, Failure> {
 fn add(store: &Store, conf: &Conf, id: &str) -> Result<Value, Failure> {
     let netns = PathBuf::from(env("CNI_NETNS")?);
     let ifname = env("CNI_IFNAME")?;
-    if store.network(&conf.name).is_err() {
+    // By exact name: a conf's name that starts another network's ID is not that network.
+    if store.network_named(&conf.name)?.is_none() {
         let _lock = store.lock()?;
-        if store.network(&conf.name).is_err() {
+        if store.network_named(&conf.name)?.is_none() {
             let spec = NetworkSpec {
                 name: conf.name.clone(),
                 subnet: conf.subnet,

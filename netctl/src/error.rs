@@ -29,12 +29,21 @@ pub enum Error {
     PortPublished { port: String, by: String },
     #[error("{port} is already in use on the host (bind: {why}): a process listens there")]
     PortInUse { port: String, why: String },
-    /// nft refused a transaction.
-    #[error("nft: {0}")]
-    Firewall(String),
-    /// A CNI request this plugin cannot serve.
-    #[error("{0}")]
-    Cni(String),
+    /// The firewall table could not be loaded or changed (nft's or the
+    /// kernel's words).
+    #[error("firewall table {table}: {why}")]
+    Firewall { table: String, why: String },
+}
+
+impl Error {
+    /// The errno of a failed system call, for callers that tell one from
+    /// the rest (EEXIST: made already).
+    pub fn errno(&self) -> Option<nix::errno::Errno> {
+        match self {
+            Error::Common(tool_cli::Error::Sys(s)) => Some(s.source),
+            _ => None,
+        }
+    }
 }
 
 impl ToolError for Error {

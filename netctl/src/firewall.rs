@@ -5,9 +5,12 @@
 //! `netctl info` names another's.)
 //!
 //! ```text
-//! raw_prerouting   drop packets to 127.0.0.0/8 that arrive on any interface but lo and
-//!                  aim at a published port (else DNAT would make them reach a port
-//!                  published on 127.0.0.1 from the LAN: moby #41872)
+//! raw_prerouting   drop packets to 127.0.0.0/8 that arrive on any interface but lo:
+//!                  route_localnet (below) would otherwise let a container reach the
+//!                  host's loopback-only services through its gateway (CVE-2020-8558),
+//!                  and DNAT let the LAN reach a port published on 127.0.0.1 (moby
+//!                  #41872). The replies of DNATed loopback traffic are addressed to
+//!                  the gateway at this point (conntrack undoes the NAT later).
 //! prerouting,      a packet to a local address (`fib daddr type local`: the host's own
 //! output           addresses, 127.0.0.1 included, from outside and from the host itself)
 //!                  and a published port is DNATed to the container: @dnat_addr for ports
@@ -20,14 +23,12 @@
 //!                  forwards nothing off its bridge
 //! ```
 //!
-//! **Cost.** Each change is one `nft -f -` transaction, atomic in the
-//! kernel, and costs little more than the exec of nft (~2–4 ms here): map
-//! elements are added or deleted, no rule is. A transaction that removes
-//! anything would make nft wait 10–20 ms more as it exits ([`apply`] says
-//! why, and why netctl does not wait for that). A network's create or removal, and
-//! recovery, rebuild the whole table from the records in one transaction
-//! ([`rebuild`]); that is also what `gc` does, so the table can never drift
-//! from what the records say.
+//! **Two ways in.** The table (chains, maps) is nft text, loaded whole by
+//! `nft -f -` ([`rebuild`]) when a network is created or removed, by `gc`,
+//! and whenever the table is found missing (a reboot, someone's `nft flush
+//! ruleset`): made from the records, so it cannot drift from them. A
+//! container's ports are map elements, added and deleted by attach and
+//! detach over nfnetlink ([`crate::nfnetlink`]), without the exec of nft.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -45,37 +46,41 @@ pub fn render(table: &str, networks: &[Network], attachments: &[(Network, Attach
     let mut t = String::new();
     // Create it if missing (no-op otherwise), so the delete cannot fail.
     let _ = writeln!(t, "table ip {table} {{}}\ndelete table ip {table}\ntable ip {table} {{");
-    let ports: Vec<(&Attachment, &PortMapping)> =
-        attachments.iter().flat_map(|(_, a)| a.ports.iter().map(move |p| (a, p))).collect();
-    let elements = |f: &dyn Fn(&Attachment, &PortMapping) -> Option<String>| {
-        let items: Vec<String> = ports.iter().filter_map(|(a, p)| f(a, p)).collect();
-        if items.is_empty() {
-            String::new()
-        } else {
-            format!("\t\telements = {{ {} }}\n", items.join(", "))
+    // Each host port once (records that disagree must not fail the load).
+    let mut dnat: Vec<(bool, String, String)> = Vec::new();
+    for (a, p) in attachments.iter().flat_map(|(_, a)| a.ports.iter().map(move |p| (a, p))) {
+        let (key, value) = dnat_text(a, p);
+        if !dnat.iter().any(|(_, k, _)| *k == key) {
+            dnat.push((p.host_ip.is_some(), key, value));
+        }
+    }
+    let elements = |on_one_address: bool| {
+        let items: Vec<String> = dnat
+            .iter()
+            .filter(|(one, _, _)| *one == on_one_address)
+            .map(|(_, k, v)| format!("{k} : {v}"))
+            .collect();
+        match items.is_empty() {
+            true => String::new(),
+            false => format!("\t\telements = {{ {} }}\n", items.join(", ")),
         }
     };
     let _ = write!(
         t,
-        "\tset published {{\n\t\ttype inet_proto . inet_service\n{}\t}}\n",
-        elements(&|_, p| Some(published_key(p)))
-    );
-    let _ = write!(
-        t,
         "\tmap dnat_any {{\n\t\ttype inet_proto . inet_service : ipv4_addr . inet_service\n{}\t}}\n",
-        elements(&|a, p| p.host_ip.is_none().then(|| dnat_element(a, p)))
+        elements(false)
     );
     let _ = write!(
         t,
         "\tmap dnat_addr {{\n\t\ttype ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service\n{}\t}}\n",
-        elements(&|a, p| p.host_ip.is_some().then(|| dnat_element(a, p)))
+        elements(true)
     );
     // A `dnat … map @m` whose key is not in the map does not match (the
     // lookup breaks the rule), so the map needs no guard of its own; and
     // Linux 6.1 refuses a bare `… @m` lookup on a map (EINVAL).
     t.push_str(
         "\tchain raw_prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n\
-         \t\tiifname != \"lo\" ip daddr 127.0.0.0/8 meta l4proto . th dport @published drop\n\t}\n\
+         \t\tiifname != \"lo\" ip daddr 127.0.0.0/8 drop\n\t}\n\
          \tchain published_ports {\n\
          \t\tdnat ip to ip daddr . meta l4proto . th dport map @dnat_addr\n\
          \t\tdnat ip to meta l4proto . th dport map @dnat_any\n\t}\n\
@@ -117,16 +122,12 @@ pub fn render(table: &str, networks: &[Network], attachments: &[(Network, Attach
     t
 }
 
-fn published_key(p: &PortMapping) -> String {
-    format!("{} . {}", p.proto.name(), p.host_port)
-}
-
-fn dnat_element(a: &Attachment, p: &PortMapping) -> String {
-    let key = match p.host_ip {
-        Some(ip) => format!("{ip} . {}", published_key(p)),
-        None => published_key(p),
-    };
-    format!("{key} : {} . {}", a.ip, p.port)
+/// An element of @dnat_any or @dnat_addr as nft text: `[ip .] proto . port`
+/// and `ip . port`.
+fn dnat_text(a: &Attachment, p: &PortMapping) -> (String, String) {
+    let key = format!("{} . {}", p.proto.name(), p.host_port);
+    let key = p.host_ip.map_or(key.clone(), |ip| format!("{ip} . {key}"));
+    (key, format!("{} . {}", a.ip, p.port))
 }
 
 fn map_of(p: &PortMapping) -> &'static str {
@@ -137,47 +138,38 @@ fn map_of(p: &PortMapping) -> &'static str {
     }
 }
 
-/// The elements for `a`'s published ports: what attach adds, over
-/// nfnetlink ([`crate::nfnetlink`]). Nothing to add for an attachment
-/// without ports: no transaction at all.
+/// The elements for `a`'s published ports: what attach adds. Nothing to
+/// add for an attachment without ports: no transaction at all.
 pub fn add_ports(a: &Attachment) -> Vec<(Op, Element)> {
-    a.ports.iter().flat_map(|p| [(Op::Add, published(p)), (Op::Add, dnat(a, p))]).collect()
+    let mut adds: Vec<(Op, Element)> =
+        a.ports.iter().map(|p| (Op::Add, dnat_element(a, p))).collect();
+    // One message per map (nfnetlink sends a run of one map's changes as one).
+    adds.sort_by_key(|(_, e)| e.set);
+    adds
 }
 
 /// Removes `a`'s elements, whether or not they are there: each is added
 /// (a no-op when present) then deleted, in one transaction, so a detach
 /// run twice, or after a half-done attach, succeeds.
-pub fn remove_ports(a: &Attachment, still_published: &[PortMapping]) -> Vec<(Op, Element)> {
+pub fn remove_ports(a: &Attachment) -> Vec<(Op, Element)> {
     let mut changes = add_ports(a);
-    for p in &a.ports {
-        // Another container may publish the same port on another address.
-        if !still_published.iter().any(|o| o.proto == p.proto && o.host_port == p.host_port) {
-            changes.push((Op::Delete, published(p)));
-        }
-        changes.push((Op::Delete, dnat(a, p)));
-    }
+    let deletes: Vec<(Op, Element)> =
+        changes.iter().map(|(_, e)| (Op::Delete, e.clone())).collect();
+    changes.extend(deletes);
     changes
 }
 
-/// `proto . port` of @published, in the kernel's layout: each field of a
-/// concatenation takes 4 bytes (a protocol number, a port in network order).
-fn published(p: &PortMapping) -> Element {
-    Element { set: "published", key: proto_port(p.proto.number(), p.host_port), data: None }
-}
-
-/// `[ip .] proto . port : ip . port` of @dnat_addr or @dnat_any.
-fn dnat(a: &Attachment, p: &PortMapping) -> Element {
+/// An element of @dnat_any or @dnat_addr in the kernel's layout: each
+/// field of a concatenation takes 4 bytes (an address, a protocol number,
+/// a port in network order).
+fn dnat_element(a: &Attachment, p: &PortMapping) -> Element {
+    let [hi, lo] = p.host_port.to_be_bytes();
     let mut key = p.host_ip.map(|ip| ip.octets().to_vec()).unwrap_or_default();
-    key.extend(proto_port(p.proto.number(), p.host_port));
+    key.extend([p.proto.number(), 0, 0, 0, hi, lo, 0, 0]);
+    let [hi, lo] = p.port.to_be_bytes();
     let mut data = a.ip.octets().to_vec();
-    data.extend(p.port.to_be_bytes());
-    data.extend([0, 0]);
+    data.extend([hi, lo, 0, 0]);
     Element { set: map_of(p), key, data: Some(data) }
-}
-
-fn proto_port(proto: u8, port: u16) -> Vec<u8> {
-    let [hi, lo] = port.to_be_bytes();
-    vec![proto, 0, 0, 0, hi, lo, 0, 0]
 }
 
 /// Runs one nft transaction; an empty script is none.
@@ -189,18 +181,20 @@ fn proto_port(proto: u8, port: u16) -> Vec<u8> {
 /// nft runs with `--echo`, which prints `# new generation N …` when the
 /// commit is done (and nothing of the kind on an error); a thread reaps
 /// nft after that.
-pub fn apply(script: &str) -> Result<()> {
+pub fn apply(table: &str, script: &str) -> Result<()> {
     use std::io::{BufRead, BufReader, Read};
+    let failed = |why: String| Error::Firewall { table: format!("ip {table}"), why };
     if script.is_empty() {
         return Ok(());
     }
-    let mut child = Command::new(nft()?)
+    let nft = nft().ok_or_else(|| failed("nft not found (apt-get install nftables)".into()))?;
+    let mut child = Command::new(nft)
         .args(["--echo", "-f", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| Error::Firewall(format!("cannot run nft: {e}")))?;
+        .map_err(|e| failed(format!("cannot run nft: {e}")))?;
     let _ = child.stdin.take().expect("piped").write_all(script.as_bytes());
     let mut echo = BufReader::new(child.stdout.take().expect("piped"));
     let mut line = String::new();
@@ -218,7 +212,7 @@ pub fn apply(script: &str) -> Result<()> {
     let mut why = String::new();
     let _ = child.stderr.take().expect("piped").read_to_string(&mut why);
     let _ = child.wait();
-    Err(Error::Firewall(why.lines().next().unwrap_or("nft failed").to_string()))
+    Err(failed(format!("nft: {}", why.lines().next().unwrap_or("failed"))))
 }
 
 /// Replaces the table with what the records say.
@@ -227,22 +221,21 @@ pub fn rebuild(
     networks: &[Network],
     attachments: &[(Network, Attachment)],
 ) -> Result<()> {
-    apply(&render(table, networks, attachments))
+    apply(table, &render(table, networks, attachments))
 }
 
 /// Removes the table (when the last network goes).
 pub fn remove_table(table: &str) -> Result<()> {
-    apply(&format!("table ip {table} {{}}\ndelete table ip {table}\n"))
+    apply(table, &format!("table ip {table} {{}}\ndelete table ip {table}\n"))
 }
 
 /// nft from `$PATH`, else where Debian installs it.
-fn nft() -> Result<std::path::PathBuf> {
+fn nft() -> Option<std::path::PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(["/usr/sbin".into(), "/sbin".into()])
         .map(|d| d.join("nft"))
         .find(|p| p.is_file())
-        .ok_or_else(|| Error::Firewall("nft not found (apt-get install nftables)".into()))
 }
 
 #[cfg(test)]
@@ -305,36 +298,45 @@ mod tests {
 
     #[test]
     fn detach_removes_only_what_it_added_and_tolerates_absence() {
-        let att = attached("10.1.0.2", &["8080:80"]);
-        let changes = remove_ports(&att, &[]);
-        let ops: Vec<(Op, &str)> = changes.iter().map(|(op, e)| (*op, e.set)).collect();
+        let att = attached("10.1.0.2", &["8080:80", "127.0.0.1:8080:80", "9090:90"]);
+        let ops: Vec<(Op, &str)> = remove_ports(&att).iter().map(|(op, e)| (*op, e.set)).collect();
         assert_eq!(
             ops,
             [
-                (Op::Add, "published"),
+                (Op::Add, "dnat_addr"),
                 (Op::Add, "dnat_any"),
-                (Op::Delete, "published"),
+                (Op::Add, "dnat_any"),
+                (Op::Delete, "dnat_addr"),
+                (Op::Delete, "dnat_any"),
                 (Op::Delete, "dnat_any")
             ],
             "added first, so the delete cannot fail"
-        );
-        let other: PortMapping = "127.0.0.2:8080:80".parse().unwrap();
-        let kept = remove_ports(&att, &[other]);
-        assert!(
-            !kept.iter().any(|(op, e)| *op == Op::Delete && e.set == "published"),
-            "still published by another"
         );
         assert!(add_ports(&attached("10.1.0.3", &[])).is_empty(), "no ports, no transaction");
     }
 
     #[test]
     fn elements_are_in_the_kernels_layout() {
-        let att = attached("10.1.0.2", &["127.0.0.1:9090:90/udp"]);
+        let att = attached("10.1.0.2", &["127.0.0.1:9090:90/udp", "8080:80"]);
         let changes = add_ports(&att);
-        assert_eq!(changes[0].1.key, [17, 0, 0, 0, 0x23, 0x82, 0, 0], "udp . 9090");
-        let dnat = &changes[1].1;
-        assert_eq!(dnat.set, "dnat_addr");
-        assert_eq!(dnat.key, [127, 0, 0, 1, 17, 0, 0, 0, 0x23, 0x82, 0, 0]);
-        assert_eq!(dnat.data.as_deref(), Some(&[10, 1, 0, 2, 0, 90, 0, 0][..]), "10.1.0.2 . 90");
+        let (addr, any) = (&changes[0].1, &changes[1].1);
+        assert_eq!(addr.set, "dnat_addr");
+        assert_eq!(
+            addr.key,
+            [127, 0, 0, 1, 17, 0, 0, 0, 0x23, 0x82, 0, 0],
+            "127.0.0.1 . udp . 9090"
+        );
+        assert_eq!(addr.data.as_deref(), Some(&[10, 1, 0, 2, 0, 90, 0, 0][..]), "10.1.0.2 . 90");
+        assert_eq!((any.set, &any.key[..]), ("dnat_any", &[6, 0, 0, 0, 0x1f, 0x90, 0, 0][..]));
+    }
+
+    #[test]
+    fn the_table_loads_records_that_disagree() {
+        let a = net("a", "10.1.0.0/24", false);
+        let (one, two) = (attached("10.1.0.2", &["8080:80"]), attached("10.1.0.3", &["8080:80"]));
+        let text =
+            render("dockerish", std::slice::from_ref(&a), &[(a.clone(), one), (a.clone(), two)]);
+        assert_eq!(text.matches("tcp . 8080 :").count(), 1, "{text}");
+        assert!(text.contains("iifname != \"lo\" ip daddr 127.0.0.0/8 drop"), "{text}");
     }
 }

@@ -29,6 +29,7 @@ pub mod error;
 pub mod firewall;
 pub mod hosts;
 pub mod ipam;
+pub mod later;
 pub mod netlink;
 pub mod netns;
 pub mod network;

@@ -23,7 +23,8 @@ Examples:
   netctl gc                                               undo what crashed owners left
 
 State lives in --root (or $DOCKERISH_ROOT), default /var/lib/dockerish, under networks/ and
-netns/. Rules are in the nftables table `ip dockerish`. With CNI_COMMAND set, netctl is a CNI
+netns/. Rules are in the nftables table `ip dockerish` (the default root's; `netctl info`
+names another root's). With CNI_COMMAND set, netctl is a CNI
 plugin (ADD, DEL, CHECK, VERSION). Exit status: 0 done, 2 no such network, 125 failed.";
 
 /// Container networking: netns, bridges, veth pairs, IPAM, NAT and published ports
@@ -214,8 +215,13 @@ fn netns_path(root: &Path, name: &str) -> PathBuf {
 fn run(root: &Path, command: Command) -> Result<(), Error> {
     let store = Store::open(root)?;
     match command {
-        Command::Netns(NetnsCommand::Add { name }) => netns::add(&netns_path(root, &name))?,
+        // Under the store's lock: gc and detach remove namespace files too.
+        Command::Netns(NetnsCommand::Add { name }) => {
+            let _lock = store.lock()?;
+            netns::add(&netns_path(root, &name))?
+        }
         Command::Netns(NetnsCommand::Rm { names }) => {
+            let _lock = store.lock()?;
             for name in names {
                 netns::remove(&netns_path(root, &name))?;
             }
@@ -254,7 +260,7 @@ fn run(root: &Path, command: Command) -> Result<(), Error> {
                     for n in &networks {
                         let count = store.attachments(&n.name)?.len();
                         rows.push(vec![
-                            n.id[..12].into(),
+                            n.id.chars().take(12).collect(),
                             n.name.clone(),
                             n.subnet.to_string(),
                             n.gateway.to_string(),

@@ -47,8 +47,6 @@ pub struct Link {
     pub name: String,
     /// `aa:bb:cc:dd:ee:ff`.
     pub mac: String,
-    /// The bridge it is a port of.
-    pub master: Option<u32>,
     /// Its alias (IFLA_IFALIAS): the state root's tag, on links of ours.
     pub alias: Option<String>,
 }
@@ -164,6 +162,11 @@ impl Netlink {
             Err(Error::Common(tool_cli::Error::Sys(s))) if s.source == Errno::ENODEV => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// The link named `name`, which must be there (one just made).
+    pub fn existing_link(&mut self, name: &str) -> Result<Link> {
+        self.link(name)?.ok_or_else(|| Error::invalid("link", name, "not there after its creation"))
     }
 
     /// `ip link add NAME type bridge`.
@@ -323,23 +326,42 @@ impl Netlink {
 }
 
 fn link_of(msg: &LinkMessage) -> Link {
-    let mut link = Link {
-        index: msg.header.index,
-        name: String::new(),
-        mac: String::new(),
-        master: None,
-        alias: None,
-    };
+    let mut link =
+        Link { index: msg.header.index, name: String::new(), mac: String::new(), alias: None };
     for a in &msg.attributes {
         match a {
             LinkAttribute::IfName(n) => link.name = n.clone(),
-            LinkAttribute::Address(mac) => {
-                link.mac = mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
-            }
-            LinkAttribute::Controller(m) => link.master = Some(*m),
+            LinkAttribute::Address(mac) => link.mac = format_mac(mac),
             LinkAttribute::IfAlias(a) => link.alias = Some(a.clone()),
             _ => {}
         }
     }
     link
+}
+
+/// `aa:bb:cc:dd:ee:ff`.
+pub fn format_mac(bytes: impl AsRef<[u8]>) -> String {
+    bytes.as_ref().iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+}
+
+/// `ip link del NAME`, sent from a child process that waits for the kernel
+/// in our stead ([`crate::later`]): the request is built here, before the
+/// fork. A link already gone is fine (the kernel's error goes unread).
+pub fn delete_link_in_background(name: &str) -> Result<()> {
+    let mut msg = LinkMessage::default();
+    msg.attributes.push(LinkAttribute::IfName(name.into()));
+    let mut header = NetlinkHeader::default();
+    header.flags = NLM_F_REQUEST;
+    let mut packet = NetlinkMessage::new(
+        header,
+        NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(msg)),
+    );
+    packet.finalize();
+    let mut bytes = vec![0; packet.buffer_len()];
+    packet.serialize(&mut bytes);
+    let mut socket = Socket::new(NETLINK_ROUTE).map_err(Error::io("open", "a netlink socket"))?;
+    socket.bind_auto().map_err(Error::io("bind", "a netlink socket"))?;
+    socket.connect(&SocketAddr::new(0, 0)).map_err(Error::io("connect", "a netlink socket"))?;
+    crate::later::send(socket, bytes);
+    Ok(())
 }

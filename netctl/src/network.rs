@@ -45,7 +45,7 @@ pub struct NetworkSpec {
 /// Creates a network; the caller holds the lock.
 pub fn create(store: &Store, spec: &NetworkSpec) -> Result<Network> {
     validate_name(&spec.name)?;
-    if store.network(&spec.name).is_ok() {
+    if store.network_named(&spec.name)?.is_some() {
         return Err(Error::NetworkExists(spec.name.clone()));
     }
     let mut nl = Netlink::open()?;
@@ -126,20 +126,20 @@ pub fn default_network(store: &Store) -> Result<Network> {
     }
 }
 
-/// Makes the bridge of `net` if it is missing (a new network, or the first
-/// use after a reboot), with the gateway address, up; sets its sysctls.
+/// Makes the bridge of `net` whole: made if missing (a new network, or the
+/// first use after a reboot), with the gateway address, tagged, up, its
+/// sysctls set. Each step is done again if it is already done, so a bridge
+/// that a killed create left half made is mended here.
 pub fn ensure_bridge(store: &Store, nl: &mut Netlink, net: &Network) -> Result<u32> {
-    let link = match nl.link(&net.bridge)? {
-        Some(link) => return Ok(link.index),
-        None => {
-            nl.add_bridge(&net.bridge)?;
-            nl.link(&net.bridge)?.ok_or_else(|| {
-                Error::invalid("bridge", net.bridge.clone(), "vanished after its creation")
-            })?
-        }
-    };
+    if nl.link(&net.bridge)?.is_none() {
+        nl.add_bridge(&net.bridge)?;
+    }
+    let link = nl.existing_link(&net.bridge)?;
     let gateway = Ipv4Net::new(net.gateway, net.prefix()).expect("a prefix of the subnet");
-    nl.add_address(link.index, gateway, &net.bridge)?;
+    match nl.add_address(link.index, gateway, &net.bridge) {
+        Err(e) if e.errno() == Some(nix::errno::Errno::EEXIST) => {}
+        other => other?,
+    }
     nl.set_up(link.index, &net.bridge, Some(&store.host_names().link_alias))?;
     sysctl(&format!("net/ipv4/conf/{}/route_localnet", net.bridge), "1")?;
     if !net.internal {
@@ -197,11 +197,13 @@ fn overlaps(a: Ipv4Net, b: Ipv4Net) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
 }
 
-/// An interface name the kernel takes: 1 to 15 bytes, no '/' or space.
+/// An interface name the kernel takes (dev_valid_name: 1 to 15 bytes, not
+/// `.` or `..`, no `/`, `:` or white space), and that is safe in nft's
+/// text: printable ASCII without quotes or backslashes.
 pub fn check_ifname(what: &'static str, name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 15
-        && !name.contains(['/', ' ', ':'])
+        && name.bytes().all(|b| b.is_ascii_graphic() && !b"/:\"\\".contains(&b))
         && name != "."
         && name != "..";
     match ok {
@@ -209,7 +211,7 @@ pub fn check_ifname(what: &'static str, name: &str) -> Result<()> {
         false => Err(Error::invalid(
             what,
             name,
-            "an interface name of 1 to 15 bytes, without '/', ':' or spaces",
+            "an interface name of 1 to 15 printable bytes, without '/', ':', quotes or spaces",
         )),
     }
 }
@@ -244,7 +246,7 @@ mod tests {
 
     #[test]
     fn interface_names_fit_the_kernel() {
-        for bad in ["", "a/b", "sixteen-chars-xx", "a b"] {
+        for bad in ["", "a/b", "sixteen-chars-xx", "a b", "a\tb", "a\"b", "a:b", ".."] {
             assert!(check_ifname("--bridge", bad).is_err(), "{bad:?}");
         }
         assert!(check_ifname("--bridge", "dockerish0").is_ok());

@@ -14,22 +14,18 @@
 //! NFNL_MSG_BATCH_END                         the kernel commits all, or none
 //! ```
 //!
-//! Each element message asks for an ACK, so the kernel answers every one
-//! with an errno (0: done) once the batch is committed or refused.
+//! Consecutive changes of one kind to one set share a message. Each
+//! message asks for an ACK, so the kernel answers every one with an errno
+//! (0: done) once the batch is committed or refused.
 //!
 //! **Closing.** When the last reference to an nfnetlink socket goes, the
 //! kernel first waits for the work that frees what transactions (anyone's:
 //! the last container's detach, say) removed: an RCU grace period, 10–20
 //! ms here. Our change is committed by then; only the closer waits. So the
-//! socket is handed to a child process that does nothing but exit: it pays
-//! the wait, and netctl returns at once.
-
-use std::os::fd::AsRawFd;
+//! socket is closed last by a child process ([`crate::later`]).
 
 use netlink_sys::{protocols::NETLINK_NETFILTER, Socket, SocketAddr};
 use nix::errno::Errno;
-
-use crate::error::{Error, Result, ToolError};
 
 /// One element of a set or map: its key and, in a map, its value, each in
 /// the kernel's layout (a concatenation's fields each padded to 4 bytes).
@@ -56,8 +52,10 @@ const NLA_F_NESTED: u16 = 0x8000;
 const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
 const NFNL_MSG_BATCH_END: u16 = 0x11;
 const NFNL_SUBSYS_NFTABLES: u16 = 10;
+const NFT_MSG_GETTABLE: u16 = 1;
 const NFT_MSG_NEWSETELEM: u16 = 12;
 const NFT_MSG_DELSETELEM: u16 = 14;
+const NFTA_TABLE_NAME: u16 = 1;
 const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
 const NFTA_SET_ELEM_LIST_SET: u16 = 2;
 const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
@@ -68,27 +66,44 @@ const NFTA_DATA_VALUE: u16 = 1;
 const AF_INET: u8 = 2;
 
 /// Applies `changes` to sets of table `table` (family `ip`) in one
-/// transaction: all of them, or none and the errno of the first refused.
-pub fn commit(table: &str, changes: &[(Op, Element)]) -> Result<()> {
+/// transaction: all of them, or none and the errno of the first refused
+/// (ENOENT: no such table or set).
+pub fn commit(table: &str, changes: &[(Op, Element)]) -> std::result::Result<(), Errno> {
     if changes.is_empty() {
         return Ok(());
     }
-    let batch = batch(table, changes);
-    let mut socket =
-        Socket::new(NETLINK_NETFILTER).map_err(Error::io("open", "an nfnetlink socket"))?;
-    socket.bind_auto().map_err(Error::io("bind", "an nfnetlink socket"))?;
-    socket.connect(&SocketAddr::new(0, 0)).map_err(Error::io("connect", "an nfnetlink socket"))?;
+    let (bytes, messages) = batch(table, changes);
+    exchange(&bytes, messages)
+}
+
+/// Whether table `table` (family `ip`) exists.
+pub fn table_exists(table: &str) -> std::result::Result<bool, Errno> {
+    let mut attrs = Vec::new();
+    attr(&mut attrs, NFTA_TABLE_NAME, &c_string(table));
+    let mut bytes = Vec::new();
+    let kind = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
+    message(&mut bytes, kind, NLM_F_REQUEST | NLM_F_ACK, 1, AF_INET, 0, &attrs);
+    match exchange(&bytes, 1) {
+        Ok(()) => Ok(true),
+        Err(Errno::ENOENT) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Sends `bytes` and collects the answers to its `messages` messages.
+fn exchange(bytes: &[u8], messages: usize) -> std::result::Result<(), Errno> {
+    let io = |e: std::io::Error| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+    let mut socket = Socket::new(NETLINK_NETFILTER).map_err(io)?;
+    socket.bind_auto().map_err(io)?;
+    socket.connect(&SocketAddr::new(0, 0)).map_err(io)?;
     // The kernel answers at once; a bound, so that a kernel that does not
     // (which should never be) cannot hang a container's start.
     let bound = nix::sys::time::TimeVal::new(5, 0);
-    nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::ReceiveTimeout, &bound)
-        .map_err(|e| Error::sys("set a receive timeout on", "an nfnetlink socket", e))?;
-    socket.send(&batch, 0).map_err(Error::io("send a batch to", "nf_tables"))?;
-    let answered = answers(&socket, changes.len());
-    close_later(&socket);
-    answered.map_err(|errno| {
-        Error::Firewall(format!("the kernel refused a change to table ip {table}: {errno}"))
-    })
+    nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::ReceiveTimeout, &bound)?;
+    socket.send(bytes, 0).map_err(io)?;
+    let answered = answers(&socket, messages);
+    crate::later::close(socket);
+    answered
 }
 
 /// Waits for an answer to each of the `n` element messages (sequence
@@ -125,55 +140,38 @@ fn answers(socket: &Socket, n: usize) -> std::result::Result<(), Errno> {
     first_error.map_or(Ok(()), Err)
 }
 
-/// Lets a child process be the last to close `socket` (see the module
-/// docs); it holds nothing else. If fork fails, we close it ourselves.
-fn close_later(socket: &Socket) {
-    let fd = socket.as_raw_fd() as u32;
-    // SAFETY: the child only makes system calls (close_range, _exit), which
-    // are async-signal-safe, before it exits; no memory is touched.
-    match unsafe { libc::fork() } {
-        0 => unsafe {
-            libc::syscall(libc::SYS_close_range, 0u32, fd - 1, 0u32);
-            libc::syscall(libc::SYS_close_range, fd + 1, u32::MAX, 0u32);
-            libc::_exit(0)
-        },
-        -1 => {}
-        pid => {
-            // Reaped by a thread, so a long-running caller keeps no zombie
-            // (netctl itself exits first: then init reaps it).
-            std::thread::spawn(move || {
-                nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None)
-            });
-        }
-    }
-}
-
-/// The bytes of the batch: begin, one message per change, end.
-fn batch(table: &str, changes: &[(Op, Element)]) -> Vec<u8> {
+/// The bytes of the batch (begin, a message per run of changes of one
+/// kind to one set, end) and how many messages it holds between the two.
+fn batch(table: &str, changes: &[(Op, Element)]) -> (Vec<u8>, usize) {
     let mut out = Vec::new();
     message(&mut out, NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0, 0, NFNL_SUBSYS_NFTABLES, &[]);
-    for (seq, (op, e)) in changes.iter().enumerate() {
+    let runs = changes.chunk_by(|(op_a, a), (op_b, b)| op_a == op_b && a.set == b.set);
+    let mut seq = 0;
+    for run in runs {
+        let (op, set) = (run[0].0, run[0].1.set);
         let (kind, flags) = match op {
             Op::Add => (NFT_MSG_NEWSETELEM, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE),
             Op::Delete => (NFT_MSG_DELSETELEM, NLM_F_REQUEST | NLM_F_ACK),
         };
+        let mut list = Vec::new();
+        for (_, e) in run {
+            let mut elem = Vec::new();
+            attr(&mut elem, NFTA_SET_ELEM_KEY | NLA_F_NESTED, &value(&e.key));
+            if let (Op::Add, Some(data)) = (op, &e.data) {
+                attr(&mut elem, NFTA_SET_ELEM_DATA | NLA_F_NESTED, &value(data));
+            }
+            attr(&mut list, NFTA_LIST_ELEM | NLA_F_NESTED, &elem);
+        }
         let mut attrs = Vec::new();
         attr(&mut attrs, NFTA_SET_ELEM_LIST_TABLE, &c_string(table));
-        attr(&mut attrs, NFTA_SET_ELEM_LIST_SET, &c_string(e.set));
-        let mut elem = Vec::new();
-        attr(&mut elem, NFTA_SET_ELEM_KEY | NLA_F_NESTED, &value(&e.key));
-        if let (Op::Add, Some(data)) = (op, &e.data) {
-            attr(&mut elem, NFTA_SET_ELEM_DATA | NLA_F_NESTED, &value(data));
-        }
-        let mut list = Vec::new();
-        attr(&mut list, NFTA_LIST_ELEM | NLA_F_NESTED, &elem);
+        attr(&mut attrs, NFTA_SET_ELEM_LIST_SET, &c_string(set));
         attr(&mut attrs, NFTA_SET_ELEM_LIST_ELEMENTS | NLA_F_NESTED, &list);
+        seq += 1;
         let kind = (NFNL_SUBSYS_NFTABLES << 8) | kind;
-        message(&mut out, kind, flags, seq as u32 + 1, AF_INET, 0, &attrs);
+        message(&mut out, kind, flags, seq, AF_INET, 0, &attrs);
     }
-    let end = changes.len() as u32 + 1;
-    message(&mut out, NFNL_MSG_BATCH_END, NLM_F_REQUEST, end, 0, NFNL_SUBSYS_NFTABLES, &[]);
-    out
+    message(&mut out, NFNL_MSG_BATCH_END, NLM_F_REQUEST, seq + 1, 0, NFNL_SUBSYS_NFTABLES, &[]);
+    (out, seq as usize)
 }
 
 /// A netlink header, an nfgenmsg (family, version 0, res_id in network
@@ -228,7 +226,8 @@ mod tests {
         // `add element ip t published { tcp . 8080 }`, as nft 1.0.6 sends
         // it (strace), less the set ID nft adds.
         let e = Element { set: "published", key: vec![6, 0, 0, 0, 0x1f, 0x90, 0, 0], data: None };
-        let bytes = batch("t", &[(Op::Add, e)]);
+        let (bytes, messages) = batch("t", &[(Op::Add, e)]);
+        assert_eq!(messages, 1);
         let begin = &bytes[..20];
         assert_eq!(&begin[4..6], &NFNL_MSG_BATCH_BEGIN.to_ne_bytes());
         assert_eq!(&begin[18..20], &[0, 10], "res_id: NFNL_SUBSYS_NFTABLES, big-endian");

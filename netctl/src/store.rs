@@ -93,8 +93,7 @@ pub struct Attachment {
     pub complete: bool,
 }
 
-/// The state root every tool uses without `--root`.
-pub const DEFAULT_ROOT: &str = tool_cli::root::DEFAULT;
+use tool_cli::root::DEFAULT as DEFAULT_ROOT;
 
 /// The names that mark a root's objects on the host, so that two state
 /// roots (a test's, a benchmark's, yours) share a host without touching
@@ -121,7 +120,9 @@ impl HostNames {
             .or_else(|_| std::path::absolute(root))
             .unwrap_or_else(|_| root.to_path_buf());
         let text = root.to_string_lossy();
-        let default = root == Path::new(DEFAULT_ROOT);
+        // The default root, also through a symbolic link to it.
+        let default =
+            fs::canonicalize(DEFAULT_ROOT).unwrap_or_else(|_| PathBuf::from(DEFAULT_ROOT)) == root;
         // IFALIASZ: an alias has 255 bytes at most.
         let link_alias = match text.len() <= 255 - "dockerish:".len() {
             true => format!("dockerish:{text}"),
@@ -204,6 +205,11 @@ impl Store {
         }
         all.sort_by(|a, b| a.created.cmp(&b.created).then(a.name.cmp(&b.name)));
         Ok(all)
+    }
+
+    /// The network named exactly `name`, if there is one.
+    pub fn network_named(&self, name: &str) -> Result<Option<Network>> {
+        Ok(self.networks()?.into_iter().find(|n| n.name == name))
     }
 
     /// The network named `name`, or whose ID starts with it.

@@ -121,6 +121,24 @@ fn require_fixtures() {
 /// emulated VM (v2vm) where everything is tens of times slower.
 pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// A process a test started on the host (a listener, a service), killed
+/// and reaped when the test is done with it, pass or fail: a failed
+/// assertion must not leave it running past the test.
+pub struct HostProcess(std::process::Child);
+
+impl HostProcess {
+    pub fn spawn(cmd: &mut Command) -> HostProcess {
+        HostProcess(cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}")))
+    }
+}
+
+impl Drop for HostProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Waits until `check` holds; fails the test, saying it waited for
 /// `what`, after [`PATIENCE`].
 #[track_caller]

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::Duration;
 
-use dockerish_tests::{bin, eventually, outcome, until, Outcome, Sandbox};
+use dockerish_tests::{bin, eventually, outcome, until, HostProcess, Outcome, Sandbox};
 
 /// busybox httpd in a detached container serving `body`, on port 80 (and
 /// 81 with `second`); waits until it answers on the container's address.
@@ -267,15 +267,13 @@ fn a_port_is_published_once_and_never_over_a_host_process() {
     // A host process listening: refused rather than shadowed.
     let mut listener = Command::new("/bin/busybox");
     listener.args(["nc", "-l", "-p", "8383"]).stdout(Stdio::null()).stderr(Stdio::null());
-    sb.in_net(&mut listener);
-    let mut listener = listener.spawn().unwrap();
+    let listener = HostProcess::spawn(sb.in_net(&mut listener));
     until("the host process listens", || {
         sb.host("/bin/busybox", ["netstat", "-ltn"]).stdout.contains(":8383")
     });
     sb.dockerish(["run", "-d", "-p", "8383:80", "busybox", "true"])
         .fails(125, "already in use on the host");
-    let _ = listener.kill();
-    let _ = listener.wait();
+    drop(listener);
     // Refusals leave nothing: only the two that run are recorded.
     assert_eq!(sb.dockerish(["ps", "-aq"]).ok().lines().count(), 2);
     sb.remove_all();
@@ -769,4 +767,42 @@ fn a_lost_table_is_rebuilt_and_an_id_attaches_again_at_once() {
     let inside = sb.netctl(["netns", "exec", &ns("two"), "--", "ip", "-o", "-4", "addr"]).ok();
     assert!(inside.contains("eth0"), "{inside}");
     sb.netctl(["detach", "--id", "two"]).ok();
+}
+
+#[test]
+fn a_container_cannot_reach_the_hosts_loopback_through_its_gateway() {
+    // CVE-2020-8558: route_localnet on a bridge (which lets the host's own
+    // 127.0.0.1 reach published ports) would let a container that routes
+    // 127.0.0.1 to its gateway reach the host's loopback-only services.
+    let sb = Sandbox::new();
+    let echo = dockerish_tests::c_program("udp_echo");
+    let log = sb.root().join("loopback-service.log");
+    let mut service = Command::new(&echo);
+    service.args(["serve", "5656", "127.0.0.1"]).stdout(std::fs::File::create(&log).unwrap());
+    let service = HostProcess::spawn(sb.in_net(&mut service));
+    let logged = || std::fs::read_to_string(&log).unwrap_or_default();
+    until("the loopback service is ready", || logged().contains("ready"));
+    let volume = format!("{}:/udp_echo:ro", echo.display());
+    // Needs CAP_NET_ADMIN in the container (the attacker's own routes).
+    let intrude = |message: &str| {
+        let script = format!(
+            "gw=$(ip route | awk '/^default/ {{print $3}}') && \
+             ip route del table local 127.0.0.0/8 dev lo && ip route del table local 127.0.0.1 dev lo && \
+             ip route add 127.0.0.1/32 via $gw && /udp_echo send 127.0.0.1 5656 {message}; true"
+        );
+        sb.dockerish(["run", "--rm", "-v", &volume, "busybox", "sh", "-c", &script]).ok();
+        // Anything that got in was logged before this marker is.
+        let marker = format!("after-{message}");
+        sb.host(&echo.display().to_string(), ["send", "127.0.0.1", "5656", &marker]).ok();
+        until("the marker is logged", || logged().contains(&marker));
+        logged().contains(&format!("got: {message}"))
+    };
+    assert!(!intrude("intruder"), "a container reached the host's loopback: {}", logged());
+    // The test can see the hole: without the raw-table drop, it is open.
+    let table = sb.nft_table();
+    sb.host("nft", ["flush", "chain", "ip", &table, "raw_prerouting"]).ok();
+    let open = intrude("unguarded");
+    sb.netctl(["gc"]).ok(); // rebuilds the table from the records
+    drop(service);
+    assert!(open, "without the guard the datagram should have got in: {}", logged());
 }
