@@ -156,20 +156,23 @@ fn disconnect(root: &Path, tools: &Tools, network: &str, key: &str) -> Result<i3
     let _lock = containers.lock()?;
     let mut c = containers.find(key)?;
     if c.config.network.name() == network {
-        return Err(Error::invalid(
-            "network",
-            network,
-            "is the container's first network: run it on another instead",
-        ));
+        // The next one becomes the first (the one its ports are published
+        // on at the next start); netctl keeps the namespace for it.
+        if c.config.extra_networks.is_empty() {
+            let why = "is the container's only network: connect it to another first";
+            return Err(Error::invalid("network", network, why));
+        }
+        c.config.network = Network::Named(c.config.extra_networks.remove(0));
+    } else {
+        let Some(at) = c.config.extra_networks.iter().position(|n| n == network) else {
+            return Err(Error::invalid(
+                "network",
+                network,
+                format!("container {key} is not connected to it"),
+            ));
+        };
+        c.config.extra_networks.remove(at);
     }
-    let Some(at) = c.config.extra_networks.iter().position(|n| n == network) else {
-        return Err(Error::invalid(
-            "network",
-            network,
-            format!("container {key} is not connected to it"),
-        ));
-    };
-    c.config.extra_networks.remove(at);
     run_quiet(tools.netctl(["detach", network, "--id", &c.config.id])?, "netctl")?;
     c.state.networks.retain(|a| a.network != network);
     c.save_state()?;

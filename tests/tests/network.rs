@@ -459,6 +459,12 @@ fn network_commands_connect_disconnect_prune_and_inspect() {
     assert!(nets.contains("\"bridge\"") && nets.contains("\"extra\""), "{nets}");
     sb.dockerish(["network", "disconnect", "extra", "client"]).ok();
     assert!(!sb.dockerish(["exec", "client", "ip", "-o", "addr"]).ok().contains("eth1"));
+    // Leaving the first network keeps the namespace the others use.
+    sb.dockerish(["network", "connect", "extra", "client"]).ok();
+    sb.dockerish(["network", "disconnect", "bridge", "client"]).ok();
+    let addrs = sb.dockerish(["exec", "client", "ip", "-o", "-4", "addr"]).ok();
+    assert!(!addrs.contains("eth0") && addrs.contains("10.100.0."), "{addrs}");
+    assert_eq!(fetch_in(&sb, "client", "http://web/").ok(), "two-networks\n");
     sb.dockerish(["network", "create", "--subnet", "10.101.0.0/24", "unused"]).ok();
     sb.remove_all();
     sb.dockerish(["network", "prune", "-f"]).ok();
