@@ -231,6 +231,21 @@ pub struct RunArgs {
     /// Run an init inside the container that forwards signals and reaps processes
     #[arg(long)]
     pub init: bool,
+    /// Username or UID, and optionally group (names from the image's /etc/passwd)
+    #[arg(short = 'u', long, value_name = "USER[:GROUP]")]
+    pub user: Option<String>,
+    /// Add a Linux capability (CHOWN or CAP_CHOWN; ALL)
+    #[arg(long = "cap-add", value_name = "CAP")]
+    pub cap_add: Vec<String>,
+    /// Drop a Linux capability (ALL drops every one)
+    #[arg(long = "cap-drop", value_name = "CAP")]
+    pub cap_drop: Vec<String>,
+    /// Give the container every capability, no seccomp filter, /proc unmasked, /sys writable
+    #[arg(long)]
+    pub privileged: bool,
+    /// no-new-privileges[=true|false], seccomp=unconfined|PROFILE.json (Docker's format)
+    #[arg(long = "security-opt", value_name = "OPT")]
+    pub security_opts: Vec<String>,
     /// Overwrite the default ENTRYPOINT of the image
     #[arg(long)]
     pub entrypoint: Option<String>,

@@ -6,7 +6,8 @@
 //! ```text
 //! cgctl exec --create --memory M … PARENT/ID -- \
 //!     ns-exec --pid --mount --uts --ipc --cgroup --net --hostname H --pidfile DIR/pid -- \
-//!     rootfs enter --dir DIR --lower LAYER… -e K=V… -w W -- CMD…
+//!     rootfs enter --dir DIR --lower LAYER… -e K=V… -w W \
+//!         --caps CHOWN,… --seccomp default -- CMD…
 //! ```
 //!
 //! The cgroup is joined first, so that every process of the container is
@@ -101,6 +102,11 @@ pub fn chain(
     if config.read_only {
         argv.push("--read-only".into());
     }
+    if let Some(user) = &config.user {
+        argv.extend(["--user".into(), user.clone()]);
+    }
+    argv.extend(config.security.tool_flags(dir)?);
+    argv.push(if config.security.privileged { "--unmask" } else { "--nodev" }.into());
     if let (true, Some(socket)) = (config.tty, console) {
         argv.extend(["--console-socket".into(), socket.display().to_string()]);
     }
@@ -257,6 +263,7 @@ pub fn launch(
     let start_socket = container.dir.join("start.sock");
     let listener = Listener::bind(&start_socket).map_err(Error::io("listen on", &start_socket))?;
     let _ = fs::remove_file(container.dir.join("pid"));
+    container.config.security.write_profile(&container.dir)?;
     // The network exists, wired and addressed, before the first process.
     let networks = attach_networks(tools, container)?;
 
@@ -474,6 +481,10 @@ mod tests {
         assert!(lines[3].trim_start().starts_with("-- /opt/dk/ns-exec --pid"), "{script}");
         assert!(lines[4].trim_start().starts_with("-- /opt/dk/rootfs enter"), "{script}");
         assert!(lines[4].contains(r"'QUOTE=it'\''s'"), "quoted for the shell: {}", lines[4]);
+        // What the container may do is on the exec end's line.
+        for flag in ["--caps=CHOWN,DAC_OVERRIDE,", "--seccomp=default", "--nodev"] {
+            assert!(lines[4].contains(flag), "{flag} in {}", lines[4]);
+        }
         assert_eq!(lines[5].trim_start(), "-- sh -c 'echo a -- b' --");
         assert_eq!(lines[6], "status=$?");
         let teardown = format!("/opt/dk/cgctl rm --force --parents {} > /dev/null", c.cgroup());

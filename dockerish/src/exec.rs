@@ -41,11 +41,14 @@ pub fn exec(root: &Path, args: ExecArgs) -> Result<i32> {
     let mut argv: Vec<String> = vec!["exec".into(), "--pid".into(), init.to_string(), "--".into()];
     argv.push(tools.path("ns-exec")?.display().to_string());
     argv.extend(["--target".into(), init.to_string(), "--all".into(), "-w".into(), workdir]);
-    if let Some(user) = &args.user {
+    // An exec'd process gets the container's user, capabilities and
+    // filter, never more (ns-exec itself starts with all of ours).
+    if let Some(user) = args.user.as_ref().or(container.config.user.as_ref()) {
         // Checked here, resolved by ns-exec inside the container's root.
         user.parse::<privs::user::UserSpec>()?;
         argv.extend(["--userspec".into(), user.clone()]);
     }
+    argv.extend(container.config.security.tool_flags(&container.dir)?);
     let console = match args.tty {
         true => Some(ConsoleSocket::bind(
             &container.dir.join(format!("exec-{}.sock", std::process::id())),

@@ -105,7 +105,13 @@ pub fn describe(c: &Container) -> Value {
             "CpuShares": config.resources.cpu_shares.unwrap_or(0),
             "CpusetCpus": config.resources.cpuset_cpus.clone().unwrap_or_default(),
             "PidsLimit": config.resources.pids_limit,
+            "Privileged": config.security.privileged,
+            // Docker lists what was added and dropped; this is the set kept.
+            "Capabilities": config.security.caps,
+            "SecurityOpt": security_opts(&config.security),
+            "Devices": if config.security.privileged { "all (--privileged)" } else { "/dev's own: null zero full random urandom tty ptmx pts; root and volumes nodev" },
         },
+        "User": config.user.clone().unwrap_or_default(),
         "NetworkSettings": network_settings(c),
         "GraphDriver": {
             "Name": "overlay",
@@ -118,6 +124,15 @@ pub fn describe(c: &Container) -> Value {
         },
         "Cgroup": config.cgroup().to_string(),
     })
+}
+
+/// `seccomp=default|unconfined|profile`, and `no-new-privileges` if set.
+fn security_opts(security: &crate::security::SecurityConfig) -> Vec<String> {
+    let mut opts = vec![format!("seccomp={}", security.seccomp)];
+    if security.no_new_privileges {
+        opts.push("no-new-privileges".into());
+    }
+    opts
 }
 
 /// Docker's NetworkSettings: the first network's address at the top, every

@@ -21,6 +21,7 @@ pub mod network;
 pub mod pty;
 pub mod resources;
 pub mod run;
+pub mod security;
 pub mod signals;
 pub mod state;
 pub mod supervisor;

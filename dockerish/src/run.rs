@@ -225,6 +225,13 @@ fn configure(
         layers: image.layers.iter().rev().map(|l| l.path.clone()).collect(),
         read_only: args.read_only,
         init: args.init,
+        user: args.user.clone(),
+        security: crate::security::SecurityConfig::from_flags(&crate::security::Flags {
+            cap_add: &args.cap_add,
+            cap_drop: &args.cap_drop,
+            privileged: args.privileged,
+            security_opts: &args.security_opts,
+        })?,
         tty: args.tty,
         interactive: args.interactive,
         auto_remove: args.rm,

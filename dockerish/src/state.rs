@@ -82,6 +82,12 @@ pub struct Config {
     /// Directories made for `-v DST` (anonymous volumes); `rm -v` removes them.
     #[serde(default)]
     pub anonymous_volumes: Vec<PathBuf>,
+    /// `-u USER[:GROUP]`, resolved in the container's /etc/passwd at each start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Capabilities, seccomp, no_new_privileges, `--privileged`.
+    #[serde(default)]
+    pub security: crate::security::SecurityConfig,
 }
 
 impl Config {
@@ -458,8 +464,11 @@ mod tests {
         let state: State =
             serde_json::from_str(include_str!("../tests/fixtures/state-2026-11.json")).unwrap();
         assert_eq!((state.status, state.exit_code), (Status::Exited, Some(0)));
-        // And what we write now is the same format.
-        let written: serde_json::Value = serde_json::to_value(&config).unwrap();
+        // A record from before hardening gets today's defaults.
+        assert_eq!(config.security, crate::security::SecurityConfig::default());
+        // And what we write now is the same format, plus that.
+        let mut written: serde_json::Value = serde_json::to_value(&config).unwrap();
+        written.as_object_mut().unwrap().remove("security");
         let original: serde_json::Value =
             serde_json::from_str(include_str!("../tests/fixtures/config-2026-11.json")).unwrap();
         assert_eq!(written, original);

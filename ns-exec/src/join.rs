@@ -58,6 +58,10 @@ pub struct JoinSpec {
     pub userspec: Option<UserSpec>,
     /// Make a new terminal in the target's devpts; send its master here.
     pub console_socket: Option<PathBuf>,
+    /// The container's capabilities, no_new_privs and seccomp filter: an
+    /// exec'd process gets what the container's own processes have, never
+    /// more (it starts with all of ours).
+    pub security: privs::Security,
     pub command: Vec<CString>,
 }
 
@@ -104,6 +108,8 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
     if spec.target <= 0 || !spec.proc_path("").exists() {
         return Err(Error::invalid("--target", spec.target.to_string(), "no such process"));
     }
+    // Compiled now, on the host, so a bad profile changes nothing.
+    let security = spec.security.prepare()?;
     let plan = spec.plan()?;
     let fds = plan
         .iter()
@@ -140,7 +146,7 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
     }
 
     if !(joins(NsKind::Pid) || joins(NsKind::Time) || spec.ctty || console.is_some()) {
-        become_user(spec)?;
+        security.apply(|| become_user(spec))?;
         signals.restore()?;
         return Err(exec(&spec.command));
     }
@@ -157,7 +163,9 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
                 None if spec.ctty => take_terminal(),
                 None => Ok(()),
             };
-            let err = match setup.and_then(|()| become_user(spec)).and_then(|()| signals.restore())
+            let err = match setup
+                .and_then(|()| security.apply(|| become_user(spec)))
+                .and_then(|()| signals.restore())
             {
                 Ok(()) => exec(&spec.command),
                 Err(e) => e,

@@ -111,6 +111,11 @@ struct Cli {
     #[arg(long, value_name = "SOCKET", requires = "target", conflicts_with = "ctty")]
     console_socket: Option<PathBuf>,
 
+    /// With --target: what the command may do (a new container's come from
+    /// rootfs enter, the exec end of its chain)
+    #[command(flatten)]
+    security: privs::Security,
+
     /// The command and its arguments
     #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
     command: Vec<OsString>,
@@ -160,11 +165,16 @@ impl Cli {
             gid: self.setgid,
             userspec: self.userspec.clone(),
             console_socket: self.console_socket.clone(),
+            security: self.security.clone(),
             command: self.command()?,
         })
     }
 
     fn create_spec(&self) -> Result<CreateSpec, Error> {
+        if self.security != privs::Security::default() {
+            let why = "goes with --target; a new container's are rootfs enter's flags";
+            return Err(Error::invalid("option", "--caps/--seccomp/--no-new-privileges", why));
+        }
         let namespaces: Vec<(NsKind, NsRequest)> = self
             .namespace_flags()
             .into_iter()

@@ -23,7 +23,9 @@
 //!    /proc after exit" bug). pivot_root also fails with EINVAL when the new
 //!    root's parent mount is shared.
 //! 3. **The overlay**: image layers read-only below, the container's
-//!    writable `upper/` on top, mounted on `merged/`.
+//!    writable `upper/` on top, mounted on `merged/`; with `--nodev` (the
+//!    front's default) a device node in an image or a volume cannot be
+//!    opened: only /dev's own nodes work.
 //! 4. **Kernel filesystems and devices**, mounted *before* the pivot: a user
 //!    namespace may mount proc or sysfs only while a fully visible instance
 //!    of it is in its mount namespace, and the host's still is. Targets are
@@ -39,9 +41,15 @@
 //!    becomes `/`, the old one is stacked on it and detached at once, so no
 //!    directory for it is needed (the root may be read-only by now). With
 //!    the old root gone, no path leads back to the host's files.
-//! 7. **Masked and read-only kernel paths** (/proc/kcore, /proc/sys, …).
-//! 8. chdir to the working directory and execve(2) the command with exactly
-//!    the given environment.
+//! 7. **Masked and read-only kernel paths** (/proc/kcore, /proc/sys, …),
+//!    unless `--unmask`.
+//! 8. chdir to the working directory.
+//! 9. **Privileges** (`privs`): no_new_privs, the capability sets, the user
+//!    (`--user`, resolved in the container's /etc/passwd now that it is
+//!    `/`), the seccomp filter — in the order `privs::Prepared::apply`
+//!    explains. The filter was compiled before step 1, so a bad profile
+//!    changes nothing.
+//! 10. execve(2) the command with exactly the given environment.
 //!
 //! When the last process of the mount namespace exits, the kernel unmounts
 //! the whole tree: a container that crashes leaks no mount.
@@ -74,7 +82,10 @@ pub fn enter(spec: &Spec) -> Error {
         },
         None => None,
     };
-    let err = match build_and_pivot(spec) {
+    let err = match spec.security.prepare().map_err(Error::from).and_then(|security| {
+        build_and_pivot(spec)?;
+        security.apply(|| become_user(spec))
+    }) {
         Ok(()) => exec::exec(&spec.command, &exec::environment(&spec.env)),
         Err(err) => err,
     };
@@ -97,11 +108,11 @@ fn build_and_pivot(spec: &Spec) -> Result<()> {
     for d in [&upper, &work, &merged] {
         std::fs::create_dir_all(d).map_err(Error::io("create", d))?;
     }
-    mounts::overlay(&spec.layers, &upper, &work, &merged, userns)?;
+    mounts::overlay(&spec.layers, &upper, &work, &merged, userns, spec.nodev)?;
     let root = inroot::open_dir(&merged)?;
 
     mounts::proc(&root)?;
-    mounts::sys(&root)?;
+    mounts::sys(&root, !spec.unmask)?;
     mounts::dev(&root, userns)?;
 
     let hostname = match &spec.hostname {
@@ -117,7 +128,7 @@ fn build_and_pivot(spec: &Spec) -> Result<()> {
     etc::install(&root, &spec.dir, "resolv.conf", &etc::resolv_conf(&host_resolv, &spec.dns))?;
 
     for volume in &spec.volumes {
-        mounts::volume(&root, volume)?;
+        mounts::volume(&root, volume, spec.nodev)?;
     }
     inroot::create(&root, &spec.workdir, inroot::Kind::Dir)?;
     if spec.read_only {
@@ -133,9 +144,19 @@ fn build_and_pivot(spec: &Spec) -> Result<()> {
     umount2(".", MntFlags::MNT_DETACH).map_err(|e| Error::sys("detach", "the old root", e))?;
     chdir("/").map_err(|e| Error::sys("change directory to", "/", e))?;
 
-    mounts::mask_kernel_paths()?;
+    if !spec.unmask {
+        mounts::mask_kernel_paths()?;
+    }
     chdir(&spec.workdir)
         .map_err(|e| Error::sys("change directory to", spec.workdir.display(), e))?;
+    Ok(())
+}
+
+/// Step 9's user change: `--user` resolved in the container's own files.
+fn become_user(spec: &Spec) -> Result<()> {
+    if let Some(user) = &spec.user {
+        user.resolve_here()?.apply()?;
+    }
     Ok(())
 }
 

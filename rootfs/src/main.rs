@@ -82,6 +82,20 @@ struct EnterArgs {
     /// close-on-exec, so end-of-file with nothing read means COMMAND runs
     #[arg(long, value_name = "SOCKET")]
     start_socket: Option<PathBuf>,
+    /// Become USER[:GROUP] (names from the container's /etc/passwd and
+    /// /etc/group) before execve
+    #[arg(short = 'u', long, value_name = "USER[:GROUP]")]
+    user: Option<privs::user::UserSpec>,
+    #[command(flatten)]
+    security: privs::Security,
+    /// Leave /proc's masked and read-only paths alone and /sys writable
+    /// (what --privileged wants)
+    #[arg(long)]
+    unmask: bool,
+    /// Mount the root and the volumes nodev: device nodes found in an image or a volume
+    /// cannot be opened (only /dev's own)
+    #[arg(long)]
+    nodev: bool,
     /// The command and its arguments
     #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
     command: Vec<OsString>,
@@ -112,6 +126,10 @@ impl EnterArgs {
             console_socket: self.console_socket,
             no_unshare: self.no_unshare,
             start_socket: self.start_socket,
+            user: self.user,
+            security: self.security,
+            unmask: self.unmask,
+            nodev: self.nodev,
             command,
         })
     }

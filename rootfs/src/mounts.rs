@@ -36,6 +36,7 @@ pub fn overlay(
     work: &Path,
     merged: &Path,
     userns: bool,
+    nodev: bool,
 ) -> Result<()> {
     let top = layers[0].as_ref();
     let meta = std::fs::metadata(top).map_err(Error::io("stat layer", top))?;
@@ -68,7 +69,8 @@ pub fn overlay(
             "longer than a page (4096): too many layers",
         ));
     }
-    mount(Some("overlay"), merged, Some("overlay"), MsFlags::empty(), Some(options.as_str()))
+    let flags = if nodev { MsFlags::MS_NODEV } else { MsFlags::empty() };
+    mount(Some("overlay"), merged, Some("overlay"), flags, Some(options.as_str()))
         .map_err(mount_err("mount overlay on", merged.display()))
 }
 
@@ -81,14 +83,17 @@ pub fn proc(root: &OwnedFd) -> Result<()> {
         .map_err(mount_err("mount proc on", "/proc"))
 }
 
-/// sysfs at /sys, read-only. sysfs shows the network devices of the
+/// sysfs at /sys, read-only (but for `--unmask`). sysfs shows the network devices of the
 /// mounter's network namespace, and the kernel lets a user namespace mount
 /// it only if it owns that network namespace. Without one (rootless with
 /// the host's network) we bind the host's /sys instead, as rootless runc.
-pub fn sys(root: &OwnedFd) -> Result<()> {
+pub fn sys(root: &OwnedFd, read_only: bool) -> Result<()> {
     let target = inroot::create(root, Path::new("/sys"), Kind::Dir)?;
     let path = fd_path(&target);
-    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RDONLY;
+    let mut flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    if read_only {
+        flags |= MsFlags::MS_RDONLY;
+    }
     match mount(Some("sysfs"), path.as_str(), Some("sysfs"), flags, None::<&str>) {
         Err(Errno::EPERM) => {
             mount(
@@ -99,6 +104,9 @@ pub fn sys(root: &OwnedFd) -> Result<()> {
                 None::<&str>,
             )
             .map_err(mount_err("bind the host's /sys on", "/sys"))?;
+            if !read_only {
+                return Ok(());
+            }
             remount_read_only_in(root, Path::new("/sys"))
         }
         other => other.map_err(mount_err("mount sysfs on", "/sys")),
@@ -244,8 +252,9 @@ fn gid_mapped(gid: u32) -> bool {
         .unwrap_or(false)
 }
 
-/// A host file or directory bind-mounted into the root, read-only if asked.
-pub fn volume(root: &OwnedFd, volume: &Volume) -> Result<()> {
+/// A host file or directory bind-mounted into the root, read-only if
+/// asked, and with `nodev` device nodes in it cannot be opened.
+pub fn volume(root: &OwnedFd, volume: &Volume, nodev: bool) -> Result<()> {
     let kind = if volume.source.is_dir() { Kind::Dir } else { Kind::File };
     let target = inroot::create(root, &volume.target, kind)?;
     let path = fd_path(&target);
@@ -257,8 +266,17 @@ pub fn volume(root: &OwnedFd, volume: &Volume) -> Result<()> {
         None::<&str>,
     )
     .map_err(mount_err("bind-mount", volume))?;
+    let mut extra = MsFlags::empty();
     if volume.read_only {
-        remount_read_only_in(root, &volume.target)?;
+        extra |= MsFlags::MS_RDONLY;
+    }
+    if nodev {
+        extra |= MsFlags::MS_NODEV;
+    }
+    if !extra.is_empty() {
+        let mounted = inroot::open(root, &volume.target)
+            .map_err(|e| Error::sys("open", volume.target.display(), e))?;
+        remount_bind(&fd_path(&mounted), extra)?;
     }
     Ok(())
 }
@@ -279,8 +297,13 @@ fn remount_read_only_in(root: &OwnedFd, path: &Path) -> Result<()> {
 /// in a user namespace the kernel refuses to clear the nosuid/nodev/noexec
 /// flags it locked, so we pass along those the mount already has.
 pub fn remount_read_only(path: &str) -> Result<()> {
+    remount_bind(path, MsFlags::MS_RDONLY)
+}
+
+/// Adds `extra` (MS_RDONLY, MS_NODEV) to the flags of the mount at `path`.
+fn remount_bind(path: &str, extra: MsFlags) -> Result<()> {
     let current = statvfs(path).map_err(mount_err("statvfs", path))?.flags();
-    let mut flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
+    let mut flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | extra;
     for (st, ms) in [
         (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
         (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
@@ -293,8 +316,9 @@ pub fn remount_read_only(path: &str) -> Result<()> {
             flags |= ms;
         }
     }
-    mount(None::<&str>, path, None::<&str>, flags, None::<&str>)
-        .map_err(mount_err("remount read-only", path))
+    let what =
+        if extra.contains(MsFlags::MS_RDONLY) { "remount read-only" } else { "remount nodev" };
+    mount(None::<&str>, path, None::<&str>, flags, None::<&str>).map_err(mount_err(what, path))
 }
 
 /// Paths of /proc and /sys that reveal or control the host, hidden the way

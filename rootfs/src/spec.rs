@@ -36,6 +36,15 @@ pub struct Spec {
     pub no_unshare: bool,
     /// Where to report the start (step 0 of `enter`).
     pub start_socket: Option<PathBuf>,
+    /// The user to become, resolved in the container's own /etc/passwd.
+    pub user: Option<privs::user::UserSpec>,
+    /// Capabilities, no_new_privs and seccomp (step 9 of `enter`).
+    pub security: privs::Security,
+    /// Leave /proc's masked and read-only paths alone and /sys writable
+    /// (`--privileged`).
+    pub unmask: bool,
+    /// Mount the root and the volumes nodev.
+    pub nodev: bool,
     pub command: Vec<CString>,
 }
 
@@ -69,6 +78,16 @@ impl FromStr for Volume {
         check_container_path("volume destination", &target)?;
         if target == Path::new("/") {
             return Err(bad("the destination cannot be /"));
+        }
+        // runc's rule: a bind over the kernel's filesystems would hide
+        // them (and their masks) from the container.
+        for kernel in ["/proc", "/sys"] {
+            if target.starts_with(kernel) {
+                return Err(bad(&format!("cannot mount over {kernel} or inside it")));
+            }
+        }
+        if target == Path::new("/dev") {
+            return Err(bad("cannot mount over /dev (a device inside it can be given)"));
         }
         Ok(Volume { source: PathBuf::from(source), target, read_only })
     }

@@ -796,7 +796,14 @@ fn a_container_cannot_reach_the_hosts_loopback_through_its_gateway() {
              ip route del table local 127.0.0.0/8 dev lo && ip route del table local 127.0.0.1 dev lo && \
              ip route add 127.0.0.1/32 via $gw && /udp_echo send 127.0.0.1 5656 {message}; true"
         );
-        sb.dockerish(["run", "--rm", "-v", &volume, "busybox", "sh", "-c", &script]).ok();
+        let admin = ["--cap-add", "NET_ADMIN"];
+        sb.dockerish(
+            ["run", "--rm", "-v", &volume]
+                .into_iter()
+                .chain(admin)
+                .chain(["busybox", "sh", "-c", &script]),
+        )
+        .ok();
         // Anything that got in was logged before this marker is.
         let marker = format!("after-{message}");
         sb.host(&echo.display().to_string(), ["send", "127.0.0.1", "5656", &marker]).ok();

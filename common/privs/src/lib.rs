@@ -1,9 +1,185 @@
-//! # privs: who a container's process is, set at the exec end of the chain
+//! # privs: who a container's process is and what it may do, set at the exec end of the chain
 //!
 //! The last tool before the command (`rootfs enter` for `run`, `ns-exec
 //! --target` for `exec`) is the one that can still change the process's
 //! credentials, and the one that sees the container's files as `/`. So
 //! names are resolved there, in the container's own /etc/passwd and
-//! /etc/group, never the host's ([`user`]).
+//! /etc/group, never the host's ([`user`]); and there the process gives up
+//! what a container must not have: capabilities ([`caps`]), the chance to
+//! gain privileges through setuid binaries (no_new_privs), and system
+//! calls outside its profile ([`seccomp`]). [`Security::apply`] does all of
+//! it in the one order that works.
 
+pub mod caps;
+pub mod seccomp;
 pub mod user;
+
+use std::fmt;
+
+use libseccomp::ScmpFilterContext;
+use tool_cli::error::invalid;
+use tool_cli::{Invalid, Sys};
+
+use caps::CapSet;
+use seccomp::{Profile, Target};
+
+/// Which seccomp profile: the tools' `--seccomp default|unconfined|FILE`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SeccompChoice {
+    Unconfined,
+    Default,
+    /// A profile in Docker's JSON format, read when the flags are parsed
+    /// (on the host, before any namespace is entered).
+    File {
+        path: String,
+        text: String,
+    },
+}
+
+impl std::str::FromStr for SeccompChoice {
+    type Err = Invalid;
+
+    fn from_str(text: &str) -> Result<Self, Invalid> {
+        match text {
+            "unconfined" => Ok(SeccompChoice::Unconfined),
+            "default" => Ok(SeccompChoice::Default),
+            path => match std::fs::read_to_string(path) {
+                Ok(text) => Ok(SeccompChoice::File { path: path.into(), text }),
+                Err(e) => Err(invalid("seccomp profile", path, format!("cannot read it: {e}"))),
+            },
+        }
+    }
+}
+
+impl fmt::Display for SeccompChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SeccompChoice::Unconfined => f.write_str("unconfined"),
+            SeccompChoice::Default => f.write_str("default"),
+            SeccompChoice::File { path, .. } => f.write_str(path),
+        }
+    }
+}
+
+/// What the exec end takes away before execve: the flags of `rootfs
+/// enter` and `ns-exec`. Left out, each leaves the process as it is (a
+/// tool run by hand does only what it is told; the front always says all
+/// three, so `--dry-run` shows them).
+#[derive(clap::Args, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Security {
+    /// Keep only these capabilities, in all five sets (comma-separated, with
+    /// or without CAP_, or ALL; empty for none)
+    #[arg(long, value_name = "CAP,…")]
+    pub caps: Option<CapSet>,
+    /// Set no_new_privs before execve: setuid bits and file capabilities
+    /// grant nothing
+    #[arg(long = "no-new-privileges")]
+    pub no_new_privs: bool,
+    /// Load a seccomp filter right before execve: the built-in default, none
+    /// (unconfined), or a profile FILE in Docker's JSON format
+    #[arg(long, value_name = "default|unconfined|FILE")]
+    pub seccomp: Option<SeccompChoice>,
+}
+
+impl Security {
+    /// The flags that say this (what a front passes to the tool).
+    pub fn to_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(caps) = self.caps {
+            args.push(format!("--caps={caps}"));
+        }
+        if self.no_new_privs {
+            args.push("--no-new-privileges".into());
+        }
+        if let Some(seccomp) = &self.seccomp {
+            args.push(format!("--seccomp={seccomp}"));
+        }
+        args
+    }
+}
+
+/// A [`Security`] checked and compiled, ready to apply: made before the
+/// tool changes anything, so a bad profile is refused with nothing done.
+pub struct Prepared {
+    caps: Option<CapSet>,
+    no_new_privs: bool,
+    filter: Option<ScmpFilterContext>,
+}
+
+impl Security {
+    pub fn prepare(&self) -> Result<Prepared, Invalid> {
+        let caps_for_rules = self.caps.unwrap_or_else(CapSet::all);
+        let profile = match &self.seccomp {
+            None | Some(SeccompChoice::Unconfined) => None,
+            Some(SeccompChoice::Default) => {
+                Some(Profile::parse(seccomp::DEFAULT_PROFILE, "default")?)
+            }
+            Some(SeccompChoice::File { path, text }) => Some(Profile::parse(text, path)?),
+        };
+        let filter = match profile {
+            Some(p) => Some(p.compile(&Target::here(caps_for_rules))?),
+            None => None,
+        };
+        Ok(Prepared { caps: self.caps, no_new_privs: self.no_new_privs, filter })
+    }
+}
+
+impl Prepared {
+    /// Gives up what the container must not have, then `become_user`
+    /// changes the credentials, in this order (runc's):
+    ///
+    /// 1. **no_new_privs** (prctl(2) PR_SET_NO_NEW_PRIVS): from now on no
+    ///    execve grants privileges (setuid bits and file capabilities are
+    ///    ignored). It is inherited and can never be unset.
+    /// 2. **seccomp, early**, if no_new_privs is not set: the kernel accepts
+    ///    a filter only from a process with no_new_privs or CAP_SYS_ADMIN,
+    ///    and CAP_SYS_ADMIN goes in step 3. The filter then also judges the
+    ///    calls of steps 3–5, which every profile allows.
+    /// 3. **The bounding set**, and the ambient set cleared: while we still
+    ///    hold CAP_SETPCAP, which dropping from the bounding set needs.
+    /// 4. **The user** (`become_user`): setgroups, setresgid, setresuid. A
+    ///    change from uid 0 to another clears the permitted and effective
+    ///    sets (capabilities(7), "Effect of user ID changes"): a non-root
+    ///    user has no capabilities, as in Docker.
+    /// 5. **capset(2)**: permitted, effective and inheritable become the set
+    ///    (root) or empty (another user).
+    /// 6. **seccomp, last**, if no_new_privs is set: right before execve, so
+    ///    the filter need not allow anything of ours.
+    pub fn apply<E: From<Sys>>(self, become_user: impl FnOnce() -> Result<(), E>) -> Result<(), E> {
+        if self.no_new_privs {
+            // SAFETY: prctl with integer arguments only.
+            if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+                let source = nix::errno::Errno::last();
+                return Err(Sys { what: "set", target: "no_new_privs".into(), source }.into());
+            }
+        }
+        let load = |filter: &ScmpFilterContext| {
+            filter.load().map_err(|e| Sys {
+                what: "load",
+                target: "the seccomp filter".into(),
+                source: e
+                    .errno()
+                    .map_or(nix::errno::Errno::EINVAL, |e| nix::errno::Errno::from_raw(e as i32)),
+            })
+        };
+        if !self.no_new_privs {
+            if let Some(filter) = &self.filter {
+                load(filter)?;
+            }
+        }
+        if let Some(caps) = self.caps {
+            caps.limit_bounding()?;
+        }
+        become_user()?;
+        if let Some(caps) = self.caps {
+            let keep = if nix::unistd::geteuid().is_root() { caps } else { CapSet(0) };
+            keep.set_process_sets()?;
+        }
+        if self.no_new_privs {
+            if let Some(filter) = &self.filter {
+                load(filter)?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,314 @@
+//! Capabilities (capabilities(7)): which of root's powers a container's
+//! processes keep.
+//!
+//! A process has five sets. **Bounding** limits what it can ever gain (an
+//! execve of a setuid-root or file-capability binary included);
+//! **permitted** is what it may use, **effective** what it uses now,
+//! **inheritable** what survives execve for programs marked to inherit
+//! it, and **ambient** what survives execve for any program. The kernel
+//! checks the effective set; root in a user namespace is root only over
+//! that namespace's objects, but in the host's user namespace (our default)
+//! every capability is a power over the host: CAP_SYS_ADMIN mounts, and
+//! CAP_DAC_READ_SEARCH opens any inode by handle ("Shocker").
+//!
+//! [`CapSet::apply`] reduces all five to the container's set, in the only
+//! order the kernel allows: the bounding set first (dropping from it needs
+//! CAP_SETPCAP, which we hold only until the capset(2) after), ambient
+//! cleared, then permitted, effective and inheritable in one capset(2).
+//!
+//! The default (see [`DEFAULT`]) is Podman's eleven plus NET_RAW: Docker's
+//! fourteen without MKNOD and AUDIT_WRITE. Without MKNOD no device node can
+//! be made at all (Docker needs its device cgroup to make mknod harmless,
+//! and dockerish has no device cgroup yet); NET_RAW stays because ping
+//! needs it (busybox's has no fallback to ICMP datagram sockets), as in
+//! Docker: `--cap-drop NET_RAW` keeps a container from forging packets on
+//! the bridge its neighbours share.
+
+use std::fmt;
+use std::str::FromStr;
+
+use tool_cli::error::invalid;
+use tool_cli::{Invalid, Sys};
+
+/// Every capability Linux 6.x knows, by number (linux/capability.h).
+pub const NAMES: [&str; 41] = [
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+];
+
+/// The default set: what ordinary programs need (chown files, bind ports
+/// below 1024, switch users, chroot, ping), and nothing that reaches past
+/// the container (no SYS_ADMIN, DAC_READ_SEARCH, SYS_MODULE, MKNOD, …).
+pub const DEFAULT: [&str; 12] = [
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "NET_BIND_SERVICE",
+    "NET_RAW",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+
+/// A set of capabilities, one bit per number.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct CapSet(pub u64);
+
+/// The number of `name`: with or without `CAP_`, any case.
+pub fn number(name: &str) -> Option<u32> {
+    let upper = name.to_ascii_uppercase();
+    let bare = upper.strip_prefix("CAP_").unwrap_or(&upper);
+    NAMES.iter().position(|n| *n == bare).map(|i| i as u32)
+}
+
+impl CapSet {
+    /// Every capability this kernel has (0 ..= /proc/sys/kernel/cap_last_cap)
+    /// that we may still hold: those in our own bounding set. (Not all of
+    /// them everywhere: this project's CI machine has no CAP_SYS_RESOURCE
+    /// to give, and asking capset(2) for it fails.)
+    pub fn all() -> CapSet {
+        let last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+            .unwrap_or(NAMES.len() as u32 - 1);
+        let kernel = if last >= 63 { u64::MAX } else { (1u64 << (last + 1)) - 1 };
+        let bounding = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|status| {
+                let line = status.lines().find(|l| l.starts_with("CapBnd:"))?;
+                u64::from_str_radix(line.split_whitespace().nth(1)?, 16).ok()
+            })
+            .unwrap_or(kernel);
+        CapSet(kernel & bounding)
+    }
+
+    pub fn default_set() -> CapSet {
+        CapSet(DEFAULT.iter().map(|n| 1u64 << number(n).expect("a known name")).sum())
+    }
+
+    pub fn contains(self, cap: u32) -> bool {
+        cap < 64 && self.0 & (1 << cap) != 0
+    }
+
+    /// Docker's `--cap-add`/`--cap-drop` on top of `self`: drops first,
+    /// then adds (so `--cap-drop ALL --cap-add CHOWN` is CHOWN alone).
+    pub fn adjust(self, add: &[String], drop: &[String]) -> Result<CapSet, Invalid> {
+        let all = CapSet::all();
+        let parse = |flag: &'static str, name: &String| -> Result<u64, Invalid> {
+            if name.eq_ignore_ascii_case("ALL") {
+                return Ok(all.0);
+            }
+            match number(name) {
+                Some(n) => Ok(1 << n),
+                None => Err(invalid(flag, name, "not a capability (see capabilities(7))")),
+            }
+        };
+        let mut set = self.0;
+        for name in drop {
+            set &= !parse("--cap-drop", name)?;
+        }
+        for name in add {
+            set |= parse("--cap-add", name)?;
+        }
+        Ok(CapSet(set & all.0))
+    }
+
+    /// The names in the set, `CAP_` prefixed, in number order.
+    pub fn names(self) -> Vec<String> {
+        (0..NAMES.len() as u32)
+            .filter(|&c| self.contains(c))
+            .map(|c| format!("CAP_{}", NAMES[c as usize]))
+            .collect()
+    }
+
+    /// Reduces the bounding set to `self` and clears the ambient set. Run
+    /// as root with every capability (the caller has them all: CAP_SETPCAP
+    /// is what PR_CAPBSET_DROP needs), before the user changes.
+    pub fn limit_bounding(self) -> Result<(), Sys> {
+        for cap in 0..64u32 {
+            if self.contains(cap) {
+                continue;
+            }
+            // SAFETY: prctl with integer arguments only.
+            let rc = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) };
+            if rc != 0 {
+                let errno = nix::errno::Errno::last();
+                if errno == nix::errno::Errno::EINVAL {
+                    break; // past the kernel's last capability
+                }
+                return Err(sys("drop from the bounding set", cap_name(cap), errno));
+            }
+        }
+        // SAFETY: as above.
+        let rc = unsafe {
+            libc::prctl(
+                libc::PR_CAP_AMBIENT,
+                libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+                0,
+                0,
+                0,
+            )
+        };
+        if rc != 0 {
+            return Err(sys("clear", "the ambient capabilities", nix::errno::Errno::last()));
+        }
+        Ok(())
+    }
+
+    /// Sets permitted, effective and inheritable to `self` (capset(2)).
+    /// Only ever a reduction: a set can lose capabilities, never gain.
+    pub fn set_process_sets(self) -> Result<(), Sys> {
+        let header = CapHeader { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
+        let (lo, hi) = (self.0 as u32, (self.0 >> 32) as u32);
+        let data = [
+            CapData { effective: lo, permitted: lo, inheritable: lo },
+            CapData { effective: hi, permitted: hi, inheritable: hi },
+        ];
+        // SAFETY: the header and two data words capset(2) v3 reads.
+        let rc = unsafe { libc::syscall(libc::SYS_capset, &header, data.as_ptr()) };
+        if rc != 0 {
+            return Err(sys("set", format!("capabilities to {self}"), nix::errno::Errno::last()));
+        }
+        Ok(())
+    }
+}
+
+fn sys(what: &'static str, target: impl fmt::Display, source: nix::errno::Errno) -> Sys {
+    Sys { what, target: target.to_string(), source }
+}
+
+fn cap_name(cap: u32) -> String {
+    NAMES.get(cap as usize).map_or_else(|| format!("capability {cap}"), |n| format!("CAP_{n}"))
+}
+
+const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+#[repr(C)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// `CHOWN,KILL,…` (the tools' `--caps` flag), `ALL`, or `` for none.
+impl FromStr for CapSet {
+    type Err = Invalid;
+
+    fn from_str(text: &str) -> Result<CapSet, Invalid> {
+        let mut set = 0u64;
+        for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            if name.eq_ignore_ascii_case("ALL") {
+                set |= CapSet::all().0;
+                continue;
+            }
+            match number(name) {
+                Some(n) => set |= 1 << n,
+                None => return Err(invalid("capability", name, "not one (see capabilities(7))")),
+            }
+        }
+        Ok(CapSet(set))
+    }
+}
+
+/// The names without `CAP_`, comma-separated: what `--caps` takes back.
+impl fmt::Display for CapSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<String> =
+            self.names().into_iter().map(|n| n.trim_start_matches("CAP_").to_string()).collect();
+        f.write_str(&names.join(","))
+    }
+}
+
+impl fmt::Debug for CapSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CapSet({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_with_or_without_cap_in_any_case() {
+        assert_eq!(number("CAP_SYS_ADMIN"), Some(21));
+        assert_eq!(number("net_raw"), Some(13));
+        assert_eq!(number("CAP_NOPE"), None);
+    }
+
+    #[test]
+    fn the_default_is_podmans_eleven_and_net_raw() {
+        let set = CapSet::default_set();
+        assert_eq!(set.0.count_ones(), 12);
+        assert!(!set.contains(number("SYS_ADMIN").unwrap()));
+        assert!(!set.contains(number("DAC_READ_SEARCH").unwrap()));
+        assert!(!set.contains(number("MKNOD").unwrap()));
+    }
+
+    #[test]
+    fn drop_then_add_as_docker() {
+        let set = CapSet::default_set();
+        let only = set.adjust(&["chown".into()], &["ALL".into()]).unwrap();
+        assert_eq!(only.to_string(), "CHOWN");
+        let more = set.adjust(&["CAP_NET_RAW".into()], &["KILL".into()]).unwrap();
+        assert!(more.contains(13) && !more.contains(5));
+        assert!(set.adjust(&["BOGUS".into()], &[]).is_err());
+    }
+
+    #[test]
+    fn the_flag_round_trips() {
+        let set = CapSet::default_set();
+        assert_eq!(set.to_string().parse::<CapSet>().unwrap(), set);
+        assert_eq!("".parse::<CapSet>().unwrap(), CapSet(0));
+        assert!("CHOWN,NOPE".parse::<CapSet>().is_err());
+    }
+}
