@@ -105,7 +105,7 @@ pub fn chain(
     if let Some(user) = &config.user {
         argv.extend(["--user".into(), user.clone()]);
     }
-    argv.extend(config.security.tool_flags(dir)?);
+    argv.extend(config.security.tool_flags(&crate::security::cache_dir(tools.root()))?);
     argv.push(if config.security.privileged { "--unmask" } else { "--nodev" }.into());
     if let (true, Some(socket)) = (config.tty, console) {
         argv.extend(["--console-socket".into(), socket.display().to_string()]);
@@ -263,7 +263,7 @@ pub fn launch(
     let start_socket = container.dir.join("start.sock");
     let listener = Listener::bind(&start_socket).map_err(Error::io("listen on", &start_socket))?;
     let _ = fs::remove_file(container.dir.join("pid"));
-    container.config.security.write_profile(&container.dir)?;
+    container.config.security.compile_filter(&crate::security::cache_dir(tools.root()))?;
     // The network exists, wired and addressed, before the first process.
     let networks = attach_networks(tools, container)?;
 
@@ -482,7 +482,7 @@ mod tests {
         assert!(lines[4].trim_start().starts_with("-- /opt/dk/rootfs enter"), "{script}");
         assert!(lines[4].contains(r"'QUOTE=it'\''s'"), "quoted for the shell: {}", lines[4]);
         // What the container may do is on the exec end's line.
-        for flag in ["--caps=CHOWN,DAC_OVERRIDE,", "--seccomp=default", "--nodev"] {
+        for flag in ["--caps=CHOWN,DAC_OVERRIDE,", "--seccomp=bpf:/state/seccomp/", "--nodev"] {
             assert!(lines[4].contains(flag), "{flag} in {}", lines[4]);
         }
         assert_eq!(lines[5].trim_start(), "-- sh -c 'echo a -- b' --");

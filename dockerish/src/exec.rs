@@ -48,7 +48,9 @@ pub fn exec(root: &Path, args: ExecArgs) -> Result<i32> {
         user.parse::<privs::user::UserSpec>()?;
         argv.extend(["--userspec".into(), user.clone()]);
     }
-    argv.extend(container.config.security.tool_flags(&container.dir)?);
+    let cache = crate::security::cache_dir(tools.root());
+    container.config.security.compile_filter(&cache)?;
+    argv.extend(container.config.security.tool_flags(&cache)?);
     let console = match args.tty {
         true => Some(ConsoleSocket::bind(
             &container.dir.join(format!("exec-{}.sock", std::process::id())),

@@ -108,8 +108,9 @@ pub fn describe(c: &Container) -> Value {
             "Privileged": config.security.privileged,
             // Docker lists what was added and dropped; this is the set kept.
             "Capabilities": config.security.caps,
-            "SecurityOpt": security_opts(&config.security),
-            "Devices": if config.security.privileged { "all (--privileged)" } else { "/dev's own: null zero full random urandom tty ptmx pts; root and volumes nodev" },
+            "SecurityOpt": config.security.security_opts(),
+            // `--device` is not supported yet: /dev has only its own nodes.
+            "Devices": [],
         },
         "User": config.user.clone().unwrap_or_default(),
         "NetworkSettings": network_settings(c),
@@ -124,15 +125,6 @@ pub fn describe(c: &Container) -> Value {
         },
         "Cgroup": config.cgroup().to_string(),
     })
-}
-
-/// `seccomp=default|unconfined|profile`, and `no-new-privileges` if set.
-fn security_opts(security: &crate::security::SecurityConfig) -> Vec<String> {
-    let mut opts = vec![format!("seccomp={}", security.seccomp)];
-    if security.no_new_privileges {
-        opts.push("no-new-privileges".into());
-    }
-    opts
 }
 
 /// Docker's NetworkSettings: the first network's address at the top, every

@@ -162,7 +162,13 @@ fn disconnect(root: &Path, tools: &Tools, network: &str, key: &str) -> Result<i3
             let why = "is the container's only network: connect it to another first";
             return Err(Error::invalid("network", network, why));
         }
-        c.config.network = Network::Named(c.config.extra_networks.remove(0));
+        let next = c.config.extra_networks.remove(0);
+        if !c.config.ports.is_empty() {
+            eprintln!(
+                "dockerish: the published ports of {key} were on {network}: they are published again on {next} at its next start"
+            );
+        }
+        c.config.network = Network::Named(next);
     } else {
         let Some(at) = c.config.extra_networks.iter().position(|n| n == network) else {
             return Err(Error::invalid(

@@ -30,6 +30,9 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
     let image = tools.resolve_image(image_name)?;
     if args.dry_run {
         let config = configure(&args, image_name, command, &image, &containers.all()?, root)?;
+        // The script names the compiled filter: it is there when it runs
+        // (a cache entry, as the image is: no container is recorded).
+        config.security.compile_filter(&crate::security::cache_dir(root))?;
         print!("{}", dry_run_script(&tools, &config, &containers.dir_of(&config.id))?);
         return Ok(0);
     }

@@ -3,12 +3,14 @@
 //! flags of the exec end of the chain (`privs::Security`: `rootfs enter`
 //! for the container's own processes, `ns-exec --target` for `exec`).
 //!
-//! The defaults: Podman's eleven capabilities and NET_RAW (`privs::caps::DEFAULT`), the
-//! default seccomp profile, /proc's masks, /sys read-only. `--privileged`
-//! undoes all four. A profile given as a file is kept in the container's
-//! record (as Docker does) and written to its directory as `seccomp.json`
-//! for the tools at each start, so later starts and every `exec` use the
-//! profile the container was made with, whatever becomes of the file.
+//! The defaults: Podman's eleven capabilities and NET_RAW
+//! (`privs::caps::DEFAULT`), the default seccomp profile, /proc's masks,
+//! /sys read-only, a nodev root. `--privileged` undoes all of them. A
+//! profile given as a file is kept in the container's record (as Docker
+//! does), so later starts and every `exec` use the profile the container
+//! was made with, whatever becomes of the file. The tools get the filter
+//! compiled, from `ROOT/seccomp/` (`privs::seccomp::cached`): a start
+//! loads it without building it again.
 
 use std::path::Path;
 
@@ -18,6 +20,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, ToolError};
 
+/// Where the compiled filters of the state root `root` are kept.
+pub fn cache_dir(root: &Path) -> std::path::PathBuf {
+    root.join("seccomp")
+}
+
 /// The container's record of it (in config.json).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -25,11 +32,18 @@ pub struct SecurityConfig {
     /// The capabilities kept, `CAP_` names.
     pub caps: Vec<String>,
     pub no_new_privileges: bool,
-    /// "default", "unconfined", or "profile" (the text below).
-    pub seccomp: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub seccomp_profile: Option<String>,
+    pub seccomp: Seccomp,
     pub privileged: bool,
+}
+
+/// Which seccomp profile the container has.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Seccomp {
+    Default,
+    Unconfined,
+    /// A profile of the user's: its text.
+    Profile(String),
 }
 
 /// A record from before hardening gets today's defaults.
@@ -38,8 +52,7 @@ impl Default for SecurityConfig {
         SecurityConfig {
             caps: CapSet::default_set().names(),
             no_new_privileges: false,
-            seccomp: "default".into(),
-            seccomp_profile: None,
+            seccomp: Seccomp::Default,
             privileged: false,
         }
     }
@@ -54,57 +67,73 @@ pub struct Flags<'a> {
 }
 
 impl SecurityConfig {
-    /// Checks the flags: names, options, a profile that compiles.
+    /// Checks the flags: names, options, a profile that compiles. Writes
+    /// nothing (a `--dry-run` runs it too).
     pub fn from_flags(flags: &Flags) -> Result<SecurityConfig> {
         let base = if flags.privileged { CapSet::all() } else { CapSet::default_set() };
         let caps = base.adjust(flags.cap_add, flags.cap_drop)?;
         let mut config = SecurityConfig {
             caps: caps.names(),
             no_new_privileges: false,
-            seccomp: if flags.privileged { "unconfined" } else { "default" }.into(),
-            seccomp_profile: None,
+            seccomp: if flags.privileged { Seccomp::Unconfined } else { Seccomp::Default },
             privileged: flags.privileged,
         };
-        let mut profile = None;
+        // Docker takes KEY=VALUE and KEY:VALUE; the last of a key wins.
         for opt in flags.security_opts {
-            // Docker takes both KEY=VALUE and KEY:VALUE.
             let (key, value) = opt.split_once(['=', ':']).unwrap_or((opt.as_str(), ""));
-            match (key, value) {
-                ("no-new-privileges", "" | "true") => config.no_new_privileges = true,
-                ("no-new-privileges", "false") => config.no_new_privileges = false,
-                ("seccomp", "unconfined") => config.seccomp = "unconfined".into(),
-                ("seccomp", "") => {
-                    return Err(Error::invalid("--security-opt", opt, "seccomp=unconfined|FILE"))
+            config.seccomp = match (key, value) {
+                ("no-new-privileges", "" | "true") => {
+                    config.no_new_privileges = true;
+                    continue;
                 }
-                ("seccomp", file) => profile = Some(file.parse::<SeccompChoice>()?),
-                _ => {
-                    let why = "supported: no-new-privileges[=true|false], seccomp=unconfined|FILE";
+                ("no-new-privileges", "false") => {
+                    config.no_new_privileges = false;
+                    continue;
+                }
+                ("seccomp", "unconfined") => Seccomp::Unconfined,
+                ("seccomp", "default") => Seccomp::Default,
+                ("seccomp", "") => {
+                    let why = "seccomp=unconfined|default|PROFILE.json";
                     return Err(Error::invalid("--security-opt", opt, why));
                 }
-            }
-        }
-        if let Some(choice) = &profile {
-            // Compiled once here, so a profile that will not load is
-            // refused by run rather than by the container's start.
-            let check =
-                Security { caps: Some(caps), seccomp: profile.clone(), ..Default::default() };
-            check.prepare()?;
-            let SeccompChoice::File { text, .. } = choice else {
-                unreachable!("parsed from a file")
+                ("seccomp", file) => {
+                    Seccomp::Profile(std::fs::read_to_string(file).map_err(|e| {
+                        Error::invalid("seccomp profile", file, format!("cannot read it: {e}"))
+                    })?)
+                }
+                _ => {
+                    let why = "supported: no-new-privileges[=true|false], seccomp=unconfined|default|FILE";
+                    return Err(Error::invalid("--security-opt", opt, why));
+                }
             };
-            config.seccomp = "profile".into();
-            config.seccomp_profile = Some(text.clone());
+        }
+        if let Seccomp::Profile(text) = &config.seccomp {
+            let target = privs::seccomp::Target::here(caps);
+            privs::seccomp::Profile::parse(text, "--security-opt seccomp=")?.compile(&target)?;
         }
         Ok(config)
     }
 
-    /// The tool flags (what `rootfs enter` and `ns-exec --target` take) for
-    /// the container whose directory is `dir`.
-    pub fn tool_flags(&self, dir: &Path) -> Result<Vec<String>> {
-        let caps = self.caps.join(",").parse::<CapSet>()?;
-        let seccomp = match self.seccomp.as_str() {
-            "profile" => SeccompChoice::File { path: profile_path(dir), text: String::new() },
-            other => other.parse::<SeccompChoice>()?,
+    fn caps(&self) -> Result<CapSet> {
+        Ok(self.caps.join(",").parse::<CapSet>()?)
+    }
+
+    /// The profile's text, if there is a filter.
+    fn profile(&self) -> Option<&str> {
+        match &self.seccomp {
+            Seccomp::Unconfined => None,
+            Seccomp::Default => Some(privs::seccomp::DEFAULT_PROFILE),
+            Seccomp::Profile(text) => Some(text),
+        }
+    }
+
+    /// The tool flags (what `rootfs enter` and `ns-exec --target` take): the
+    /// filter is the compiled one in `cache` ([`Self::compile_filter`]).
+    pub fn tool_flags(&self, cache: &Path) -> Result<Vec<String>> {
+        let caps = self.caps()?;
+        let seccomp = match self.profile() {
+            None => SeccompChoice::Unconfined,
+            Some(text) => SeccompChoice::Program(privs::seccomp::cache_path(cache, text, caps)),
         };
         let security = Security {
             caps: Some(caps),
@@ -114,18 +143,29 @@ impl SecurityConfig {
         Ok(security.to_args())
     }
 
-    /// Writes the container's profile where [`Self::tool_flags`] says it is.
-    pub fn write_profile(&self, dir: &Path) -> Result<()> {
-        if let Some(text) = &self.seccomp_profile {
-            let path = profile_path(dir);
-            std::fs::write(&path, text).map_err(Error::io("write", &path))?;
+    /// Makes sure the filter [`Self::tool_flags`] names is in `cache` (a
+    /// start or an exec, before the chain runs); built once for all the
+    /// containers it fits.
+    pub fn compile_filter(&self, cache: &Path) -> Result<()> {
+        if let Some(text) = self.profile() {
+            privs::seccomp::cached(cache, text, self.caps()?)?;
         }
         Ok(())
     }
-}
 
-fn profile_path(dir: &Path) -> String {
-    dir.join("seccomp.json").display().to_string()
+    /// Docker's `SecurityOpt` as `inspect` shows it.
+    pub fn security_opts(&self) -> Vec<String> {
+        let seccomp = match self.seccomp {
+            Seccomp::Default => "default",
+            Seccomp::Unconfined => "unconfined",
+            Seccomp::Profile(_) => "profile",
+        };
+        let mut opts = vec![format!("seccomp={seccomp}")];
+        if self.no_new_privileges {
+            opts.push("no-new-privileges".into());
+        }
+        opts
+    }
 }
 
 #[cfg(test)]
@@ -140,17 +180,20 @@ mod tests {
     fn defaults_adjustments_and_privileged() {
         let default = SecurityConfig::from_flags(&flags(&[], &[], &[])).unwrap();
         assert_eq!(default, SecurityConfig::default());
-        let add = ["NET_RAW".to_string()];
+        let add = ["NET_ADMIN".to_string()];
         let drop = ["chown".to_string()];
         let opts = ["no-new-privileges".to_string(), "seccomp=unconfined".to_string()];
         let c = SecurityConfig::from_flags(&flags(&add, &drop, &opts)).unwrap();
-        assert!(c.caps.contains(&"CAP_NET_RAW".into()) && !c.caps.contains(&"CAP_CHOWN".into()));
-        assert!(c.no_new_privileges && c.seccomp == "unconfined");
+        assert!(c.caps.contains(&"CAP_NET_ADMIN".into()) && !c.caps.contains(&"CAP_CHOWN".into()));
+        assert!(c.no_new_privileges && c.seccomp == Seccomp::Unconfined);
+        // The last seccomp= wins, "default" included.
+        let back = ["seccomp=unconfined".to_string(), "seccomp=default".to_string()];
+        let d = SecurityConfig::from_flags(&flags(&[], &[], &back)).unwrap();
+        assert_eq!(d.seccomp, Seccomp::Default);
         let all = Flags { privileged: true, ..flags(&[], &[], &[]) };
         let p = SecurityConfig::from_flags(&all).unwrap();
-        assert!(
-            p.privileged && p.seccomp == "unconfined" && p.caps.contains(&"CAP_SYS_ADMIN".into())
-        );
+        assert!(p.privileged && p.seccomp == Seccomp::Unconfined);
+        assert!(p.caps.contains(&"CAP_SYS_ADMIN".into()));
     }
 
     #[test]

@@ -426,10 +426,9 @@ pub(crate) fn detach_locked(store: &Store, net: &Network, a: &Attachment) -> Res
     // The namespace file goes with the last attachment that uses it (a
     // container on two networks has one namespace): an earlier one hands
     // it on.
-    let heir = store
-        .all_attachments()?
-        .into_iter()
-        .find(|(n, o)| o.netns == a.netns && !(n.name == net.name && o.id == a.id));
+    let mut others = store.all_attachments()?;
+    others.retain(|(n, o)| !(n.name == net.name && o.id == a.id));
+    let heir = others.iter().find(|(_, o)| o.netns == a.netns).cloned();
     let releases_netns = a.made_netns && heir.is_none();
     if let (true, Some((n, o))) = (a.made_netns, heir) {
         store.save_attachment(&n.name, &Attachment { made_netns: true, ..o })?;
@@ -440,20 +439,16 @@ pub(crate) fn detach_locked(store: &Store, net: &Network, a: &Attachment) -> Res
     // the veth ([`crate::later`]), and an attach of the same ID before it
     // is done deletes the pair itself (EEXIST in `wire`).
     if releases_netns {
-        netlink::delete_link_in_background(&a.host_veth)?;
+        Netlink::open()?.delete_link_in_background(&a.host_veth);
     } else {
         Netlink::open()?.delete_link(&a.host_veth)?;
     }
     timing::step("veth");
     let table = &store.host_names().table;
-    match nfnetlink::commit(table, &firewall::remove_ports(a)) {
+    match nfnetlink::commit(table, &firewall::remove_ports(a, others.iter().map(|(_, o)| o))) {
         Ok(()) => {}
         // Our table is not there: make it so, from the records without `a`.
-        Err(Errno::ENOENT) => {
-            let mut records = store.all_attachments()?;
-            records.retain(|(n, o)| !(n.name == net.name && o.id == a.id));
-            firewall::rebuild(table, &store.networks()?, &records)?;
-        }
+        Err(Errno::ENOENT) => firewall::rebuild(table, &store.networks()?, &others)?,
         Err(e) => return Err(firewall_refused(table, e)),
     }
     timing::step("rules");

@@ -150,9 +150,16 @@ pub fn add_ports(a: &Attachment) -> Vec<(Op, Element)> {
 
 /// Removes `a`'s elements, whether or not they are there: each is added
 /// (a no-op when present) then deleted, in one transaction, so a detach
-/// run twice, or after a half-done attach, succeeds.
-pub fn remove_ports(a: &Attachment) -> Vec<(Op, Element)> {
+/// run twice, or after a half-done attach, succeeds. A key that one of
+/// `others` also holds (records that disagree, which `render` tolerates)
+/// is left alone: it is that attachment's rule now.
+pub fn remove_ports<'a>(
+    a: &Attachment,
+    others: impl IntoIterator<Item = &'a Attachment>,
+) -> Vec<(Op, Element)> {
+    let held: Vec<Element> = others.into_iter().flat_map(add_ports).map(|(_, e)| e).collect();
     let mut changes = add_ports(a);
+    changes.retain(|(_, e)| !held.iter().any(|h| h.set == e.set && h.key == e.key));
     let deletes: Vec<(Op, Element)> =
         changes.iter().map(|(_, e)| (Op::Delete, e.clone())).collect();
     changes.extend(deletes);
@@ -299,7 +306,8 @@ mod tests {
     #[test]
     fn detach_removes_only_what_it_added_and_tolerates_absence() {
         let att = attached("10.1.0.2", &["8080:80", "127.0.0.1:8080:80", "9090:90"]);
-        let ops: Vec<(Op, &str)> = remove_ports(&att).iter().map(|(op, e)| (*op, e.set)).collect();
+        let ops: Vec<(Op, &str)> =
+            remove_ports(&att, []).iter().map(|(op, e)| (*op, e.set)).collect();
         assert_eq!(
             ops,
             [
@@ -313,6 +321,15 @@ mod tests {
             "added first, so the delete cannot fail"
         );
         assert!(add_ports(&attached("10.1.0.3", &[])).is_empty(), "no ports, no transaction");
+    }
+
+    #[test]
+    fn detach_leaves_a_key_another_record_holds() {
+        let (one, two) =
+            (attached("10.1.0.2", &["8080:80", "9090:90"]), attached("10.1.0.3", &["8080:80"]));
+        let changes = remove_ports(&one, [&two]);
+        assert_eq!(changes.len(), 2, "9090 added then deleted, 8080 untouched: {changes:?}");
+        assert!(changes.iter().all(|(_, e)| e.key != add_ports(&two)[0].1.key));
     }
 
     #[test]

@@ -91,15 +91,9 @@ impl Netlink {
         target: &str,
     ) -> Result<Vec<RouteNetlinkMessage>> {
         self.seq += 1;
-        let mut header = NetlinkHeader::default();
         // Always ask for the ACK: a plain GET is otherwise answered by its
         // reply alone, and we could not tell when the answer is complete.
-        header.flags = NLM_F_REQUEST | NLM_F_ACK | flags;
-        header.sequence_number = self.seq;
-        let mut packet = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(message));
-        packet.finalize();
-        let mut buf = vec![0; packet.buffer_len()];
-        packet.serialize(&mut buf);
+        let buf = packet(message, NLM_F_REQUEST | NLM_F_ACK | flags, self.seq);
         self.socket.send(&buf, 0).map_err(Error::io("send a netlink request to", "the kernel"))?;
         let dump = flags & NLM_F_DUMP == NLM_F_DUMP;
         let mut answers = Vec::new();
@@ -248,12 +242,18 @@ impl Netlink {
 
     /// `ip link del NAME`; one that does not exist is already gone.
     pub fn delete_link(&mut self, name: &str) -> Result<()> {
-        let mut msg = LinkMessage::default();
-        msg.attributes.push(LinkAttribute::IfName(name.into()));
-        match self.request(RouteNetlinkMessage::DelLink(msg), 0, "delete link", name) {
-            Err(Error::Common(tool_cli::Error::Sys(s))) if s.source == Errno::ENODEV => Ok(()),
+        match self.request(delete_link_message(name), 0, "delete link", name) {
+            Err(e) if e.errno() == Some(Errno::ENODEV) => Ok(()),
             other => other.map(drop),
         }
+    }
+
+    /// `ip link del NAME`, sent from a child process that waits for the
+    /// kernel in our stead ([`crate::later`]), with the socket; the request
+    /// is built here, before the fork. A link already gone is fine (the
+    /// kernel's answer goes unread).
+    pub fn delete_link_in_background(self, name: &str) {
+        crate::later::send(self.socket, packet(delete_link_message(name), NLM_F_REQUEST, 1));
     }
 
     /// `ip addr add ADDRESS/PREFIX dev INDEX`.
@@ -344,24 +344,20 @@ pub fn format_mac(bytes: impl AsRef<[u8]>) -> String {
     bytes.as_ref().iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
 }
 
-/// `ip link del NAME`, sent from a child process that waits for the kernel
-/// in our stead ([`crate::later`]): the request is built here, before the
-/// fork. A link already gone is fine (the kernel's error goes unread).
-pub fn delete_link_in_background(name: &str) -> Result<()> {
+/// One rtnetlink request in its wire form.
+fn packet(message: RouteNetlinkMessage, flags: u16, seq: u32) -> Vec<u8> {
+    let mut header = NetlinkHeader::default();
+    header.flags = flags;
+    header.sequence_number = seq;
+    let mut packet = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(message));
+    packet.finalize();
+    let mut buf = vec![0; packet.buffer_len()];
+    packet.serialize(&mut buf);
+    buf
+}
+
+fn delete_link_message(name: &str) -> RouteNetlinkMessage {
     let mut msg = LinkMessage::default();
     msg.attributes.push(LinkAttribute::IfName(name.into()));
-    let mut header = NetlinkHeader::default();
-    header.flags = NLM_F_REQUEST;
-    let mut packet = NetlinkMessage::new(
-        header,
-        NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(msg)),
-    );
-    packet.finalize();
-    let mut bytes = vec![0; packet.buffer_len()];
-    packet.serialize(&mut bytes);
-    let mut socket = Socket::new(NETLINK_ROUTE).map_err(Error::io("open", "a netlink socket"))?;
-    socket.bind_auto().map_err(Error::io("bind", "a netlink socket"))?;
-    socket.connect(&SocketAddr::new(0, 0)).map_err(Error::io("connect", "a netlink socket"))?;
-    crate::later::send(socket, bytes);
-    Ok(())
+    RouteNetlinkMessage::DelLink(msg)
 }

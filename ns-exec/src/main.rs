@@ -171,9 +171,9 @@ impl Cli {
     }
 
     fn create_spec(&self) -> Result<CreateSpec, Error> {
-        if self.security != privs::Security::default() {
+        if let Some(flag) = self.security.to_args().first() {
             let why = "goes with --target; a new container's are rootfs enter's flags";
-            return Err(Error::invalid("option", "--caps/--seccomp/--no-new-privileges", why));
+            return Err(Error::invalid("option", flag.clone(), why));
         }
         let namespaces: Vec<(NsKind, NsRequest)> = self
             .namespace_flags()

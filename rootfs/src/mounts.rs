@@ -107,7 +107,7 @@ pub fn sys(root: &OwnedFd, read_only: bool) -> Result<()> {
             if !read_only {
                 return Ok(());
             }
-            remount_read_only_in(root, Path::new("/sys"))
+            remount_in(root, Path::new("/sys"), MsFlags::MS_RDONLY)
         }
         other => other.map_err(mount_err("mount sysfs on", "/sys")),
     }
@@ -274,19 +274,18 @@ pub fn volume(root: &OwnedFd, volume: &Volume, nodev: bool) -> Result<()> {
         extra |= MsFlags::MS_NODEV;
     }
     if !extra.is_empty() {
-        let mounted = inroot::open(root, &volume.target)
-            .map_err(|e| Error::sys("open", volume.target.display(), e))?;
-        remount_bind(&fd_path(&mounted), extra)?;
+        remount_in(root, &volume.target, extra)?;
     }
     Ok(())
 }
 
-/// Makes the mount at `path` in `root` read-only. The descriptor a mount
-/// was made on still names the directory *under* the new mount, so the
-/// path is looked up again to name the mount itself (else EINVAL).
-fn remount_read_only_in(root: &OwnedFd, path: &Path) -> Result<()> {
+/// Adds `extra` to the flags of the mount at `path` in `root`. The
+/// descriptor a mount was made on still names the directory *under* the
+/// new mount, so the path is looked up again to name the mount itself
+/// (else EINVAL).
+fn remount_in(root: &OwnedFd, path: &Path, extra: MsFlags) -> Result<()> {
     let mounted = inroot::open(root, path).map_err(|e| Error::sys("open", path.display(), e))?;
-    remount_read_only(&fd_path(&mounted))
+    remount_bind(&fd_path(&mounted), extra)
 }
 
 /// Makes the mount at `path` read-only.
@@ -316,8 +315,11 @@ fn remount_bind(path: &str, extra: MsFlags) -> Result<()> {
             flags |= ms;
         }
     }
-    let what =
-        if extra.contains(MsFlags::MS_RDONLY) { "remount read-only" } else { "remount nodev" };
+    let what = match (extra.contains(MsFlags::MS_RDONLY), extra.contains(MsFlags::MS_NODEV)) {
+        (true, true) => "remount read-only and nodev",
+        (true, false) => "remount read-only",
+        _ => "remount nodev",
+    };
     mount(None::<&str>, path, None::<&str>, flags, None::<&str>).map_err(mount_err(what, path))
 }
 

@@ -87,7 +87,7 @@ impl FromStr for Volume {
             }
         }
         if target == Path::new("/dev") {
-            return Err(bad("cannot mount over /dev (a device inside it can be given)"));
+            return Err(bad("cannot mount over /dev"));
         }
         Ok(Volume { source: PathBuf::from(source), target, read_only })
     }

@@ -35,6 +35,12 @@ pub struct Sys {
     pub source: Errno,
 }
 
+impl Sys {
+    pub fn new(what: &'static str, target: impl Display, source: Errno) -> Sys {
+        Sys { what, target: target.to_string(), source }
+    }
+}
+
 /// A file operation failed: `what` was being done to `path`.
 #[derive(Debug, thiserror::Error)]
 #[error("{what} {path}: {source}")]
@@ -108,7 +114,7 @@ pub trait ToolError: std::error::Error + From<Error> + Sized {
 
     /// A failed system call: `Error::sys("mount proc on", "/proc", errno)`.
     fn sys(what: &'static str, target: impl Display, source: Errno) -> Self {
-        Error::from(Sys { what, target: target.to_string(), source }).into()
+        Error::from(Sys::new(what, target, source)).into()
     }
 
     /// For `map_err`: `fs::read(p).map_err(Error::io("read", p))`.

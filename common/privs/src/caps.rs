@@ -11,10 +11,11 @@
 //! every capability is a power over the host: CAP_SYS_ADMIN mounts, and
 //! CAP_DAC_READ_SEARCH opens any inode by handle ("Shocker").
 //!
-//! [`CapSet::apply`] reduces all five to the container's set, in the only
-//! order the kernel allows: the bounding set first (dropping from it needs
-//! CAP_SETPCAP, which we hold only until the capset(2) after), ambient
-//! cleared, then permitted, effective and inheritable in one capset(2).
+//! [`CapSet::limit_bounding`] and [`CapSet::set_process_sets`] reduce all
+//! five, in the only order the kernel allows: the bounding set first
+//! (dropping from it needs CAP_SETPCAP, which the caller still has all of),
+//! ambient cleared, then permitted, effective and inheritable in one
+//! capset(2) (`crate::Prepared::apply` puts the user change between them).
 //!
 //! The default (see [`DEFAULT`]) is Podman's eleven plus NET_RAW: Docker's
 //! fourteen without MKNOD and AUDIT_WRITE. Without MKNOD no device node can
@@ -136,24 +137,22 @@ impl CapSet {
     /// Docker's `--cap-add`/`--cap-drop` on top of `self`: drops first,
     /// then adds (so `--cap-drop ALL --cap-add CHOWN` is CHOWN alone).
     pub fn adjust(self, add: &[String], drop: &[String]) -> Result<CapSet, Invalid> {
-        let all = CapSet::all();
-        let parse = |flag: &'static str, name: &String| -> Result<u64, Invalid> {
-            if name.eq_ignore_ascii_case("ALL") {
-                return Ok(all.0);
-            }
-            match number(name) {
-                Some(n) => Ok(1 << n),
-                None => Err(invalid(flag, name, "not a capability (see capabilities(7))")),
-            }
+        let parse = |flag: &'static str, name: &String| {
+            name.parse::<CapSet>().map_err(|e| invalid(flag, name, e.why))
         };
         let mut set = self.0;
         for name in drop {
-            set &= !parse("--cap-drop", name)?;
+            set &= !parse("--cap-drop", name)?.0;
         }
         for name in add {
-            set |= parse("--cap-add", name)?;
+            set |= parse("--cap-add", name)?.0;
         }
-        Ok(CapSet(set & all.0))
+        let beyond = CapSet(set & !CapSet::all().0);
+        if beyond.0 != 0 {
+            let why = "not in the bounding set of this process: it has none of it to give";
+            return Err(invalid("--cap-add", beyond.to_string(), why));
+        }
+        Ok(CapSet(set))
     }
 
     /// The names in the set, `CAP_` prefixed, in number order.
@@ -179,7 +178,7 @@ impl CapSet {
                 if errno == nix::errno::Errno::EINVAL {
                     break; // past the kernel's last capability
                 }
-                return Err(sys("drop from the bounding set", cap_name(cap), errno));
+                return Err(Sys::new("drop from the bounding set", cap_name(cap), errno));
             }
         }
         // SAFETY: as above.
@@ -193,31 +192,32 @@ impl CapSet {
             )
         };
         if rc != 0 {
-            return Err(sys("clear", "the ambient capabilities", nix::errno::Errno::last()));
+            return Err(Sys::new("clear", "the ambient capabilities", nix::errno::Errno::last()));
         }
         Ok(())
     }
 
-    /// Sets permitted, effective and inheritable to `self` (capset(2)).
-    /// Only ever a reduction: a set can lose capabilities, never gain.
+    /// Sets permitted and effective to `self`, inheritable to nothing
+    /// (capset(2)): see `crate::Prepared::apply`, step 5. Only ever a
+    /// reduction: a set can lose capabilities, never gain.
     pub fn set_process_sets(self) -> Result<(), Sys> {
         let header = CapHeader { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
         let (lo, hi) = (self.0 as u32, (self.0 >> 32) as u32);
         let data = [
-            CapData { effective: lo, permitted: lo, inheritable: lo },
-            CapData { effective: hi, permitted: hi, inheritable: hi },
+            CapData { effective: lo, permitted: lo, inheritable: 0 },
+            CapData { effective: hi, permitted: hi, inheritable: 0 },
         ];
         // SAFETY: the header and two data words capset(2) v3 reads.
         let rc = unsafe { libc::syscall(libc::SYS_capset, &header, data.as_ptr()) };
         if rc != 0 {
-            return Err(sys("set", format!("capabilities to {self}"), nix::errno::Errno::last()));
+            return Err(Sys::new(
+                "set",
+                format!("capabilities to {self}"),
+                nix::errno::Errno::last(),
+            ));
         }
         Ok(())
     }
-}
-
-fn sys(what: &'static str, target: impl fmt::Display, source: nix::errno::Errno) -> Sys {
-    Sys { what, target: target.to_string(), source }
 }
 
 fn cap_name(cap: u32) -> String {
@@ -252,7 +252,13 @@ impl FromStr for CapSet {
             }
             match number(name) {
                 Some(n) => set |= 1 << n,
-                None => return Err(invalid("capability", name, "not one (see capabilities(7))")),
+                None => {
+                    return Err(invalid(
+                        "capability",
+                        name,
+                        "not a capability (see capabilities(7))",
+                    ))
+                }
             }
         }
         Ok(CapSet(set))
@@ -262,8 +268,10 @@ impl FromStr for CapSet {
 /// The names without `CAP_`, comma-separated: what `--caps` takes back.
 impl fmt::Display for CapSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<String> =
-            self.names().into_iter().map(|n| n.trim_start_matches("CAP_").to_string()).collect();
+        let names: Vec<&str> = (0..NAMES.len() as u32)
+            .filter(|&c| self.contains(c))
+            .map(|c| NAMES[c as usize])
+            .collect();
         f.write_str(&names.join(","))
     }
 }

@@ -7,47 +7,51 @@
 //! /etc/group, never the host's ([`user`]); and there the process gives up
 //! what a container must not have: capabilities ([`caps`]), the chance to
 //! gain privileges through setuid binaries (no_new_privs), and system
-//! calls outside its profile ([`seccomp`]). [`Security::apply`] does all of
-//! it in the one order that works.
+//! calls outside its profile ([`seccomp`]). [`Prepared::apply`] does all
+//! of it in the one order that works.
 
 pub mod caps;
 pub mod seccomp;
 pub mod user;
 
 use std::fmt;
+use std::path::PathBuf;
 
-use libseccomp::ScmpFilterContext;
 use tool_cli::error::invalid;
 use tool_cli::{Invalid, Sys};
 
 use caps::CapSet;
-use seccomp::{Profile, Target};
+use seccomp::{Profile, Program, Target};
 
-/// Which seccomp profile: the tools' `--seccomp default|unconfined|FILE`.
+/// Which seccomp filter: the tools' `--seccomp default|unconfined|FILE|bpf:FILE`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SeccompChoice {
     Unconfined,
+    /// The built-in profile ([`seccomp::DEFAULT_PROFILE`]).
     Default,
-    /// A profile in Docker's JSON format, read when the flags are parsed
-    /// (on the host, before any namespace is entered).
-    File {
-        path: String,
-        text: String,
-    },
+    /// A profile in Docker's JSON format.
+    Profile(PathBuf),
+    /// A program already compiled (`bpf:FILE`, as [`seccomp::cached`]
+    /// writes it): loaded as it is, which saves the ~10 ms libseccomp
+    /// takes to build one.
+    Program(PathBuf),
 }
 
 impl std::str::FromStr for SeccompChoice {
     type Err = Invalid;
 
     fn from_str(text: &str) -> Result<Self, Invalid> {
-        match text {
-            "unconfined" => Ok(SeccompChoice::Unconfined),
-            "default" => Ok(SeccompChoice::Default),
-            path => match std::fs::read_to_string(path) {
-                Ok(text) => Ok(SeccompChoice::File { path: path.into(), text }),
-                Err(e) => Err(invalid("seccomp profile", path, format!("cannot read it: {e}"))),
+        Ok(match text {
+            "unconfined" => SeccompChoice::Unconfined,
+            "default" => SeccompChoice::Default,
+            "" | "bpf:" => {
+                return Err(invalid("seccomp", text, "default|unconfined|FILE|bpf:FILE"))
+            }
+            _ => match text.strip_prefix("bpf:") {
+                Some(path) => SeccompChoice::Program(path.into()),
+                None => SeccompChoice::Profile(text.into()),
             },
-        }
+        })
     }
 }
 
@@ -56,7 +60,8 @@ impl fmt::Display for SeccompChoice {
         match self {
             SeccompChoice::Unconfined => f.write_str("unconfined"),
             SeccompChoice::Default => f.write_str("default"),
-            SeccompChoice::File { path, .. } => f.write_str(path),
+            SeccompChoice::Profile(path) => write!(f, "{}", path.display()),
+            SeccompChoice::Program(path) => write!(f, "bpf:{}", path.display()),
         }
     }
 }
@@ -75,9 +80,10 @@ pub struct Security {
     /// grant nothing
     #[arg(long = "no-new-privileges")]
     pub no_new_privs: bool,
-    /// Load a seccomp filter right before execve: the built-in default, none
-    /// (unconfined), or a profile FILE in Docker's JSON format
-    #[arg(long, value_name = "default|unconfined|FILE")]
+    /// Load a seccomp filter before execve: the built-in default, none
+    /// (unconfined), a profile FILE in Docker's JSON format, or bpf:FILE, a
+    /// program compiled already (dockerish's cache)
+    #[arg(long, value_name = "default|unconfined|FILE|bpf:FILE")]
     pub seccomp: Option<SeccompChoice>,
 }
 
@@ -98,27 +104,35 @@ impl Security {
     }
 }
 
-/// A [`Security`] checked and compiled, ready to apply: made before the
-/// tool changes anything, so a bad profile is refused with nothing done.
+/// A [`Security`] checked and compiled, ready to apply: made on the host
+/// before the tool changes anything (files are read here), so a bad
+/// profile is refused with nothing done.
 pub struct Prepared {
     caps: Option<CapSet>,
     no_new_privs: bool,
-    filter: Option<ScmpFilterContext>,
+    filter: Option<Program>,
 }
 
 impl Security {
     pub fn prepare(&self) -> Result<Prepared, Invalid> {
-        let caps_for_rules = self.caps.unwrap_or_else(CapSet::all);
-        let profile = match &self.seccomp {
-            None | Some(SeccompChoice::Unconfined) => None,
-            Some(SeccompChoice::Default) => {
-                Some(Profile::parse(seccomp::DEFAULT_PROFILE, "default")?)
-            }
-            Some(SeccompChoice::File { path, text }) => Some(Profile::parse(text, path)?),
+        let compile = |text: &str, source: &str| {
+            let caps = self.caps.unwrap_or_else(CapSet::all);
+            Profile::parse(text, source)?.program(&Target::here(caps))
         };
-        let filter = match profile {
-            Some(p) => Some(p.compile(&Target::here(caps_for_rules))?),
-            None => None,
+        let filter = match &self.seccomp {
+            None | Some(SeccompChoice::Unconfined) => None,
+            Some(SeccompChoice::Default) => Some(compile(seccomp::DEFAULT_PROFILE, "default")?),
+            Some(SeccompChoice::Profile(path)) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    invalid(
+                        "seccomp profile",
+                        path.display().to_string(),
+                        format!("cannot read it: {e}"),
+                    )
+                })?;
+                Some(compile(&text, &path.display().to_string())?)
+            }
+            Some(SeccompChoice::Program(path)) => Some(Program::read(path)?),
         };
         Ok(Prepared { caps: self.caps, no_new_privs: self.no_new_privs, filter })
     }
@@ -134,37 +148,27 @@ impl Prepared {
     /// 2. **seccomp, early**, if no_new_privs is not set: the kernel accepts
     ///    a filter only from a process with no_new_privs or CAP_SYS_ADMIN,
     ///    and CAP_SYS_ADMIN goes in step 3. The filter then also judges the
-    ///    calls of steps 3–5, which every profile allows.
+    ///    calls of steps 3–5 (prctl, capset, setgroups, setres[ug]id), which
+    ///    a profile must allow, as with runc.
     /// 3. **The bounding set**, and the ambient set cleared: while we still
     ///    hold CAP_SETPCAP, which dropping from the bounding set needs.
     /// 4. **The user** (`become_user`): setgroups, setresgid, setresuid. A
     ///    change from uid 0 to another clears the permitted and effective
     ///    sets (capabilities(7), "Effect of user ID changes"): a non-root
     ///    user has no capabilities, as in Docker.
-    /// 5. **capset(2)**: permitted, effective and inheritable become the set
-    ///    (root) or empty (another user).
+    /// 5. **capset(2)**: permitted and effective become the set (root) or
+    ///    empty (another user); inheritable is always empty, so a program
+    ///    with inheritable file capabilities gains nothing after a switch to
+    ///    another user (CVE-2022-24769, fixed the same way in runc and Docker).
     /// 6. **seccomp, last**, if no_new_privs is set: right before execve, so
     ///    the filter need not allow anything of ours.
     pub fn apply<E: From<Sys>>(self, become_user: impl FnOnce() -> Result<(), E>) -> Result<(), E> {
         if self.no_new_privs {
-            // SAFETY: prctl with integer arguments only.
-            if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
-                let source = nix::errno::Errno::last();
-                return Err(Sys { what: "set", target: "no_new_privs".into(), source }.into());
-            }
+            nix::sys::prctl::set_no_new_privs().map_err(|e| Sys::new("set", "no_new_privs", e))?;
         }
-        let load = |filter: &ScmpFilterContext| {
-            filter.load().map_err(|e| Sys {
-                what: "load",
-                target: "the seccomp filter".into(),
-                source: e
-                    .errno()
-                    .map_or(nix::errno::Errno::EINVAL, |e| nix::errno::Errno::from_raw(e as i32)),
-            })
-        };
         if !self.no_new_privs {
             if let Some(filter) = &self.filter {
-                load(filter)?;
+                filter.load()?;
             }
         }
         if let Some(caps) = self.caps {
@@ -177,7 +181,7 @@ impl Prepared {
         }
         if self.no_new_privs {
             if let Some(filter) = &self.filter {
-                load(filter)?;
+                filter.load()?;
             }
         }
         Ok(())

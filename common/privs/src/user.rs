@@ -117,9 +117,7 @@ impl UserSpec {
 impl Ids {
     /// setgroups, setresgid, setresuid: see the module docs for the order.
     pub fn apply(&self) -> Result<(), Sys> {
-        let sys = |what: &'static str, target: u32| {
-            move |source| Sys { what, target: target.to_string(), source }
-        };
+        let sys = |what: &'static str, target: u32| move |source| Sys::new(what, target, source);
         let gid = Gid::from_raw(self.gid);
         let groups: Vec<Gid> =
             std::iter::once(gid).chain(self.groups.iter().map(|g| Gid::from_raw(*g))).collect();
