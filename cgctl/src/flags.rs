@@ -2,6 +2,7 @@
 //! take them. Each value is checked as it is parsed (a size like `12q`,
 //! `--cpus 0`); [`crate::Limits::check`] then checks them against the host.
 
+use crate::devices::default_rules;
 use crate::limits::{parse_cpus, parse_list, parse_size, parse_swap, Limits};
 
 #[derive(Clone, Debug, Default, PartialEq, clap::Args)]
@@ -33,6 +34,14 @@ pub struct LimitFlags {
     /// Block IO weight, relative (10 to 1000)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(10..=1000))]
     pub blkio_weight: Option<u16>,
+    /// Allow only the devices a container uses (null, zero, full, random, urandom,
+    /// tty, console, ptmx, pts/*; mknod of any): every other open is EPERM
+    #[arg(long)]
+    pub devices_default: bool,
+    /// Allow a device (repeatable), as a devices.allow line: 'c 1:3 rwm', 'b 8:* r',
+    /// 'a' for all; without --devices-default, only those given
+    #[arg(long = "device-allow", alias = "device-cgroup-rule", value_name = "RULE")]
+    pub device_allow: Vec<crate::DeviceRule>,
 }
 
 impl From<LimitFlags> for Limits {
@@ -47,6 +56,10 @@ impl From<LimitFlags> for Limits {
             cpuset_mems: f.cpuset_mems,
             pids_limit: f.pids_limit,
             blkio_weight: f.blkio_weight,
+            devices: (f.devices_default || !f.device_allow.is_empty()).then(|| {
+                let default = if f.devices_default { default_rules() } else { vec![] };
+                default.into_iter().chain(f.device_allow).collect()
+            }),
         }
     }
 }

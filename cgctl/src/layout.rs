@@ -30,11 +30,11 @@ use crate::error::{Error, Result, ToolError};
 /// read from this path.
 pub const CGROUP_FS: &str = "/sys/fs/cgroup";
 
-/// The v1 controllers cgctl creates cgroups in. `devices` and named
-/// hierarchies (`name=systemd`) are left alone: a new cgroup there would
-/// change nothing we limit.
-pub const V1_CONTROLLERS: [&str; 7] =
-    ["cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "blkio"];
+/// The v1 controllers cgctl creates cgroups in. Named hierarchies
+/// (`name=systemd`) are left alone: a new cgroup there would change
+/// nothing we limit.
+pub const V1_CONTROLLERS: [&str; 8] =
+    ["cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "blkio", "devices"];
 
 /// The v2 controllers cgctl enables for the cgroups it creates, where the
 /// parent offers them.

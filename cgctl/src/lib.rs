@@ -27,6 +27,8 @@
 //! - **v1 cpuset**: a new cpuset is empty and refuses tasks (ENOSPC) until
 //!   it gets CPUs and memory nodes; cgctl copies the parent's.
 //! - **Limits** ([`limits`]) in Docker's units, converted per version.
+//! - **Devices** ([`devices`]): an allow-list of device nodes, v1's
+//!   `devices` controller or, on v2, a BPF program cgctl builds and attaches.
 //! - **Removal**: rmdir fails while a process is left; cgctl waits (or
 //!   kills, race-free: `cgroup.kill`, or freeze-signal-thaw on v1).
 //!
@@ -34,6 +36,7 @@
 //! Documentation/admin-guide/cgroup-v1/ in the Linux sources.
 
 pub mod cgroup;
+pub mod devices;
 pub mod error;
 pub mod exec;
 pub mod files;
@@ -44,6 +47,7 @@ pub mod path;
 pub mod stats;
 
 pub use cgroup::{Cgroup, RemoveOptions, TreeEntry};
+pub use devices::DeviceRule;
 pub use error::{Error, Result, ToolError};
 pub use exec::{exec, ExecTarget};
 pub use flags::LimitFlags;

@@ -12,6 +12,7 @@
 //! | `--cpuset-cpus/-mems`  | `cpuset.cpus`, `cpuset.mems`    | the same                                 |
 //! | `--pids-limit`         | `pids.max`                      | `pids.max`                               |
 //! | `--blkio-weight`       | `io.weight` / `io.bfq.weight`   | `blkio.weight` / `blkio.bfq.weight`      |
+//! | `--device-allow`       | a BPF program ([`crate::devices`]) | `devices.deny`, `devices.allow`       |
 //!
 //! Every value is checked when it is parsed (a size like `12q`, `--cpus 0`)
 //! and against the host in [`Limits::check`] (a CPU the host lacks), before
@@ -23,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::devices::{self, DeviceRule};
 use crate::error::{Error, Result, ToolError};
 use crate::files::{read_value, write_value};
 use crate::layout::{Kind, Layout};
@@ -63,6 +65,10 @@ pub struct Limits {
     /// Relative block IO weight, Docker's scale (10 to 1000).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blkio_weight: Option<u16>,
+    /// The devices that may be opened or made, all others refused; `None`
+    /// leaves the parent's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub devices: Option<Vec<DeviceRule>>,
 }
 
 /// Docker's sizes (`100m`), as [`tool_cli::human::parse_size`] reads them.
@@ -196,6 +202,16 @@ impl Limits {
                 ));
             }
         }
+        if self.devices.is_some()
+            && layout.kind != Kind::Unified
+            && layout.with("devices").is_none()
+        {
+            return Err(Error::NoController {
+                what: "--device-allow",
+                controller: "devices",
+                where_: "no v1 hierarchy of this host has (v2 needs none: a BPF program)".into(),
+            });
+        }
         for (what, v2, v1) in self.controllers_needed() {
             let controller = if layout.kind == Kind::Unified { v2 } else { v1 };
             if layout.with(controller).is_none() {
@@ -302,6 +318,9 @@ impl Limits {
         w.push_opt("pids", "pids.max", self.pids_limit.map(pids_max));
         let blkio_file = if blkio_weight { "blkio.weight" } else { "blkio.bfq.weight" };
         w.push_opt("blkio", blkio_file, self.blkio_weight);
+        for (file, value) in self.devices.as_deref().map(devices::v1_values).unwrap_or_default() {
+            w.push("devices", file, value);
+        }
         w.0
     }
 
@@ -310,7 +329,10 @@ impl Limits {
         for w in self.v2_writes(dir.join("io.weight").exists()) {
             write_value(dir, w.file, w.value)?;
         }
-        Ok(())
+        match &self.devices {
+            Some(rules) => devices::attach_v2(dir, rules),
+            None => Ok(()),
+        }
     }
 
     /// Writes the limits on v1: `dir(controller)` is the cgroup's directory
@@ -351,6 +373,17 @@ impl Limits {
         push("--cpuset-mems", self.cpuset_mems.clone());
         push("--pids-limit", self.pids_limit.map(|v| v.to_string()));
         push("--blkio-weight", self.blkio_weight.map(|v| v.to_string()));
+        if let Some(rules) = &self.devices {
+            let default = devices::default_rules();
+            let rest = match rules.starts_with(&default) {
+                true => {
+                    args.push("--devices-default".into());
+                    &rules[default.len()..]
+                }
+                false => &rules[..],
+            };
+            args.extend(rest.iter().map(|r| format!("--device-allow={r}")));
+        }
         args
     }
 }
@@ -465,6 +498,15 @@ mod tests {
         };
         let args = std::iter::once("x".to_string()).chain(limits.to_args());
         assert_eq!(Limits::from(Cli::parse_from(args).limits), limits);
+        let kmsg: crate::DeviceRule = "c 1:11 r".parse().unwrap();
+        for devices in
+            [crate::devices::default_rules().into_iter().chain([kmsg]).collect(), vec![kmsg]]
+        {
+            let limits = Limits { devices: Some(devices), ..Limits::default() };
+            let args: Vec<String> =
+                std::iter::once("x".to_string()).chain(limits.to_args()).collect();
+            assert_eq!(Limits::from(Cli::parse_from(&args).limits), limits, "{args:?}");
+        }
     }
 
     fn read(dir: &Path, file: &str) -> String {
@@ -482,6 +524,7 @@ mod tests {
             cpuset_mems: Some("0".into()),
             pids_limit: Some(-1),
             blkio_weight: Some(500),
+            devices: None,
         }
     }
 

@@ -246,6 +246,18 @@ pub struct RunArgs {
     /// no-new-privileges[=true|false], seccomp=unconfined|PROFILE.json (Docker's format)
     #[arg(long = "security-opt", value_name = "OPT")]
     pub security_opts: Vec<String>,
+    /// Add a host device to the container, allowed in its device cgroup (repeatable)
+    #[arg(long = "device", value_name = "HOST[:CONTAINER][:PERMS]")]
+    pub devices: Vec<String>,
+    /// Resource limit, NAME=SOFT[:HARD] (nofile=1024:4096; -1 for unlimited)
+    #[arg(long = "ulimit", value_name = "NAME=SOFT[:HARD]")]
+    pub ulimits: Vec<String>,
+    /// Kernel parameter of the container's namespaces (net.*, fs.mqueue.*, kernel.shm*...)
+    #[arg(long = "sysctl", value_name = "KEY=VALUE")]
+    pub sysctls: Vec<String>,
+    /// Additional group to join (name from the image's /etc/group, or number)
+    #[arg(long = "group-add", value_name = "GROUP")]
+    pub group_add: Vec<String>,
     /// Overwrite the default ENTRYPOINT of the image
     #[arg(long)]
     pub entrypoint: Option<String>,

@@ -50,7 +50,9 @@ pub fn chain(
     let path = |name| tools.path(name).map(|p| p.display().to_string());
     let dir_text = dir.display().to_string();
     let mut argv = vec![path("cgctl")?, "exec".into(), "--create".into()];
-    argv.extend(config.resources.to_args());
+    let mut limits = config.resources.clone();
+    limits.devices = config.security.device_rules(config.resources.devices.as_deref());
+    argv.extend(limits.to_args());
     argv.extend([config.cgroup().to_string(), "--".into()]);
     argv.extend([
         path("ns-exec")?,
@@ -106,6 +108,7 @@ pub fn chain(
         argv.extend(["--user".into(), user.clone()]);
     }
     argv.extend(config.security.tool_flags(&crate::security::cache_dir(tools.root()))?);
+    argv.extend(config.security.rootfs_flags());
     argv.push(if config.security.privileged { "--unmask" } else { "--nodev" }.into());
     if let (true, Some(socket)) = (config.tty, console) {
         argv.extend(["--console-socket".into(), socket.display().to_string()]);
@@ -440,7 +443,7 @@ mod tests {
             s[0],
             ["/opt/dk/cgctl", "exec", "--create", "--memory=67108864", "--memory-swap=134217728"]
                 .into_iter()
-                .chain(["--cpus=0.5", "--pids-limit=50", cgroup.as_str()])
+                .chain(["--cpus=0.5", "--pids-limit=50", "--devices-default", cgroup.as_str()])
                 .collect::<Vec<_>>()
         );
         assert_eq!(s[1][0], "/opt/dk/ns-exec");

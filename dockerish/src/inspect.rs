@@ -109,8 +109,25 @@ pub fn describe(c: &Container) -> Value {
             // Docker lists what was added and dropped; this is the set kept.
             "Capabilities": config.security.caps,
             "SecurityOpt": config.security.security_opts(),
-            // `--device` is not supported yet: /dev has only its own nodes.
-            "Devices": [],
+            "Devices": config.security.devices.iter().map(|d| serde_json::json!({
+                "PathOnHost": d.host,
+                "PathInContainer": d.container,
+                "CgroupPermissions": d.rule.to_string().rsplit(' ').next().unwrap_or_default(),
+            })).collect::<Vec<_>>(),
+            // Docker lists the user's rules; this is the whole allow-list
+            // the device cgroup has (null: none, privileged).
+            "DeviceCgroupRules": config
+                .security
+                .device_rules(config.resources.devices.as_deref())
+                .map(|rules| rules.iter().map(|r| r.to_string()).collect::<Vec<_>>()),
+            "Ulimits": config.security.ulimits.iter().filter_map(|u| {
+                let u: privs::rlimit::Rlimit = u.parse().ok()?;
+                let value = |v: u64| if v == u64::MAX { -1 } else { v as i64 };
+                Some(serde_json::json!({ "Name": u.name, "Soft": value(u.soft), "Hard": value(u.hard) }))
+            }).collect::<Vec<_>>(),
+            "Sysctls": config.security.sysctls.iter().filter_map(|s| s.split_once('='))
+                .collect::<std::collections::BTreeMap<_, _>>(),
+            "GroupAdd": config.security.group_add,
         },
         "User": config.user.clone().unwrap_or_default(),
         "NetworkSettings": network_settings(c),

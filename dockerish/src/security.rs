@@ -1,11 +1,15 @@
 //! What a container's processes may do: Docker's `--cap-add`,
-//! `--cap-drop`, `--privileged` and `--security-opt`, turned into the
-//! flags of the exec end of the chain (`privs::Security`: `rootfs enter`
-//! for the container's own processes, `ns-exec --target` for `exec`).
+//! `--cap-drop`, `--privileged`, `--security-opt`, `--device`, `--ulimit`,
+//! `--sysctl` and `--group-add`, turned into the flags of the exec end of
+//! the chain (`privs::Security`: `rootfs enter` for the container's own
+//! processes, `ns-exec --target` for `exec`) and of `cgctl` (the device
+//! allow-list).
 //!
 //! The defaults: Podman's eleven capabilities and NET_RAW
 //! (`privs::caps::DEFAULT`), the default seccomp profile, /proc's masks,
-//! /sys read-only, a nodev root. `--privileged` undoes all of them. A
+//! /sys read-only, a nodev root, and a device cgroup that lets only /dev's
+//! own nodes be opened (`cgctl::devices::DEFAULT_RULES`). `--privileged`
+//! undoes all of them. A
 //! profile given as a file is kept in the container's record (as Docker
 //! does), so later starts and every `exec` use the profile the container
 //! was made with, whatever becomes of the file. The tools get the filter
@@ -34,8 +38,48 @@ pub struct SecurityConfig {
     pub no_new_privileges: bool,
     pub seccomp: Seccomp,
     pub privileged: bool,
+    /// `--device`: host nodes made in the container's /dev, and allowed.
+    pub devices: Vec<Device>,
+    /// `--ulimit`, as `NAME=SOFT:HARD`.
+    pub ulimits: Vec<String>,
+    /// `--sysctl`, as `KEY=VALUE`.
+    pub sysctls: Vec<String>,
+    /// `--group-add`: groups by name or number.
+    pub group_add: Vec<String>,
 }
 
+/// A host device given to the container.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    pub host: String,
+    pub container: String,
+    /// The device cgroup rule for it (`c 1:11 rw`): its numbers as they were at `run`.
+    pub rule: cgctl::DeviceRule,
+}
+
+impl Device {
+    /// Docker's `--device HOST[:CTR][:PERMS]` (PERMS of r, w, m; default rwm).
+    pub fn parse(text: &str) -> Result<Device> {
+        let is_perms = |p: &str| !p.is_empty() && p.chars().all(|c| "rwm".contains(c));
+        let parts: Vec<&str> = text.split(':').collect();
+        let (host, container, perms) = match parts[..] {
+            [h] => (h, h, "rwm"),
+            [h, p] if is_perms(p) => (h, h, p),
+            [h, c] => (h, c, "rwm"),
+            [h, c, p] => (h, c, p),
+            _ => return Err(Error::invalid("--device", text, "expected HOST[:CONTAINER][:PERMS]")),
+        };
+        let spec: rootfs::Device = format!("{host}:{container}").parse()?;
+        let (kind, rdev, _) = spec.host_node()?;
+        let kind = match kind == nix::sys::stat::SFlag::S_IFBLK {
+            true => cgctl::devices::Type::Block,
+            false => cgctl::devices::Type::Char,
+        };
+        let (major, minor) = (libc::major(rdev), libc::minor(rdev));
+        let rule = cgctl::DeviceRule::node(kind, major, minor, perms)?;
+        Ok(Device { host: host.into(), container: container.into(), rule })
+    }
+}
 /// Which seccomp profile the container has.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -54,6 +98,10 @@ impl Default for SecurityConfig {
             no_new_privileges: false,
             seccomp: Seccomp::Default,
             privileged: false,
+            devices: vec![],
+            ulimits: vec![],
+            sysctls: vec![],
+            group_add: vec![],
         }
     }
 }
@@ -64,6 +112,12 @@ pub struct Flags<'a> {
     pub cap_drop: &'a [String],
     pub privileged: bool,
     pub security_opts: &'a [String],
+    pub devices: &'a [String],
+    pub ulimits: &'a [String],
+    pub sysctls: &'a [String],
+    pub group_add: &'a [String],
+    /// The container has a network namespace of its own (net.* sysctls).
+    pub own_netns: bool,
 }
 
 impl SecurityConfig {
@@ -77,7 +131,28 @@ impl SecurityConfig {
             no_new_privileges: false,
             seccomp: if flags.privileged { Seccomp::Unconfined } else { Seccomp::Default },
             privileged: flags.privileged,
+            devices: flags.devices.iter().map(|d| Device::parse(d)).collect::<Result<_>>()?,
+            ulimits: vec![],
+            sysctls: vec![],
+            group_add: flags.group_add.to_vec(),
         };
+        for text in flags.ulimits {
+            let ulimit: privs::rlimit::Rlimit = text.parse()?;
+            ulimit.check()?;
+            config.ulimits.push(ulimit.to_string());
+        }
+        for text in flags.sysctls {
+            let sysctl: rootfs::Sysctl = text.parse()?;
+            if sysctl.is_net() && !flags.own_netns {
+                let why = "net.* keys need a network namespace of the container's own (not --network host)";
+                return Err(Error::invalid("--sysctl", text, why));
+            }
+            config.sysctls.push(sysctl.to_string());
+        }
+        if let Some(bad) = config.group_add.iter().find(|g| g.is_empty() || g.contains([':', '\n']))
+        {
+            return Err(Error::invalid("--group-add", bad, "a group name or number"));
+        }
         // Docker takes KEY=VALUE and KEY:VALUE; the last of a key wins.
         for opt in flags.security_opts {
             let (key, value) = opt.split_once(['=', ':']).unwrap_or((opt.as_str(), ""));
@@ -139,8 +214,44 @@ impl SecurityConfig {
             caps: Some(caps),
             no_new_privs: self.no_new_privileges,
             seccomp: Some(seccomp),
+            ulimits: self
+                .ulimits
+                .iter()
+                .map(|u| u.parse())
+                .collect::<std::result::Result<_, _>>()?,
         };
         Ok(security.to_args())
+    }
+
+    /// `rootfs enter`'s flags for the container's own processes beyond
+    /// [`Self::tool_flags`]: devices, sysctls, groups.
+    pub fn rootfs_flags(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        for d in &self.devices {
+            args.push(format!("--device={}:{}", d.host, d.container));
+        }
+        args.extend(self.sysctls.iter().map(|s| format!("--sysctl={s}")));
+        args.extend(self.group_add.iter().map(|g| format!("--group-add={g}")));
+        args
+    }
+
+    /// The device cgroup's allow-list: /dev's own nodes, the `--device`
+    /// ones and the user's `--device-cgroup-rule`s (`extra`); none at all
+    /// (the parent's, all) when privileged.
+    pub fn device_rules(
+        &self,
+        extra: Option<&[cgctl::DeviceRule]>,
+    ) -> Option<Vec<cgctl::DeviceRule>> {
+        if self.privileged {
+            return None;
+        }
+        let mut rules = cgctl::devices::default_rules();
+        for rule in self.devices.iter().map(|d| &d.rule).chain(extra.unwrap_or_default()) {
+            if !rules.contains(rule) {
+                rules.push(*rule);
+            }
+        }
+        Some(rules)
     }
 
     /// Makes sure the filter [`Self::tool_flags`] names is in `cache` (a
@@ -173,7 +284,17 @@ mod tests {
     use super::*;
 
     fn flags<'a>(add: &'a [String], drop: &'a [String], opts: &'a [String]) -> Flags<'a> {
-        Flags { cap_add: add, cap_drop: drop, privileged: false, security_opts: opts }
+        Flags {
+            cap_add: add,
+            cap_drop: drop,
+            privileged: false,
+            security_opts: opts,
+            devices: &[],
+            ulimits: &[],
+            sysctls: &[],
+            group_add: &[],
+            own_netns: true,
+        }
     }
 
     #[test]
@@ -206,5 +327,33 @@ mod tests {
             let opts = [opt.to_string()];
             assert!(SecurityConfig::from_flags(&flags(&[], &[], &opts)).is_err(), "{opt}");
         }
+        let one = |f: fn(&mut Flags<'static>, &'static [String]), text: &str| {
+            let list: &'static [String] = Box::leak(vec![text.to_string()].into_boxed_slice());
+            let mut fl = flags(&[], &[], &[]);
+            f(&mut fl, list);
+            SecurityConfig::from_flags(&fl)
+        };
+        assert!(one(|f, l| f.devices = l, "/etc/passwd").is_err());
+        assert!(one(|f, l| f.devices = l, "/dev/null:/dev/n:rwx").is_err());
+        assert!(one(|f, l| f.ulimits = l, "nofile=2:1").is_err());
+        assert!(one(|f, l| f.sysctls = l, "kernel.core_pattern=|/x").is_err());
+        assert!(one(|f, l| f.group_add = l, "a:b").is_err());
+        let host = Flags { own_netns: false, ..flags(&[], &[], &[]) };
+        let net = ["net.ipv4.ip_forward=1".to_string()];
+        assert!(SecurityConfig::from_flags(&Flags { sysctls: &net, ..host }).is_err());
+    }
+
+    #[test]
+    fn devices_join_the_default_allow_list() {
+        let given = ["/dev/kmsg:r".to_string(), "/dev/null:/dev/null2".to_string()];
+        let c =
+            SecurityConfig::from_flags(&Flags { devices: &given, ..flags(&[], &[], &[]) }).unwrap();
+        assert_eq!(c.devices[0].rule.to_string(), "c 1:11 r");
+        assert_eq!(c.devices[1].container, "/dev/null2");
+        let rules = c.device_rules(None).unwrap();
+        assert_eq!(rules.len(), cgctl::devices::DEFAULT_RULES.len() + 1, "null is there already");
+        assert!(c.rootfs_flags().contains(&"--device=/dev/kmsg:/dev/kmsg".to_string()));
+        let privileged = SecurityConfig { privileged: true, ..c };
+        assert_eq!(privileged.device_rules(None), None);
     }
 }

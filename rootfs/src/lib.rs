@@ -68,7 +68,7 @@ use nix::sys::stat::stat;
 use nix::unistd::{chdir, gethostname, pivot_root};
 
 pub use error::{Error, Result, ToolError};
-pub use spec::{HostEntry, Spec, Volume};
+pub use spec::{Device, HostEntry, Spec, Sysctl, Volume};
 
 /// Builds the root described by `spec`, enters it and execs the command.
 /// Returns only on failure.
@@ -114,6 +114,9 @@ fn build_and_pivot(spec: &Spec) -> Result<()> {
     mounts::proc(&root)?;
     mounts::sys(&root, !spec.unmask)?;
     mounts::dev(&root, userns)?;
+    for device in &spec.devices {
+        mounts::device(&root, device)?;
+    }
 
     let hostname = match &spec.hostname {
         Some(name) => name.clone(),
@@ -144,6 +147,7 @@ fn build_and_pivot(spec: &Spec) -> Result<()> {
     umount2(".", MntFlags::MNT_DETACH).map_err(|e| Error::sys("detach", "the old root", e))?;
     chdir("/").map_err(|e| Error::sys("change directory to", "/", e))?;
 
+    set_sysctls(&spec.sysctls)?;
     if !spec.unmask {
         mounts::mask_kernel_paths()?;
     }
@@ -152,10 +156,27 @@ fn build_and_pivot(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
-/// Step 9's user change: `--user` resolved in the container's own files.
+/// Step 9's user change: `--user` resolved in the container's own files,
+/// with the `--group-add` groups (root's, without `--user`).
 fn become_user(spec: &Spec) -> Result<()> {
-    if let Some(user) = &spec.user {
-        user.resolve_here()?.apply()?;
+    let root = || privs::user::UserSpec { user: "0".into(), group: None };
+    let user = match (&spec.user, spec.group_add.is_empty()) {
+        (Some(user), _) => user.clone(),
+        (None, false) => root(),
+        (None, true) => return Ok(()),
+    };
+    user.resolve_here_with(&spec.group_add)?.apply()?;
+    Ok(())
+}
+
+/// Step 7's sysctls: written through the container's own /proc, so each
+/// lands in the container's namespaces, before /proc/sys is made
+/// read-only ([`Spec::validate`] refused net.* keys without a network
+/// namespace of the container's own).
+fn set_sysctls(sysctls: &[Sysctl]) -> Result<()> {
+    for sysctl in sysctls {
+        std::fs::write(sysctl.file(), &sysctl.value)
+            .map_err(Error::io("set sysctl", sysctl.file()))?;
     }
     Ok(())
 }

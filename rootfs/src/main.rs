@@ -6,7 +6,7 @@ use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use rootfs::{Error, HostEntry, Spec, ToolError, Volume};
+use rootfs::{Device, Error, HostEntry, Spec, Sysctl, ToolError, Volume};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -86,6 +86,18 @@ struct EnterArgs {
     /// /etc/group) before execve
     #[arg(short = 'u', long, value_name = "USER[:GROUP]")]
     user: Option<privs::user::UserSpec>,
+    /// Add a supplementary group (repeatable; a name from the container's /etc/group,
+    /// or a number)
+    #[arg(long, value_name = "GROUP")]
+    group_add: Vec<String>,
+    /// Make the host's device node HOST in the container's /dev too (repeatable); what
+    /// may be done with it is the device cgroup's (cgctl --device-allow)
+    #[arg(long = "device", value_name = "HOST[:CTR]")]
+    devices: Vec<Device>,
+    /// Set a kernel parameter of the container's namespaces (repeatable): net.*,
+    /// fs.mqueue.*, kernel.shm*/msg*/sem
+    #[arg(long = "sysctl", value_name = "KEY=VALUE")]
+    sysctls: Vec<Sysctl>,
     #[command(flatten)]
     security: privs::Security,
     /// Leave /proc's masked and read-only paths alone and /sys writable
@@ -130,6 +142,9 @@ impl EnterArgs {
             security: self.security,
             unmask: self.unmask,
             nodev: self.nodev,
+            devices: self.devices,
+            sysctls: self.sysctls,
+            group_add: self.group_add,
             command,
         })
     }

@@ -201,42 +201,68 @@ pub fn dev(root: &OwnedFd, userns: bool) -> Result<()> {
     Ok(())
 }
 
-/// mknod(2) of a character device, mode 0666. A user namespace may not
-/// create device nodes (it could then open any disk), so there we bind-mount
-/// the host's node onto an empty file instead.
+/// A host device given with `--device`, made again at its place in the
+/// container's /dev (parent directories created).
+pub fn device(root: &OwnedFd, device: &crate::spec::Device) -> Result<()> {
+    let (kind, rdev, mode) = device.host_node()?;
+    let parent = device.container.parent().expect("a path below /dev has a parent");
+    let dir = inroot::create(root, parent, Kind::Dir)?;
+    let name = device.container.file_name().expect("a path below /dev has a name");
+    // The same name as one of /dev's own (--device /dev/null): the host's wins.
+    match nix::unistd::unlinkat(dir.as_fd(), name, nix::unistd::UnlinkatFlags::NoRemoveDir) {
+        Ok(()) | Err(Errno::ENOENT) => {}
+        Err(e) => return Err(Error::sys("replace", device.container.display(), e)),
+    }
+    let node = Node { kind, rdev, mode: Mode::from_bits_truncate(mode), host: &device.host };
+    make_node(&dir, Path::new(name), &node, &device.container)
+}
+
+/// A device node to make: its type, numbers and mode, and the host's node
+/// of the same, for the bind mount of [`make_node`].
+struct Node<'a> {
+    kind: SFlag,
+    rdev: u64,
+    mode: Mode,
+    host: &'a Path,
+}
+
+/// mknod(2) of one of /dev's own character devices, mode 0666.
 fn make_device(dev: &OwnedFd, name: &str, major: u64, minor: u64) -> Result<()> {
-    let mode = Mode::from_bits_truncate(0o666);
-    match mknodat(
-        dev.as_fd(),
-        name,
-        SFlag::S_IFCHR,
-        mode,
-        libc::makedev(major as u32, minor as u32),
-    ) {
+    let host = Path::new("/dev").join(name);
+    let rdev = libc::makedev(major as u32, minor as u32);
+    let node =
+        Node { kind: SFlag::S_IFCHR, rdev, mode: Mode::from_bits_truncate(0o666), host: &host };
+    make_node(dev, Path::new(name), &node, &host)
+}
+
+/// mknod(2) of `node` as `name` in `dir` (`shown` in errors). A user
+/// namespace may not create device nodes (it could then open any disk), so
+/// there we bind-mount the host's node onto an empty file instead.
+fn make_node(dir: &OwnedFd, name: &Path, node: &Node, shown: &Path) -> Result<()> {
+    match mknodat(dir.as_fd(), name, node.kind, node.mode, node.rdev) {
         Ok(()) => {
             // mknod honours the umask; set the mode the device must have.
-            fchmodat(dev.as_fd(), name, mode, FchmodatFlags::FollowSymlink)
-                .map_err(mount_err("set mode of", format!("/dev/{name}")))
+            fchmodat(dir.as_fd(), name, node.mode, FchmodatFlags::FollowSymlink)
+                .map_err(mount_err("set mode of", shown.display()))
         }
         Err(Errno::EPERM) => {
             let target = openat(
-                dev.as_fd(),
+                dir.as_fd(),
                 name,
                 OFlag::O_CREAT | OFlag::O_WRONLY | OFlag::O_CLOEXEC,
-                mode,
+                node.mode,
             )
-            .map_err(mount_err("create", format!("/dev/{name}")))?;
-            let source = format!("/dev/{name}");
+            .map_err(mount_err("create", shown.display()))?;
             mount(
-                Some(source.as_str()),
+                Some(node.host),
                 fd_path(&target).as_str(),
                 None::<&str>,
                 MsFlags::MS_BIND,
                 None::<&str>,
             )
-            .map_err(mount_err("bind the host's device on", source))
+            .map_err(mount_err("bind the host's device on", shown.display()))
         }
-        Err(e) => Err(Error::sys("create device", format!("/dev/{name}"), e)),
+        Err(e) => Err(Error::sys("create device", shown.display(), e)),
     }
 }
 

@@ -45,7 +45,113 @@ pub struct Spec {
     pub unmask: bool,
     /// Mount the root and the volumes nodev.
     pub nodev: bool,
+    /// Host device nodes made again in the container's /dev.
+    pub devices: Vec<Device>,
+    /// Kernel parameters of the container's namespaces, set before /proc/sys
+    /// becomes read-only.
+    pub sysctls: Vec<Sysctl>,
+    /// Supplementary groups besides the user's (names from the container's
+    /// /etc/group, or numbers).
+    pub group_add: Vec<String>,
     pub command: Vec<CString>,
+}
+
+/// A host device node given to the container: `HOST[:CTR]`, both in /dev.
+/// The node is made again in the container's /dev with the host node's
+/// type, numbers and mode (mknod; a bind mount in a user namespace); what
+/// may be done with it is the device cgroup's business (cgctl).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Device {
+    pub host: PathBuf,
+    pub container: PathBuf,
+}
+
+impl FromStr for Device {
+    type Err = Error;
+
+    fn from_str(spec: &str) -> Result<Self> {
+        let (host, container) = spec.split_once(':').unwrap_or((spec, spec));
+        for (what, path) in [("device", host), ("device destination", container)] {
+            let path = Path::new(path);
+            check_container_path(what, path)?;
+            if !path.starts_with("/dev") || path == Path::new("/dev") {
+                return Err(Error::invalid(what, spec, "must be a path below /dev"));
+            }
+        }
+        Ok(Device { host: host.into(), container: container.into() })
+    }
+}
+
+impl fmt::Display for Device {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.host.display(), self.container.display())
+    }
+}
+
+/// `KEY=VALUE` for a kernel parameter that belongs to one of the
+/// container's namespaces, so that setting it changes nothing outside: the
+/// net.* keys (its network namespace), the System V IPC ones and
+/// fs.mqueue.* (its IPC namespace). The rest (vm.*, kernel.*, fs.*) are
+/// the host's, and refused, as Docker and Podman refuse them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sysctl {
+    pub key: String,
+    pub value: String,
+}
+
+/// The IPC namespace's keys, besides `fs.mqueue.*`.
+const IPC_SYSCTLS: [&str; 7] = [
+    "kernel.msgmax",
+    "kernel.msgmnb",
+    "kernel.msgmni",
+    "kernel.sem",
+    "kernel.shmall",
+    "kernel.shmmax",
+    "kernel.shmmni",
+];
+
+impl Sysctl {
+    /// Whether the key is one of the network namespace's.
+    pub fn is_net(&self) -> bool {
+        self.key.starts_with("net.")
+    }
+
+    /// Its file under /proc/sys.
+    pub fn file(&self) -> PathBuf {
+        Path::new("/proc/sys").join(self.key.replace('.', "/"))
+    }
+}
+
+impl FromStr for Sysctl {
+    type Err = Error;
+
+    fn from_str(spec: &str) -> Result<Self> {
+        let (key, value) = spec
+            .split_once('=')
+            .ok_or_else(|| Error::invalid("sysctl", spec, "expected KEY=VALUE"))?;
+        let key = key.trim().replace('/', ".");
+        let well_formed = !key.is_empty()
+            && key.split('.').all(|part| !part.is_empty() && part != "..")
+            && !key.contains('\0');
+        let namespaced = key.starts_with("net.")
+            || key.starts_with("fs.mqueue.")
+            || IPC_SYSCTLS.contains(&key.as_str());
+        if !well_formed || !namespaced {
+            return Err(Error::invalid(
+                "sysctl",
+                spec,
+                "only the container's own namespaces' keys can be set: net.*, fs.mqueue.*, \
+                 kernel.msgmax, msgmnb, msgmni, sem, shmall, shmmax, shmmni",
+            ));
+        }
+        Ok(Sysctl { key, value: value.to_string() })
+    }
+}
+
+impl fmt::Display for Sysctl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.key, self.value)
+    }
 }
 
 /// A host path bind-mounted into the container: `SRC:DST[:ro|:rw]`.
@@ -190,6 +296,20 @@ impl Spec {
             std::fs::metadata(&volume.source)
                 .map_err(Error::io("volume source", &volume.source))?;
         }
+        for device in &self.devices {
+            device.host_node()?;
+        }
+        // Before the pivot /proc is still the host's: PID 1 is the host's init.
+        let net_ns = |p: &str| nix::sys::stat::stat(p).map(|s| (s.st_dev, s.st_ino)).ok();
+        if let Some(sysctl) = self.sysctls.iter().find(|s| s.is_net()) {
+            if net_ns("/proc/self/ns/net") == net_ns("/proc/1/ns/net") {
+                return Err(Error::invalid(
+                    "sysctl",
+                    sysctl.to_string(),
+                    "net.* keys need a network namespace of the container's own (not the host's)",
+                ));
+            }
+        }
         check_container_path("working directory", &self.workdir)?;
         self.env.iter().try_for_each(|e| check_env(e))?;
         if let Some(name) = &self.hostname {
@@ -199,9 +319,48 @@ impl Spec {
     }
 }
 
+impl Device {
+    /// The host node's type (S_IFCHR or S_IFBLK), numbers and permission bits.
+    pub fn host_node(&self) -> Result<(nix::sys::stat::SFlag, u64, u32)> {
+        use nix::sys::stat::SFlag;
+        let st = nix::sys::stat::stat(&self.host)
+            .map_err(|e| Error::sys("stat device", self.host.display(), e))?;
+        let kind = SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits());
+        if kind != SFlag::S_IFCHR && kind != SFlag::S_IFBLK {
+            let path = self.host.display().to_string();
+            return Err(Error::invalid("device", path, "not a character or block device"));
+        }
+        Ok((kind, st.st_rdev, st.st_mode & 0o7777))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn devices_and_sysctls_parse() {
+        let d: Device = "/dev/kmsg".parse().unwrap();
+        assert_eq!(d.container, Path::new("/dev/kmsg"));
+        let d: Device = "/dev/loop0:/dev/disk/x".parse().unwrap();
+        assert_eq!(d.to_string(), "/dev/loop0:/dev/disk/x");
+        for bad in ["/etc/passwd", "/dev/null:/tmp/n", "kmsg", "/dev/../etc/x", "/dev/null:/dev"] {
+            assert!(bad.parse::<Device>().is_err(), "{bad}");
+        }
+        let s: Sysctl = "net.ipv4.ip_forward=1".parse().unwrap();
+        assert!(s.is_net() && s.file() == Path::new("/proc/sys/net/ipv4/ip_forward"));
+        assert_eq!(
+            "kernel.shmmax=1".parse::<Sysctl>().unwrap().file().to_str(),
+            Some("/proc/sys/kernel/shmmax")
+        );
+        assert!("fs.mqueue.msg_max=20".parse::<Sysctl>().is_ok());
+        assert_eq!("net/core/somaxconn=9".parse::<Sysctl>().unwrap().key, "net.core.somaxconn");
+        for bad in
+            ["kernel.core_pattern=|/x", "vm.swappiness=1", "net.ipv4", "net..x=1", "fs.file-max=9"]
+        {
+            assert!(bad.parse::<Sysctl>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn parses_volumes() {

@@ -186,3 +186,123 @@ fn ordinary_programs_work_profiles_load_and_bad_flags_change_nothing() {
     }
     assert_eq!(sb.dockerish(["ps", "-aq"]).ok(), "", "nothing recorded");
 }
+
+#[test]
+fn only_the_given_devices_open_on_v1_and_v2_and_limits_sysctls_groups_apply() {
+    let sb = Sandbox::on_host();
+    volume_dir(&sb);
+    // With MKNOD a process may make any node, but the device cgroup lets
+    // only /dev's own numbers be opened: the kernel log (1:11) and a loop
+    // device (7:0) are refused, a second name for /dev/null (1:3) works.
+    let nodes = "mknod /dev/k c 1 11 && echo '<7>dockerish test' > /dev/k && echo kmsg-written; \
+        mknod /dev/b b 7 0 && dd if=/dev/b of=/dev/null count=1 2>&1; \
+        mknod /dev/n2 c 1 3 && echo x > /dev/n2 && echo n2-written; \
+        head -c 4 /dev/urandom | wc -c; echo > /dev/tty 2>&1 | head -1; true";
+    let default = contained(&sb, &["--cap-add", "MKNOD"], nodes);
+    assert!(!default.contains("kmsg-written") && default.contains("n2-written"), "{default}");
+    assert!(default.contains("can't open '/dev/b': Operation not permitted"), "{default}");
+    assert!(default.contains("4\n"), "urandom reads: {default}");
+    // --privileged: no list at all.
+    let privileged = contained(&sb, &["--privileged"], nodes);
+    assert!(privileged.contains("kmsg-written"), "{privileged}");
+    // --device: the host's node, in /dev, with only the access given.
+    let given = contained(
+        &sb,
+        &["--device", "/dev/kmsg:/dev/log/k:w"],
+        "ls -l /dev/log/k; echo '<7>dockerish test' > /dev/log/k && echo written; \
+         dd if=/dev/log/k of=/dev/null count=1 2>&1; true",
+    );
+    assert!(given.contains("1,  11") && given.contains("written"), "{given}");
+    assert!(given.contains("Operation not permitted"), "read was not given: {given}");
+
+    // --ulimit: soft and hard, for exec too; above our hard limit with no
+    // CAP_SYS_RESOURCE (this machine's case): refused with both numbers.
+    sb.dockerish([
+        "run",
+        "-d",
+        "--name",
+        "lim",
+        "--network",
+        "none",
+        "--ulimit",
+        "nofile=100:200",
+        "--ulimit",
+        "core=0",
+        "--sysctl",
+        "net.ipv4.ip_forward=1",
+        "--sysctl",
+        "kernel.shmmax=65536",
+        "--group-add",
+        "tty",
+        "--group-add",
+        "4242",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    let limits = sb.dockerish(["exec", "lim", "sh", "-c", "ulimit -n; ulimit -Hn; ulimit -c"]).ok();
+    assert_eq!(limits, "100\n200\n0\n");
+    let sysctls = sb
+        .dockerish([
+            "exec",
+            "lim",
+            "cat",
+            "/proc/sys/net/ipv4/ip_forward",
+            "/proc/sys/kernel/shmmax",
+        ])
+        .ok();
+    assert_eq!(sysctls, "1\n65536\n", "set in the container's namespaces");
+    assert_ne!(
+        fs::read_to_string("/proc/sys/kernel/shmmax").unwrap().trim(),
+        "65536",
+        "not the host's"
+    );
+    let groups = sb.dockerish(["exec", "lim", "cat", "/proc/1/status"]).ok();
+    assert!(groups.contains("Groups:\t0 5 4242"), "{groups}");
+    let inspect = sb.dockerish(["inspect", "lim"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&inspect).unwrap();
+    let host = &v[0]["HostConfig"];
+    assert_eq!(host["Ulimits"][0]["Name"], "nofile", "{host}");
+    assert_eq!(host["Sysctls"]["kernel.shmmax"], "65536", "{host}");
+    assert_eq!(host["GroupAdd"][1], "4242", "{host}");
+    sb.dockerish(["rm", "-f", "lim"]).ok();
+
+    let nofile = std::fs::read_to_string("/proc/self/limits").unwrap();
+    let hard: u64 = nofile
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(4)?.parse().ok())
+        .unwrap();
+    let above = format!("nofile=64:{}", hard + 1);
+    let own = fs::read_to_string("/proc/self/status").unwrap();
+    let sys_resource = u64::from_str_radix(&status(&own, "CapEff"), 16).unwrap() & (1 << 24) != 0;
+    let raised = ["run", "--rm", "--network", "none", "--ulimit", &above, "busybox", "sh", "-c"];
+    if sys_resource {
+        // The v2 VM's root holds CAP_SYS_RESOURCE: the limit is raised.
+        let out = sb.dockerish(raised.iter().copied().chain(["ulimit -Hn"])).ok();
+        assert_eq!(out.trim(), (hard + 1).to_string());
+    } else {
+        // This machine's: refused, before anything is made, with both numbers.
+        let err = sb.dockerish(raised.iter().copied().chain(["true"]));
+        err.fails(125, "CAP_SYS_RESOURCE");
+        assert!(err.stderr.contains(&format!("this caller's {hard}")), "{err:?}");
+    }
+    for (args, needle) in [
+        (vec!["--ulimit", "nofiles=1"], "unknown name"),
+        (vec!["--sysctl", "kernel.core_pattern=|/tmp/x"], "only the container's own namespaces"),
+        (vec!["--network", "host", "--sysctl", "net.ipv4.ip_forward=1"], "network namespace"),
+        (vec!["--device", "/etc/passwd"], "below /dev"),
+        (vec!["--device", "/dev/null:/dev/n:rwx"], "letters r, w and m"),
+        (vec!["--group-add", "nosuchgroup"], "unable to find group"),
+    ] {
+        let mut run = vec!["run", "--rm"];
+        if !args.contains(&"--network") {
+            run.extend(["--network", "none"]);
+        }
+        run.extend(args);
+        run.extend(["busybox", "true"]);
+        sb.dockerish(run).fails(125, needle);
+    }
+    assert_eq!(sb.dockerish(["ps", "-aq"]).ok(), "", "nothing recorded");
+}

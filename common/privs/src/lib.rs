@@ -11,6 +11,7 @@
 //! of it in the one order that works.
 
 pub mod caps;
+pub mod rlimit;
 pub mod seccomp;
 pub mod user;
 
@@ -85,6 +86,10 @@ pub struct Security {
     /// program compiled already (dockerish's cache)
     #[arg(long, value_name = "default|unconfined|FILE|bpf:FILE")]
     pub seccomp: Option<SeccompChoice>,
+    /// Set a resource limit (repeatable), Docker's syntax: nofile=1024:4096, core=0;
+    /// -1 for unlimited. A hard limit above the caller's needs CAP_SYS_RESOURCE
+    #[arg(long = "ulimit", value_name = "NAME=SOFT[:HARD]")]
+    pub ulimits: Vec<rlimit::Rlimit>,
 }
 
 impl Security {
@@ -100,6 +105,7 @@ impl Security {
         if let Some(seccomp) = &self.seccomp {
             args.push(format!("--seccomp={seccomp}"));
         }
+        args.extend(self.ulimits.iter().map(|u| format!("--ulimit={u}")));
         args
     }
 }
@@ -108,6 +114,7 @@ impl Security {
 /// before the tool changes anything (files are read here), so a bad
 /// profile is refused with nothing done.
 pub struct Prepared {
+    ulimits: Vec<rlimit::Rlimit>,
     caps: Option<CapSet>,
     no_new_privs: bool,
     filter: Option<Program>,
@@ -134,7 +141,13 @@ impl Security {
             }
             Some(SeccompChoice::Program(path)) => Some(Program::read(path)?),
         };
-        Ok(Prepared { caps: self.caps, no_new_privs: self.no_new_privs, filter })
+        self.ulimits.iter().try_for_each(rlimit::Rlimit::check)?;
+        Ok(Prepared {
+            ulimits: self.ulimits.clone(),
+            caps: self.caps,
+            no_new_privs: self.no_new_privs,
+            filter,
+        })
     }
 }
 
@@ -142,6 +155,8 @@ impl Prepared {
     /// Gives up what the container must not have, then `become_user`
     /// changes the credentials, in this order (runc's):
     ///
+    /// 0. **Resource limits** (`--ulimit`), first: raising a hard limit
+    ///    needs CAP_SYS_RESOURCE, which step 5 may take away.
     /// 1. **no_new_privs** (prctl(2) PR_SET_NO_NEW_PRIVS): from now on no
     ///    execve grants privileges (setuid bits and file capabilities are
     ///    ignored). It is inherited and can never be unset.
@@ -163,6 +178,7 @@ impl Prepared {
     /// 6. **seccomp, last**, if no_new_privs is set: right before execve, so
     ///    the filter need not allow anything of ours.
     pub fn apply<E: From<Sys>>(self, become_user: impl FnOnce() -> Result<(), E>) -> Result<(), E> {
+        self.ulimits.iter().try_for_each(rlimit::Rlimit::apply)?;
         if self.no_new_privs {
             nix::sys::prctl::set_no_new_privs().map_err(|e| Sys::new("set", "no_new_privs", e))?;
         }

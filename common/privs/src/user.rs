@@ -109,12 +109,49 @@ impl UserSpec {
     /// Resolves in the files of the current root (the container's, once
     /// the caller has entered it); a missing file counts as empty.
     pub fn resolve_here(&self) -> Result<Ids, Invalid> {
+        self.resolve_here_with(&[])
+    }
+
+    /// [`Self::resolve_here`], plus the groups `extra` (Docker's
+    /// `--group-add`: names in the container's /etc/group, or numbers).
+    pub fn resolve_here_with(&self, extra: &[String]) -> Result<Ids, Invalid> {
         let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
-        self.resolve(&read("/etc/passwd"), &read("/etc/group"))
+        let group = read("/etc/group");
+        let mut ids = self.resolve(&read("/etc/passwd"), &group)?;
+        ids.add_groups(extra, &group)?;
+        Ok(ids)
     }
 }
 
+/// The gid of group `name` (a name or a number) in the text of /etc/group.
+fn group_id(name: &str, group: &str) -> Result<u32, Invalid> {
+    if let Ok(gid) = name.parse() {
+        return Ok(gid);
+    }
+    group
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() >= 3 && f[0] == name)
+        .and_then(|f| f[2].parse().ok())
+        .ok_or_else(|| {
+            let why = format!("unable to find group {name}: no matching entries in group file");
+            invalid("group", name, why)
+        })
+}
+
 impl Ids {
+    /// Adds supplementary groups by name (in the text of /etc/group) or number.
+    pub fn add_groups(&mut self, names: &[String], group: &str) -> Result<(), Invalid> {
+        for name in names {
+            let gid = group_id(name, group)?;
+            if gid != self.gid && !self.groups.contains(&gid) {
+                self.groups.push(gid);
+            }
+        }
+        self.groups.sort_unstable();
+        Ok(())
+    }
+
     /// setgroups, setresgid, setresuid: see the module docs for the order.
     pub fn apply(&self) -> Result<(), Sys> {
         let sys = |what: &'static str, target: u32| move |source| Sys::new(what, target, source);
