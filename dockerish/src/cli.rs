@@ -258,6 +258,10 @@ pub struct RunArgs {
     /// Additional group to join (name from the image's /etc/group, or number)
     #[arg(long = "group-add", value_name = "GROUP")]
     pub group_add: Vec<String>,
+    /// User namespace: host (default), or auto: root in the container is an unprivileged
+    /// range of host ids (/etc/subuid's dockerish line, or 1000000000 and up)
+    #[arg(long, value_name = "host|auto")]
+    pub userns: Option<String>,
     /// Overwrite the default ENTRYPOINT of the image
     #[arg(long)]
     pub entrypoint: Option<String>,

@@ -128,6 +128,7 @@ pub fn describe(c: &Container) -> Value {
             "Sysctls": config.security.sysctls.iter().filter_map(|s| s.split_once('='))
                 .collect::<std::collections::BTreeMap<_, _>>(),
             "GroupAdd": config.security.group_add,
+            "UsernsMode": if config.security.userns.is_some() { "auto" } else { "" },
         },
         "User": config.user.clone().unwrap_or_default(),
         "NetworkSettings": network_settings(c),

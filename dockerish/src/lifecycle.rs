@@ -260,6 +260,14 @@ pub fn rename(root: &Path, key: &str, new_name: &str) -> Result<i32> {
 pub fn commit(root: &Path, key: &str, image: &str, message: &str) -> Result<i32> {
     let tools = Tools::new(root);
     let container = Containers::open(root)?.find(key)?;
+    if let Some(range) = &container.config.security.userns {
+        // Its writable layer holds the host's shifted ids (START and up):
+        // packed as they are, the image would give its files to nobody.
+        let why = format!(
+            "it runs in a user namespace (host ids {range}); commit does not shift ids back yet"
+        );
+        return Err(Error::invalid("commit of container", key, why));
+    }
     let frozen = match container.init_pid() {
         Some(pid) if !container.state.paused => {
             run_quiet(tools.cgctl(["freeze", "--pid", &pid.to_string()])?, "cgctl")?;

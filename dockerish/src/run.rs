@@ -239,6 +239,10 @@ fn configure(
             sysctls: &args.sysctls,
             group_add: &args.group_add,
             own_netns: args.network != Network::Host,
+            userns: crate::security::userns(
+                args.userns.as_deref(),
+                &all.iter().map(|c| c.config.security.userns.as_deref()).collect::<Vec<_>>(),
+            )?,
         })?,
         tty: args.tty,
         interactive: args.interactive,

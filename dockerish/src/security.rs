@@ -46,6 +46,77 @@ pub struct SecurityConfig {
     pub sysctls: Vec<String>,
     /// `--group-add`: groups by name or number.
     pub group_add: Vec<String>,
+    /// `--userns auto`: the host ids (`START:COUNT`) of the container's
+    /// user namespace; none: the host's.
+    pub userns: Option<String>,
+}
+
+/// Each `--userns auto` container gets this many ids, as Podman's auto
+/// mode and Docker's remap do: enough for any image's users.
+pub const USERNS_SIZE: u32 = 65536;
+
+/// The ids `--userns auto` hands out when /etc/subuid has no `dockerish`
+/// line: 1024 ranges from 10^9, far above the ids of any real user.
+pub const USERNS_DEFAULT: (u32, u32) = (1_000_000_000, 1024 * USERNS_SIZE);
+
+/// The ids dockerish may hand out: `dockerish:START:COUNT` of /etc/subuid
+/// (subuid(5)), which /etc/subgid must give the same; else
+/// [`USERNS_DEFAULT`].
+fn subordinate_ids() -> Result<(u32, u32)> {
+    let entry = |file: &str| -> Result<Option<(u32, u32)>> {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        let Some(line) = text.lines().find(|l| l.starts_with("dockerish:")) else {
+            return Ok(None);
+        };
+        let bad = || {
+            Error::invalid(
+                "subordinate ids",
+                line,
+                format!("in {file}: expected dockerish:START:COUNT"),
+            )
+        };
+        let mut f = line.split(':').skip(1).map(|n| n.trim().parse::<u32>());
+        match (f.next(), f.next()) {
+            (Some(Ok(start)), Some(Ok(count))) if start > 0 && count >= USERNS_SIZE => {
+                Ok(Some((start, count)))
+            }
+            _ => Err(bad()),
+        }
+    };
+    match (entry("/etc/subuid")?, entry("/etc/subgid")?) {
+        (None, None) => Ok(USERNS_DEFAULT),
+        (Some(u), Some(g)) if u == g => Ok(u),
+        (u, g) => Err(Error::invalid(
+            "subordinate ids",
+            format!("{u:?} {g:?}"),
+            "/etc/subuid and /etc/subgid must give dockerish the same START:COUNT",
+        )),
+    }
+}
+
+/// `--userns`: `host` (the default) or `auto`, a range of
+/// [`USERNS_SIZE`] ids that no container in `taken` has.
+pub fn userns(mode: Option<&str>, taken: &[Option<&str>]) -> Result<Option<String>> {
+    match mode {
+        None | Some("" | "host") => Ok(None),
+        Some("auto") => {
+            let (start, count) = subordinate_ids()?;
+            let used: Vec<u32> =
+                taken.iter().flatten().filter_map(|r| r.split_once(':')?.0.parse().ok()).collect();
+            (0..count / USERNS_SIZE)
+                .map(|slot| start + slot * USERNS_SIZE)
+                .find(|s| !used.contains(s))
+                .map(|s| Some(format!("{s}:{USERNS_SIZE}")))
+                .ok_or_else(|| {
+                    let why = format!(
+                        "all {} ranges of {USERNS_SIZE} ids are taken",
+                        count / USERNS_SIZE
+                    );
+                    Error::invalid("--userns", "auto", why)
+                })
+        }
+        Some(other) => Err(Error::invalid("--userns", other, "supported: host, auto")),
+    }
 }
 
 /// A host device given to the container.
@@ -102,6 +173,7 @@ impl Default for SecurityConfig {
             ulimits: vec![],
             sysctls: vec![],
             group_add: vec![],
+            userns: None,
         }
     }
 }
@@ -118,6 +190,8 @@ pub struct Flags<'a> {
     pub group_add: &'a [String],
     /// The container has a network namespace of its own (net.* sysctls).
     pub own_netns: bool,
+    /// The range [`userns`] chose.
+    pub userns: Option<String>,
 }
 
 impl SecurityConfig {
@@ -135,7 +209,11 @@ impl SecurityConfig {
             ulimits: vec![],
             sysctls: vec![],
             group_add: flags.group_add.to_vec(),
+            userns: flags.userns.clone(),
         };
+        if config.userns.is_some() && flags.privileged {
+            return Err(Error::invalid("--userns", "auto", "cannot be combined with --privileged"));
+        }
         for text in flags.ulimits {
             let ulimit: privs::rlimit::Rlimit = text.parse()?;
             ulimit.check()?;
@@ -232,6 +310,9 @@ impl SecurityConfig {
         }
         args.extend(self.sysctls.iter().map(|s| format!("--sysctl={s}")));
         args.extend(self.group_add.iter().map(|g| format!("--group-add={g}")));
+        if let Some(range) = &self.userns {
+            args.push(format!("--userns={range}"));
+        }
         args
     }
 
@@ -294,6 +375,7 @@ mod tests {
             sysctls: &[],
             group_add: &[],
             own_netns: true,
+            userns: None,
         }
     }
 
@@ -341,6 +423,19 @@ mod tests {
         let host = Flags { own_netns: false, ..flags(&[], &[], &[]) };
         let net = ["net.ipv4.ip_forward=1".to_string()];
         assert!(SecurityConfig::from_flags(&Flags { sysctls: &net, ..host }).is_err());
+    }
+
+    #[test]
+    fn userns_auto_takes_the_first_free_range() {
+        assert_eq!(userns(Some("host"), &[]).unwrap(), None);
+        assert!(userns(Some("keep-id"), &[]).is_err());
+        if std::fs::read_to_string("/etc/subuid").unwrap_or_default().contains("dockerish:") {
+            return; // this host gives its own range: the defaults below do not apply
+        }
+        let first = format!("{}:{USERNS_SIZE}", USERNS_DEFAULT.0);
+        assert_eq!(userns(Some("auto"), &[None]).unwrap().as_deref(), Some(first.as_str()));
+        let next = format!("{}:{USERNS_SIZE}", USERNS_DEFAULT.0 + USERNS_SIZE);
+        assert_eq!(userns(Some("auto"), &[Some(&first), None]).unwrap(), Some(next));
     }
 
     #[test]

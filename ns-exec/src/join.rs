@@ -146,7 +146,7 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
     }
 
     if !(joins(NsKind::Pid) || joins(NsKind::Time) || spec.ctty || console.is_some()) {
-        security.apply(|| become_user(spec))?;
+        security.apply(|| become_user(spec, joins(NsKind::User)))?;
         signals.restore()?;
         return Err(exec(&spec.command));
     }
@@ -164,7 +164,7 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
                 None => Ok(()),
             };
             let err = match setup
-                .and_then(|()| security.apply(|| become_user(spec)))
+                .and_then(|()| security.apply(|| become_user(spec, joins(NsKind::User))))
                 .and_then(|()| signals.restore())
             {
                 Ok(()) => exec(&spec.command),
@@ -187,20 +187,25 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
 
 /// setgroups, setgid, setuid: see the module docs for the order. Either
 /// one drops the supplementary groups we had (root's, on the host).
-fn become_user(spec: &JoinSpec) -> Result<()> {
+///
+/// In a user namespace we joined, our host ids are not mapped: without a
+/// user asked for, we become its root (uid and gid 0), as nsenter(1) does.
+fn become_user(spec: &JoinSpec, joined_user: bool) -> Result<()> {
     if let Some(userspec) = &spec.userspec {
         let ids = userspec.resolve_here().map_err(Error::NoSuchUser)?;
         return Ok(ids.apply()?);
     }
-    if spec.uid.is_none() && spec.gid.is_none() {
-        return Ok(());
+    let (uid, gid) = match (spec.uid, spec.gid) {
+        (None, None) if joined_user => (Some(0), Some(0)),
+        (None, None) => return Ok(()),
+        other => other,
+    };
+    let group = gid.map_or_else(nix::unistd::getgid, Gid::from_raw);
+    setgroups(&[group]).map_err(|e| Error::sys("set groups to", group, e))?;
+    if gid.is_some() {
+        setresgid(group, group, group).map_err(|e| Error::sys("set group ID to", group, e))?;
     }
-    let gid = spec.gid.map_or_else(nix::unistd::getgid, Gid::from_raw);
-    setgroups(&[gid]).map_err(|e| Error::sys("set groups to", gid, e))?;
-    if spec.gid.is_some() {
-        setresgid(gid, gid, gid).map_err(|e| Error::sys("set group ID to", gid, e))?;
-    }
-    if let Some(uid) = spec.uid {
+    if let Some(uid) = uid {
         let uid = Uid::from_raw(uid);
         setresuid(uid, uid, uid).map_err(|e| Error::sys("set user ID to", uid, e))?;
     }

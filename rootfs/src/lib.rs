@@ -60,6 +60,7 @@ mod etc;
 pub mod exec;
 pub mod mounts;
 pub mod spec;
+pub mod userns;
 
 use console_socket::start::Reporter;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
@@ -83,7 +84,10 @@ pub fn enter(spec: &Spec) -> Error {
         None => None,
     };
     let err = match spec.security.prepare().map_err(Error::from).and_then(|security| {
-        build_and_pivot(spec)?;
+        let userns = build_and_pivot(spec)?;
+        if let Some(ns) = userns {
+            userns::enter(&ns)?;
+        }
         security.apply(|| become_user(spec))
     }) {
         Ok(()) => exec::exec(&spec.command, &exec::environment(&spec.env)),
@@ -95,7 +99,8 @@ pub fn enter(spec: &Spec) -> Error {
     err
 }
 
-fn build_and_pivot(spec: &Spec) -> Result<()> {
+/// Steps 1–8; returns the user namespace to enter (`--userns`).
+fn build_and_pivot(spec: &Spec) -> Result<Option<std::os::fd::OwnedFd>> {
     spec.validate()?;
     if !spec.no_unshare {
         own_mount_namespace()?;
@@ -104,11 +109,30 @@ fn build_and_pivot(spec: &Spec) -> Result<()> {
         .map_err(|e| Error::sys("make private", "/ (recursively)", e))?;
 
     let userns = in_user_namespace();
+    // Before the pivot /proc is still the host's: PID 1 is the host's init.
+    let own_netns = spec::net_ns("/proc/self/ns/net") != spec::net_ns("/proc/1/ns/net");
     let [upper, work, merged] = ["upper", "work", "merged"].map(|d| spec.dir.join(d));
     for d in [&upper, &work, &merged] {
         std::fs::create_dir_all(d).map_err(Error::io("create", d))?;
     }
-    mounts::overlay(&spec.layers, &upper, &work, &merged, userns, spec.nodev)?;
+    // --userns: the namespace first, then the layers as it sees them.
+    let (new_userns, layers) = match spec.userns {
+        Some(_) if userns => {
+            let why = "needs the host's root: we run in a user namespace already";
+            return Err(Error::invalid("--userns", "", why));
+        }
+        Some(range) => {
+            let ns = userns::make(range)?;
+            let shifted = spec.dir.join("shifted");
+            let mut layers = Vec::new();
+            for (i, layer) in spec.layers.iter().enumerate() {
+                layers.push(userns::shift_layer(layer, &ns, &shifted, i, range)?);
+            }
+            (Some(ns), layers)
+        }
+        None => (None, spec.layers.clone()),
+    };
+    mounts::overlay(&layers, &upper, &work, &merged, userns, spec.nodev)?;
     let root = inroot::open_dir(&merged)?;
 
     mounts::proc(&root)?;
@@ -148,12 +172,20 @@ fn build_and_pivot(spec: &Spec) -> Result<()> {
     chdir("/").map_err(|e| Error::sys("change directory to", "/", e))?;
 
     set_sysctls(&spec.sysctls)?;
+    if new_userns.is_some() && own_netns {
+        // Ports below 1024 need CAP_NET_BIND_SERVICE in the user namespace
+        // that owns the network namespace: the host's, which root of ours
+        // is not. Docker sets the same for every container.
+        let port_start =
+            Sysctl { key: "net.ipv4.ip_unprivileged_port_start".into(), value: "0".into() };
+        set_sysctls(&[port_start])?;
+    }
     if !spec.unmask {
         mounts::mask_kernel_paths()?;
     }
     chdir(&spec.workdir)
         .map_err(|e| Error::sys("change directory to", spec.workdir.display(), e))?;
-    Ok(())
+    Ok(new_userns)
 }
 
 /// Step 9's user change: `--user` resolved in the container's own files,

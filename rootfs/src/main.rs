@@ -98,6 +98,10 @@ struct EnterArgs {
     /// fs.mqueue.*, kernel.shm*/msg*/sem
     #[arg(long = "sysctl", value_name = "KEY=VALUE")]
     sysctls: Vec<Sysctl>,
+    /// Run COMMAND as root of a new user namespace whose ids 0..COUNT are the host's
+    /// START..: the layers are idmapped (or copied with shifted owners) to match
+    #[arg(long, value_name = "START:COUNT")]
+    userns: Option<rootfs::userns::IdRange>,
     #[command(flatten)]
     security: privs::Security,
     /// Leave /proc's masked and read-only paths alone and /sys writable
@@ -145,6 +149,7 @@ impl EnterArgs {
             devices: self.devices,
             sysctls: self.sysctls,
             group_add: self.group_add,
+            userns: self.userns,
             command,
         })
     }

@@ -53,7 +53,14 @@ pub struct Spec {
     /// Supplementary groups besides the user's (names from the container's
     /// /etc/group, or numbers).
     pub group_add: Vec<String>,
+    /// Run as root of a new user namespace with these host ids.
+    pub userns: Option<crate::userns::IdRange>,
     pub command: Vec<CString>,
+}
+
+/// The namespace the file `path` (`/proc/PID/ns/KIND`) refers to.
+pub fn net_ns(path: &str) -> Option<(u64, u64)> {
+    nix::sys::stat::stat(path).map(|s| (s.st_dev, s.st_ino)).ok()
 }
 
 /// A host device node given to the container: `HOST[:CTR]`, both in /dev.
@@ -300,7 +307,6 @@ impl Spec {
             device.host_node()?;
         }
         // Before the pivot /proc is still the host's: PID 1 is the host's init.
-        let net_ns = |p: &str| nix::sys::stat::stat(p).map(|s| (s.st_dev, s.st_ino)).ok();
         if let Some(sysctl) = self.sysctls.iter().find(|s| s.is_net()) {
             if net_ns("/proc/self/ns/net") == net_ns("/proc/1/ns/net") {
                 return Err(Error::invalid(

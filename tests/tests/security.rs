@@ -306,3 +306,64 @@ fn only_the_given_devices_open_on_v1_and_v2_and_limits_sysctls_groups_apply() {
     }
     assert_eq!(sb.dockerish(["ps", "-aq"]).ok(), "", "nothing recorded");
 }
+
+/// The host uid of process `pid` (/proc/PID/status's real uid).
+fn host_uid(pid: &str) -> u32 {
+    let text = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status(&text, "Uid").parse().unwrap()
+}
+
+#[test]
+fn userns_auto_makes_the_containers_root_a_nobody_on_the_host() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let sb = Sandbox::on_host();
+    volume_dir(&sb);
+    let vol = sb.root().join("vol");
+    fs::set_permissions(&vol, fs::Permissions::from_mode(0o1777)).unwrap();
+    fs::set_permissions(vol.join("f"), fs::Permissions::from_mode(0o600)).unwrap();
+    // Inside: root, over image files that look root's, able to chown and
+    // to bind port 80, with the default capabilities.
+    let script = "id -u; cat /proc/self/uid_map; ls -ln /bin/busybox; \
+        touch /made && chown 33:33 /made && ls -ln /made; httpd -p 80 && echo bound; \
+        echo x > /vol/new; cat /vol/f 2>&1; hostname other 2>&1; grep CapEff /proc/self/status";
+    let out = contained(&sb, &["--userns", "auto"], script);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "0", "{out}");
+    let map: Vec<u64> = lines[1].split_whitespace().map(|n| n.parse().unwrap()).collect();
+    assert!(map[0] == 0 && map[1] >= 65536 && map[2] == 65536, "a range of the host's: {out}");
+    assert!(lines[2].contains(" 0        0 "), "the image's files are root's inside: {out}");
+    assert!(lines[3].contains(" 33       33 "), "{out}");
+    assert!(out.contains("bound") && out.contains(DEFAULT_SET), "{out}");
+    // Outside: the file it wrote belongs to the range's first id, and the
+    // host root's file of the volume stayed closed to the container's root.
+    let made = fs::metadata(vol.join("new")).unwrap();
+    assert_eq!(u64::from(made.uid()), map[1], "written as the range's first id");
+    assert!(out.contains("cat: can't open '/vol/f': Permission denied"), "{out}");
+    assert!(out.contains("sethostname: Operation not permitted"), "{out}");
+
+    // Two containers get two ranges; their processes run as those ids on
+    // the host; exec enters the namespace as its root.
+    for name in ["ua", "ub"] {
+        let run = ["run", "-d", "--name", name, "--network", "none", "--userns", "auto"];
+        sb.dockerish(run.iter().copied().chain(["busybox", "sleep", "60"])).ok();
+    }
+    let pid = |name: &str| {
+        sb.dockerish(["inspect", "-f", "{{.State.Pid}}", name]).ok().trim().to_string()
+    };
+    let (a, b) = (host_uid(&pid("ua")), host_uid(&pid("ub")));
+    assert!(a >= 65536 && b >= 65536 && a.abs_diff(b) >= 65536, "{a} {b}");
+    assert_eq!(sb.dockerish(["exec", "ua", "id", "-u"]).ok(), "0\n");
+    let inspect = sb.dockerish(["inspect", "-f", "{{.HostConfig.UsernsMode}}", "ua"]).ok();
+    assert_eq!(inspect.trim(), "auto");
+    sb.dockerish(["commit", "ua", "shifted"]).fails(1, "user namespace");
+    sb.dockerish(["rm", "-f", "ua", "ub"]).ok();
+    for (args, needle) in [
+        (vec!["--userns", "keep-id"], "supported: host, auto"),
+        (vec!["--userns", "auto", "--privileged"], "--privileged"),
+    ] {
+        let mut run = vec!["run", "--rm", "--network", "none"];
+        run.extend(args);
+        run.extend(["busybox", "true"]);
+        sb.dockerish(run).fails(125, needle);
+    }
+}

@@ -19,8 +19,9 @@
 //!
 //! The default (see [`DEFAULT`]) is Podman's eleven plus NET_RAW: Docker's
 //! fourteen without MKNOD and AUDIT_WRITE. Without MKNOD no device node can
-//! be made at all (Docker needs its device cgroup to make mknod harmless,
-//! and dockerish has no device cgroup yet); NET_RAW stays because ping
+//! be made at all; the device cgroup (cgctl) would refuse to open one
+//! anyway, so this is a second wall, not the only one (`--cap-add MKNOD`
+//! gives Docker's behaviour: make any node, open only /dev's). NET_RAW stays because ping
 //! needs it (busybox's has no fallback to ICMP datagram sockets), as in
 //! Docker: `--cap-drop NET_RAW` keeps a container from forging packets on
 //! the bridge its neighbours share.
