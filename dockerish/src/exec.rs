@@ -43,10 +43,14 @@ pub fn exec(root: &Path, args: ExecArgs) -> Result<i32> {
     argv.extend(["--target".into(), init.to_string(), "--all".into(), "-w".into(), workdir]);
     // An exec'd process gets the container's user, capabilities and
     // filter, never more (ns-exec itself starts with all of ours).
-    if let Some(user) = args.user.as_ref().or(container.config.user.as_ref()) {
+    let group_add = &container.config.security.group_add;
+    let user = args.user.as_ref().or(container.config.user.as_ref());
+    // With --group-add the groups are set even for root (as in Docker).
+    if let Some(user) = user.cloned().or_else(|| (!group_add.is_empty()).then(|| "0".into())) {
         // Checked here, resolved by ns-exec inside the container's root.
         user.parse::<privs::user::UserSpec>()?;
-        argv.extend(["--userspec".into(), user.clone()]);
+        argv.extend(["--userspec".into(), user]);
+        argv.extend(group_add.iter().map(|g| format!("--group-add={g}")));
     }
     let cache = crate::security::cache_dir(tools.root());
     container.config.security.compile_filter(&cache)?;

@@ -56,6 +56,8 @@ pub struct JoinSpec {
     /// Or this user and group by name or number, resolved in the target's
     /// root, with the supplementary groups it lists for the user.
     pub userspec: Option<UserSpec>,
+    /// More supplementary groups for `userspec`, by name or number.
+    pub group_add: Vec<String>,
     /// Make a new terminal in the target's devpts; send its master here.
     pub console_socket: Option<PathBuf>,
     /// The container's capabilities, no_new_privs and seccomp filter: an
@@ -192,7 +194,7 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
 /// user asked for, we become its root (uid and gid 0), as nsenter(1) does.
 fn become_user(spec: &JoinSpec, joined_user: bool) -> Result<()> {
     if let Some(userspec) = &spec.userspec {
-        let ids = userspec.resolve_here().map_err(Error::NoSuchUser)?;
+        let ids = userspec.resolve_here_with(&spec.group_add).map_err(Error::NoSuchUser)?;
         return Ok(ids.apply()?);
     }
     let (uid, gid) = match (spec.uid, spec.gid) {

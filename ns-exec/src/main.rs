@@ -106,6 +106,10 @@ struct Cli {
     /// (chroot(1)'s --userspec; Docker's exec -u)
     #[arg(long, value_name = "USER[:GROUP]", requires = "target", conflicts_with_all = ["setuid", "setgid"])]
     userspec: Option<privs::user::UserSpec>,
+    /// With --userspec: add a supplementary group (repeatable; a name from the target's
+    /// /etc/group, or a number)
+    #[arg(long, value_name = "GROUP", requires = "userspec")]
+    group_add: Vec<String>,
     /// With --target: give the command a new terminal from the target's
     /// devpts, sending its master to this unix socket (runc's console-socket protocol)
     #[arg(long, value_name = "SOCKET", requires = "target", conflicts_with = "ctty")]
@@ -164,6 +168,7 @@ impl Cli {
             uid: self.setuid,
             gid: self.setgid,
             userspec: self.userspec.clone(),
+            group_add: self.group_add.clone(),
             console_socket: self.console_socket.clone(),
             security: self.security.clone(),
             command: self.command()?,

@@ -25,12 +25,15 @@
 //! 3. **The overlay**: image layers read-only below, the container's
 //!    writable `upper/` on top, mounted on `merged/`; with `--nodev` (the
 //!    front's default) a device node in an image or a volume cannot be
-//!    opened: only /dev's own nodes work.
+//!    opened: only /dev's own nodes work. With `--userns` the user
+//!    namespace is made first and the layers are shifted to it (idmapped
+//!    mounts, or copies: [`userns`]).
 //! 4. **Kernel filesystems and devices**, mounted *before* the pivot: a user
 //!    namespace may mount proc or sysfs only while a fully visible instance
 //!    of it is in its mount namespace, and the host's still is. Targets are
 //!    resolved inside the new root so that image symlinks cannot redirect
-//!    a mount onto the host (`inroot`).
+//!    a mount onto the host (`inroot`). `--device` nodes are made in /dev
+//!    here, with their host node's type, numbers and mode.
 //! 5. **Volumes and /etc files** (bind mounts), the working directory, then
 //!    the read-only remount of the root if asked: after it nothing can be
 //!    created in the root any more.
@@ -41,10 +44,14 @@
 //!    becomes `/`, the old one is stacked on it and detached at once, so no
 //!    directory for it is needed (the root may be read-only by now). With
 //!    the old root gone, no path leads back to the host's files.
-//! 7. **Masked and read-only kernel paths** (/proc/kcore, /proc/sys, …),
-//!    unless `--unmask`.
+//! 7. **`--sysctl`s**, through the container's own /proc (so into its
+//!    namespaces), then the **masked and read-only kernel paths**
+//!    (/proc/kcore, /proc/sys, …), unless `--unmask`: after them /proc/sys
+//!    cannot be written.
 //! 8. chdir to the working directory.
-//! 9. **Privileges** (`privs`): no_new_privs, the capability sets, the user
+//! 9. With `--userns`, setns(2) into the user namespace as its root: every
+//!    mount is made by now, by the host's root. Then the **privileges**
+//!    (`privs`): resource limits, no_new_privs, the capability sets, the user
 //!    (`--user`, resolved in the container's /etc/passwd now that it is
 //!    `/`), the seccomp filter — in the order `privs::Prepared::apply`
 //!    explains. The filter was compiled before step 1, so a bad profile

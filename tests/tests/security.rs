@@ -260,6 +260,8 @@ fn only_the_given_devices_open_on_v1_and_v2_and_limits_sysctls_groups_apply() {
     );
     let groups = sb.dockerish(["exec", "lim", "cat", "/proc/1/status"]).ok();
     assert!(groups.contains("Groups:\t0 5 4242"), "{groups}");
+    let exec = sb.dockerish(["exec", "lim", "cat", "/proc/self/status"]).ok();
+    assert!(exec.contains("Groups:\t0 5 4242"), "exec gets them too: {exec}");
     let inspect = sb.dockerish(["inspect", "lim"]).ok();
     let v: serde_json::Value = serde_json::from_str(&inspect).unwrap();
     let host = &v[0]["HostConfig"];
