@@ -122,6 +122,18 @@ pub enum Command {
         #[arg(required = true, value_name = "CONTAINER")]
         containers: Vec<String>,
     },
+    /// Manage the state root
+    #[command(subcommand)]
+    System(SystemCommand),
+}
+
+#[derive(Subcommand)]
+pub enum SystemCommand {
+    /// List what killed commands left half done; --repair finishes it
+    Check {
+        #[arg(long)]
+        repair: bool,
+    },
 }
 
 #[derive(Subcommand)]

@@ -7,8 +7,10 @@
 //! `dockerish-supervisor`, the small process that waits for a detached
 //! container (`supervisor`).
 
+pub mod check;
 pub mod cli;
 pub mod container;
+pub mod crash;
 pub mod env;
 pub mod error;
 pub mod exec;

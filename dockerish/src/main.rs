@@ -2,8 +2,8 @@
 
 use std::process::exit;
 
-use dockerish::cli::{Cli, Command, ContainerCommand};
-use dockerish::{exec, inspect, lifecycle, logs, manage, network, resources, run};
+use dockerish::cli::{Cli, Command, ContainerCommand, SystemCommand};
+use dockerish::{check, exec, inspect, lifecycle, logs, manage, network, resources, run};
 use tool_cli::exit::EXIT_FAILED;
 
 fn main() {
@@ -43,6 +43,7 @@ fn main() {
         Command::Stats(args) => (resources::stats(&root, args), 1),
         Command::Pause { containers } => (resources::pause(&root, &containers, true), 1),
         Command::Unpause { containers } => (resources::pause(&root, &containers, false), 1),
+        Command::System(SystemCommand::Check { repair }) => (check::check(&root, repair), 1),
     };
     match result {
         Ok(code) => exit(code),

@@ -139,6 +139,9 @@ fn command_column(command: &[String], no_trunc: bool) -> String {
 
 /// "Up 3 seconds", "Exited (0) 2 minutes ago", "Created".
 fn status_column(c: &Container) -> String {
+    if c.dead {
+        return "Dead".into();
+    }
     let now = human::now();
     match c.state.effective() {
         Status::Created => "Created".into(),
@@ -196,6 +199,7 @@ fn remove_one(
     // Its monitor removes the cgroup when the container ends; if the
     // monitor was killed first, the cgroup is still there.
     teardown(tools, &container.config)?;
+    crate::crash::point("rm:torn-down")?;
     discard(containers, &container, volumes)
 }
 

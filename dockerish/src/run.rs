@@ -47,7 +47,9 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
         volumes::make(&config.anonymous_volumes)?;
         // Marked as starting, by us, until the monitor takes over: `rm`
         // and `prune` leave it alone meanwhile.
-        containers.create(&config, ProcessRef::of(std::process::id() as i32))?
+        let container = containers.create(&config, ProcessRef::of(std::process::id() as i32))?;
+        crate::crash::point("run:recorded")?;
+        container
     };
     if args.detach {
         return match crate::supervisor::spawn(&tools, root, &container) {

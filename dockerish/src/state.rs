@@ -16,12 +16,33 @@
 //! killed. A recorded PID is trusted only together with the process start
 //! time it was recorded with, so a PID reused by another process is never
 //! taken for the container.
+//!
+//! # What a kill -9 can leave, and who finishes it
+//!
+//! A command may be killed between any two of its system calls. Every
+//! directory entry under `containers/` is in one of these states, and
+//! every command is total over them:
+//!
+//! | entry | how it arises | what readers do | who finishes it |
+//! |---|---|---|---|
+//! | `.new-ID/` | [`Containers::create`] builds the records here, under the lock, then renames the directory to `ID` (the one step that makes a container exist) | skip it | the next command that takes the lock removes it (its creator held the lock, so it is dead) |
+//! | `ID/` with config.json | a container; state.json missing means it never got further than created | show it | — |
+//! | `ID/` without config.json | left by a version before this protocol (its create wrote the files in place) | show it as Dead, its name "" | `rm -f ID`, `container prune`, `system check --repair` |
+//! | `.trash-ID/` | [`Containers::remove`] renames `ID` here (the one step that makes it gone: the name is free) before deleting the tree | skip it | whoever removes next, or takes the lock |
+//! | `.*.tmp` files | a JSON write killed before its rename | skip them (json-store) | the next write under the lock |
+//!
+//! The kernel objects a container holds (its cgroup, its network, its
+//! processes) are taken down by `teardown`, which is safe to repeat, before
+//! the directory is renamed away: a removal killed before the rename is
+//! done again by the next `rm -f`, one killed after it left only files.
+//! `dockerish system check` lists what is not in a final state;
+//! `--repair` finishes it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use json_store::Lock;
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{Deserialize, Serialize};
 
 use cgctl::CgroupPath;
 use rootfs::Volume;
@@ -30,8 +51,9 @@ use crate::error::{Error, Result, ToolError};
 use pidref::parent_pid;
 use pidref::ProcessRef;
 
-/// What the container is, fixed when it is created.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// What the container is, fixed when it is created. (`Default` is only
+/// the placeholder of a dead record.)
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Config {
     pub id: String,
     pub name: String,
@@ -116,6 +138,13 @@ pub enum Network {
     /// A netctl network (`bridge`, the default one, or one made with
     /// `network create`): a namespace of its own, wired to its bridge.
     Named(String),
+}
+
+/// A dead record's placeholder.
+impl Default for Network {
+    fn default() -> Self {
+        Network::None
+    }
 }
 
 /// Docker's name for the default network.
@@ -250,7 +279,14 @@ pub struct Container {
     pub config: Config,
     pub state: State,
     pub dir: PathBuf,
+    /// Its config.json is missing (a record an older version's killed
+    /// command left): shown as Dead, with a placeholder config.
+    pub dead: bool,
 }
+
+/// Entries of `containers/` in passing (see the module docs).
+const NEW_PREFIX: &str = ".new-";
+const TRASH_PREFIX: &str = ".trash-";
 
 /// The containers of a state root.
 pub struct Containers {
@@ -268,20 +304,46 @@ impl Containers {
         self.dir.join(id)
     }
 
-    /// Holds the store lock until the returned guard is dropped.
+    /// Holds the store lock until the returned guard is dropped. Whoever
+    /// takes it first finishes what killed commands left in passing.
     pub fn lock(&self) -> Result<Lock> {
-        Ok(Lock::exclusive(&self.dir.join(".lock"))?)
+        let lock = Lock::exclusive(&self.dir.join(".lock"))?;
+        self.sweep();
+        Ok(lock)
     }
 
-    /// Every container, oldest first. A directory without a readable
-    /// config (a create that was interrupted) is skipped.
+    /// Removes `.new-*` (their creators held the lock we hold now, so they
+    /// are dead) and `.trash-*` (nothing reads them). Best effort: what
+    /// cannot go now goes next time.
+    fn sweep(&self) -> usize {
+        self.in_passing().iter().filter(|d| fs::remove_dir_all(d).is_ok()).count()
+    }
+
+    /// The `.new-*` and `.trash-*` directories.
+    pub fn in_passing(&self) -> Vec<PathBuf> {
+        let Ok(entries) = fs::read_dir(&self.dir) else { return vec![] };
+        entries
+            .flatten()
+            .filter(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                name.starts_with(NEW_PREFIX) || name.starts_with(TRASH_PREFIX)
+            })
+            .map(|e| e.path())
+            .collect()
+    }
+
+    /// Every container, oldest first; one without its config.json is
+    /// [`Container::dead`]. Entries in passing are skipped.
     pub fn all(&self) -> Result<Vec<Container>> {
         let mut all = Vec::new();
         for entry in fs::read_dir(&self.dir).map_err(Error::io("list", &self.dir))?.flatten() {
-            let dir = entry.path();
-            if let Ok(config) = read_json::<Config>(&dir.join("config.json")) {
-                let state = read_json(&dir.join("state.json")).unwrap_or_else(|_| State::created());
-                all.push(Container { config, state, dir });
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with('.') || !entry.path().is_dir() {
+                continue;
+            }
+            if let Ok(container) = self.load(&name.to_string_lossy()) {
+                all.push(container);
             }
         }
         all.sort_by(|a, b| {
@@ -310,15 +372,19 @@ impl Containers {
     /// and has checked the name is free.
     pub fn create(&self, config: &Config, monitor: Option<ProcessRef>) -> Result<Container> {
         let dir = self.dir_of(&config.id);
-        fs::create_dir(&dir).map_err(Error::io("create", &dir))?;
+        let new = self.dir.join(format!("{NEW_PREFIX}{}", config.id));
+        fs::create_dir(&new).map_err(Error::io("create", &new))?;
         let state = State { monitor, ..State::created() };
-        let done = write_json(&dir.join("state.json"), &state)
-            .and_then(|()| write_json(&dir.join("config.json"), config));
+        let done = write_json(&new.join("state.json"), &state)
+            .and_then(|()| write_json(&new.join("config.json"), config))
+            .and_then(|()| crate::crash::point("create:built"))
+            // The container exists from this rename on, whole.
+            .and_then(|()| fs::rename(&new, &dir).map_err(Error::io("rename into place", &dir)));
         if let Err(e) = done {
-            let _ = fs::remove_dir_all(&dir);
+            let _ = fs::remove_dir_all(&new);
             return Err(e);
         }
-        Ok(Container { config: config.clone(), state, dir })
+        Ok(Container { config: config.clone(), state, dir, dead: false })
     }
 
     /// Reads the container `id` afresh, lets `change` modify its state
@@ -338,28 +404,46 @@ impl Containers {
         Ok(container)
     }
 
-    /// The container with full ID `id`.
+    /// The container with full ID `id`: a record without state.json is
+    /// one that never got past created, one without config.json is dead.
     pub fn load(&self, id: &str) -> Result<Container> {
         let dir = self.dir_of(id);
-        let config = json_store::read_json::<Config>(&dir.join("config.json"))?
-            .ok_or_else(|| Error::NoSuchContainer(id.into()))?;
-        let state = read_json(&dir.join("state.json"))?;
-        Ok(Container { config, state, dir })
+        if id.starts_with('.') || !dir.is_dir() {
+            return Err(Error::NoSuchContainer(id.into()));
+        }
+        let state = json_store::read_json(&dir.join("state.json"))?.unwrap_or_else(State::created);
+        let (config, dead) = match json_store::read_json::<Config>(&dir.join("config.json"))? {
+            Some(config) => (config, false),
+            None => {
+                (Config { id: id.into(), image: "<unknown>".into(), ..Config::default() }, true)
+            }
+        };
+        Ok(Container { config, state, dir, dead })
     }
 
-    /// Removes a container's directory: its writable layer and records.
+    /// Removes a container's directory, its writable layer and records:
+    /// renamed to `.trash-ID` first (from then on the container is gone and
+    /// its name free), then deleted; what a kill leaves of the tree, the
+    /// next taker of the lock deletes.
     pub fn remove(&self, container: &Container) -> Result<()> {
-        match fs::remove_dir_all(&container.dir) {
+        let trash = self.dir.join(format!("{TRASH_PREFIX}{}", container.config.id));
+        match fs::rename(&container.dir, &trash) {
             // An --rm container whose monitor removed it already.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            other => other.map_err(Error::io("remove", &container.dir)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            other => other.map_err(Error::io("remove", &container.dir))?,
         }
+        crate::crash::point("remove:renamed")?;
+        let _ = fs::remove_dir_all(&trash);
+        Ok(())
     }
 }
 
 impl Container {
     /// Docker's name for what a container is doing.
     pub fn state_name(&self) -> &'static str {
+        if self.dead {
+            return "dead";
+        }
         match self.state.effective() {
             Status::Created => "created",
             Status::Running if self.state.paused => "paused",
@@ -407,12 +491,6 @@ impl Container {
     pub fn running_init(&self) -> Result<i32> {
         self.init_pid().ok_or_else(|| Error::NotRunning(self.short_id().into()))
     }
-}
-
-/// A record that must exist: a missing one is an `Io` error (NotFound).
-fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
-    json_store::read_json(path)?
-        .ok_or_else(|| Error::io("read", path)(std::io::Error::from(std::io::ErrorKind::NotFound)))
 }
 
 /// Replaces `path` atomically with `value` as JSON.

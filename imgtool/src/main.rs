@@ -81,6 +81,11 @@ enum Command {
         #[arg(required = true)]
         names: Vec<String>,
     },
+    /// List what killed commands left half done (extractions); --repair removes it
+    Check {
+        #[arg(long)]
+        repair: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -89,7 +94,8 @@ enum Format {
     Json,
 }
 
-fn run(cli: Cli) -> Result<(), Error> {
+/// Returns the exit status: 0, or 1 for `check` that found something.
+fn run(cli: Cli) -> Result<i32, Error> {
     let store = Store::open(&cli.root.path)?;
     match cli.command {
         Command::Import { file, name, cmd, env, workdir } => {
@@ -129,8 +135,23 @@ fn run(cli: Cli) -> Result<(), Error> {
                 store.remove(&name)?.iter().for_each(|line| println!("{line}"));
             }
         }
+        Command::Check { repair } => {
+            let leftovers = store.leftovers();
+            for dir in &leftovers {
+                match repair {
+                    true => {
+                        imgtool::store::remove_tree(dir)?;
+                        println!("removed {}: an extraction whose process is gone", dir.display());
+                    }
+                    false => println!("{}: an extraction whose process is gone", dir.display()),
+                }
+            }
+            if !repair && !leftovers.is_empty() {
+                return Ok(1);
+            }
+        }
     }
-    Ok(())
+    Ok(0)
 }
 
 /// `docker images`' columns.
@@ -157,5 +178,5 @@ fn print_table(images: &[ImageInfo]) {
 }
 
 fn main() {
-    tool_cli::run::main("imgtool", |cli: Cli| run(cli).map(|()| 0))
+    tool_cli::run::main("imgtool", run)
 }

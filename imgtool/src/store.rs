@@ -5,8 +5,15 @@
 //!   index.json          images (id → layers, config) and tags (name:tag → id)
 //!   index.lock          flock(2)ed around every read-modify-write of the index
 //!   layers/<sha256>/    one extracted layer, named by the sha256 of its tar
-//!   layers/tmp-*/       an extraction in progress (renamed when complete)
+//!   layers/tmp-PID-*/   an extraction in progress by process PID (renamed when complete)
 //! ```
+//!
+//! A load or commit killed half-way leaves at most a `tmp-PID-*`
+//! directory (the index is replaced by rename, a layer appears by rename):
+//! [`Store::leftovers`] finds those whose process is gone, the next
+//! extraction and `imgtool check --repair` remove them. A layer renamed into
+//! place by a command killed before it recorded the image is kept: the next
+//! import of the same tar uses it.
 //!
 //! A layer is named by the digest of its uncompressed tar, so the same tar
 //! imported twice is stored once, and a layer directory, once renamed into
@@ -25,6 +32,9 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result, ToolError};
 use crate::reference::Reference;
 use crate::unpack;
+
+/// How an extraction directory's name starts.
+const TMP_PREFIX: &str = "tmp-";
 
 /// The part of an image's config that a container uses (Docker's names).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -203,8 +213,11 @@ impl Store {
     /// Extracts a layer tar into `layers/`, hashing it on the way. A failed
     /// extraction leaves nothing behind.
     fn add_layer(&self, archive: impl Read) -> Result<(String, u64)> {
+        for dead in self.leftovers() {
+            let _ = remove_tree(&dead);
+        }
         let tmp = tempfile::Builder::new()
-            .prefix("tmp-")
+            .prefix(&format!("{TMP_PREFIX}{}-", std::process::id()))
             .tempdir_in(self.dir.join("layers"))
             .map_err(Error::io("create a directory in", self.dir.join("layers")))?;
         let mut hashing = HashingReader { inner: archive, hasher: Sha256::new() };
@@ -225,6 +238,26 @@ impl Store {
             }
         }
         Ok((digest, unpacked.size))
+    }
+
+    /// The extraction directories of processes that are gone (killed).
+    /// A process is told by its PID alone: one reused since is taken for
+    /// the extractor, and its directory waits for the next look.
+    pub fn leftovers(&self) -> Vec<PathBuf> {
+        let Ok(entries) = fs::read_dir(self.dir.join("layers")) else { return vec![] };
+        entries
+            .flatten()
+            .filter(|e| {
+                let name = e.file_name();
+                let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(TMP_PREFIX)) else {
+                    return false;
+                };
+                // `tmp-PID-…`; an older version's `tmp-…` has no owner to wait for.
+                let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+                pid.is_none_or(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+            })
+            .map(|e| e.path())
+            .collect()
     }
 
     fn add_image(
