@@ -183,6 +183,10 @@ fn start_one(
     containers: &Containers,
     container: &Container,
 ) -> Result<bool> {
+    if container.dead {
+        let why = "its config.json is missing (Dead): nothing says what to run; rm -f removes it";
+        return Err(Error::invalid("start of container", container.config.id.clone(), why));
+    }
     let container = settled(containers, container)?;
     // Marked as starting, by us, until the supervisor takes over.
     let mut running = false;

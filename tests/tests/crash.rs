@@ -102,6 +102,8 @@ fn every_crash_point_leaves_a_state_that_ps_shows_and_rm_finishes() {
     fs::write(dir(&lone).join(".state.json.XyZ123.tmp"), "{").unwrap();
     let listed = ps(&sb);
     assert!(listed.contains("c5 Created") && listed.matches(" Dead").count() == 2, "{listed}");
+    sb.dockerish(["start", &c6]).fails(1, "Dead");
+    sb.dockerish(["start", "c5"]).ok();
     sb.dockerish(["rm", "-f", "c5", &c6]).ok();
     let check = outcome({
         let mut c = sb.command("dockerish");
@@ -222,4 +224,59 @@ fn a_soak_of_kill_9s_leaves_nothing_behind() {
         c
     });
     assert_eq!(supervisors.stdout, "", "no supervisor left");
+}
+
+/// The names in `dir`, but dotfiles and IPAM's `last_reserved`.
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(dir) else { return vec![] };
+    let names = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned());
+    names.filter(|n| !n.starts_with('.') && n != "last_reserved").collect()
+}
+
+#[test]
+fn netctl_killed_at_any_moment_of_an_attach_is_undone_by_gc() {
+    let sb = Sandbox::new();
+    // The network exists first (its bridge and table), so that each kill
+    // lands inside the attachment's own steps.
+    sb.dockerish(["run", "--rm", "busybox", "true"]).ok();
+    for (i, delay) in [0u64, 1, 2, 3, 4, 6, 8, 12, 20].into_iter().enumerate() {
+        let id = format!("k{i}");
+        let netns = sb.root().join("netns").join(&id);
+        let mut cmd = sb.command("netctl");
+        cmd.args([
+            "attach",
+            "bridge",
+            "--new-netns",
+            "--id",
+            &id,
+            "-p",
+            &format!("{}:80", 18190 + i),
+        ])
+        .arg("--netns")
+        .arg(&netns)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        sleep(Duration::from_millis(delay));
+        let _ = child.kill();
+        child.wait().unwrap();
+        // An attach that was not complete is undone by gc; one that was
+        // is a valid attachment until its owner detaches it.
+        sb.netctl(["gc"]).ok();
+        let attachment = sb.root().join(format!("networks/bridge/attachments/{id}.json"));
+        if attachment.exists() {
+            let record: serde_json::Value =
+                serde_json::from_str(&fs::read_to_string(&attachment).unwrap()).unwrap();
+            assert_eq!(record["complete"], true, "gc keeps only complete attachments: {record}");
+            sb.netctl(["detach", "--id", &id]).ok();
+        }
+    }
+    assert_eq!(names_in(&sb.root().join("netns")), Vec::<String>::new(), "no namespace left");
+    assert_eq!(
+        names_in(&sb.root().join("networks/bridge/ipam")),
+        Vec::<String>::new(),
+        "no address held"
+    );
+    assert_eq!(names_in(&sb.root().join("networks/bridge/attachments")), Vec::<String>::new());
+    assert_eq!(sb.netctl(["gc"]).ok(), "", "nothing left to undo");
 }
