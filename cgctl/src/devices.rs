@@ -127,8 +127,15 @@ impl FromStr for DeviceRule {
             Some(&"b") => Type::Block,
             _ => return Err(bad("expected TYPE MAJOR:MINOR ACCESS, TYPE a, b or c (c 1:3 rwm)")),
         };
-        if kind == Type::All && fields.len() == 1 {
-            return Ok(DeviceRule { kind, major: None, minor: None, access: ALL_ACCESS });
+        // v1's kernel reads nothing after `a` (every device, all access),
+        // so a narrower `a` rule would mean more on v1 than on v2: refused.
+        if kind == Type::All {
+            return match fields[1..] {
+                [] | ["*:*"] | ["*:*", "rwm" | "rmw" | "wrm" | "wmr" | "mrw" | "mwr"] => {
+                    Ok(DeviceRule { kind, major: None, minor: None, access: ALL_ACCESS })
+                }
+                _ => Err(bad("a rule of type a is every device with every access: write just `a`")),
+            };
         }
         let (Some(numbers), access) = (fields.get(1), fields.get(2)) else {
             return Err(bad("expected TYPE MAJOR:MINOR ACCESS (c 1:3 rwm)"));
@@ -290,9 +297,10 @@ struct AttachAttr {
     attach_flags: u32,
 }
 
-/// BPF_PROG_QUERY.
+/// BPF_PROG_QUERY. The kernel writes results back into it, and newer ones
+/// (the cgroup mprog query, Linux 6.16) write fields beyond the ones we
+/// read, whatever size we pass: so it is padded to a whole 128-byte attr.
 #[repr(C)]
-#[derive(Default)]
 struct QueryAttr {
     target_fd: u32,
     attach_type: u32,
@@ -300,7 +308,7 @@ struct QueryAttr {
     attach_flags: u32,
     prog_ids: u64,
     prog_cnt: u32,
-    _pad: u32,
+    _rest: [u8; 100],
 }
 
 fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> std::result::Result<i64, Errno> {
@@ -332,7 +340,13 @@ pub fn attach_v2(dir: &Path, rules: &[DeviceRule]) -> Result<()> {
         .map_err(|e| Error::sys("attach the device program to", dir.display(), e))?;
     for id in before {
         let mut get = [id, 0, 0];
-        let Ok(fd) = bpf(BPF_PROG_GET_FD_BY_ID, &mut get) else { continue };
+        // Gone meanwhile (ENOENT) is fine; anything else would leave the
+        // old list in force beside the new one.
+        let fd = match bpf(BPF_PROG_GET_FD_BY_ID, &mut get) {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT) => continue,
+            Err(e) => return Err(Error::sys("open the old device program of", dir.display(), e)),
+        };
         // SAFETY: the kernel returned a new descriptor.
         let old = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
         let mut detach = AttachAttr {
@@ -353,51 +367,55 @@ fn attached(cgroup: RawFd) -> std::result::Result<Vec<u32>, Errno> {
     let mut query = QueryAttr {
         target_fd: cgroup as u32,
         attach_type: BPF_CGROUP_DEVICE,
+        query_flags: 0,
+        attach_flags: 0,
         prog_ids: ids.as_mut_ptr() as u64,
         prog_cnt: ids.len() as u32,
-        ..QueryAttr::default()
+        _rest: [0; 100],
     };
     bpf(BPF_PROG_QUERY, &mut query)?;
     Ok(ids[..query.prog_cnt as usize].to_vec())
 }
 
-/// BPF_PROG_LOAD of [`program`]; a refusal by the verifier comes back
-/// with its log.
+/// BPF_PROG_LOAD of [`program`]; a refusal by the verifier is tried
+/// again with its log, which comes back in the error.
 fn load(rules: &[DeviceRule]) -> Result<OwnedFd> {
     let insns = program(rules);
     let license = c"GPL";
-    let mut log = vec![0u8; 0];
-    for log_level in [0, 1] {
-        if log_level == 1 {
-            log = vec![0u8; 16 * 1024];
-        }
+    let attempt = |log: &mut [u8]| {
         let mut attr = LoadAttr {
             prog_type: BPF_PROG_TYPE_CGROUP_DEVICE,
             insn_cnt: insns.len() as u32,
             insns: insns.as_ptr() as u64,
             license: license.as_ptr() as u64,
-            log_level,
+            // No log (a null buffer) unless one is given: the kernel
+            // refuses a buffer without a size.
+            log_level: u32::from(!log.is_empty()),
             log_size: log.len() as u32,
-            log_buf: log.as_mut_ptr() as u64,
+            log_buf: if log.is_empty() { 0 } else { log.as_mut_ptr() as u64 },
             prog_name: *b"dockerish_dev\0\0\0",
             ..LoadAttr::default()
         };
-        match bpf(BPF_PROG_LOAD, &mut attr) {
-            // SAFETY: the kernel returned a new descriptor.
-            Ok(fd) => return Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) }),
-            Err(e) if log_level == 1 || e != Errno::EACCES && e != Errno::EINVAL => {
-                let text = String::from_utf8_lossy(&log);
-                let text = text.trim_end_matches('\0').trim();
-                let what = match text.is_empty() {
-                    true => "load the device program".to_string(),
-                    false => format!("load the device program (verifier: {text})"),
-                };
-                return Err(Error::sys("bpf", what, e));
-            }
-            Err(_) => {} // again, with the verifier's log
+        // SAFETY: the kernel returns a new descriptor on success.
+        bpf(BPF_PROG_LOAD, &mut attr).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    };
+    let first = match attempt(&mut []) {
+        Ok(fd) => return Ok(fd),
+        Err(e) => e,
+    };
+    let mut log = vec![0u8; 256 * 1024];
+    let what = match attempt(&mut log) {
+        // Loaded with a log where it failed without: report the first error.
+        Ok(_) => "load the device program".to_string(),
+        // ENOSPC: the log did not fit; the first error is the one to tell.
+        Err(Errno::ENOSPC) => "load the device program".to_string(),
+        Err(_) => {
+            let text = String::from_utf8_lossy(&log);
+            let text = text.trim_end_matches('\0').trim();
+            format!("load the device program (verifier: {text})")
         }
-    }
-    unreachable!("the second try returns")
+    };
+    Err(Error::sys("bpf", what, first))
 }
 
 #[cfg(test)]
@@ -411,11 +429,21 @@ mod tests {
             ("b *:* m", "b *:* m"),
             ("c 136:* wr", "c 136:* rw"),
             ("a", "a *:* rwm"),
+            ("a *:* rwm", "a *:* rwm"),
             ("c 10:200", "c 10:200 rwm"),
         ] {
             assert_eq!(text.parse::<DeviceRule>().unwrap().to_string(), shown, "{text}");
         }
-        for bad in ["", "x 1:3 rwm", "c 1 rwm", "c a:3 r", "c 1:3 rwx", "c 1:3 r extra"] {
+        for bad in [
+            "",
+            "x 1:3 rwm",
+            "c 1 rwm",
+            "c a:3 r",
+            "c 1:3 rwx",
+            "c 1:3 r extra",
+            "a *:* r",
+            "a 8:0",
+        ] {
             assert!(bad.parse::<DeviceRule>().is_err(), "{bad:?}");
         }
         assert_eq!(default_rules().len(), DEFAULT_RULES.len());

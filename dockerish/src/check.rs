@@ -24,11 +24,14 @@ pub fn check(root: &Path, repair: bool) -> Result<i32> {
     let (tools, containers) = (Tools::new(root), Containers::open(root)?);
     let mut found = Vec::new();
     {
-        // Listed before the lock is taken: taking it sweeps them.
+        // Under the lock no create is at work: a .new-* is a killed one.
+        let _lock = containers.lock_only()?;
         for dir in containers.in_passing() {
             found.push(format!("{}: a create or remove that was killed", dir.display()));
+            if repair {
+                std::fs::remove_dir_all(&dir).map_err(Error::io("remove", &dir))?;
+            }
         }
-        let _lock = containers.lock()?;
         for container in containers.all()? {
             let temps = std::fs::read_dir(&container.dir)
                 .map_err(Error::io("list", &container.dir))?

@@ -44,11 +44,16 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
         if let Some(other) = all.into_iter().find(|c| c.config.name == config.name) {
             return Err(Error::NameInUse { name: config.name, id: other.config.id });
         }
-        volumes::make(&config.anonymous_volumes)?;
         // Marked as starting, by us, until the monitor takes over: `rm`
         // and `prune` leave it alone meanwhile.
         let container = containers.create(&config, ProcessRef::of(std::process::id() as i32))?;
         crate::crash::point("run:recorded")?;
+        // After the record, which names them, so that `rm -v` finds them
+        // whatever stops us here.
+        if let Err(e) = volumes::make(&config.anonymous_volumes) {
+            let _ = discard(&containers, &container, true);
+            return Err(e);
+        }
         container
     };
     if args.detach {

@@ -26,9 +26,10 @@
 //! | entry | how it arises | what readers do | who finishes it |
 //! |---|---|---|---|
 //! | `.new-ID/` | [`Containers::create`] builds the records here, under the lock, then renames the directory to `ID` (the one step that makes a container exist) | skip it | the next command that takes the lock removes it (its creator held the lock, so it is dead) |
+//! | `ID/` and `volumes/ID/` | anonymous volumes are made after the rename: a kill between leaves a record that names volumes not yet made | show it | `rm -v` (a missing volume is no error) |
 //! | `ID/` with config.json | a container; state.json missing means it never got further than created | show it | — |
 //! | `ID/` without config.json | left by a version before this protocol (its create wrote the files in place) | show it as Dead, its name "" | `rm -f ID`, `container prune`, `system check --repair` |
-//! | `.trash-ID/` | [`Containers::remove`] renames `ID` here (the one step that makes it gone: the name is free) before deleting the tree | skip it | whoever removes next, or takes the lock |
+//! | `.trash-ID/` | [`Containers::remove`] renames `ID` here (the one step that makes it gone: the name is free) before deleting the tree | skip it | the next removal (outside the lock's short work), `system check --repair` |
 //! | `.*.tmp` files | a JSON write killed before its rename | skip them (json-store) | the next write under the lock |
 //!
 //! The kernel objects a container holds (its cgroup, its network, its
@@ -288,6 +289,10 @@ pub struct Container {
 const NEW_PREFIX: &str = ".new-";
 const TRASH_PREFIX: &str = ".trash-";
 
+fn is_new(dir: &Path) -> bool {
+    dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with(NEW_PREFIX))
+}
+
 /// The containers of a state root.
 pub struct Containers {
     dir: PathBuf,
@@ -305,18 +310,20 @@ impl Containers {
     }
 
     /// Holds the store lock until the returned guard is dropped. Whoever
-    /// takes it first finishes what killed commands left in passing.
+    /// takes it first removes the `.new-*` directories killed creates left
+    /// (their creators held this lock, so they are dead; two small files
+    /// each).
     pub fn lock(&self) -> Result<Lock> {
-        let lock = Lock::exclusive(&self.dir.join(".lock"))?;
-        self.sweep();
+        let lock = self.lock_only()?;
+        for dir in self.in_passing().iter().filter(|d| is_new(d)) {
+            let _ = fs::remove_dir_all(dir);
+        }
         Ok(lock)
     }
 
-    /// Removes `.new-*` (their creators held the lock we hold now, so they
-    /// are dead) and `.trash-*` (nothing reads them). Best effort: what
-    /// cannot go now goes next time.
-    fn sweep(&self) -> usize {
-        self.in_passing().iter().filter(|d| fs::remove_dir_all(d).is_ok()).count()
+    /// The lock, touching nothing (`system check` looks first).
+    pub fn lock_only(&self) -> Result<Lock> {
+        Ok(Lock::exclusive(&self.dir.join(".lock"))?)
     }
 
     /// The `.new-*` and `.trash-*` directories.
@@ -355,7 +362,9 @@ impl Containers {
     /// The container named `key`: by exact name, full ID, or unique ID prefix.
     pub fn find(&self, key: &str) -> Result<Container> {
         let all = self.all()?;
-        if let Some(c) = all.iter().find(|c| c.config.name == key || c.config.id == key) {
+        // A dead record's name is "": it is found only by its ID.
+        let named = |c: &&Container| !c.config.name.is_empty() && c.config.name == key;
+        if let Some(c) = all.iter().find(|c| named(c) || c.config.id == key) {
             return Ok(c.clone());
         }
         let matches: Vec<_> =
@@ -433,7 +442,10 @@ impl Containers {
             other => other.map_err(Error::io("remove", &container.dir))?,
         }
         crate::crash::point("remove:renamed")?;
-        let _ = fs::remove_dir_all(&trash);
+        // Ours, and any a killed removal left: nothing reads them.
+        for dir in self.in_passing().iter().filter(|d| !is_new(d)) {
+            let _ = fs::remove_dir_all(dir);
+        }
         Ok(())
     }
 }

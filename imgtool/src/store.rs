@@ -241,8 +241,10 @@ impl Store {
     }
 
     /// The extraction directories of processes that are gone (killed).
-    /// A process is told by its PID alone: one reused since is taken for
-    /// the extractor, and its directory waits for the next look.
+    /// A process is told by its PID alone, in our pid namespace: one reused
+    /// since is taken for the extractor (its directory waits for the next
+    /// look), and stores shared by imgtools of different pid namespaces
+    /// are not supported.
     pub fn leftovers(&self) -> Vec<PathBuf> {
         let Ok(entries) = fs::read_dir(self.dir.join("layers")) else { return vec![] };
         entries

@@ -136,6 +136,9 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
     };
 
     let signals = Signals::block()?;
+    // Before the namespaces: in a user namespace the host's
+    // CAP_SYS_RESOURCE, which raising a hard limit needs, is gone.
+    security.set_limits()?;
     ns::enter(&fds)?;
     if let Some((root, cwd)) = &dirs {
         fchdir(root.as_fd()).map_err(|e| Error::sys("enter", "the target's root", e))?;

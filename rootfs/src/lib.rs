@@ -93,6 +93,8 @@ pub fn enter(spec: &Spec) -> Error {
     let err = match spec.security.prepare().map_err(Error::from).and_then(|security| {
         let userns = build_and_pivot(spec)?;
         if let Some(ns) = userns {
+            // The limits first: in the namespace the host's CAP_SYS_RESOURCE is gone.
+            security.set_limits()?;
             userns::enter(&ns)?;
         }
         security.apply(|| become_user(spec))
@@ -115,16 +117,16 @@ fn build_and_pivot(spec: &Spec) -> Result<Option<std::os::fd::OwnedFd>> {
     mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
         .map_err(|e| Error::sys("make private", "/ (recursively)", e))?;
 
-    let userns = in_user_namespace();
+    let in_userns = in_user_namespace();
     // Before the pivot /proc is still the host's: PID 1 is the host's init.
-    let own_netns = spec::net_ns("/proc/self/ns/net") != spec::net_ns("/proc/1/ns/net");
+    let own_netns = spec::ns_id("/proc/self/ns/net") != spec::ns_id("/proc/1/ns/net");
     let [upper, work, merged] = ["upper", "work", "merged"].map(|d| spec.dir.join(d));
     for d in [&upper, &work, &merged] {
         std::fs::create_dir_all(d).map_err(Error::io("create", d))?;
     }
     // --userns: the namespace first, then the layers as it sees them.
     let (new_userns, layers) = match spec.userns {
-        Some(_) if userns => {
+        Some(_) if in_userns => {
             let why = "needs the host's root: we run in a user namespace already";
             return Err(Error::invalid("--userns", "", why));
         }
@@ -139,12 +141,12 @@ fn build_and_pivot(spec: &Spec) -> Result<Option<std::os::fd::OwnedFd>> {
         }
         None => (None, spec.layers.clone()),
     };
-    mounts::overlay(&layers, &upper, &work, &merged, userns, spec.nodev)?;
+    mounts::overlay(&layers, &upper, &work, &merged, in_userns, spec.nodev)?;
     let root = inroot::open_dir(&merged)?;
 
     mounts::proc(&root)?;
     mounts::sys(&root, !spec.unmask)?;
-    mounts::dev(&root, userns)?;
+    mounts::dev(&root, in_userns)?;
     for device in &spec.devices {
         mounts::device(&root, device)?;
     }
@@ -178,15 +180,16 @@ fn build_and_pivot(spec: &Spec) -> Result<Option<std::os::fd::OwnedFd>> {
     umount2(".", MntFlags::MNT_DETACH).map_err(|e| Error::sys("detach", "the old root", e))?;
     chdir("/").map_err(|e| Error::sys("change directory to", "/", e))?;
 
-    set_sysctls(&spec.sysctls)?;
     if new_userns.is_some() && own_netns {
         // Ports below 1024 need CAP_NET_BIND_SERVICE in the user namespace
         // that owns the network namespace: the host's, which root of ours
-        // is not. Docker sets the same for every container.
+        // is not. Docker sets the same for every container; first, so that
+        // a --sysctl of the user's for the same key wins.
         let port_start =
             Sysctl { key: "net.ipv4.ip_unprivileged_port_start".into(), value: "0".into() };
         set_sysctls(&[port_start])?;
     }
+    set_sysctls(&spec.sysctls)?;
     if !spec.unmask {
         mounts::mask_kernel_paths()?;
     }

@@ -59,7 +59,7 @@ pub struct Spec {
 }
 
 /// The namespace the file `path` (`/proc/PID/ns/KIND`) refers to.
-pub fn net_ns(path: &str) -> Option<(u64, u64)> {
+pub fn ns_id(path: &str) -> Option<(u64, u64)> {
     nix::sys::stat::stat(path).map(|s| (s.st_dev, s.st_ino)).ok()
 }
 
@@ -306,13 +306,15 @@ impl Spec {
         for device in &self.devices {
             device.host_node()?;
         }
-        // Before the pivot /proc is still the host's: PID 1 is the host's init.
-        if let Some(sysctl) = self.sysctls.iter().find(|s| s.is_net()) {
-            if net_ns("/proc/self/ns/net") == net_ns("/proc/1/ns/net") {
+        // Before the pivot /proc is still the host's: PID 1 is the host's
+        // init. Each key must land in a namespace that is not the host's.
+        for sysctl in &self.sysctls {
+            let kind = if sysctl.is_net() { "net" } else { "ipc" };
+            if ns_id(&format!("/proc/self/ns/{kind}")) == ns_id(&format!("/proc/1/ns/{kind}")) {
                 return Err(Error::invalid(
                     "sysctl",
                     sysctl.to_string(),
-                    "net.* keys need a network namespace of the container's own (not the host's)",
+                    format!("needs a {kind} namespace of the container's own (not the host's)"),
                 ));
             }
         }

@@ -29,7 +29,7 @@
 //! every mount is made by us as the host's root; the last step before the
 //! privileges are dropped is setns(2) into the namespace, then uid and gid
 //! 0 of it. setns into a user namespace needs a single-threaded process
-//! that is not chrooted: after pivot_root our root *is* the namespace's.
+//! whose filesystem information (root, cwd) is not shared: rootfs is one.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -90,9 +90,11 @@ pub fn make(range: IdRange) -> Result<OwnedFd> {
             // /proc still, not our pid namespace's, so fork's answer to the
             // parent would name another process there.
             let pid = fs::read_link("/proc/self").map(|p| p.display().to_string());
+            // The pid, or `!ERRNO` for the parent to report.
             let report = match (pid, unshare(CloneFlags::CLONE_NEWUSER)) {
                 (Ok(pid), Ok(())) => pid,
-                _ => String::new(),
+                (Err(_), _) => format!("!{}", libc::ENOENT),
+                (_, Err(e)) => format!("!{}", e as i32),
             };
             let _ = fs::File::from(ready_write).write_all(report.as_bytes());
             let _ = fs::File::from(done_read).read(&mut [0u8]);
@@ -105,7 +107,10 @@ pub fn make(range: IdRange) -> Result<OwnedFd> {
             let _ = fs::File::from(ready_read).read_to_string(&mut report);
             let result = match report.parse::<i32>() {
                 Ok(pid) => map_and_open(pid, range),
-                Err(_) => Err(Error::sys("unshare", "a user namespace", Errno::EPERM)),
+                Err(_) => {
+                    let errno = report.trim_start_matches('!').parse().unwrap_or(libc::EIO);
+                    Err(Error::sys("unshare", "a user namespace", Errno::from_raw(errno)))
+                }
             };
             drop(done_write);
             let _ = waitpid(child, None);
@@ -216,8 +221,9 @@ fn idmapped(layer: &Path, userns: &OwnedFd, target: &Path) -> std::result::Resul
 
 /// Copies the tree at `src` into `dst` (which exists) with each owner
 /// moved up by `range.start`: files, directories, symlinks, device nodes
-/// (overlay's whiteouts are 0/0 character devices), modes, times and the
-/// xattrs (overlay's opaque markers, file capabilities).
+/// (overlay's whiteouts are 0/0 character devices), modes and the xattrs
+/// (overlay's opaque markers, file capabilities). Times are not kept:
+/// the copy is the container's view, never packed into an image.
 fn copy_shifted(src: &Path, dst: &Path, range: IdRange) -> Result<()> {
     let meta = fs::symlink_metadata(src).map_err(Error::io("stat", src))?;
     let kind = meta.file_type();

@@ -270,15 +270,8 @@ fn only_the_given_devices_open_on_v1_and_v2_and_limits_sysctls_groups_apply() {
     assert_eq!(host["GroupAdd"][1], "4242", "{host}");
     sb.dockerish(["rm", "-f", "lim"]).ok();
 
-    let nofile = std::fs::read_to_string("/proc/self/limits").unwrap();
-    let hard: u64 = nofile
-        .lines()
-        .find(|l| l.starts_with("Max open files"))
-        .and_then(|l| l.split_whitespace().nth(4)?.parse().ok())
-        .unwrap();
+    let (hard, sys_resource) = (nofile_hard(), holds_sys_resource());
     let above = format!("nofile=64:{}", hard + 1);
-    let own = fs::read_to_string("/proc/self/status").unwrap();
-    let sys_resource = u64::from_str_radix(&status(&own, "CapEff"), 16).unwrap() & (1 << 24) != 0;
     let raised = ["run", "--rm", "--network", "none", "--ulimit", &above, "busybox", "sh", "-c"];
     if sys_resource {
         // The v2 VM's root holds CAP_SYS_RESOURCE: the limit is raised.
@@ -307,6 +300,19 @@ fn only_the_given_devices_open_on_v1_and_v2_and_limits_sysctls_groups_apply() {
         sb.dockerish(run).fails(125, needle);
     }
     assert_eq!(sb.dockerish(["ps", "-aq"]).ok(), "", "nothing recorded");
+}
+
+/// Our hard limit of open files.
+fn nofile_hard() -> u64 {
+    let limits = fs::read_to_string("/proc/self/limits").unwrap();
+    let line = limits.lines().find(|l| l.starts_with("Max open files")).unwrap();
+    line.split_whitespace().nth(4).unwrap().parse().unwrap()
+}
+
+/// Whether we hold CAP_SYS_RESOURCE (the v2 VM's root does, this host's does not).
+fn holds_sys_resource() -> bool {
+    let own = fs::read_to_string("/proc/self/status").unwrap();
+    u64::from_str_radix(&status(&own, "CapEff"), 16).unwrap() & (1 << 24) != 0
 }
 
 /// The host uid of process `pid` (/proc/PID/status's real uid).
@@ -358,6 +364,18 @@ fn userns_auto_makes_the_containers_root_a_nobody_on_the_host() {
     let inspect = sb.dockerish(["inspect", "-f", "{{.HostConfig.UsernsMode}}", "ua"]).ok();
     assert_eq!(inspect.trim(), "auto");
     sb.dockerish(["commit", "ua", "shifted"]).fails(1, "user namespace");
+    // Limits are set before the namespace is entered: a raise (where we
+    // may) works there too, for run and for exec.
+    let hard = if holds_sys_resource() { nofile_hard() + 1 } else { nofile_hard() };
+    let limit = format!("nofile=64:{hard}");
+    let run =
+        ["run", "-d", "--name", "ul", "--network", "none", "--userns", "auto", "--ulimit", &limit];
+    sb.dockerish(run.iter().copied().chain(["busybox", "sleep", "60"])).ok();
+    let both = format!("64\n{hard}\n");
+    assert_eq!(sb.dockerish(["exec", "ul", "sh", "-c", "ulimit -n; ulimit -Hn"]).ok(), both);
+    let init = sb.dockerish(["exec", "ul", "grep", "open files", "/proc/1/limits"]).ok();
+    assert!(init.split_whitespace().any(|w| w == hard.to_string()), "{init}");
+    sb.dockerish(["rm", "-f", "ul"]).ok();
     sb.dockerish(["rm", "-f", "ua", "ub"]).ok();
     for (args, needle) in [
         (vec!["--userns", "keep-id"], "supported: host, auto"),

@@ -152,6 +152,15 @@ impl Security {
 }
 
 impl Prepared {
+    /// Step 0 of [`Prepared::apply`] alone, for a caller that must give up
+    /// the host's capabilities before `apply` (by entering a user
+    /// namespace): raising a hard limit needs CAP_SYS_RESOURCE in the
+    /// host's namespace. `apply` sets the same values again, which needs
+    /// nothing.
+    pub fn set_limits(&self) -> Result<(), Sys> {
+        self.ulimits.iter().try_for_each(rlimit::Rlimit::apply)
+    }
+
     /// Gives up what the container must not have, then `become_user`
     /// changes the credentials, in this order (runc's):
     ///
@@ -178,7 +187,7 @@ impl Prepared {
     /// 6. **seccomp, last**, if no_new_privs is set: right before execve, so
     ///    the filter need not allow anything of ours.
     pub fn apply<E: From<Sys>>(self, become_user: impl FnOnce() -> Result<(), E>) -> Result<(), E> {
-        self.ulimits.iter().try_for_each(rlimit::Rlimit::apply)?;
+        self.set_limits()?;
         if self.no_new_privs {
             nix::sys::prctl::set_no_new_privs().map_err(|e| Sys::new("set", "no_new_privs", e))?;
         }
