@@ -218,12 +218,15 @@ fn a_soak_of_kill_9s_leaves_nothing_behind() {
         .filter(|n| !n.starts_with('.') && n != "last_reserved")
         .collect();
     assert!(held.is_empty(), "no address held: {held:?}");
-    let supervisors = outcome({
-        let mut c = std::process::Command::new("pgrep");
-        c.args(["-f", &format!("dockerish-supervisor --root {}", sb.root().display())]);
-        c
-    });
-    assert_eq!(supervisors.stdout, "", "no supervisor left");
+    let ours = format!("dockerish-supervisor\0--root\0{}", sb.root().display());
+    let supervisors: Vec<String> = fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).into_owned())
+        .filter(|c| c.contains(&ours))
+        .collect();
+    assert!(supervisors.is_empty(), "no supervisor left: {supervisors:?}");
 }
 
 /// The names in `dir`, but dotfiles and IPAM's `last_reserved`.
