@@ -29,31 +29,12 @@ use pidref::{signal, wait_exit};
 /// record the end, and a new start to report.
 pub const KILL_GRACE: Duration = Duration::from_secs(10);
 
-/// How many containers `each` works on at once: enough that a `stop` of
-/// a hundred waits about one grace period (most of a stop is waiting).
-const PARALLEL: usize = 128;
-
-/// Runs `f` on each named container, up to [`PARALLEL`] at once (as
-/// Docker's CLI does: `stop` of 100 containers waits one grace period, not
-/// 100), then prints, in the order given, the name of each that succeeded
-/// and the error of each that failed; the status is 1 if any failed, as
-/// Docker's. Each `f` takes the store lock for its own records.
-pub fn each(keys: &[String], f: impl Fn(&str) -> Result<()> + Sync) -> i32 {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<Result<()>>>> =
-        keys.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|s| {
-        for _ in 0..keys.len().min(PARALLEL) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(key) = keys.get(i) else { break };
-                *results[i].lock().expect("no panic while held") = Some(f(key));
-            });
-        }
-    });
+/// Runs `f` on each named container, printing the name on success and
+/// the error otherwise; the status is 1 if any failed, as Docker's.
+pub fn each(keys: &[String], mut f: impl FnMut(&str) -> Result<()>) -> i32 {
     let mut failed = false;
-    for (key, result) in keys.iter().zip(results) {
-        match result.into_inner().expect("no panic while held").expect("every key was run") {
+    for key in keys {
+        match f(key) {
             Ok(()) => println!("{key}"),
             Err(e) => {
                 eprintln!("dockerish: {e}");
