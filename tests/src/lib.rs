@@ -139,6 +139,19 @@ impl Drop for HostProcess {
     }
 }
 
+/// Starts `cmd` (output discarded), kill -9s it after `delay`, and reaps
+/// it: a command stopped at a moment of its work, as a crash would.
+pub fn kill_after(cmd: &mut Command, delay: std::time::Duration) {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    std::thread::sleep(delay);
+    let _ = child.kill();
+    child.wait().expect("reap the killed command");
+}
+
 /// Waits until `check` holds; fails the test, saying it waited for
 /// `what`, after [`PATIENCE`].
 #[track_caller]

@@ -6,11 +6,9 @@
 //! store, not the kernel: they run on the host only.
 
 use std::fs;
-use std::process::Stdio;
-use std::thread::sleep;
 use std::time::Duration;
 
-use dockerish_tests::{outcome, Sandbox};
+use dockerish_tests::{kill_after, outcome, Sandbox};
 
 /// `dockerish ARGS` that kills itself at `point`.
 fn crash_at(sb: &Sandbox, point: &str, args: &[&str]) {
@@ -33,6 +31,13 @@ fn entries(sb: &Sandbox) -> Vec<String> {
 }
 
 /// `ps -a`, a line `NAME STATUS` per container.
+/// `dockerish system check` (it exits 1 when it finds something).
+fn system_check(sb: &Sandbox) -> dockerish_tests::Outcome {
+    let mut cmd = sb.command("dockerish");
+    cmd.args(["system", "check"]);
+    outcome(cmd)
+}
+
 fn ps(sb: &Sandbox) -> String {
     let json = sb.dockerish(["ps", "-a", "--format", "json"]).ok();
     json.lines()
@@ -53,11 +58,7 @@ fn every_crash_point_leaves_a_state_that_ps_shows_and_rm_finishes() {
     crash_at(&sb, "create:built", &[&run[..], &["c1", "busybox", "sleep", "30"]].concat());
     assert!(entries(&sb)[0].starts_with(".new-"), "{:?}", entries(&sb));
     assert_eq!(ps(&sb), "");
-    let check = outcome({
-        let mut c = sb.command("dockerish");
-        c.args(["system", "check"]);
-        c
-    });
+    let check = system_check(&sb);
     assert!(
         check.code == 1 && check.stdout.contains("a create or remove that was killed"),
         "{check:?}"
@@ -105,11 +106,7 @@ fn every_crash_point_leaves_a_state_that_ps_shows_and_rm_finishes() {
     sb.dockerish(["start", &c6]).fails(1, "Dead");
     sb.dockerish(["start", "c5"]).ok();
     sb.dockerish(["rm", "-f", "c5", &c6]).ok();
-    let check = outcome({
-        let mut c = sb.command("dockerish");
-        c.args(["system", "check"]);
-        c
-    });
+    let check = system_check(&sb);
     assert!(
         check.code == 1 && check.stdout.contains(&format!("container {lone}: no config.json")),
         "{check:?}"
@@ -128,11 +125,7 @@ fn every_crash_point_leaves_a_state_that_ps_shows_and_rm_finishes() {
     for dir in [&dead, &live] {
         fs::create_dir_all(dir.join("bin")).unwrap();
     }
-    let check = outcome({
-        let mut c = sb.command("dockerish");
-        c.args(["system", "check"]);
-        c
-    });
+    let check = system_check(&sb);
     assert!(check.code == 1 && check.stdout.contains("tmp-999999999-x"), "{check:?}");
     assert!(!check.stdout.contains("-y"), "the live one is not listed: {check:?}");
     sb.dockerish(["system", "check", "--repair"]).ok();
@@ -180,14 +173,13 @@ fn a_soak_of_kill_9s_leaves_nothing_behind() {
         ];
         for args in &calls {
             let mut cmd = sb.command("dockerish");
-            cmd.args(args).stdout(Stdio::null()).stderr(Stdio::null());
-            let mut child = cmd.spawn().unwrap();
+            cmd.args(args);
             if rng.next(4) == 0 {
-                sleep(Duration::from_millis(rng.next(40)));
-                let _ = child.kill();
+                kill_after(&mut cmd, Duration::from_millis(rng.next(40)));
                 killed += 1;
+            } else {
+                outcome(cmd);
             }
-            child.wait().unwrap();
         }
     }
     assert!(killed > cycles / 2, "about a quarter of {} calls were killed: {killed}", cycles * 3);
@@ -246,23 +238,11 @@ fn netctl_killed_at_any_moment_of_an_attach_is_undone_by_gc() {
         let id = format!("k{i}");
         let netns = sb.root().join("netns").join(&id);
         let mut cmd = sb.command("netctl");
-        cmd.args([
-            "attach",
-            "bridge",
-            "--new-netns",
-            "--id",
-            &id,
-            "-p",
-            &format!("{}:80", 18190 + i),
-        ])
-        .arg("--netns")
-        .arg(&netns)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-        let mut child = cmd.spawn().unwrap();
-        sleep(Duration::from_millis(delay));
-        let _ = child.kill();
-        child.wait().unwrap();
+        let port = format!("{}:80", 18190 + i);
+        cmd.args(["attach", "bridge", "--new-netns", "--id", &id, "-p", &port])
+            .arg("--netns")
+            .arg(&netns);
+        kill_after(&mut cmd, Duration::from_millis(delay));
         // An attach that was not complete is undone by gc; one that was
         // is a valid attachment until its owner detaches it.
         sb.netctl(["gc"]).ok();

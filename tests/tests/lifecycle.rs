@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use dockerish_tests::{alive, outcome, processes_naming, until, Sandbox};
+use dockerish_tests::{alive, kill_after, outcome, processes_naming, until, Sandbox};
 
 /// `dockerish run -d ARGS…`: asserts it printed a full ID, returns it.
 fn detach(sb: &Sandbox, args: &[&str]) -> String {
@@ -588,13 +588,7 @@ fn a_killed_cli_leaves_ps_truthful() {
     // kill -9 of `run -d` at different moments of the start.
     for delay in [0, 2, 5, 10, 20, 40, 80] {
         let mut cmd = sb.command("dockerish");
-        cmd.args(["run", "-d", "busybox", "sleep", "60"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let mut child = cmd.spawn().unwrap();
-        sleep(Duration::from_millis(delay));
-        let _ = child.kill();
-        child.wait().unwrap();
+        kill_after(cmd.args(["run", "-d", "busybox", "sleep", "60"]), Duration::from_millis(delay));
     }
     // Whatever was started settles (two listings alike); none is half there.
     let mut last = String::new();
