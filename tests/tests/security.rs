@@ -70,6 +70,12 @@ fn a_default_container_keeps_twelve_capabilities_and_a_seccomp_filter_and_so_doe
     assert_eq!(status(&one, "CapEff"), "0000000000000001");
     let nnp = contained(&sb, &["--security-opt", "no-new-privileges"], "cat /proc/self/status");
     assert_eq!(status(&nnp, "NoNewPrivs"), "1");
+    // A setuid-root program run by nobody: root without no_new_privs, nobody with it.
+    let setuid =
+        "cp /escape /tmp/suid && chmod 4755 /tmp/suid && su nobody -s /bin/sh -c '/tmp/suid euid'";
+    assert_eq!(contained(&sb, &[], setuid), "euid 0\n", "setuid works by default");
+    let nnp = contained(&sb, &["--security-opt", "no-new-privileges"], setuid);
+    assert_eq!(nnp, "euid 65534\n", "no_new_privs: the setuid bit grants nothing");
     assert_eq!(contained(&sb, &["-u", "nobody"], "id -u"), "65534\n");
     let privileged = contained(&sb, &["--privileged"], "cat /proc/self/status");
     assert_eq!(status(&privileged, "Seccomp"), "0");
