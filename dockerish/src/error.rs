@@ -38,8 +38,8 @@ pub enum Error {
     AlreadyPaused(String),
     #[error("Container {0} is not paused")]
     NotPaused(String),
-    #[error("container {name} did not stop within {seconds} s")]
-    StopTimeout { name: String, seconds: u64 },
+    #[error("container {name} did not stop: {what} within {seconds} s")]
+    StopTimeout { name: String, what: &'static str, seconds: u64 },
     #[error("failed to start container {name} (exit status {code}): {message}")]
     StartFailed { name: String, code: i32, message: String },
     /// A process to signal has exited.

@@ -719,3 +719,39 @@ fn a_killed_supervisor_or_a_reboot_leaves_the_container_removable() {
     fs::write(&state_path, state.to_string()).unwrap();
     sb.dockerish(["rm", "reused"]).ok();
 }
+
+#[test]
+fn a_hundred_containers_stop_and_rm_at_once_and_each_failure_is_named() {
+    let sb = Sandbox::on_host();
+    let names: Vec<String> = (0..100).map(|i| format!("h{i}")).collect();
+    for name in &names {
+        // sleep as PID 1 ignores SIGTERM: each stop waits out its grace period.
+        detach(&sb, &["--name", name, "--network", "none", "busybox", "sleep", "60"]);
+    }
+    let mut args: Vec<&str> = vec!["stop", "-t", "1"];
+    args.extend(names.iter().map(String::as_str));
+    args.push("nosuch");
+    let started = Instant::now();
+    let out = outcome({
+        let mut c = sb.command("dockerish");
+        c.args(&args);
+        c
+    });
+    let took = started.elapsed();
+    eprintln!("stop -t 1 of 100: {took:?}");
+    assert!(took < Duration::from_secs(5), "100 × stop -t 1 took {took:?}: not concurrent");
+    assert_eq!(out.code, 1, "one name was wrong: {out:?}");
+    assert!(out.stderr.contains("nosuch") && out.stderr.lines().count() == 1, "{out:?}");
+    assert_eq!(out.stdout, names.iter().map(|n| format!("{n}\n")).collect::<String>(), "in order");
+    for name in &names {
+        assert_eq!(
+            field(&sb, name, "{{.State.Status}} {{.State.ExitCode}}"),
+            "exited 137",
+            "{name}"
+        );
+    }
+    let mut rm: Vec<&str> = vec!["rm"];
+    rm.extend(names.iter().map(String::as_str));
+    sb.dockerish(&rm).ok();
+    assert_eq!(sb.dockerish(["ps", "-aq"]).ok(), "");
+}
