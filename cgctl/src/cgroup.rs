@@ -212,6 +212,32 @@ impl Cgroup {
         self.members.iter().try_for_each(|m| write_value(&m.dir, "cgroup.procs", pid))
     }
 
+    /// Moves the caller into the cgroup: [`Cgroup::add`]`(0)`, but cheaper
+    /// on v1 when the caller has one thread.
+    ///
+    /// A write to `cgroup.procs` moves a whole thread group, so the kernel
+    /// takes the global `cgroup_threadgroup_rwsem` for writing, which waits
+    /// for an RCU grace period: 4 to 13 ms here (measured: 8.7 ms median),
+    /// more than half of a container's start. Writing `0` to a v1 `tasks`
+    /// file moves only the calling thread, and a thread moving itself
+    /// cannot exit or exec meanwhile, so the kernel skips that lock
+    /// (`cgroup_procs_write_start` in kernel/cgroup/cgroup.c; measured on
+    /// 6.18: 0.27 ms; a kernel without that shortcut costs what
+    /// `cgroup.procs` does). With one thread that thread is the process,
+    /// and an exec keeps the membership. v2 has no such file for domain
+    /// cgroups (`cgroup.threads` moves threads only within one domain):
+    /// there the way around the lock is clone3(2)'s CLONE_INTO_CGROUP.
+    pub fn add_self(&self) -> Result<()> {
+        self.must_exist()?;
+        if !single_threaded() {
+            return self.add(0);
+        }
+        self.members.iter().try_for_each(|m| match m.version {
+            Version::V1 => write_value(&m.dir, "tasks", 0),
+            Version::V2 => write_value(&m.dir, "cgroup.procs", std::process::id()),
+        })
+    }
+
     /// Moves the caller back to where it came from, in every hierarchy.
     pub fn leave(&self) {
         for m in &self.members {
@@ -557,4 +583,13 @@ fn rmdir(dir: &Path, timeout: Duration) -> Result<()> {
             Err(e) => return Err(Error::io("remove cgroup", dir)(e)),
         }
     }
+}
+
+/// Whether the calling process has one thread (`Threads:` in
+/// /proc/self/status, proc(5)).
+fn single_threaded() -> bool {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Threads:").map(|n| n.trim() == "1")))
+        .unwrap_or(false)
 }

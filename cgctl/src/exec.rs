@@ -2,8 +2,10 @@
 //! the command and everything it starts are in the cgroup from their first
 //! instruction (what `cgexec` and `systemd-run --scope` do).
 //!
-//! Joining is a write of our own PID to `cgroup.procs` in every hierarchy
-//! ([`Cgroup::add`]); the exec keeps the PID, and with it the membership.
+//! Joining is a write of our own PID to `cgroup.procs` in every hierarchy,
+//! or on v1 of `0` to `tasks`, which skips a global lock and an RCU grace
+//! period ([`Cgroup::add_self`]); the exec keeps the PID, and with it the
+//! membership.
 //! A cgroup that `exec` created for the command (`--create`) is removed
 //! again when the exec fails, after we leave it: nothing stays half set up.
 
@@ -93,7 +95,7 @@ fn join(target: &ExecTarget) -> Result<(Cgroup, bool), Error> {
         ExecTarget::Path(path) => (Cgroup::open(&Layout::detect()?, path)?, false),
         ExecTarget::Pid(pid) => (Cgroup::of_pid(*pid)?, false),
     };
-    match cgroup.add(0) {
+    match cgroup.add_self() {
         Ok(()) => Ok((cgroup, created)),
         Err(e) => {
             if created {
