@@ -13,7 +13,8 @@
 //!
 //! Both JSON files are replaced atomically (write a temporary file, fsync,
 //! rename(2)), so a reader never sees half of one, even if the writer is
-//! killed. A recorded PID is trusted only together with the process start
+//! killed. Those of a `run --rm` container are not fsync'd (it is removed
+//! when it exits, and after a power failure too: see [`durability`]). A recorded PID is trusted only together with the process start
 //! time it was recorded with, so a PID reused by another process is never
 //! taken for the container.
 //!
@@ -28,7 +29,7 @@
 //! | `.new-ID/` | [`Containers::create`] builds the records here, under the lock, then renames the directory to `ID` (the one step that makes a container exist) | skip it | the next command that takes the lock removes it (its creator held the lock, so it is dead) |
 //! | `ID/` and `volumes/ID/` | anonymous volumes are made after the rename: a kill between leaves a record that names volumes not yet made | show it | `rm -v` (a missing volume is no error) |
 //! | `ID/` with config.json | a container; state.json missing means it never got further than created | show it | — |
-//! | `ID/` without config.json | left by a version before this protocol (its create wrote the files in place) | show it as Dead, its name "" | `rm -f ID`, `container prune`, `system check --repair` |
+//! | `ID/` without config.json | left by a version before this protocol (its create wrote the files in place), or an empty one: a `--rm` container's, after a power failure | show it as Dead, its name "" | `rm -f ID`, `container prune`, `system check --repair` |
 //! | `.trash-ID/` | [`Containers::remove`] renames `ID` here (the one step that makes it gone: the name is free) before deleting the tree | skip it | the next removal (outside the lock's short work), `system check --repair` |
 //! | `.*.tmp` files | a JSON write killed before its rename | skip them (json-store) | the next write under the lock |
 //!
@@ -42,7 +43,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use json_store::Lock;
+use json_store::{Durability, Lock};
 use serde::{Deserialize, Serialize};
 
 use cgctl::CgroupPath;
@@ -384,8 +385,9 @@ impl Containers {
         let new = self.dir.join(format!("{NEW_PREFIX}{}", config.id));
         fs::create_dir(&new).map_err(Error::io("create", &new))?;
         let state = State { monitor, ..State::created() };
-        let done = write_json(&new.join("state.json"), &state)
-            .and_then(|()| write_json(&new.join("config.json"), config))
+        let durability = durability(config);
+        let done = write_json(&new.join("state.json"), &state, durability)
+            .and_then(|()| write_json(&new.join("config.json"), config, durability))
             .and_then(|()| crate::crash::point("create:built"))
             // The container exists from this rename on, whole.
             .and_then(|()| fs::rename(&new, &dir).map_err(Error::io("rename into place", &dir)));
@@ -465,12 +467,12 @@ impl Container {
     }
 
     pub fn save_state(&self) -> Result<()> {
-        write_json(&self.dir.join("state.json"), &self.state)
+        write_json(&self.dir.join("state.json"), &self.state, durability(&self.config))
     }
 
     /// Rewrites the config (`rename`); the caller holds the lock.
     pub fn save_config(&self) -> Result<()> {
-        write_json(&self.dir.join("config.json"), &self.config)
+        write_json(&self.dir.join("config.json"), &self.config, durability(&self.config))
     }
 
     pub fn short_id(&self) -> &str {
@@ -506,8 +508,19 @@ impl Container {
 }
 
 /// Replaces `path` atomically with `value` as JSON.
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    Ok(json_store::write_json(path, value)?)
+fn write_json<T: Serialize>(path: &Path, value: &T, durability: Durability) -> Result<()> {
+    Ok(json_store::write_json_as(path, value, durability)?)
+}
+
+/// The records of a container that `--rm` removes when it exits are not
+/// fsync'd: after a power failure it would be removed anyway (an empty
+/// record reads as missing: a dead container that `system check --repair`
+/// removes). Every other container's are, as Docker's are.
+fn durability(config: &Config) -> Durability {
+    match config.auto_remove {
+        true => Durability::Volatile,
+        false => Durability::Synced,
+    }
 }
 
 /// Values kept as the text their command-line form has (`SRC:DST:ro`),

@@ -307,10 +307,12 @@ fn abandon(pid: Pid, kept: &[Kept]) {
     unkeep(kept);
 }
 
-/// Writes the pidfile atomically (json-store: temporary file, fsync,
-/// rename(2)), so a reader never sees it half written.
+/// Writes the pidfile atomically (json-store: temporary file, rename(2)),
+/// so a reader never sees it half written; not fsync'd, as a PID means
+/// nothing after a reboot.
 fn write_pidfile(path: &Path, pid: Pid) -> Result<()> {
-    Ok(json_store::write_atomic(path, format!("{pid}\n").as_bytes())?)
+    let volatile = json_store::Durability::Volatile;
+    Ok(json_store::write_atomic_as(path, format!("{pid}\n").as_bytes(), volatile)?)
 }
 
 /// The child's side, steps 3 and 5. Returns only on failure, or with the
