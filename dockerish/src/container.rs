@@ -13,8 +13,9 @@
 //! The cgroup is joined first, so that every process of the container is
 //! in it from its first instruction; the cgroup namespace is made after
 //! that, so the container sees its own cgroup as `/`. When the container
-//! has ended, `cgctl rm` removes the cgroup and reports whether the OOM
-//! killer struck.
+//! has ended, `cgctl rm --force --parents` removes the cgroup and reports
+//! whether the OOM killer struck: what `--dry-run` prints, done through
+//! cgctl's library (the same code, without an exec of ~1.5 ms).
 //!
 //! Its users: `run` (a foreground container, or `-d`), the supervisor (a
 //! detached one), `start`, `rm` and `container prune`. This module imports
@@ -374,22 +375,34 @@ pub fn finish(tools: &Tools, containers: &Containers, config: &Config, code: i32
 /// nothing to do for a container never attached). Returns the cgroup's last
 /// statistics, or `None` if there was no cgroup. Safe to repeat.
 pub fn teardown(tools: &Tools, config: &Config) -> Result<Option<cgctl::Stats>> {
-    let cgroup = config.cgroup().to_string();
-    let rm = tools.cgctl(["rm", "--force", "--parents", &cgroup])?;
     if networks(config).is_empty() {
-        return run_json(rm, "cgctl");
+        return remove_cgroup(config);
     }
     // The two are independent (a process left in the namespace keeps it
-    // only until cgctl kills it): run at once, a start-and-stop is ~3 ms
-    // shorter.
+    // only until the cgroup's removal kills it): run at once, a
+    // start-and-stop is ~3 ms shorter.
     let detach = tools.netctl(["detach", "--id", &config.id])?;
     std::thread::scope(|s| {
         let network = s.spawn(|| run_quiet(detach, "netctl"));
-        let stats = run_json(rm, "cgctl");
+        let stats = remove_cgroup(config);
         let network = network.join().expect("the detach thread does not panic");
         let stats = stats?;
         network.map(|()| stats)
     })
+}
+
+/// `cgctl rm --force --parents CGROUP`: kills what is left in the
+/// container's cgroup, removes it and the parent it leaves empty, and
+/// returns its last statistics; `None` if there is no such cgroup.
+fn remove_cgroup(config: &Config) -> Result<Option<cgctl::Stats>> {
+    // cgctl rm's default --timeout: how long the killed may take to leave.
+    let timeout = std::time::Duration::from_secs(10);
+    let options = cgctl::RemoveOptions { force: true, parents: true, recursive: false, timeout };
+    match cgctl::Cgroup::open(&cgctl::Layout::detect()?, &config.cgroup()) {
+        Ok(cgroup) => Ok(Some(cgroup.remove(options)?)),
+        Err(cgctl::Error::NoSuchCgroup(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Removes a container that does not run: its directory (records and
