@@ -1,6 +1,10 @@
 //! Finding and running the tools. dockerish does no kernel work itself: it
-//! runs `imgtool`, `cgctl`, `ns-exec` and `rootfs` as processes, and their command
-//! lines and JSON output are the contract between them.
+//! runs `cgctl`, `ns-exec`, `rootfs` and `netctl` as processes, and their
+//! command lines and JSON output are the contract between them. Where a
+//! tool's part is only a read or a last step after the container has ended
+//! (`imgtool inspect`, `cgctl rm`; `cgctl exec --pid` before `exec`
+//! becomes ns-exec), it calls the tool's library instead of paying an exec;
+//! `--dry-run` prints those steps as the commands they stand for.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

@@ -721,37 +721,49 @@ fn a_killed_supervisor_or_a_reboot_leaves_the_container_removable() {
 }
 
 #[test]
-fn a_hundred_containers_stop_and_rm_at_once_and_each_failure_is_named() {
+fn a_hundred_containers_stop_start_kill_and_rm_at_once_and_each_failure_is_named() {
     let sb = Sandbox::on_host();
     let names: Vec<String> = (0..100).map(|i| format!("h{i}")).collect();
+    // `dockerish VERB… h0 … h99 [LAST]`, its outcome and how long it took.
+    let on_all = |verb: &[&str], last: Option<&str>| {
+        let mut c = sb.command("dockerish");
+        c.args(verb).args(&names).args(last);
+        let started = Instant::now();
+        let out = outcome(c);
+        (out, started.elapsed())
+    };
+    let in_order = names.iter().map(|n| format!("{n}\n")).collect::<String>();
+    let statuses = |want: &str| {
+        for name in &names {
+            assert_eq!(field(&sb, name, "{{.State.Status}} {{.State.ExitCode}}"), want, "{name}");
+        }
+    };
     for name in &names {
         // sleep as PID 1 ignores SIGTERM: each stop waits out its grace period.
         detach(&sb, &["--name", name, "--network", "none", "busybox", "sleep", "60"]);
     }
-    let mut args: Vec<&str> = vec!["stop", "-t", "1"];
-    args.extend(names.iter().map(String::as_str));
-    args.push("nosuch");
-    let started = Instant::now();
-    let out = outcome({
-        let mut c = sb.command("dockerish");
-        c.args(&args);
-        c
-    });
-    let took = started.elapsed();
+
+    let (out, took) = on_all(&["stop", "-t", "1"], Some("nosuch"));
     eprintln!("stop -t 1 of 100: {took:?}");
     assert!(took < Duration::from_secs(5), "100 × stop -t 1 took {took:?}: not concurrent");
     assert_eq!(out.code, 1, "one name was wrong: {out:?}");
     assert!(out.stderr.contains("nosuch") && out.stderr.lines().count() == 1, "{out:?}");
-    assert_eq!(out.stdout, names.iter().map(|n| format!("{n}\n")).collect::<String>(), "in order");
-    for name in &names {
-        assert_eq!(
-            field(&sb, name, "{{.State.Status}} {{.State.ExitCode}}"),
-            "exited 137",
-            "{name}"
-        );
-    }
-    let mut rm: Vec<&str> = vec!["rm"];
-    rm.extend(names.iter().map(String::as_str));
-    sb.dockerish(&rm).ok();
+    assert_eq!(out.stdout, in_order, "the names in the order given");
+    statuses("exited 137");
+
+    let (out, _) = on_all(&["start"], None);
+    assert_eq!((out.code, out.stdout.as_str()), (0, in_order.as_str()), "{out:?}");
+    statuses("running 0");
+    let (out, _) = on_all(&["kill"], Some("nosuch"));
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("nosuch") && out.stderr.lines().count() == 1, "{out:?}");
+    assert_eq!(out.stdout, in_order);
+    let (out, _) = on_all(&["wait"], None);
+    assert_eq!(out.stdout, "137\n".repeat(100), "every end recorded: {out:?}");
+
+    on_all(&["start"], None).0.ok();
+    let (out, took) = on_all(&["rm", "-f"], None);
+    eprintln!("rm -f of 100 running: {took:?}");
+    assert_eq!((out.code, out.stdout.as_str()), (0, in_order.as_str()), "{out:?}");
     assert_eq!(sb.dockerish(["ps", "-aq"]).ok(), "");
 }
