@@ -212,7 +212,7 @@ fn supervise_chain(
             if let Some(terminal) = terminal {
                 outputs.push((terminal.into_master(), Stream::Stdout));
             }
-            drop_startup_pages();
+            pidref::pages::drop_startup_pages();
             copy_until_exit(&mut outputs, log, &forwarder, child).map(Some)
         }
         Start::Failed { message } => {
@@ -234,43 +234,6 @@ fn supervise_chain(
             finish(tools, containers, &container.config, code)?;
             say(report_to, &Report { started: false, exit_code: Some(code), error: Some(error) });
             Ok(None)
-        }
-    }
-}
-
-/// Lets the kernel take back the pages start-up used.
-///
-/// From here on the supervisor runs a small loop (poll, read, write) for as
-/// long as its container lives; the code and constants that parsed JSON
-/// and spawned the chain are not used again, yet their pages, and the
-/// neighbours the kernel's fault-around mapped with them, stay counted in
-/// our RSS. For each file mapping (our binary, libc, the loader) that holds
-/// no private copy of a page (smaps' `Anonymous: 0 kB`: never written, so
-/// not the relocated data), madvise(2) MADV_DONTNEED drops our page-table
-/// entries: nothing is lost, and a page needed again is mapped again from
-/// the page cache on its next use. MADV_RANDOM first, so that such a fault
-/// maps that page alone rather than the 64 KiB around it.
-fn drop_startup_pages() {
-    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return };
-    let mut mapping: Option<(usize, usize)> = None;
-    for line in smaps.lines() {
-        // A mapping's header: START-END PERMS OFFSET DEV INODE PATH (proc(5)),
-        // then `Key: value` lines.
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if let Some((start, end)) = fields.first().and_then(|f| f.split_once('-')) {
-            let file_backed = fields.get(5).is_some_and(|p| p.starts_with('/'));
-            let read_only = fields.get(1).is_some_and(|p| !p.contains('w'));
-            mapping = match (usize::from_str_radix(start, 16), usize::from_str_radix(end, 16)) {
-                (Ok(start), Ok(end)) if file_backed && read_only => Some((start, end)),
-                _ => None,
-            };
-        } else if let (Some((start, end)), ["Anonymous:", "0", "kB"]) = (mapping, &fields[..]) {
-            // SAFETY: a read-only file mapping of ours without private
-            // pages: dropping its pages loses no data.
-            unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_RANDOM);
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
-            }
         }
     }
 }

@@ -237,7 +237,9 @@ pub fn create(spec: &CreateSpec) -> Result<i32> {
             return Err(err);
         }
     }
-    signals.supervise(pid)
+    // From here on we only wait (and forward signals): once the command has
+    // run a while, let the pages that set it up go, as the supervisor does.
+    signals.supervise(pid, pidref::pages::drop_startup_pages)
 }
 
 /// Parent side of step 4: what the child waits for.

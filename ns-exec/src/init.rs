@@ -42,7 +42,7 @@ pub(crate) fn run(command: &[CString], signals: &Signals, error_pipe: &OwnedFd) 
         }
         ForkResult::Parent { child } => {
             close_inherited(error_pipe);
-            signals.supervise(child)
+            signals.supervise(child, pidref::pages::drop_startup_pages)
         }
     }
 }

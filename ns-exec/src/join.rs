@@ -185,7 +185,7 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
                 wait_exit(child);
                 return Err(err);
             }
-            signals.supervise(Pid::from_raw(child.as_raw()))
+            signals.supervise(Pid::from_raw(child.as_raw()), pidref::pages::drop_startup_pages)
         }
     }
 }

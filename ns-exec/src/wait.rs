@@ -6,6 +6,8 @@
 //! until we look. The child inherits the blocked mask, so it restores the
 //! original one just before it execs.
 
+use std::time::Duration;
+
 use nix::errno::Errno;
 use nix::sys::signal::{
     kill, sigaction, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal,
@@ -52,10 +54,17 @@ impl Signals {
 
     /// Waits until `main` ends, forwarding signals to it and reaping every
     /// other child that ends meanwhile (an init's adopted orphans). Returns
-    /// `main`'s exit status as a shell reports it.
-    pub(crate) fn supervise(&self, main: Pid) -> Result<i32> {
+    /// `main`'s exit status as a shell reports it. `settled` runs once the
+    /// first [`SETTLE`] has passed without a signal: a command that ends
+    /// sooner never pays for it.
+    pub(crate) fn supervise(&self, main: Pid, settled: impl FnOnce()) -> Result<i32> {
+        let mut settled = Some(settled);
         loop {
-            let signal = self.waited.wait().map_err(|e| Error::sys("wait for", "signals", e))?;
+            let timeout = settled.is_some().then_some(SETTLE);
+            let Some(signal) = self.next(timeout)? else {
+                settled.take().map(|f| f());
+                continue;
+            };
             if signal != Signal::SIGCHLD {
                 // ESRCH: it is already gone; its SIGCHLD is on the way.
                 let _ = kill(main, signal);
@@ -78,6 +87,37 @@ impl Signals {
         }
     }
 }
+
+impl Signals {
+    /// The next of our signals, taken from the pending set (sigwait(3));
+    /// `None` if `timeout` passed first (sigtimedwait(2)).
+    fn next(&self, timeout: Option<Duration>) -> Result<Option<Signal>> {
+        let Some(timeout) = timeout else {
+            return self.waited.wait().map(Some).map_err(|e| Error::sys("wait for", "signals", e));
+        };
+        let ts = libc::timespec {
+            tv_sec: timeout.as_secs() as libc::time_t,
+            tv_nsec: timeout.subsec_nanos() as libc::c_long,
+        };
+        loop {
+            // SAFETY: a valid set and timespec; no siginfo wanted.
+            let n = unsafe { libc::sigtimedwait(self.waited.as_ref(), std::ptr::null_mut(), &ts) };
+            match Errno::result(n) {
+                Ok(n) => {
+                    return Signal::try_from(n)
+                        .map(Some)
+                        .map_err(|e| Error::sys("wait for", "signals", e))
+                }
+                Err(Errno::EAGAIN) => return Ok(None),
+                Err(Errno::EINTR) => {}
+                Err(e) => return Err(Error::sys("wait for", "signals", e)),
+            }
+        }
+    }
+}
+
+/// How long a command runs before [`Signals::supervise`] calls it settled.
+const SETTLE: Duration = Duration::from_secs(1);
 
 /// Waits for `pid` to end and returns its exit status (no forwarding).
 pub(crate) fn wait_exit(pid: Pid) -> i32 {

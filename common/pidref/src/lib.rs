@@ -10,6 +10,8 @@
 //! process, and a signal sent through it (pidfd_send_signal(2)) or a wait
 //! on it (poll(2) on the pidfd) cannot reach a later one.
 
+pub mod pages;
+
 use std::fs;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};

@@ -221,7 +221,8 @@ mod tests {
     fn the_hook_runs_when_the_new_file_is_written_but_not_in_place() {
         let new = serde_json::to_vec(&Record { version: 2, text: "new".into() }).unwrap();
         if let Some(path) = std::env::var_os("JSON_STORE_CRASH_AT") {
-            write_atomic_then(Path::new(&path), &new, Durability::Synced, || std::process::abort()).unwrap();
+            write_atomic_then(Path::new(&path), &new, Durability::Synced, || std::process::abort())
+                .unwrap();
             unreachable!("the writer aborts before the rename");
         }
         let dir = tempfile::tempdir().unwrap();
