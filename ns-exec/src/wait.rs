@@ -62,7 +62,9 @@ impl Signals {
         loop {
             let timeout = settled.is_some().then_some(SETTLE);
             let Some(signal) = self.next(timeout)? else {
-                settled.take().map(|f| f());
+                if let Some(f) = settled.take() {
+                    f();
+                }
                 continue;
             };
             if signal != Signal::SIGCHLD {
