@@ -238,6 +238,30 @@ impl Cgroup {
         })
     }
 
+    /// The files [`Cgroup::add_self`] writes `0` to, opened for writing
+    /// (close-on-exec): a process that will fork a child to run in the
+    /// cgroup opens them first, and the child, single-threaded by
+    /// definition between fork(2) and execve(2), writes `0` to each with
+    /// one write(2) apiece, which is async-signal-safe (`cgctl exec` done
+    /// in a `pre_exec` hook, without its exec).
+    pub fn self_join_files(&self) -> Result<Vec<fs::File>> {
+        self.must_exist()?;
+        self.members
+            .iter()
+            .map(|m| {
+                let path = m.dir.join(match m.version {
+                    Version::V1 => "tasks",
+                    Version::V2 => "cgroup.procs",
+                });
+                fs::OpenOptions::new().write(true).open(&path).map_err(|e| Error::Write {
+                    path: path.display().to_string(),
+                    value: "0".into(),
+                    source: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+                })
+            })
+            .collect()
+    }
+
     /// Moves the caller back to where it came from, in every hierarchy.
     pub fn leave(&self) {
         for m in &self.members {

@@ -51,9 +51,7 @@ pub fn chain(
     let path = |name| tools.path(name).map(|p| p.display().to_string());
     let dir_text = dir.display().to_string();
     let mut argv = vec![path("cgctl")?, "exec".into(), "--create".into()];
-    let mut limits = config.resources.clone();
-    limits.devices = config.security.device_rules(config.resources.devices.as_deref());
-    argv.extend(limits.to_args());
+    argv.extend(limits(config).to_args());
     argv.extend([config.cgroup().to_string(), "--".into()]);
     argv.extend([
         path("ns-exec")?,
@@ -120,6 +118,46 @@ pub fn chain(
     argv.push("--".into());
     argv.extend(config.command.iter().cloned());
     Ok(argv)
+}
+
+/// The container's cgroup limits: its resources and device list.
+fn limits(config: &Config) -> cgctl::Limits {
+    let mut limits = config.resources.clone();
+    limits.devices = config.security.device_rules(config.resources.devices.as_deref());
+    limits
+}
+
+/// The chain's first step, `cgctl exec --create LIMITS… CGROUP -- NEXT…`,
+/// without its exec: the cgroup is made through cgctl's library, and
+/// `cmd`, the command for NEXT, joins it between fork and exec, as cgctl
+/// would have joined it before exec'ing NEXT (by a write of `0` to each
+/// hierarchy's `tasks`, or `cgroup.procs` on v2). One exec fewer per
+/// start: 1.1 ms here. The cgroup is removed again if it cannot be joined.
+fn create_cgroup_for(config: &Config, cmd: &mut Command) -> Result<cgctl::Cgroup> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let cgroup =
+        cgctl::Cgroup::create(&cgctl::Layout::detect()?, &config.cgroup(), &limits(config))?;
+    let files = match cgroup.self_join_files() {
+        Ok(files) => files,
+        Err(e) => {
+            let _ = remove_cgroup(config);
+            return Err(e.into());
+        }
+    };
+    // SAFETY: the hook only calls write(2), async-signal-safe, on files
+    // it owns; the child of a fork has one thread, so `tasks` moves it all.
+    unsafe {
+        cmd.pre_exec(move || {
+            for file in &files {
+                if libc::write(file.as_raw_fd(), b"0".as_ptr().cast(), 1) != 1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    Ok(cgroup)
 }
 
 /// Where a container on a netctl network has its network namespace.
@@ -278,12 +316,21 @@ pub fn launch(
         console.as_ref().map(|c| c.path()),
         Some(&start_socket),
     )?;
-    let mut cmd = Command::new(&argv[0]);
-    cmd.args(&argv[1..]);
+    // What follows cgctl's `--`: ns-exec, run in the cgroup made here.
+    let next = &argv[argv.iter().position(|a| a == "--").expect("cgctl exec … --") + 1..];
+    let mut cmd = Command::new(&next[0]);
+    cmd.args(&next[1..]);
+    create_cgroup_for(&container.config, &mut cmd)?;
     Forwarder::unblock_in_child(&mut cmd);
     let [stdin, stdout, stderr] = stdio;
     cmd.stdin(stdin).stdout(stdout).stderr(stderr);
-    let mut child = cmd.spawn().map_err(Error::io("run", &argv[0]))?;
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            let _ = remove_cgroup(&container.config);
+            return Err(Error::io("run", &next[0])(e));
+        }
+    };
 
     let terminal = match &console {
         Some(socket) => match socket.receive(forwarder, &mut child)? {
