@@ -48,10 +48,13 @@ pub fn check(root: &Path, repair: bool) -> Result<i32> {
                 }
             }
             if container.dead {
-                found.push(format!(
-                    "container {}: no config.json (Dead: an older version's killed create or rm)",
-                    container.config.id
-                ));
+                let has_config =
+                    std::fs::metadata(container.dir.join("config.json")).is_ok_and(|m| m.len() > 0);
+                let why = match has_config {
+                    true => "an empty state.json (Dead: a --rm container's unsynced record after a power failure)",
+                    false => "no config.json (Dead: an older version's killed create or rm, or an empty one after a power failure)",
+                };
+                found.push(format!("container {}: {why}", container.config.id));
                 if repair {
                     teardown(&tools, &container.config)?;
                     discard(&containers, &container, false)?;

@@ -1,7 +1,9 @@
 //! One container's life, the part every command shares: the tool chain
 //! that runs it, its start, and its end.
 //!
-//! The chain is what a person would type, each tool exec'ing the next:
+//! The chain is what a person would type, each tool exec'ing the next
+//! (`launch` does its first step, `cgctl exec --create`, through cgctl's
+//! library: see [`create_cgroup_for`]):
 //!
 //! ```text
 //! cgctl exec --create --memory M … PARENT/ID -- \
@@ -282,7 +284,7 @@ pub enum Start {
     Failed { message: String },
 }
 
-/// Spawns the chain for `container` with the given stdio and waits until
+/// Spawns the chain for `container` (its cgroup made here, ns-exec on) with the given stdio and waits until
 /// its command runs or the start has failed, forwarding signals meanwhile.
 ///
 /// "Runs" means exec'd, not merely forked: rootfs reports on

@@ -1,7 +1,8 @@
-//! `dockerish`: Docker's command line. It does no kernel work itself; it
-//! runs the dockerish tools (`imgtool`, `cgctl`, `ns-exec`, `rootfs`) as
-//! processes, the way a person would type them (`dockerish run --dry-run`
-//! shows how).
+//! `dockerish`: Docker's command line. It has no kernel logic of its own;
+//! it runs the dockerish tools (`cgctl`, `ns-exec`, `rootfs`, `netctl`) the
+//! way a person would type them (`dockerish run --dry-run` shows how),
+//! doing a few of those steps through the tools' own libraries where an
+//! exec would cost more than the step (docs/ARCHITECTURE.md).
 //!
 //! Two binaries share this library: `dockerish`, the command line, and
 //! `dockerish-supervisor`, the small process that waits for a detached

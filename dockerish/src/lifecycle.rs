@@ -89,7 +89,7 @@ fn stop_one(
     let container = settled(containers, container)?;
     let Some(init) = container.init() else {
         // Not running, or ending: return once the end is recorded.
-        return wait_recorded(&container);
+        return wait_recorded(&container, KILL_GRACE);
     };
     thaw(tools, &container, init.pid)?;
     let _ = signal(init, Signal::SIGTERM);
@@ -115,12 +115,14 @@ fn thaw(tools: &Tools, container: &Container, init: i32) -> Result<()> {
 /// the whole cgroup would kill that ns-exec too, and orphan the init.)
 pub fn kill_and_wait(container: &Container, init: ProcessRef) -> Result<()> {
     let _ = signal(init, Signal::SIGKILL);
-    wait_recorded(container)
+    wait_recorded(container, RECORD_GRACE)
 }
 
 /// Waits until the container's init is gone (up to [`KILL_GRACE`]) and
-/// its monitor has recorded the end (up to [`RECORD_GRACE`] more).
-fn wait_recorded(container: &Container) -> Result<()> {
+/// its monitor has recorded the end (up to `record` more: [`RECORD_GRACE`]
+/// after a kill, which sets off the teardown; [`KILL_GRACE`] when there
+/// was no init to kill, as a monitor still starting one may never exit).
+fn wait_recorded(container: &Container, record: Duration) -> Result<()> {
     let timeout = |what: &'static str, grace: Duration| Error::StopTimeout {
         name: container.config.name.clone(),
         what,
@@ -129,8 +131,8 @@ fn wait_recorded(container: &Container) -> Result<()> {
     if !wait_exit(container.state.init.as_slice(), Some(KILL_GRACE)) {
         return Err(timeout("its init did not exit", KILL_GRACE));
     }
-    if !wait_exit(container.state.monitor.as_slice(), Some(RECORD_GRACE)) {
-        return Err(timeout("its monitor did not record the end", RECORD_GRACE));
+    if !wait_exit(container.state.monitor.as_slice(), Some(record)) {
+        return Err(timeout("its monitor did not record the end", record));
     }
     Ok(())
 }
@@ -143,7 +145,7 @@ pub fn force_stop(tools: &Tools, container: &Container) -> Result<()> {
             kill_and_wait(container, init)
         }
         // No init (it has just exited): its monitor is recording the end.
-        None => wait_recorded(container),
+        None => wait_recorded(container, KILL_GRACE),
     }
 }
 

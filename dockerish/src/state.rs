@@ -29,7 +29,7 @@
 //! | `.new-ID/` | [`Containers::create`] builds the records here, under the lock, then renames the directory to `ID` (the one step that makes a container exist) | skip it | the next command that takes the lock removes it (its creator held the lock, so it is dead) |
 //! | `ID/` and `volumes/ID/` | anonymous volumes are made after the rename: a kill between leaves a record that names volumes not yet made | show it | `rm -v` (a missing volume is no error) |
 //! | `ID/` with config.json | a container; state.json missing means it never got further than created | show it | — |
-//! | `ID/` without config.json | left by a version before this protocol (its create wrote the files in place), or an empty one: a `--rm` container's, after a power failure | show it as Dead, its name "" | `rm -f ID`, `container prune`, `system check --repair` |
+//! | `ID/` without config.json, or with an empty record | left by a version before this protocol (its create wrote the files in place); an empty record: a `--rm` container's, after a power failure | show it as Dead, its name "" | `rm -f ID`, `container prune`, `system check --repair` |
 //! | `.trash-ID/` | [`Containers::remove`] renames `ID` here (the one step that makes it gone: the name is free) before deleting the tree | skip it | the next removal (outside the lock's short work), `system check --repair` |
 //! | `.*.tmp` files | a JSON write killed before its rename | skip them (json-store) | the next write under the lock |
 //!
@@ -422,13 +422,19 @@ impl Containers {
         if id.starts_with('.') || !dir.is_dir() {
             return Err(Error::NoSuchContainer(id.into()));
         }
-        let state = json_store::read_json(&dir.join("state.json"))?.unwrap_or_else(State::created);
-        let (config, dead) = match json_store::read_json::<Config>(&dir.join("config.json"))? {
-            Some(config) => (config, false),
-            None => {
-                (Config { id: id.into(), image: "<unknown>".into(), ..Config::default() }, true)
-            }
-        };
+        // Either may be empty after a power failure (a `--rm` container's
+        // records are not fsync'd): then the container is dead.
+        let volatile = Durability::Volatile;
+        let state_path = dir.join("state.json");
+        let emptied = fs::metadata(&state_path).is_ok_and(|m| m.len() == 0);
+        let state = json_store::read_json_as(&state_path, volatile)?.unwrap_or_else(State::created);
+        let (config, dead) =
+            match json_store::read_json_as::<Config>(&dir.join("config.json"), volatile)? {
+                Some(config) => (config, emptied),
+                None => {
+                    (Config { id: id.into(), image: "<unknown>".into(), ..Config::default() }, true)
+                }
+            };
         Ok(Container { config, state, dir, dead })
     }
 

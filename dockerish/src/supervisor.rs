@@ -182,7 +182,7 @@ fn supervise_chain(
     report_to: &mut impl Write,
 ) -> Result<Option<i32>> {
     // A monitor killed before it recorded the end may have left the
-    // cgroup (a new container has none: no cgctl run on its way).
+    // cgroup (a new container has none: no start on its way yet).
     if ran_before {
         teardown(tools, &container.config)?;
     }

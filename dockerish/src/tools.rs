@@ -1,10 +1,11 @@
 //! Finding and running the tools. dockerish does no kernel work itself: it
 //! runs `cgctl`, `ns-exec`, `rootfs` and `netctl` as processes, and their
-//! command lines and JSON output are the contract between them. Where a
-//! tool's part is only a read or a last step after the container has ended
-//! (`imgtool inspect`, `cgctl rm`; `cgctl exec --pid` before `exec`
-//! becomes ns-exec), it calls the tool's library instead of paying an exec;
-//! `--dry-run` prints those steps as the commands they stand for.
+//! command lines and JSON output are the contract between them. A few
+//! steps it does through the tool's library instead of paying an exec:
+//! `imgtool inspect`, `cgctl exec --create` (the cgroup made here, joined
+//! by the chain's first process between fork and exec), `cgctl rm` at the
+//! end, and `exec`'s `cgctl exec --pid`; `--dry-run` prints them as the
+//! commands they stand for.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

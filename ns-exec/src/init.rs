@@ -42,7 +42,8 @@ pub(crate) fn run(command: &[CString], signals: &Signals, error_pipe: &OwnedFd) 
         }
         ForkResult::Parent { child } => {
             close_inherited(error_pipe);
-            signals.supervise(child, pidref::pages::drop_startup_pages)
+            // Inside the container: its /proc is not ours to trust.
+            signals.supervise(child, || {})
         }
     }
 }

@@ -59,8 +59,11 @@ impl Signals {
     /// sooner never pays for it.
     pub(crate) fn supervise(&self, main: Pid, settled: impl FnOnce()) -> Result<i32> {
         let mut settled = Some(settled);
+        let settle_at = std::time::Instant::now() + SETTLE;
         loop {
-            let timeout = settled.is_some().then_some(SETTLE);
+            let timeout = settled
+                .is_some()
+                .then(|| settle_at.saturating_duration_since(std::time::Instant::now()));
             let Some(signal) = self.next(timeout)? else {
                 if let Some(f) = settled.take() {
                     f();

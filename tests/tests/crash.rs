@@ -117,6 +117,22 @@ fn every_crash_point_leaves_a_state_that_ps_shows_and_rm_finishes() {
     sb.dockerish(["rm", "c5"]).ok();
     assert_eq!(entries(&sb), Vec::<String>::new());
 
+    // What a power failure can leave of a `run --rm` container's records,
+    // written without fsync: empty files. Dead, and repaired.
+    for name in ["c7", "c8"] {
+        sb.dockerish(["run", "--name", name, "--network", "none", "busybox", "true"]).ok();
+    }
+    let (c7, c8) = (id("c7"), id("c8"));
+    fs::write(dir(&c7).join("state.json"), "").unwrap();
+    fs::write(dir(&c8).join("config.json"), "").unwrap();
+    let listed = ps(&sb);
+    assert!(listed.contains("c7 Dead") && listed.matches(" Dead").count() == 2, "{listed}");
+    let check = system_check(&sb);
+    assert!(check.stdout.contains(&format!("container {c7}: an empty state.json")), "{check:?}");
+    assert!(check.stdout.contains(&format!("container {c8}: no config.json")), "{check:?}");
+    sb.dockerish(["system", "check", "--repair"]).ok();
+    assert_eq!(entries(&sb), Vec::<String>::new());
+
     // An image load killed half-way: its extraction directory, named by
     // its process, goes once that process is gone; a live one's stays.
     let layers = sb.root().join("images/layers");

@@ -17,6 +17,10 @@
 /// entries: nothing is lost, and a page needed again is mapped again from
 /// the page cache on its next use. MADV_RANDOM first, so that such a fault
 /// maps that page alone rather than the 64 KiB around it.
+///
+/// Only where /proc is the host's: the ranges come from /proc/self/smaps,
+/// and a container that could mount over its /proc could name ranges that
+/// are not file mappings at all.
 pub fn drop_startup_pages() {
     let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return };
     let mut mapping: Option<(usize, usize)> = None;

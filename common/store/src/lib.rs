@@ -71,9 +71,10 @@ pub enum Durability {
     Synced,
     /// No fsync: as atomic as [`Durability::Synced`] for every reader while
     /// the machine runs, but after a power failure the file may be empty
-    /// (its name on disk before its data), which [`read_json`] reads as
-    /// missing. For what a reboot makes meaningless anyway: a PID, the
-    /// record of a container that is removed when it exits (`run --rm`).
+    /// (its name on disk before its data), which [`read_json_as`] with
+    /// `Volatile` reads as missing. For what a reboot makes meaningless
+    /// anyway: a PID, the record of a container that is removed when it
+    /// exits (`run --rm`).
     Volatile,
 }
 
@@ -139,12 +140,18 @@ pub fn write_json_as<T: Serialize + ?Sized>(
     write_atomic_as(path, &bytes, durability)
 }
 
-/// Reads the JSON file `path`; `None` if there is none, or if it is empty:
-/// no writer here writes an empty file, so one is what a
-/// [`Durability::Volatile`] write left at a power failure.
+/// Reads the JSON file `path`; `None` if there is none. An empty file is
+/// corrupt: only a [`Durability::Volatile`] write can leave one (at a power
+/// failure), and its readers say so with [`read_json_as`].
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+    read_json_as(path, Durability::Synced)
+}
+
+/// [`read_json`] of a file written with `durability`: for `Volatile`, an
+/// empty file (what a power failure can leave) reads as missing too.
+pub fn read_json_as<T: DeserializeOwned>(path: &Path, durability: Durability) -> Result<Option<T>> {
     let bytes = match std::fs::read(path) {
-        Ok(bytes) if bytes.is_empty() => return Ok(None),
+        Ok(bytes) if bytes.is_empty() && durability == Durability::Volatile => return Ok(None),
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io("read", path)(e)),
@@ -209,9 +216,11 @@ mod tests {
         let names: Vec<_> =
             std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
         assert_eq!(names, ["state.json"], "renamed into place, no temporary file left");
-        // What a power failure can leave of a volatile write.
+        // What a power failure can leave of a volatile write: missing to a
+        // reader that knows, corrupt to any other.
         std::fs::write(&path, "").unwrap();
-        assert_eq!(read_json::<Record>(&path).unwrap(), None);
+        assert_eq!(read_json_as::<Record>(&path, Durability::Volatile).unwrap(), None);
+        assert!(matches!(read_json::<Record>(&path), Err(Error::Corrupt { .. })));
     }
 
     /// At the hook, the new content is synced in a temporary file and the
