@@ -19,7 +19,7 @@ use nix::unistd::Pid;
 use serde::Serialize;
 
 use crate::error::{Error, Result, ToolError};
-use crate::files::{read_keyed, read_value, write_value};
+use crate::files::{read_keyed, read_value, write_error, write_value};
 use crate::layout::{Hierarchy, Kind, Layout, Version, V2_CONTROLLERS};
 use crate::limits::Limits;
 use crate::path::CgroupPath;
@@ -78,8 +78,12 @@ pub struct TreeEntry {
     pub procs: usize,
 }
 
+/// How long `kill` and `remove` wait for processes to leave, unless told
+/// (`cgctl rm --timeout`, `cgctl kill --timeout`).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What `remove` does besides rmdir.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct RemoveOptions {
     /// Remove child cgroups too (refused otherwise).
     pub recursive: bool,
@@ -90,6 +94,13 @@ pub struct RemoveOptions {
     pub parents: bool,
     /// How long to wait for the processes to leave.
     pub timeout: Duration,
+}
+
+impl Default for RemoveOptions {
+    /// A plain rmdir that waits [`DEFAULT_TIMEOUT`] for the cgroup to empty.
+    fn default() -> Self {
+        RemoveOptions { recursive: false, force: false, parents: false, timeout: DEFAULT_TIMEOUT }
+    }
 }
 
 impl Cgroup {
@@ -232,10 +243,7 @@ impl Cgroup {
         if !single_threaded() {
             return self.add(0);
         }
-        self.members.iter().try_for_each(|m| match m.version {
-            Version::V1 => write_value(&m.dir, "tasks", 0),
-            Version::V2 => write_value(&m.dir, "cgroup.procs", std::process::id()),
-        })
+        self.members.iter().try_for_each(|m| write_value(&m.dir, self_join_file(m.version), 0))
     }
 
     /// The files [`Cgroup::add_self`] writes `0` to, opened for writing
@@ -249,15 +257,8 @@ impl Cgroup {
         self.members
             .iter()
             .map(|m| {
-                let path = m.dir.join(match m.version {
-                    Version::V1 => "tasks",
-                    Version::V2 => "cgroup.procs",
-                });
-                fs::OpenOptions::new().write(true).open(&path).map_err(|e| Error::Write {
-                    path: path.display().to_string(),
-                    value: "0".into(),
-                    source: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-                })
+                let path = m.dir.join(self_join_file(m.version));
+                fs::OpenOptions::new().write(true).open(&path).map_err(write_error(&path, "0"))
             })
             .collect()
     }
@@ -606,6 +607,16 @@ fn rmdir(dir: &Path, timeout: Duration) -> Result<()> {
             }
             Err(e) => return Err(Error::io("remove cgroup", dir)(e)),
         }
+    }
+}
+
+/// Where a single-threaded process writes `0` to join (see
+/// [`Cgroup::add_self`]): v1's `tasks` skips the global lock; v2 has only
+/// `cgroup.procs` (where `0` is the writer too).
+fn self_join_file(version: Version) -> &'static str {
+    match version {
+        Version::V1 => "tasks",
+        Version::V2 => "cgroup.procs",
     }
 }
 

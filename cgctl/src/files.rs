@@ -56,9 +56,17 @@ pub fn keyed(pairs: &[(String, u64)], key: &str) -> u64 {
 pub fn write_value(dir: &Path, file: &str, value: impl Display) -> Result<()> {
     let path = dir.join(file);
     let value = value.to_string();
-    fs::write(&path, &value).map_err(|e| Error::Write {
+    fs::write(&path, &value).map_err(write_error(&path, &value))
+}
+
+/// The error of a failed write of `value` to `path` (its open or write).
+pub fn write_error<'a>(
+    path: &'a Path,
+    value: &'a str,
+) -> impl FnOnce(std::io::Error) -> Error + 'a {
+    move |e| Error::Write {
         path: path.display().to_string(),
-        value,
+        value: value.into(),
         source: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-    })
+    }
 }

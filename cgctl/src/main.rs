@@ -80,7 +80,7 @@ enum Command {
         /// Signal name or number
         #[arg(short, long, default_value = "KILL")]
         signal: String,
-        #[arg(long, default_value = "10", value_name = "SECONDS")]
+        #[arg(long, default_value_t = cgctl::cgroup::DEFAULT_TIMEOUT.as_secs(), value_name = "SECONDS")]
         timeout: u64,
         #[command(flatten)]
         target: Target,
@@ -97,7 +97,7 @@ enum Command {
         #[arg(short, long)]
         parents: bool,
         /// How long to wait for the processes to leave
-        #[arg(long, default_value = "10", value_name = "SECONDS")]
+        #[arg(long, default_value_t = cgctl::cgroup::DEFAULT_TIMEOUT.as_secs(), value_name = "SECONDS")]
         timeout: u64,
         #[arg(required = true)]
         paths: Vec<CgroupPath>,

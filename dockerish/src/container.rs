@@ -50,19 +50,33 @@ pub fn chain(
     console: Option<&Path>,
     start: Option<&Path>,
 ) -> Result<Vec<String>> {
-    let path = |name| tools.path(name).map(|p| p.display().to_string());
-    let dir_text = dir.display().to_string();
-    let mut argv = vec![path("cgctl")?, "exec".into(), "--create".into()];
+    let mut argv =
+        vec![tools.path("cgctl")?.display().to_string(), "exec".into(), "--create".into()];
     argv.extend(limits(config).to_args());
     argv.extend([config.cgroup().to_string(), "--".into()]);
-    argv.extend([
+    argv.extend(chain_in_cgroup(tools, config, dir, console, start)?);
+    Ok(argv)
+}
+
+/// What `cgctl exec --create` runs in the new cgroup: ns-exec, rootfs and
+/// the command (`launch` runs this part itself, see [`create_cgroup_for`]).
+fn chain_in_cgroup(
+    tools: &Tools,
+    config: &Config,
+    dir: &Path,
+    console: Option<&Path>,
+    start: Option<&Path>,
+) -> Result<Vec<String>> {
+    let path = |name| tools.path(name).map(|p| p.display().to_string());
+    let dir_text = dir.display().to_string();
+    let mut argv = vec![
         path("ns-exec")?,
         "--pid".into(),
         "--mount".into(),
         "--uts".into(),
         "--ipc".into(),
         "--cgroup".into(),
-    ]);
+    ];
     match &config.network {
         Network::None => argv.push("--net".into()),
         Network::Host => {}
@@ -135,7 +149,7 @@ fn limits(config: &Config) -> cgctl::Limits {
 /// would have joined it before exec'ing NEXT (by a write of `0` to each
 /// hierarchy's `tasks`, or `cgroup.procs` on v2). One exec fewer per
 /// start: 1.1 ms here. The cgroup is removed again if it cannot be joined.
-fn create_cgroup_for(config: &Config, cmd: &mut Command) -> Result<cgctl::Cgroup> {
+fn create_cgroup_for(config: &Config, cmd: &mut Command) -> Result<()> {
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
     let cgroup =
@@ -159,7 +173,7 @@ fn create_cgroup_for(config: &Config, cmd: &mut Command) -> Result<cgctl::Cgroup
             Ok(())
         });
     }
-    Ok(cgroup)
+    Ok(())
 }
 
 /// Where a container on a netctl network has its network namespace.
@@ -311,15 +325,13 @@ pub fn launch(
     // The network exists, wired and addressed, before the first process.
     let networks = attach_networks(tools, container)?;
 
-    let argv = chain(
+    let next = chain_in_cgroup(
         tools,
         &container.config,
         &container.dir,
         console.as_ref().map(|c| c.path()),
         Some(&start_socket),
     )?;
-    // What follows cgctl's `--`: ns-exec, run in the cgroup made here.
-    let next = &argv[argv.iter().position(|a| a == "--").expect("cgctl exec … --") + 1..];
     let mut cmd = Command::new(&next[0]);
     cmd.args(&next[1..]);
     create_cgroup_for(&container.config, &mut cmd)?;
@@ -444,9 +456,7 @@ pub fn teardown(tools: &Tools, config: &Config) -> Result<Option<cgctl::Stats>> 
 /// container's cgroup, removes it and the parent it leaves empty, and
 /// returns its last statistics; `None` if there is no such cgroup.
 fn remove_cgroup(config: &Config) -> Result<Option<cgctl::Stats>> {
-    // cgctl rm's default --timeout: how long the killed may take to leave.
-    let timeout = std::time::Duration::from_secs(10);
-    let options = cgctl::RemoveOptions { force: true, parents: true, recursive: false, timeout };
+    let options = cgctl::RemoveOptions { force: true, parents: true, ..Default::default() };
     match cgctl::Cgroup::open(&cgctl::Layout::detect()?, &config.cgroup()) {
         Ok(cgroup) => Ok(Some(cgroup.remove(options)?)),
         Err(cgctl::Error::NoSuchCgroup(_)) => Ok(None),
