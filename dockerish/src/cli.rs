@@ -88,9 +88,12 @@ pub enum Command {
         /// Commit message
         #[arg(short, long, default_value = "")]
         message: String,
+        /// Apply a Dockerfile instruction to the image (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR)
+        #[arg(short, long = "change", value_name = "INSTRUCTION")]
+        change: Vec<String>,
         container: String,
         #[arg(value_name = "REPOSITORY[:TAG]")]
-        image: String,
+        image: Option<String>,
     },
     /// Manage containers
     #[command(subcommand)]
@@ -108,8 +111,54 @@ pub enum Command {
     Images(ImagesArgs),
     /// Remove one or more images
     Rmi(RmiArgs),
-    /// Import a root filesystem tar (FILE or -) as an image
-    Import { file: PathBuf, name: String },
+    /// Import a root filesystem tar (FILE or -; plain, gzip, zstd or xz) as an image
+    Import {
+        file: PathBuf,
+        #[arg(value_name = "REPOSITORY[:TAG]")]
+        name: Option<String>,
+        /// Apply a Dockerfile instruction to the image
+        #[arg(short, long = "change", value_name = "INSTRUCTION")]
+        change: Vec<String>,
+        /// Commit message
+        #[arg(short, long, default_value = "")]
+        message: String,
+    },
+    /// Load images from a docker save archive or an OCI archive (plain or compressed)
+    Load {
+        /// Read from FILE instead of standard input
+        #[arg(short, long, value_name = "FILE")]
+        input: Option<PathBuf>,
+        /// Print nothing
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Save images to a tar archive (standard output by default)
+    Save {
+        /// Write to FILE
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        #[arg(required = true, value_name = "IMAGE")]
+        images: Vec<String>,
+    },
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag {
+        #[arg(value_name = "SOURCE_IMAGE[:TAG]")]
+        source: String,
+        #[arg(value_name = "TARGET_IMAGE[:TAG]")]
+        target: String,
+    },
+    /// Show the history of an image
+    History {
+        image: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// Don't truncate output
+        #[arg(long)]
+        no_trunc: bool,
+    },
+    /// Manage images
+    #[command(subcommand)]
+    Image(ImageCommand),
     /// Display a live stream of containers' resource usage
     Stats(StatsArgs),
     /// Pause all processes within one or more containers
@@ -144,6 +193,64 @@ pub enum ContainerCommand {
         #[arg(short, long)]
         force: bool,
     },
+}
+
+#[derive(Subcommand)]
+pub enum ImageCommand {
+    /// List images
+    #[command(alias = "list")]
+    Ls(ImagesArgs),
+    /// Remove one or more images
+    #[command(alias = "remove")]
+    Rm(RmiArgs),
+    /// Display detailed information on one or more images
+    Inspect {
+        #[arg(required = true, value_name = "IMAGE")]
+        images: Vec<String>,
+    },
+    /// Show the history of an image
+    History {
+        image: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// Don't truncate output
+        #[arg(long)]
+        no_trunc: bool,
+    },
+    /// Remove unused images
+    Prune {
+        /// Remove all images no container uses, not just untagged ones
+        #[arg(short, long)]
+        all: bool,
+        /// Do not prompt for confirmation
+        #[arg(short, long)]
+        force: bool,
+    },
+    /// Load images from a tar archive
+    Load {
+        #[arg(short, long, value_name = "FILE")]
+        input: Option<PathBuf>,
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Save images to a tar archive
+    Save {
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        #[arg(required = true, value_name = "IMAGE")]
+        images: Vec<String>,
+    },
+    /// Import a root filesystem tar as an image
+    Import {
+        file: PathBuf,
+        name: Option<String>,
+        #[arg(short, long = "change", value_name = "INSTRUCTION")]
+        change: Vec<String>,
+        #[arg(short, long, default_value = "")]
+        message: String,
+    },
+    /// Create a tag TARGET that refers to SOURCE
+    Tag { source: String, target: String },
 }
 
 #[derive(Subcommand)]

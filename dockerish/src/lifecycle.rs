@@ -293,7 +293,17 @@ pub fn rename(root: &Path, key: &str, new_name: &str) -> Result<i32> {
 /// `commit`: the container's writable layer becomes the top layer of a new
 /// image, over the container's image. A running container is frozen
 /// meanwhile (Docker's `--pause`), so the layer is taken in one state.
-pub fn commit(root: &Path, key: &str, image: &str, message: &str) -> Result<i32> {
+///
+/// As Docker's, the container's command becomes the image's: its
+/// arguments after the image's entrypoint are the new CMD (the whole
+/// command, with no entrypoint, when `--entrypoint` replaced it).
+pub fn commit(
+    root: &Path,
+    key: &str,
+    image: Option<&str>,
+    message: &str,
+    changes: &[String],
+) -> Result<i32> {
     let tools = Tools::new(root);
     let container = Containers::open(root)?.find(key)?;
     if let Some(range) = &container.config.security.userns {
@@ -311,9 +321,35 @@ pub fn commit(root: &Path, key: &str, image: &str, message: &str) -> Result<i32>
         }
         _ => None,
     };
-    let mut cmd =
-        tools.imgtool(["commit", "--parent", &container.config.image_id, "--message", message])?;
-    cmd.arg(container.dir.join("upper")).arg(image);
+    let base = tools
+        .inspect(&container.config.image_id)?
+        .ok_or_else(|| Error::NoSuchImage(container.config.image_id.clone()))?;
+    let command = &container.config.command;
+    let entrypoint = &base.config.entrypoint;
+    let (entrypoint, cmd_args) = match command.starts_with(entrypoint) {
+        true => (None, &command[entrypoint.len()..]),
+        false => (Some("ENTRYPOINT []"), &command[..]),
+    };
+    let json = |v: &[String]| serde_json::to_string(v).expect("strings serialize");
+    let created_by = format!("dockerish commit {} {}", container.config.name, json(command));
+    let mut cmd = tools.imgtool([
+        "commit",
+        "--parent",
+        &container.config.image_id,
+        "--message",
+        message,
+        "--created-by",
+        &created_by,
+    ])?;
+    for instruction in
+        entrypoint.into_iter().map(String::from).chain([format!("CMD {}", json(cmd_args))])
+    {
+        cmd.arg("--change").arg(instruction);
+    }
+    for instruction in changes {
+        cmd.arg("--change").arg(instruction);
+    }
+    cmd.arg(container.dir.join("upper")).args(image);
     let made = run_json::<imgtool::ImageInfo>(cmd, "imgtool");
     if let Some(pid) = frozen {
         run_quiet(tools.cgctl(["thaw", "--pid", &pid.to_string()])?, "cgctl")?;

@@ -2,8 +2,8 @@
 
 use std::process::exit;
 
-use dockerish::cli::{Cli, Command, ContainerCommand, SystemCommand};
-use dockerish::{check, exec, inspect, lifecycle, logs, manage, network, resources, run};
+use dockerish::cli::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
+use dockerish::{check, exec, images, inspect, lifecycle, logs, manage, network, resources, run};
 use tool_cli::exit::EXIT_FAILED;
 
 fn main() {
@@ -29,17 +29,30 @@ fn main() {
         Command::Inspect { format, containers } => {
             (inspect::inspect(&root, format.as_deref(), &containers), 1)
         }
-        Command::Commit { message, container, image } => {
-            (lifecycle::commit(&root, &container, &image, &message), 1)
+        Command::Commit { message, change, container, image } => {
+            (lifecycle::commit(&root, &container, image.as_deref(), &message, &change), 1)
         }
         Command::Container(ContainerCommand::Prune { force }) => {
             (lifecycle::prune(&root, force), 1)
         }
         Command::Network(command) => (network::network(&root, command), 1),
         Command::Port { container, port } => (network::port(&root, &container, port.as_deref()), 1),
-        Command::Images(args) => (manage::images(&root, args), 1),
-        Command::Rmi(args) => (manage::rmi(&root, args), 1),
-        Command::Import { file, name } => (manage::import(&root, &file, &name), 1),
+        Command::Images(args) => (images::images(&root, args), 1),
+        Command::Rmi(args) => (images::rmi(&root, args), 1),
+        Command::Import { file, name, change, message } => {
+            (images::import(&root, &file, name.as_deref(), &change, &message), 1)
+        }
+        Command::Load { input, quiet } => {
+            (images::image(&root, ImageCommand::Load { input, quiet }), 1)
+        }
+        Command::Save { output, images } => {
+            (images::image(&root, ImageCommand::Save { output, images }), 1)
+        }
+        Command::Tag { source, target } => (images::tag(&root, &source, &target), 1),
+        Command::History { image, format, no_trunc } => {
+            (images::image(&root, ImageCommand::History { image, format, no_trunc }), 1)
+        }
+        Command::Image(command) => (images::image(&root, command), 1),
         Command::Stats(args) => (resources::stats(&root, args), 1),
         Command::Pause { containers } => (resources::pause(&root, &containers, true), 1),
         Command::Unpause { containers } => (resources::pause(&root, &containers, false), 1),

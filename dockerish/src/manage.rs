@@ -1,13 +1,12 @@
-//! `ps`, `rm`, `images`, `rmi`, `import`: looking at and cleaning up what
+//! `ps`, `rm`: looking at and cleaning up what
 //! `run` left. Image commands pass through to `imgtool`.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde::Serialize;
 use tool_cli::human;
 
-use crate::cli::{Format, ImagesArgs, PsArgs, RmArgs, RmiArgs};
+use crate::cli::{Format, PsArgs, RmArgs};
 use crate::container::{discard, teardown};
 use crate::error::{Error, Result, ToolError};
 use crate::lifecycle::{each, force_stop, settled};
@@ -205,46 +204,6 @@ fn remove_one(
 
 fn running(key: &str) -> Error {
     Error::RemoveRunning(key.into())
-}
-
-pub fn images(root: &Path, args: ImagesArgs) -> Result<i32> {
-    let mut argv = vec!["ls", "--format", args.format.name()];
-    if args.quiet {
-        argv.push("-q");
-    }
-    pass_through(Tools::new(root).imgtool(argv)?)
-}
-
-pub fn rmi(root: &Path, args: RmiArgs) -> Result<i32> {
-    let tools = Tools::new(root);
-    if !args.force {
-        let containers = Containers::open(root)?.all()?;
-        for name in &args.images {
-            let Some(image) = tools.inspect(name)? else { continue };
-            if let Some(user) = containers.iter().find(|c| c.config.image_id == image.id) {
-                return Err(Error::ImageInUse {
-                    image: name.clone(),
-                    id: user.short_id().into(),
-                    name: user.config.name.clone(),
-                });
-            }
-        }
-    }
-    pass_through(tools.imgtool(["rm".to_string()].into_iter().chain(args.images))?)
-}
-
-pub fn import(root: &Path, file: &Path, name: &str) -> Result<i32> {
-    let mut cmd = Tools::new(root).imgtool(["import"])?;
-    cmd.arg(file).arg(name);
-    pass_through(cmd)
-}
-
-/// Runs an imgtool command with our stdio. It has said what went wrong;
-/// we fail with Docker's 1, whatever imgtool's own status (125, or 2 for
-/// no such image).
-fn pass_through(mut cmd: Command) -> Result<i32> {
-    let status = cmd.status().map_err(Error::io("run", "imgtool"))?;
-    Ok(if status.success() { 0 } else { 1 })
 }
 
 #[cfg(test)]

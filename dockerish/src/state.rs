@@ -301,6 +301,7 @@ pub struct Containers {
 
 impl Containers {
     pub fn open(root: &Path) -> Result<Containers> {
+        tool_cli::root::make_private(root).map_err(Error::io("create", root))?;
         let dir = root.join("containers");
         fs::create_dir_all(&dir).map_err(Error::io("create", &dir))?;
         Ok(Containers { dir })

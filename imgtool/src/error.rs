@@ -17,9 +17,25 @@ pub enum Error {
     /// A tar entry that would land outside the layer, or cannot be stored.
     #[error("refusing tar entry {entry:?}: {why}")]
     UnsafeEntry { entry: String, why: String },
+    /// A blob, layer or config whose content is not what its digest says.
+    #[error("{what}: digest mismatch: expected {expected}, found {found}")]
+    DigestMismatch { what: String, expected: String, found: String },
+    /// What went wrong, in which archive (or file) given to load or import.
+    #[error("{archive}: {source}")]
+    InArchive { archive: String, source: Box<Error> },
     /// The index could not be read, written or locked.
     #[error(transparent)]
     Store(#[from] json_store::Error),
+}
+
+impl Error {
+    /// Says which archive (or file) this happened in.
+    pub fn in_archive(self, archive: &str) -> Error {
+        match self {
+            Error::InArchive { .. } => self,
+            other => Error::InArchive { archive: archive.into(), source: Box::new(other) },
+        }
+    }
 }
 
 impl ToolError for Error {

@@ -1,18 +1,24 @@
 //! `imgtool`: the command line. The work is in the library (`imgtool`).
 
 use std::fs::File;
-use std::io::{self, Read};
-use std::path::PathBuf;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
+use imgtool::archive::{self, Format as ArchiveFormat};
 use imgtool::{busybox, Error, ImageConfig, ImageInfo, Reference, Store, ToolError};
 use tool_cli::{human, print_json};
 
 const EXAMPLES: &str = "\
 Examples:
   imgtool busybox                          build busybox:latest from the host's busybox-static
-  docker export c1 > c1.tar && imgtool import c1.tar myimage:1
+  podman save -o app.tar app && imgtool load -i app.tar
+  skopeo copy oci:layout:app oci-archive:app.tar && imgtool load -i app.tar
+  imgtool save busybox -o busybox.tar      (--format oci for an oci-archive)
+  imgtool import rootfs.tar.zst myimage:1 --change 'CMD [\"/bin/sh\"]'
+  imgtool commit --parent busybox UPPERDIR mine:1 -m 'added a file'
   imgtool ls
+  imgtool history busybox
   imgtool inspect busybox                  layers (directories for overlayfs) and config, as JSON
   imgtool rm myimage:1
 
@@ -31,10 +37,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Import a root filesystem tar (FILE, or - for stdin) as image NAME[:TAG]
+    /// Import a root filesystem tar (FILE, or - for stdin; plain, gzip, zstd or xz) as image NAME[:TAG]
     Import {
         file: PathBuf,
-        name: Reference,
+        name: Option<Reference>,
+        /// Apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR)
+        #[arg(short, long = "change", value_name = "INSTRUCTION")]
+        change: Vec<String>,
+        /// Comment recorded with the image
+        #[arg(short, long, default_value = "")]
+        message: String,
         /// Default command of the image (repeat for each argument)
         #[arg(long = "cmd", value_name = "ARG")]
         cmd: Vec<String>,
@@ -45,7 +57,7 @@ enum Command {
         #[arg(short = 'w', long = "workdir", value_name = "DIR")]
         workdir: Option<String>,
     },
-    /// Make image NAME from PARENT's layers plus directory DIR as a new top layer
+    /// Make image NAME from PARENT's layers plus directory DIR (an overlayfs upper dir) as a new top layer
     Commit {
         /// The image to build on (default: none, DIR is the only layer)
         #[arg(long, value_name = "IMAGE")]
@@ -53,8 +65,49 @@ enum Command {
         /// Comment recorded with the image
         #[arg(short, long, default_value = "")]
         message: String,
+        /// Apply a Dockerfile instruction to the parent's config (repeatable)
+        #[arg(short, long = "change", value_name = "INSTRUCTION")]
+        change: Vec<String>,
+        /// What the history says made the layer
+        #[arg(long, default_value = "imgtool commit", value_name = "TEXT")]
+        created_by: String,
         dir: PathBuf,
-        name: Reference,
+        name: Option<Reference>,
+    },
+    /// Load images from a docker save archive or an OCI layout / oci-archive (plain, gzip, zstd or xz)
+    Load {
+        /// The archive or OCI layout directory (default: standard input)
+        #[arg(short, long, default_value = "-", value_name = "FILE")]
+        input: PathBuf,
+    },
+    /// Save images to an archive that docker, podman and skopeo load
+    Save {
+        #[arg(required = true, value_name = "IMAGE")]
+        images: Vec<String>,
+        /// Write to FILE (default: standard output, not a terminal)
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "docker")]
+        format: SaveFormat,
+    },
+    /// Give image SOURCE another name TARGET
+    Tag { source: String, target: Reference },
+    /// Show how an image was made, newest step first
+    History {
+        image: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// Do not cut long columns
+        #[arg(long)]
+        no_trunc: bool,
+    },
+    /// Remove untagged images (-a: all images) but those kept, and every layer no image uses
+    Prune {
+        #[arg(short, long)]
+        all: bool,
+        /// An image ID to keep (one a container uses; repeatable)
+        #[arg(long, value_name = "ID")]
+        keep: Vec<String>,
     },
     /// Build an image from the host's static busybox binary
     Busybox {
@@ -78,6 +131,9 @@ enum Command {
     /// Remove tags or images; layers no image uses are deleted
     #[command(alias = "rmi")]
     Rm {
+        /// Only remove the names: the image stays, untagged (for containers that use it)
+        #[arg(long)]
+        untag: bool,
         #[arg(required = true)]
         names: Vec<String>,
     },
@@ -94,32 +150,86 @@ enum Format {
     Json,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum SaveFormat {
+    /// `docker save`'s (docker-archive)
+    Docker,
+    /// an OCI image layout in a tar (oci-archive)
+    Oci,
+}
+
 /// Returns the exit status: 0, or 1 for `check` that found something.
 fn run(cli: Cli) -> Result<i32, Error> {
     let store = Store::open(&cli.root.path)?;
     match cli.command {
-        Command::Import { file, name, cmd, env, workdir } => {
+        Command::Import { file, name, change, message, cmd, env, workdir } => {
             let input: Box<dyn Read> = if file.as_os_str() == "-" {
                 Box::new(io::stdin().lock())
             } else {
                 Box::new(File::open(&file).map_err(Error::io("open", &file))?)
             };
-            let config = ImageConfig {
+            let mut config = ImageConfig {
                 env,
                 cmd,
                 working_dir: workdir.unwrap_or_default(),
                 ..ImageConfig::default()
             };
-            let comment = format!("imported from {}", file.display());
-            print_json(&store.import(io::BufReader::new(input), &name, config, &comment)?);
+            for instruction in &change {
+                config.change(instruction)?;
+            }
+            let source = shown(&file);
+            let input = io::BufReader::with_capacity(1 << 20, input);
+            print_json(&store.import(input, &source, name.as_ref(), config, &message)?);
         }
-        Command::Commit { parent, message, dir, name } => {
-            print_json(&store.commit(parent.as_deref(), &dir, &name, &message)?);
+        Command::Commit { parent, message, change, created_by, dir, name } => {
+            let mut config = match &parent {
+                Some(p) => store.inspect(p)?.config,
+                None => ImageConfig::default(),
+            };
+            for instruction in &change {
+                config.change(instruction)?;
+            }
+            let image = store.commit(
+                parent.as_deref(),
+                &dir,
+                name.as_ref(),
+                config,
+                &message,
+                &created_by,
+            )?;
+            print_json(&image);
         }
         Command::Busybox { name, binary } => {
             let tar = busybox::build_tar(&binary)?;
             let comment = format!("built from {}", binary.display());
-            print_json(&store.import(tar.as_slice(), &name, busybox::config(), &comment)?);
+            let source = binary.display().to_string();
+            print_json(&store.import(
+                tar.as_slice(),
+                &source,
+                Some(&name),
+                busybox::config(),
+                &comment,
+            )?);
+        }
+        Command::Load { input } => print_json(&archive::load(&store, &input)?),
+        Command::Save { images, output, format } => {
+            let format = match format {
+                SaveFormat::Docker => ArchiveFormat::Docker,
+                SaveFormat::Oci => ArchiveFormat::Oci,
+            };
+            save(&store, &images, format, output.as_deref())?;
+        }
+        Command::Tag { source, target } => print_json(&store.tag(&source, &target)?),
+        Command::History { image, format, no_trunc } => {
+            let image = store.inspect(&image)?;
+            let config = store.config_file(&image.id)?;
+            match format {
+                Format::Json => print_json(&config.history),
+                Format::Table => print_history(&image, &config, no_trunc),
+            }
+        }
+        Command::Prune { all, keep } => {
+            store.prune(all, &keep)?.iter().for_each(|line| println!("{line}"));
         }
         Command::Ls { format, quiet } => {
             let images = store.list()?;
@@ -130,9 +240,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
             }
         }
         Command::Inspect { name } => print_json(&store.inspect(&name)?),
-        Command::Rm { names } => {
+        Command::Rm { untag, names } => {
             for name in names {
-                store.remove(&name)?.iter().for_each(|line| println!("{line}"));
+                store.remove(&name, untag)?.iter().for_each(|line| println!("{line}"));
             }
         }
         Command::Check { repair } => {
@@ -152,6 +262,74 @@ fn run(cli: Cli) -> Result<i32, Error> {
         }
     }
     Ok(0)
+}
+
+fn shown(file: &Path) -> String {
+    match file.as_os_str() == "-" {
+        true => "standard input".into(),
+        false => file.display().to_string(),
+    }
+}
+
+/// Writes the archive to `output` (replaced by rename when whole, so a
+/// failed save leaves no half archive), or to standard output if that is
+/// not a terminal.
+fn save(
+    store: &Store,
+    images: &[String],
+    format: ArchiveFormat,
+    output: Option<&Path>,
+) -> Result<(), Error> {
+    match output.filter(|o| o.as_os_str() != "-") {
+        Some(path) => {
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let tmp =
+                tempfile::NamedTempFile::new_in(dir).map_err(Error::io("create a file in", dir))?;
+            let mut out = io::BufWriter::with_capacity(1 << 20, tmp);
+            archive::save(store, images, format, &mut out)?;
+            let tmp = out.into_inner().map_err(|e| Error::io("write", path)(e.into_error()))?;
+            tmp.persist(path).map_err(|e| Error::io("write", path)(e.error))?;
+        }
+        None if io::stdout().is_terminal() => {
+            let why = "refusing to write an archive to a terminal: use -o FILE or redirect";
+            return Err(Error::invalid("output", "standard output", why));
+        }
+        None => {
+            let mut out = io::BufWriter::with_capacity(1 << 20, io::stdout().lock());
+            archive::save(store, images, format, &mut out)?;
+            out.flush().map_err(Error::io("write", "standard output"))?;
+        }
+    }
+    Ok(())
+}
+
+/// `docker history`'s columns: newest step first; the image's ID on the
+/// newest, `<missing>` below (the steps are not images of their own).
+fn print_history(image: &ImageInfo, config: &imgtool::config::ConfigFile, no_trunc: bool) {
+    let mut rows =
+        vec![["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"].map(String::from).to_vec()];
+    let mut sizes = image.layers.iter().rev().map(|l| l.size);
+    for (i, step) in config.history.iter().rev().enumerate() {
+        let id = if i == 0 { image.short_id().to_string() } else { "<missing>".into() };
+        let created = step
+            .created
+            .as_deref()
+            .and_then(human::parse_rfc3339)
+            .map_or_else(|| "N/A".into(), |n| human::ago((n / 1_000_000_000) as u64));
+        let mut by = step.created_by.clone().unwrap_or_default();
+        if !no_trunc && by.chars().count() > 45 {
+            by = by.chars().take(44).collect::<String>() + "…";
+        }
+        let size = if step.empty_layer { 0 } else { sizes.next().unwrap_or(0) };
+        rows.push(vec![
+            id,
+            created,
+            by,
+            human::size(size),
+            step.comment.clone().unwrap_or_default(),
+        ]);
+    }
+    print!("{}", human::table(&rows));
 }
 
 /// `docker images`' columns.

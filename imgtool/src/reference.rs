@@ -45,7 +45,14 @@ impl FromStr for Reference {
         if !tag_ok {
             return Err(bad("a tag holds up to 128 letters, digits, '_', '.' and '-'"));
         }
-        Ok(Reference { repository: repository.into(), tag: tag.into() })
+        // Docker Hub's names in their familiar form, as Docker shows them:
+        // docker.io/library/busybox is busybox, docker.io/me/app is me/app.
+        let familiar =
+            ["docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/"]
+                .iter()
+                .find_map(|prefix| repository.strip_prefix(prefix))
+                .unwrap_or(repository);
+        Ok(Reference { repository: familiar.into(), tag: tag.into() })
     }
 }
 
@@ -64,6 +71,13 @@ mod tests {
         let r: Reference = "busybox".parse().unwrap();
         assert_eq!(r.to_string(), "busybox:latest");
         assert_eq!("my/app:1.2-rc".parse::<Reference>().unwrap().tag, "1.2-rc");
+        let hub: Reference = "docker.io/library/busybox:1".parse().unwrap();
+        assert_eq!(hub.to_string(), "busybox:1");
+        assert_eq!("docker.io/me/app".parse::<Reference>().unwrap().to_string(), "me/app:latest");
+        assert_eq!(
+            "localhost/app".parse::<Reference>().unwrap().to_string(),
+            "localhost/app:latest"
+        );
     }
 
     #[test]

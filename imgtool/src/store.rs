@@ -4,21 +4,28 @@
 //! ROOT/images/
 //!   index.json          images (id → layers, config) and tags (name:tag → id)
 //!   index.lock          flock(2)ed around every read-modify-write of the index
-//!   layers/<sha256>/    one extracted layer, named by the sha256 of its tar
+//!   configs/<id>        each image's config file as loaded or made (id = its sha256)
+//!   layers/<diff_id>/   one extracted layer, named by the sha256 of its tar
 //!   layers/tmp-PID-*/   an extraction in progress by process PID (renamed when complete)
+//!   tarsplit/<diff_id>  what gives the layer's tar back byte for byte (tarsplit.rs)
+//!   locks/<diff_id>     flock(2)ed while that layer is extracted by a load
 //! ```
 //!
-//! A load or commit killed half-way leaves at most a `tmp-PID-*`
-//! directory (the index is replaced by rename, a layer appears by rename):
-//! [`Store::leftovers`] finds those whose process is gone, the next
-//! extraction and `imgtool check --repair` remove them. A layer renamed into
-//! place by a command killed before it recorded the image is kept: the next
-//! import of the same tar uses it.
+//! The state root is private (0700, [`tool_cli::root::make_private`]):
+//! layers hold setuid binaries and device nodes as the image made them.
 //!
-//! A layer is named by the digest of its uncompressed tar, so the same tar
-//! imported twice is stored once, and a layer directory, once renamed into
-//! place, never changes. An image is an ordered list of layers (bottom
-//! first) plus its config; its ID is the sha256 of that description.
+//! A load or commit killed half-way leaves at most a `tmp-PID-*`
+//! directory (the index is replaced by rename, a layer appears by rename,
+//! its tar-split record first): [`Store::leftovers`] finds those whose
+//! process is gone, the next extraction and `imgtool check --repair` remove
+//! them. A layer renamed into place by a command killed before it recorded
+//! the image is kept: the next load of the same layer uses it.
+//!
+//! A layer is named by the digest of its uncompressed tar (the *diff_id*
+//! of the OCI image spec), so the same layer loaded twice, or shared by two
+//! images, is stored once, and a layer directory, once renamed into place,
+//! never changes. An image is its config file (which lists the layers'
+//! digests, bottom first); its ID is the sha256 of that file, as Docker's.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -29,48 +36,26 @@ use json_store::Lock;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use crate::config::ImageConfig;
+use crate::config::{ConfigFile, History};
 use crate::error::{Error, Result, ToolError};
 use crate::reference::Reference;
-use crate::unpack;
+use crate::tarsplit::Recorder;
+use crate::{compression, unpack};
 
 /// How an extraction directory's name starts.
 const TMP_PREFIX: &str = "tmp-";
 
-/// The part of an image's config that a container uses (Docker's names).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ImageConfig {
-    #[serde(default)]
-    pub env: Vec<String>,
-    #[serde(default)]
-    pub cmd: Vec<String>,
-    #[serde(default)]
-    pub entrypoint: Vec<String>,
-    #[serde(default)]
-    pub working_dir: String,
-    #[serde(default)]
-    pub user: String,
-}
-
-impl ImageConfig {
-    /// Refuses what no container could use: an environment entry that is
-    /// not `KEY=VALUE`.
-    pub fn validate(&self) -> Result<()> {
-        for entry in &self.env {
-            if entry.split_once('=').is_none_or(|(k, _)| k.is_empty()) {
-                return Err(Error::invalid("environment entry", entry, "expected KEY=VALUE"));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// An image as stored in the index.
+/// An image as stored in the index: what `ls` and `inspect` need without
+/// reading the config file.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct ImageRecord {
     created: u64,
     /// Layer digests (hex sha256), bottom first.
     layers: Vec<String>,
+    /// Bytes of file data in each layer.
+    #[serde(default)]
+    layer_sizes: Vec<u64>,
     config: ImageConfig,
     size: u64,
     #[serde(default)]
@@ -92,6 +77,9 @@ pub struct LayerInfo {
     pub digest: String,
     /// The extracted directory, for overlayfs.
     pub path: PathBuf,
+    /// Bytes of file data.
+    #[serde(default)]
+    pub size: u64,
 }
 
 /// What `imgtool inspect` prints, and what `dockerish` reads.
@@ -117,6 +105,13 @@ impl ImageInfo {
     }
 }
 
+/// A layer the store holds: its digest (hex) and bytes of file data.
+#[derive(Clone, Debug)]
+pub struct StoredLayer {
+    pub digest: String,
+    pub size: u64,
+}
+
 /// An image store under a state root.
 pub struct Store {
     dir: PathBuf,
@@ -125,13 +120,28 @@ pub struct Store {
 impl Store {
     /// The store of state root `root` (`ROOT/images`), created if missing.
     pub fn open(root: &Path) -> Result<Store> {
+        tool_cli::root::make_private(root).map_err(Error::io("create", root))?;
         let dir = root.join("images");
-        fs::create_dir_all(dir.join("layers")).map_err(Error::io("create", &dir))?;
+        for sub in ["layers", "configs", "tarsplit", "locks"] {
+            fs::create_dir_all(dir.join(sub)).map_err(Error::io("create", dir.join(sub)))?;
+        }
         Ok(Store { dir })
     }
 
-    fn layer_dir(&self, digest: &str) -> PathBuf {
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(crate) fn layer_dir(&self, digest: &str) -> PathBuf {
         self.dir.join("layers").join(digest)
+    }
+
+    pub(crate) fn tarsplit_path(&self, digest: &str) -> PathBuf {
+        self.dir.join("tarsplit").join(digest)
+    }
+
+    pub(crate) fn config_path(&self, id: &str) -> PathBuf {
+        self.dir.join("configs").join(id)
     }
 
     fn index_path(&self) -> PathBuf {
@@ -156,88 +166,164 @@ impl Store {
         Ok(json_store::write_json(&self.index_path(), index)?)
     }
 
-    /// Imports a flat root filesystem tar (what `docker export` writes) as
-    /// a one-layer image named `name`. Returns the new image.
+    /// Imports a root filesystem tar (what `docker export` writes), plain
+    /// or compressed with gzip, zstd or xz, as a one-layer image named
+    /// `name` (`docker import`). `source` names the input in messages.
     pub fn import(
         &self,
-        archive: impl Read,
-        name: &Reference,
+        archive: impl io::BufRead,
+        source: &str,
+        name: Option<&Reference>,
         config: ImageConfig,
         comment: &str,
     ) -> Result<ImageInfo> {
         config.validate()?;
-        let (digest, size) = self.add_layer(archive)?;
-        self.add_image(name, vec![digest], config, size, comment, tool_cli::human::now())
+        let (_, tar) = compression::open(archive).map_err(Error::io("read", source))?;
+        let layer = self.add_layer(tar, source, None)?;
+        let history = History {
+            created: Some(tool_cli::human::rfc3339(tool_cli::human::now())),
+            created_by: Some(format!("imgtool import {source}")),
+            comment: (!comment.is_empty()).then(|| comment.to_string()),
+            empty_layer: false,
+        };
+        let file = ConfigFile::new(config, vec![format!("sha256:{}", layer.digest)], vec![history]);
+        self.add_image(name.into_iter().cloned().collect(), &config_bytes(&file), &[layer])
     }
 
     /// Makes a new image from `parent`'s layers with directory `dir` as one
     /// more layer on top (`docker commit`: `dir` is a container's writable
-    /// layer). The directory is packed into a tar, so the new layer gets its
-    /// digest like any other and `dir` may change afterwards. overlayfs
-    /// whiteouts (0/0 character devices) are kept as such, so a file the
-    /// container deleted stays deleted in the new image.
+    /// layer, its overlayfs whiteouts and opaque directories become
+    /// `.wh.` entries, see [`crate::pack`]). The lower layers are the
+    /// parent's, not copies. `config` is the new image's.
     pub fn commit(
         &self,
         parent: Option<&str>,
         dir: &Path,
-        name: &Reference,
+        name: Option<&Reference>,
+        config: ImageConfig,
         comment: &str,
+        created_by: &str,
     ) -> Result<ImageInfo> {
+        config.validate()?;
         let parent = parent.map(|p| self.inspect(p)).transpose()?;
         let mut tar = tempfile::tempfile_in(&self.dir)
             .map_err(Error::io("create a temporary file in", &self.dir))?;
-        let mut builder = tar::Builder::new(&mut tar);
-        builder.follow_symlinks(false);
-        builder
-            .append_dir_all(".", dir)
-            .and_then(|()| builder.finish())
+        crate::pack::pack_layer(dir, io::BufWriter::new(&mut tar))
             .map_err(Error::io("pack", dir))?;
-        drop(builder);
         io::Seek::rewind(&mut tar).map_err(Error::io("read back the layer of", dir))?;
-        let (digest, size) = self.add_layer(io::BufReader::new(tar))?;
-        let (mut layers, config, base_size) = match parent {
+        let layer = self.add_layer(io::BufReader::new(tar), &dir.display().to_string(), None)?;
+        let (mut layers, mut history) = match &parent {
             Some(p) => (
                 p.layers
                     .iter()
-                    .map(|l| l.digest.trim_start_matches("sha256:").to_string())
+                    .map(|l| StoredLayer {
+                        digest: l.digest.trim_start_matches("sha256:").into(),
+                        size: l.size,
+                    })
                     .collect(),
-                p.config,
-                p.size,
+                self.config_file(&p.id)?.history,
             ),
-            None => (vec![], ImageConfig::default(), 0),
+            None => (vec![], vec![]),
         };
-        layers.push(digest);
-        self.add_image(name, layers, config, base_size + size, comment, tool_cli::human::now())
+        layers.push(layer);
+        history.push(History {
+            created: Some(tool_cli::human::rfc3339(tool_cli::human::now())),
+            created_by: Some(created_by.to_string()),
+            comment: (!comment.is_empty()).then(|| comment.to_string()),
+            empty_layer: false,
+        });
+        let diff_ids = layers.iter().map(|l| format!("sha256:{}", l.digest)).collect();
+        let file = ConfigFile::new(config, diff_ids, history);
+        self.add_image(name.into_iter().cloned().collect(), &config_bytes(&file), &layers)
     }
 
-    /// Extracts a layer tar into `layers/`, hashing it on the way. A failed
+    /// Extracts a layer tar into `layers/`, hashing it on the way; with
+    /// `expected` (hex), refuses a tar of another digest. A failed
     /// extraction leaves nothing behind.
-    fn add_layer(&self, archive: impl Read) -> Result<(String, u64)> {
+    pub(crate) fn add_layer(
+        &self,
+        tar: impl Read,
+        source: &str,
+        expected: Option<&str>,
+    ) -> Result<StoredLayer> {
         for dead in self.leftovers() {
             let _ = remove_tree(&dead);
         }
-        let tmp = tempfile::Builder::new()
+        let layers = self.dir.join("layers");
+        let staging = tempfile::Builder::new()
             .prefix(&format!("{TMP_PREFIX}{}-", std::process::id()))
-            .tempdir_in(self.dir.join("layers"))
-            .map_err(Error::io("create a directory in", self.dir.join("layers")))?;
-        let mut hashing = HashingReader { inner: archive, hasher: Sha256::new() };
-        let unpacked = unpack::unpack(&mut hashing, tmp.path())?;
-        // The tar crate stops at the end-of-archive marker; the digest is
-        // of the whole file, padding included, as sha256sum would see it.
-        io::copy(&mut hashing, &mut io::sink()).map_err(Error::io("read", "the archive"))?;
+            .tempdir_in(&layers)
+            .map_err(Error::io("create a directory in", &layers))?;
+        let tree = staging.path().join("tree");
+        let record = staging.path().join("tarsplit");
+        fs::create_dir(&tree).map_err(Error::io("create", &tree))?;
+        // The layer's root is what a container's / looks like (rootfs
+        // gives the writable layer the top layer's mode).
+        fs::set_permissions(&tree, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .map_err(Error::io("set the mode of", &tree))?;
+        let recorder = fs::File::create_new(&record)
+            .and_then(Recorder::new)
+            .map_err(Error::io("create", &record))?;
+        let mut hashing = HashingReader { inner: tar, hasher: Sha256::new() };
+        let unpacked =
+            unpack::unpack(&mut hashing, &tree, &recorder).map_err(|e| e.in_archive(source))?;
+        // The tar parser stops at the end-of-archive block; the digest is
+        // of the whole tar, padding included, as sha256sum would see it.
+        io::copy(&mut recorder.reader(&mut hashing), &mut io::sink())
+            .map_err(Error::io("read", source))?;
+        recorder.finish().map_err(Error::io("write", &record))?;
         let digest = hex::encode(hashing.hasher.finalize());
-        let dest = self.layer_dir(&digest);
-        let tmp = tmp.keep();
-        match fs::rename(&tmp, &dest) {
-            Ok(()) => {}
-            // Stored already (ENOTEMPTY/EEXIST): keep the one in place.
-            Err(_) if dest.is_dir() => remove_tree(&tmp)?,
-            Err(e) => {
-                let _ = remove_tree(&tmp);
-                return Err(Error::io("rename layer to", &dest)(e));
-            }
+        if let Some(expected) = expected.filter(|e| *e != digest) {
+            return Err(Error::DigestMismatch {
+                what: format!("layer of {source}"),
+                expected: format!("sha256:{expected}"),
+                found: format!("sha256:{digest}"),
+            });
         }
-        Ok((digest, unpacked.size))
+        let dest = self.layer_dir(&digest);
+        if dest.is_dir() {
+            // Stored already: keep the one in place (staging is removed).
+            return Ok(StoredLayer { digest, size: unpacked.size });
+        }
+        // The record first: a layer in place always has one.
+        let split = self.tarsplit_path(&digest);
+        fs::rename(&record, &split).map_err(Error::io("rename the record to", &split))?;
+        match fs::rename(&tree, &dest) {
+            Ok(()) => {}
+            // Stored meanwhile by another process (ENOTEMPTY/EEXIST).
+            Err(_) if dest.is_dir() => {}
+            Err(e) => return Err(Error::io("rename layer to", &dest)(e)),
+        }
+        Ok(StoredLayer { digest, size: unpacked.size })
+    }
+
+    /// The layer `digest` (hex), extracted from `tar` unless stored already.
+    /// Loads that share a layer take its lock in turn, so it is extracted
+    /// once; `tar` is not read at all when the layer is there.
+    pub(crate) fn ensure_layer<'a>(
+        &self,
+        digest: &str,
+        source: &str,
+        tar: impl FnOnce() -> Result<Box<dyn Read + 'a>>,
+    ) -> Result<StoredLayer> {
+        let _lock = Lock::exclusive(&self.dir.join("locks").join(digest))?;
+        if let Some(size) = self.layer_size(digest) {
+            return Ok(StoredLayer { digest: digest.into(), size });
+        }
+        self.add_layer(tar()?, source, Some(digest))
+    }
+
+    /// Bytes of file data in stored layer `digest`, as an image recorded
+    /// it; `None` if the layer is not stored.
+    fn layer_size(&self, digest: &str) -> Option<u64> {
+        if !self.layer_dir(digest).is_dir() || !self.tarsplit_path(digest).is_file() {
+            return None;
+        }
+        let index = self.read_index().ok()?;
+        let known = index.images.values().find_map(|r| {
+            r.layers.iter().position(|l| l == digest).and_then(|i| r.layer_sizes.get(i).copied())
+        });
+        Some(known.unwrap_or_else(|| tree_size(&self.layer_dir(digest))))
     }
 
     /// The extraction directories of processes that are gone (killed).
@@ -262,23 +348,50 @@ impl Store {
             .collect()
     }
 
-    fn add_image(
+    /// Records an image: its config file `config` (kept byte for byte; the
+    /// ID is its sha256) over stored layers `layers`, tagged `tags`.
+    pub(crate) fn add_image(
         &self,
-        name: &Reference,
-        layers: Vec<String>,
-        config: ImageConfig,
-        size: u64,
-        comment: &str,
-        created: u64,
+        tags: Vec<Reference>,
+        config: &[u8],
+        layers: &[StoredLayer],
     ) -> Result<ImageInfo> {
-        let record = ImageRecord { created, layers, config, size, comment: comment.to_string() };
-        let id = hex::encode(Sha256::digest(
-            serde_json::to_vec(&record).expect("an image record serializes"),
-        ));
+        let file: ConfigFile = serde_json::from_slice(config).map_err(|e| {
+            Error::invalid("image config", e.to_string(), "not an image config file")
+        })?;
+        file.config.validate()?;
+        let digests = file.layer_hexes()?;
+        let stored: Vec<&str> = layers.iter().map(|l| l.digest.as_str()).collect();
+        if digests != stored {
+            let why = format!("it lists {} layers, the image has {}", digests.len(), stored.len());
+            return Err(Error::invalid("image config", "rootfs.diff_ids", &why));
+        }
+        let id = hex::encode(Sha256::digest(config));
+        json_store::write_atomic(&self.config_path(&id), config)?;
+        let comment = file.history.iter().rev().find_map(|h| h.comment.clone()).unwrap_or_default();
+        let created = match file.created_seconds() {
+            0 => tool_cli::human::now(),
+            t => t,
+        };
+        let record = ImageRecord {
+            created,
+            layers: digests,
+            layer_sizes: layers.iter().map(|l| l.size).collect(),
+            config: file.config,
+            size: layers.iter().map(|l| l.size).sum(),
+            comment,
+        };
         let _lock = self.lock()?;
+        // A concurrent rm may have deleted a layer no image used yet.
+        if let Some(gone) = record.layers.iter().find(|d| !self.layer_dir(d).is_dir()) {
+            let why = "it was removed meanwhile (a concurrent rm or prune): load again";
+            return Err(Error::invalid("layer", format!("sha256:{gone}"), why));
+        }
         let mut index = self.read_index()?;
         index.images.insert(id.clone(), record);
-        index.tags.insert(name.to_string(), id.clone());
+        for tag in tags {
+            index.tags.insert(tag.to_string(), id.clone());
+        }
         self.write_index(&index)?;
         Ok(self.info(&index, &id))
     }
@@ -298,11 +411,28 @@ impl Store {
             layers: record
                 .layers
                 .iter()
-                .map(|d| LayerInfo { digest: format!("sha256:{d}"), path: self.layer_dir(d) })
+                .enumerate()
+                .map(|(i, d)| LayerInfo {
+                    digest: format!("sha256:{d}"),
+                    path: self.layer_dir(d),
+                    size: record.layer_sizes.get(i).copied().unwrap_or(0),
+                })
                 .collect(),
             config: record.config.clone(),
             comment: record.comment.clone(),
         }
+    }
+
+    /// The config file of image `id` (`sha256:` optional), as stored.
+    pub fn config_bytes(&self, id: &str) -> Result<Vec<u8>> {
+        let path = self.config_path(id.trim_start_matches("sha256:"));
+        fs::read(&path).map_err(Error::io("read", &path))
+    }
+
+    /// The config file of image `id`, parsed.
+    pub fn config_file(&self, id: &str) -> Result<ConfigFile> {
+        serde_json::from_slice(&self.config_bytes(id)?)
+            .map_err(|e| Error::invalid("image config", id, &e.to_string()))
     }
 
     /// Finds an image by `name[:tag]`, by full ID (`sha256:` optional) or by
@@ -340,10 +470,23 @@ impl Store {
         Ok(all)
     }
 
+    /// Tags image `source` as `target` (`docker tag`); a tag that named
+    /// another image moves.
+    pub fn tag(&self, source: &str, target: &Reference) -> Result<ImageInfo> {
+        let _lock = self.lock()?;
+        let mut index = self.read_index()?;
+        let id = self.resolve(&index, source)?;
+        index.tags.insert(target.to_string(), id.clone());
+        self.write_index(&index)?;
+        Ok(self.info(&index, &id))
+    }
+
     /// Removes a tag, or an image by ID with all its tags. An image left
-    /// without tags is deleted, and so is every layer no image uses any
-    /// more. Returns what was untagged and deleted, as `docker rmi` prints.
-    pub fn remove(&self, name: &str) -> Result<Vec<String>> {
+    /// without tags is deleted (unless `untag_only`: the image stays,
+    /// untagged, for the containers that use it), and so is every layer no
+    /// image uses any more. Returns what was untagged and deleted, as
+    /// `docker rmi` prints.
+    pub fn remove(&self, name: &str, untag_only: bool) -> Result<Vec<String>> {
         let _lock = self.lock()?;
         let mut index = self.read_index()?;
         let id = self.resolve(&index, name)?;
@@ -361,29 +504,98 @@ impl Store {
             index.tags.remove(&tag);
             report.push(format!("Untagged: {tag}"));
         }
-        if !index.tags.values().any(|v| *v == id) {
+        if !untag_only && !index.tags.values().any(|v| *v == id) {
             index.images.remove(&id);
             report.push(format!("Deleted: sha256:{id}"));
         }
         self.write_index(&index)?;
+        report.extend(self.remove_unused(&index)?);
+        Ok(report)
+    }
+
+    /// `image prune`: deletes untagged images (with `all`, every image)
+    /// but those in `keep` (image IDs containers use), then every layer and
+    /// config no image uses. Returns what was deleted.
+    pub fn prune(&self, all: bool, keep: &[String]) -> Result<Vec<String>> {
+        let _lock = self.lock()?;
+        let mut index = self.read_index()?;
+        let tagged: BTreeSet<String> = index.tags.values().cloned().collect();
+        let kept = |id: &String| keep.iter().any(|k| k.trim_start_matches("sha256:") == id);
+        let doomed: Vec<String> = index
+            .images
+            .keys()
+            .filter(|id| (all || !tagged.contains(*id)) && !kept(id))
+            .cloned()
+            .collect();
+        let mut report = Vec::new();
+        for id in doomed {
+            index.tags.retain(|tag, v| {
+                let gone = *v == id;
+                if gone {
+                    report.push(format!("untagged: {tag}"));
+                }
+                !gone
+            });
+            index.images.remove(&id);
+            report.push(format!("deleted: sha256:{id}"));
+        }
+        self.write_index(&index)?;
+        report.extend(self.remove_unused(&index)?);
+        Ok(report)
+    }
+
+    /// Deletes the layers, records and configs no image of `index` uses.
+    /// The caller holds the index lock.
+    fn remove_unused(&self, index: &Index) -> Result<Vec<String>> {
         let used: BTreeSet<&String> = index.images.values().flat_map(|r| &r.layers).collect();
-        let layers = fs::read_dir(self.dir.join("layers"))
-            .map_err(Error::io("list", self.dir.join("layers")))?;
-        for entry in layers.flatten() {
+        let mut report = Vec::new();
+        let layers = self.dir.join("layers");
+        for entry in fs::read_dir(&layers).map_err(Error::io("list", &layers))?.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.len() == 64 && !used.contains(&name) {
+                // The layer first: a layer in place always has its record.
                 remove_tree(&entry.path())?;
+                let _ = fs::remove_file(self.tarsplit_path(&name));
+                let _ = fs::remove_file(self.dir.join("locks").join(&name));
                 report.push(format!("Deleted: sha256:{name} (layer)"));
+            }
+        }
+        let configs = self.dir.join("configs");
+        for entry in fs::read_dir(&configs).map_err(Error::io("list", &configs))?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !index.images.contains_key(&name) && !json_store::is_temp(&name) {
+                let _ = fs::remove_file(entry.path());
             }
         }
         Ok(report)
     }
 }
 
+/// A config file as the store writes one: compact JSON, as Docker's.
+fn config_bytes(file: &ConfigFile) -> Vec<u8> {
+    serde_json::to_vec(file).expect("an image config serializes")
+}
+
+/// Bytes of regular file data under `dir`.
+fn tree_size(dir: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).into_iter().flatten().flatten() {
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(entry.path()),
+                Ok(t) if t.is_file() => total += entry.metadata().map_or(0, |m| m.len()),
+                _ => {}
+            }
+        }
+    }
+    total
+}
+
 /// Reads through to `inner` while hashing every byte.
-struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
+pub(crate) struct HashingReader<R> {
+    pub(crate) inner: R,
+    pub(crate) hasher: Sha256,
 }
 
 impl<R: Read> Read for HashingReader<R> {

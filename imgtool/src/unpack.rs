@@ -15,9 +15,30 @@
 //! component (`O_NOFOLLOW`, `AT_SYMLINK_NOFOLLOW`). Symlinks themselves are
 //! stored as they are: `/etc` in a link means the container's `/etc`.
 //!
-//! Owners, modes (setuid included) and modification times are kept, as the
-//! image needs them; directory times are set last, since creating entries in
-//! a directory changes its time.
+//! Owners, modes (setuid included), extended attributes (file capabilities
+//! such as ping's `security.capability`, from PAX `SCHILY.xattr.*` records)
+//! and modification times are kept, as the image needs them; directory times
+//! are set last, since creating entries in a directory changes its time.
+//!
+//! ## Whiteouts: a layer that deletes
+//!
+//! An image layer deletes a file of the layers below it with an empty
+//! entry `.wh.NAME` beside it, and hides a whole directory's lower contents
+//! with `DIR/.wh..wh..opq` (the OCI image spec, layer.md). overlayfs says
+//! the same in its own way (filesystems/overlayfs.rst): a *whiteout* is a
+//! character device 0/0 named NAME, an *opaque* directory carries the xattr
+//! `trusted.overlay.opaque=y` (`user.overlay.opaque` when mounted with
+//! `userxattr` in a user namespace; both are set). The conversion happens
+//! here, once, so the stored layers stack in overlayfs exactly as the image
+//! means. overlayfs's own xattrs in an archive are dropped: a layer must not
+//! redirect or hide paths but by whiteouts.
+//!
+//! ## The rest of the tar
+//!
+//! The [`Recorder`] keeps what `save` needs to give the tar back byte for
+//! byte (see [`crate::tarsplit`]). A tar cut short inside an entry is
+//! refused; one that ends at an entry boundary without tar's end-of-archive
+//! blocks is taken, as Docker and containerd take it (umoci writes those).
 
 use std::ffi::OsStr;
 use std::fs::File;
@@ -34,6 +55,13 @@ use nix::sys::time::TimeSpec;
 use nix::unistd::{fchownat, linkat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
 
 use crate::error::{Error, Result, ToolError};
+use crate::tarsplit::Recorder;
+
+/// The prefix of a whiteout entry's name, and the name of the opaque marker.
+pub const WHITEOUT: &str = ".wh.";
+pub const OPAQUE: &str = ".wh..wh..opq";
+/// The xattrs that make a directory opaque to overlayfs.
+pub const OPAQUE_XATTRS: [&str; 2] = ["trusted.overlay.opaque", "user.overlay.opaque"];
 
 /// What an extraction wrote.
 #[derive(Debug, Default)]
@@ -43,10 +71,11 @@ pub struct Unpacked {
     pub entries: u64,
 }
 
-/// Extracts `archive` into the empty directory `dir`.
-pub fn unpack<R: Read>(archive: R, dir: &Path) -> Result<Unpacked> {
+/// Extracts `archive` into the empty directory `dir`, recording it in
+/// `recorder`.
+pub fn unpack<R: Read>(archive: R, dir: &Path, recorder: &Recorder) -> Result<Unpacked> {
     let root = inroot::open_dir(dir)?;
-    let mut archive = tar::Archive::new(archive);
+    let mut archive = tar::Archive::new(recorder.reader(archive));
     let mut done = Unpacked::default();
     let mut dir_times = Vec::new();
     let entries = archive.entries().map_err(Error::io("read tar", dir))?;
@@ -71,6 +100,24 @@ pub fn unpack<R: Read>(archive: R, dir: &Path) -> Result<Unpacked> {
             let target = shown.clone();
             move |e: Errno| Error::sys(what, target, e)
         };
+        let xattrs = xattrs(&mut entry).map_err(|e| unsafe_entry(e.to_string()))?;
+
+        if let Some(hidden) = file.to_str().and_then(|f| f.strip_prefix(WHITEOUT)) {
+            if file == OPAQUE {
+                for attr in OPAQUE_XATTRS {
+                    set_xattr(&parent, None, attr, b"y").map_err(fail("mark opaque"))?;
+                }
+            } else if !hidden.starts_with(WHITEOUT) && !hidden.is_empty() {
+                // (`.wh..wh.*` other than the opaque marker are aufs's
+                // bookkeeping, meaningless here.)
+                let hidden = OsStr::new(hidden);
+                replace(&parent, hidden).map_err(fail("replace with a whiteout"))?;
+                mknodat(parent.as_fd(), hidden, SFlag::S_IFCHR, Mode::empty(), 0)
+                    .map_err(fail("create the whiteout for"))?;
+            }
+            done.entries += 1;
+            continue;
+        }
 
         if kind.is_dir() {
             match mkdirat(parent.as_fd(), file, Mode::from_bits_truncate(0o700)) {
@@ -83,7 +130,8 @@ pub fn unpack<R: Read>(archive: R, dir: &Path) -> Result<Unpacked> {
                 }
                 Err(e) => return Err(fail("create directory")(e)),
             }
-            meta.apply(&parent, file, false).map_err(fail("set owner, mode and time of"))?;
+            meta.apply(&parent, file, &xattrs, false)
+                .map_err(fail("set owner, mode and time of"))?;
             dir_times.push((name, meta.mtime));
         } else if kind.is_file() || kind.is_contiguous() {
             replace(&parent, file).map_err(fail("replace"))?;
@@ -94,10 +142,18 @@ pub fn unpack<R: Read>(archive: R, dir: &Path) -> Result<Unpacked> {
                 | OFlag::O_CLOEXEC;
             let fd = openat(parent.as_fd(), file, flags, Mode::from_bits_truncate(0o600))
                 .map_err(fail("create"))?;
-            let written =
-                io::copy(&mut entry, &mut File::from(fd)).map_err(Error::io("write", &raw))?;
+            let size = entry.size();
+            let written = recorder
+                .contents(&name, size, || io::copy(&mut entry, &mut File::from(fd)))
+                .and_then(|copied| copied)
+                .map_err(Error::io("write", &raw))?;
+            if written != size {
+                let why = format!("{written} of its {size} bytes: the archive is cut short");
+                return Err(unsafe_entry(why));
+            }
             done.size += written;
-            meta.apply(&parent, file, false).map_err(fail("set owner, mode and time of"))?;
+            meta.apply(&parent, file, &xattrs, false)
+                .map_err(fail("set owner, mode and time of"))?;
         } else if kind.is_symlink() {
             let target = entry
                 .link_name()
@@ -105,7 +161,7 @@ pub fn unpack<R: Read>(archive: R, dir: &Path) -> Result<Unpacked> {
                 .ok_or_else(|| unsafe_entry("a symlink without a target".into()))?;
             replace(&parent, file).map_err(fail("replace"))?;
             symlinkat(target.as_ref(), parent.as_fd(), file).map_err(fail("create symlink"))?;
-            meta.apply(&parent, file, true).map_err(fail("set owner and time of"))?;
+            meta.apply(&parent, file, &xattrs, true).map_err(fail("set owner and time of"))?;
         } else if kind.is_hard_link() {
             let target = entry
                 .link_name()
@@ -131,7 +187,8 @@ pub fn unpack<R: Read>(archive: R, dir: &Path) -> Result<Unpacked> {
             replace(&parent, file).map_err(fail("replace"))?;
             mknodat(parent.as_fd(), file, sflag, meta.mode, libc::makedev(major, minor))
                 .map_err(fail("create device"))?;
-            meta.apply(&parent, file, false).map_err(fail("set owner, mode and time of"))?;
+            meta.apply(&parent, file, &xattrs, false)
+                .map_err(fail("set owner, mode and time of"))?;
         } else if kind.is_gnu_sparse() {
             return Err(unsafe_entry("sparse files are not supported".into()));
         } else {
@@ -151,17 +208,18 @@ pub fn unpack<R: Read>(archive: R, dir: &Path) -> Result<Unpacked> {
 }
 
 /// The relative path of an entry, or `None` for the root itself (`./`).
-/// Refuses absolute names and `..`.
+/// An absolute name is taken relative to the layer's root, as Docker and
+/// containerd take it (umoci writes `/` and `/bin` entries); `..` is refused.
 fn clean_name(raw: &Path) -> Result<Option<PathBuf>> {
     let mut clean = PathBuf::new();
     for component in raw.components() {
         match component {
             Component::Normal(part) => clean.push(part),
-            Component::CurDir => {}
-            Component::RootDir | Component::Prefix(_) => {
+            Component::CurDir | Component::RootDir => {}
+            Component::Prefix(_) => {
                 return Err(Error::UnsafeEntry {
                     entry: raw.display().to_string(),
-                    why: "an absolute path".into(),
+                    why: "a path prefix".into(),
                 })
             }
             Component::ParentDir => {
@@ -237,6 +295,52 @@ fn remove(parent: &OwnedFd, name: &OsStr) -> nix::Result<()> {
     unlinkat(parent.as_fd(), name, UnlinkatFlags::NoRemoveDir)
 }
 
+/// The extended attributes a PAX header gives the entry
+/// (`SCHILY.xattr.NAME=VALUE`, as GNU tar and Docker write them), less
+/// overlayfs's own.
+fn xattrs<R: Read>(entry: &mut tar::Entry<R>) -> io::Result<Vec<(String, Vec<u8>)>> {
+    let mut found = Vec::new();
+    let Some(extensions) = entry.pax_extensions()? else { return Ok(found) };
+    for extension in extensions {
+        let extension = extension?;
+        let Ok(key) = extension.key() else { continue };
+        if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
+            if name.starts_with("trusted.overlay.") || name.starts_with("user.overlay.") {
+                continue;
+            }
+            found.push((name.to_string(), extension.value_bytes().to_vec()));
+        }
+    }
+    Ok(found)
+}
+
+/// Sets xattr `attr` on `name` in `dir` (or on `dir` itself), not
+/// following a symlink. There is no fd-relative lsetxattr before Linux
+/// 6.13's setxattrat(2), so the path goes through `/proc/self/fd`: the
+/// directory is the one opened beneath the layer, the last component is
+/// not followed (lsetxattr). `dir` itself is reached through its magic
+/// link, which setxattr must follow (lsetxattr would act on the link).
+fn set_xattr(dir: &OwnedFd, name: Option<&OsStr>, attr: &str, value: &[u8]) -> nix::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut path = inroot::fd_path(dir).into_bytes();
+    if let Some(name) = name {
+        path.push(b'/');
+        path.extend_from_slice(name.as_bytes());
+    }
+    let path = std::ffi::CString::new(path).map_err(|_| Errno::EINVAL)?;
+    let attr = std::ffi::CString::new(attr).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: both strings are NUL-terminated and outlive the call; the
+    // value is a valid buffer of its length.
+    let (ptr, len) = (value.as_ptr().cast(), value.len());
+    let rc = unsafe {
+        match name {
+            Some(_) => libc::lsetxattr(path.as_ptr(), attr.as_ptr(), ptr, len, 0),
+            None => libc::setxattr(path.as_ptr(), attr.as_ptr(), ptr, len, 0),
+        }
+    };
+    Errno::result(rc).map(drop)
+}
+
 /// Owner, mode and time from the tar header.
 struct Meta {
     mode: Mode,
@@ -246,9 +350,16 @@ struct Meta {
 }
 
 impl Meta {
-    /// Owner first: chown(2) clears the setuid and setgid bits, so the
-    /// mode must come after it. Symlinks have no mode of their own.
-    fn apply(&self, parent: &OwnedFd, name: &OsStr, symlink: bool) -> nix::Result<()> {
+    /// Owner first: chown(2) clears the setuid and setgid bits and the
+    /// file capability (`security.capability`), so the mode and the xattrs
+    /// must come after it. Symlinks have no mode of their own.
+    fn apply(
+        &self,
+        parent: &OwnedFd,
+        name: &OsStr,
+        xattrs: &[(String, Vec<u8>)],
+        symlink: bool,
+    ) -> nix::Result<()> {
         fchownat(
             parent.as_fd(),
             name,
@@ -258,6 +369,9 @@ impl Meta {
         )?;
         if !symlink {
             fchmodat(parent.as_fd(), name, self.mode, FchmodatFlags::NoFollowSymlink)?;
+        }
+        for (attr, value) in xattrs {
+            set_xattr(parent, Some(name), attr, value)?;
         }
         let t = TimeSpec::new(self.mtime, 0);
         utimensat(parent.as_fd(), name, &t, &t, UtimensatFlags::NoFollowSymlink)
@@ -272,7 +386,10 @@ mod tests {
     fn names_are_cleaned_and_escapes_refused() {
         assert_eq!(clean_name(Path::new("./bin/sh")).unwrap(), Some(PathBuf::from("bin/sh")));
         assert_eq!(clean_name(Path::new("./")).unwrap(), None);
-        assert!(clean_name(Path::new("/etc/passwd")).is_err());
+        assert_eq!(
+            clean_name(Path::new("/etc/passwd")).unwrap(),
+            Some(PathBuf::from("etc/passwd"))
+        );
         assert!(clean_name(Path::new("a/../../etc")).is_err());
     }
 }

@@ -157,6 +157,7 @@ pub struct Store {
 
 impl Store {
     pub fn open(root: &Path) -> Result<Store> {
+        tool_cli::root::make_private(root).map_err(Error::io("create", root))?;
         let dir = root.join("networks");
         fs::create_dir_all(&dir).map_err(Error::io("create", &dir))?;
         Ok(Store::at(root))

@@ -1,0 +1,179 @@
+//! `images`, `image ls|rm|inspect|history|prune|load|save|import|tag`,
+//! `rmi`, `load`, `save`, `import`, `tag`, `history`: Docker's image
+//! commands, each one `imgtool` command (the store and every archive format
+//! are imgtool's). What the front adds is Docker's output and the one fact
+//! imgtool cannot know: which images containers use.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::cli::{Format, ImageCommand, ImagesArgs, RmiArgs};
+use crate::error::{Error, Result, ToolError};
+use crate::state::Containers;
+use crate::tools::{run_json, Tools};
+
+pub fn image(root: &Path, command: ImageCommand) -> Result<i32> {
+    match command {
+        ImageCommand::Ls(args) => images(root, args),
+        ImageCommand::Rm(args) => rmi(root, args),
+        ImageCommand::Inspect { images } => inspect(root, &images),
+        ImageCommand::History { image, format, no_trunc } => {
+            history(root, &image, format, no_trunc)
+        }
+        ImageCommand::Prune { all, force } => prune(root, all, force),
+        ImageCommand::Load { input, quiet } => load(root, input.as_deref(), quiet),
+        ImageCommand::Save { output, images } => save(root, output.as_deref(), &images),
+        ImageCommand::Import { file, name, change, message } => {
+            import(root, &file, name.as_deref(), &change, &message)
+        }
+        ImageCommand::Tag { source, target } => tag(root, &source, &target),
+    }
+}
+
+pub fn images(root: &Path, args: ImagesArgs) -> Result<i32> {
+    let mut argv = vec!["ls", "--format", args.format.name()];
+    if args.quiet {
+        argv.push("-q");
+    }
+    pass_through(&mut Tools::new(root).imgtool(argv)?)
+}
+
+/// `rmi`: refused for an image a container uses; with `-f` such an image
+/// loses its names but stays (untagged) until its containers are gone, as
+/// Docker's does, so no container loses its layers.
+pub fn rmi(root: &Path, args: RmiArgs) -> Result<i32> {
+    let tools = Tools::new(root);
+    let containers = Containers::open(root)?.all()?;
+    let mut status = 0;
+    for name in &args.images {
+        let Some(image) = tools.inspect(name)? else {
+            eprintln!("Error: No such image: {name}");
+            status = 1;
+            continue;
+        };
+        let user = containers.iter().find(|c| c.config.image_id == image.id);
+        let mut cmd = tools.imgtool(["rm"])?;
+        match user {
+            Some(user) if !args.force => {
+                return Err(Error::ImageInUse {
+                    image: name.clone(),
+                    id: user.short_id().into(),
+                    name: user.config.name.clone(),
+                })
+            }
+            Some(_) => cmd.arg("--untag"),
+            None => &mut cmd,
+        };
+        if pass_through(cmd.arg(name))? != 0 {
+            status = 1;
+        }
+    }
+    Ok(status)
+}
+
+fn inspect(root: &Path, images: &[String]) -> Result<i32> {
+    let tools = Tools::new(root);
+    let mut found = Vec::new();
+    for name in images {
+        match tools.inspect(name)? {
+            Some(image) => found.push(image),
+            None => {
+                tool_cli::print_json(&found);
+                return Err(Error::NoSuchImage(name.clone()));
+            }
+        }
+    }
+    tool_cli::print_json(&found);
+    Ok(0)
+}
+
+fn history(root: &Path, image: &str, format: Format, no_trunc: bool) -> Result<i32> {
+    let mut cmd = Tools::new(root).imgtool(["history", "--format", format.name(), image])?;
+    if no_trunc {
+        cmd.arg("--no-trunc");
+    }
+    pass_through(&mut cmd)
+}
+
+/// `image prune [-a]`: untagged images (all unused with `-a`) no
+/// container uses, then the layers no image uses.
+fn prune(root: &Path, all: bool, force: bool) -> Result<i32> {
+    let warning = match all {
+        true => "WARNING! This will remove all images without at least one container associated to them.",
+        false => "WARNING! This will remove all dangling images.",
+    };
+    if !force
+        && !crate::lifecycle::confirm(&format!(
+            "{warning}\nAre you sure you want to continue? [y/N] "
+        ))?
+    {
+        return Ok(0);
+    }
+    let mut cmd = Tools::new(root).imgtool(["prune"])?;
+    if all {
+        cmd.arg("--all");
+    }
+    for container in Containers::open(root)?.all()? {
+        cmd.arg("--keep").arg(&container.config.image_id);
+    }
+    pass_through(&mut cmd)
+}
+
+/// `load`: Docker's lines, one per image.
+fn load(root: &Path, input: Option<&Path>, quiet: bool) -> Result<i32> {
+    let mut cmd = Tools::new(root).imgtool(["load", "-i"])?;
+    cmd.arg(input.unwrap_or(Path::new("-"))).stdin(Stdio::inherit());
+    let loaded: Vec<imgtool::ImageInfo> = run_json(cmd, "imgtool")?.unwrap_or_default();
+    if !quiet {
+        for image in loaded {
+            match image.repo_tags.is_empty() {
+                true => println!("Loaded image ID: {}", image.id),
+                false => image.repo_tags.iter().for_each(|t| println!("Loaded image: {t}")),
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn save(root: &Path, output: Option<&Path>, images: &[String]) -> Result<i32> {
+    let mut cmd = Tools::new(root).imgtool(["save"])?;
+    if let Some(output) = output {
+        cmd.arg("-o").arg(output);
+    }
+    pass_through(cmd.args(images))
+}
+
+/// `import FILE|- [REPOSITORY[:TAG]]`: prints the new image's ID.
+pub fn import(
+    root: &Path,
+    file: &Path,
+    name: Option<&str>,
+    change: &[String],
+    message: &str,
+) -> Result<i32> {
+    let mut cmd = Tools::new(root).imgtool(["import", "--message", message])?;
+    for instruction in change {
+        cmd.arg("--change").arg(instruction);
+    }
+    cmd.arg(file).args(name).stdin(Stdio::inherit());
+    let image: imgtool::ImageInfo =
+        run_json(cmd, "imgtool")?.ok_or_else(|| Error::NoSuchImage(file.display().to_string()))?;
+    println!("{}", image.id);
+    Ok(0)
+}
+
+pub fn tag(root: &Path, source: &str, target: &str) -> Result<i32> {
+    let cmd = Tools::new(root).imgtool(["tag", source, target])?;
+    match run_json::<imgtool::ImageInfo>(cmd, "imgtool")? {
+        Some(_) => Ok(0),
+        None => Err(Error::NoSuchImage(source.into())),
+    }
+}
+
+/// Runs an imgtool command with our stdio. It has said what went wrong;
+/// we fail with Docker's 1, whatever imgtool's own status (125, or 2 for
+/// no such image).
+pub fn pass_through(cmd: &mut Command) -> Result<i32> {
+    let status = cmd.status().map_err(Error::io("run", "imgtool"))?;
+    Ok(if status.success() { 0 } else { 1 })
+}

@@ -1,0 +1,176 @@
+//! Packing a container's writable layer into a layer tar (`commit`).
+//!
+//! The inverse of [`crate::unpack`]'s whiteout conversion: in overlayfs's
+//! upper directory a deleted file is a character device 0/0 and a
+//! directory that replaced a lower one carries `trusted.overlay.opaque=y`
+//! (filesystems/overlayfs.rst); in a layer tar they are an empty
+//! `.wh.NAME` entry and a `DIR/.wh..wh..opq` entry (the OCI image spec,
+//! layer.md). Hard links within the layer stay hard links, xattrs travel as
+//! PAX `SCHILY.xattr.*` records (overlayfs's own are left out), and entries
+//! are sorted, so the same tree always packs to the same tar.
+//!
+//! The tree is walked through directory descriptors opened with
+//! `O_NOFOLLOW`, never through paths: a running container can swap a
+//! directory for a symlink under us, and must not make us pack host files.
+
+use std::collections::HashMap;
+use std::ffi::{CString, OsStr, OsString};
+use std::fs;
+use std::io::{self, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{openat, OFlag};
+use nix::sys::stat::Mode;
+
+use crate::unpack::{OPAQUE, OPAQUE_XATTRS, WHITEOUT};
+
+/// Packs the tree `dir` into `out` as a layer tar.
+pub fn pack_layer(dir: &Path, out: impl Write) -> io::Result<()> {
+    let root = inroot::open_dir(dir).map_err(io::Error::other)?;
+    let root = openat(root.as_fd(), ".", dir_flags(), Mode::empty())?;
+    let mut packer = Packer { tar: tar::Builder::new(out), links: HashMap::new() };
+    packer.dir(&root, Path::new(""))?;
+    packer.tar.finish()
+}
+
+fn dir_flags() -> OFlag {
+    OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC
+}
+
+struct Packer<W: Write> {
+    tar: tar::Builder<W>,
+    /// (device, inode) → the first path packed, for hard links.
+    links: HashMap<(u64, u64), PathBuf>,
+}
+
+impl<W: Write> Packer<W> {
+    /// Packs the entries of directory `fd`, which is `rel` in the layer.
+    fn dir(&mut self, fd: &OwnedFd, rel: &Path) -> io::Result<()> {
+        let mut names: Vec<OsString> = fs::read_dir(proc_path(fd, None))?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<io::Result<_>>()?;
+        names.sort();
+        for name in names {
+            let path = rel.join(&name);
+            let at = proc_path(fd, Some(&name));
+            let meta = fs::symlink_metadata(&at)?;
+            let kind = meta.file_type();
+            if kind.is_char_device() && meta.rdev() == 0 {
+                let mut whiteout = OsString::from(WHITEOUT);
+                whiteout.push(&name);
+                self.empty_file(&rel.join(whiteout), &meta)?;
+                continue;
+            }
+            let mut header = tar::Header::new_gnu();
+            header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
+            self.xattrs(&at)?;
+            if kind.is_dir() {
+                header.set_size(0);
+                self.tar.append_data(&mut header, &path, io::empty())?;
+                let sub = openat(fd.as_fd(), name.as_os_str(), dir_flags(), Mode::empty())?;
+                if is_opaque(&at) {
+                    self.empty_file(&path.join(OPAQUE), &meta)?;
+                }
+                self.dir(&sub, &path)?;
+            } else if kind.is_symlink() {
+                let target = fs::read_link(&at)?;
+                self.tar.append_link(&mut header, &path, target)?;
+            } else if let Some(first) = (meta.nlink() > 1 && kind.is_file())
+                .then(|| self.links.get(&(meta.dev(), meta.ino())))
+                .flatten()
+            {
+                let first = first.clone();
+                header.set_entry_type(tar::EntryType::Link);
+                header.set_size(0);
+                self.tar.append_link(&mut header, &path, first)?;
+            } else if kind.is_file() {
+                let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+                let file =
+                    fs::File::from(openat(fd.as_fd(), name.as_os_str(), flags, Mode::empty())?);
+                self.tar.append_data(&mut header, &path, file)?;
+                if meta.nlink() > 1 {
+                    self.links.insert((meta.dev(), meta.ino()), path);
+                }
+            } else {
+                // Devices, fifos, sockets: the header says it all.
+                header.set_size(0);
+                self.tar.append_data(&mut header, &path, io::empty())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn empty_file(&mut self, path: &Path, like: &fs::Metadata) -> io::Result<()> {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_mode(0o644);
+        header.set_size(0);
+        header.set_mtime(like.mtime().max(0) as u64);
+        self.tar.append_data(&mut header, path, io::empty())
+    }
+
+    /// Writes a PAX header with the xattrs of `at`, if it has any that
+    /// are not overlayfs's.
+    fn xattrs(&mut self, at: &Path) -> io::Result<()> {
+        let found: Vec<(String, Vec<u8>)> = list_xattrs(at)?
+            .into_iter()
+            .filter(|n| !n.starts_with("trusted.overlay.") && !n.starts_with("user.overlay."))
+            .filter_map(|n| get_xattr(at, &n).map(|v| (format!("SCHILY.xattr.{n}"), v)))
+            .collect();
+        if !found.is_empty() {
+            self.tar
+                .append_pax_extensions(found.iter().map(|(k, v)| (k.as_str(), v.as_slice())))?;
+        }
+        Ok(())
+    }
+}
+
+/// `/proc/self/fd/N[/NAME]`: a path that reaches NAME in directory `fd`
+/// without resolving anything but `fd` itself (the l* calls do not follow
+/// NAME if it is a symlink).
+fn proc_path(fd: &OwnedFd, name: Option<&OsStr>) -> PathBuf {
+    let dir = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+    match name {
+        Some(name) => dir.join(name),
+        None => dir,
+    }
+}
+
+fn is_opaque(at: &Path) -> bool {
+    OPAQUE_XATTRS.iter().any(|attr| get_xattr(at, attr).as_deref() == Some(b"y"))
+}
+
+fn list_xattrs(at: &Path) -> io::Result<Vec<String>> {
+    let path = CString::new(at.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: a NUL-terminated path and a buffer of the length given.
+    let n = unsafe { libc::llistxattr(path.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        // Filesystems without xattrs have none to list.
+        return if e.raw_os_error() == Some(libc::ENOTSUP) { Ok(vec![]) } else { Err(e) };
+    }
+    buf.truncate(n as usize);
+    Ok(buf
+        .split(|b| *b == 0)
+        .filter(|n| !n.is_empty())
+        .map(|n| OsString::from_vec(n.to_vec()).to_string_lossy().into_owned())
+        .collect())
+}
+
+fn get_xattr(at: &Path, name: &str) -> Option<Vec<u8>> {
+    let path = CString::new(at.as_os_str().as_bytes()).ok()?;
+    let name = CString::new(name).ok()?;
+    let mut buf = vec![0u8; 65536];
+    // SAFETY: NUL-terminated strings and a buffer of the length given.
+    let n = unsafe {
+        libc::lgetxattr(path.as_ptr(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
+    };
+    (n >= 0).then(|| {
+        buf.truncate(n as usize);
+        buf
+    })
+}
