@@ -147,6 +147,13 @@ pub enum Command {
         #[arg(value_name = "TARGET_IMAGE[:TAG]")]
         target: String,
     },
+    /// Export a container's filesystem as a tar archive (standard output by default)
+    Export {
+        container: String,
+        /// Write to FILE
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Show the history of an image
     History {
         image: String,

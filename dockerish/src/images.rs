@@ -122,8 +122,11 @@ fn prune(root: &Path, all: bool, force: bool) -> Result<i32> {
 /// `load`: Docker's lines, one per image.
 fn load(root: &Path, input: Option<&Path>, quiet: bool) -> Result<i32> {
     let mut cmd = Tools::new(root).imgtool(["load", "-i"])?;
-    cmd.arg(input.unwrap_or(Path::new("-"))).stdin(Stdio::inherit());
-    let loaded: Vec<imgtool::ImageInfo> = run_json(cmd, "imgtool")?.unwrap_or_default();
+    cmd.arg(input.unwrap_or(Path::new("-")));
+    if quiet {
+        cmd.arg("--quiet");
+    }
+    let Some(loaded) = with_terminal::<Vec<imgtool::ImageInfo>>(cmd)? else { return Ok(1) };
     if !quiet {
         for image in loaded {
             match image.repo_tags.is_empty() {
@@ -155,11 +158,28 @@ pub fn import(
     for instruction in change {
         cmd.arg("--change").arg(instruction);
     }
-    cmd.arg(file).args(name).stdin(Stdio::inherit());
-    let image: imgtool::ImageInfo =
-        run_json(cmd, "imgtool")?.ok_or_else(|| Error::NoSuchImage(file.display().to_string()))?;
+    cmd.arg(file).args(name);
+    let Some(image) = with_terminal::<imgtool::ImageInfo>(cmd)? else { return Ok(1) };
     println!("{}", image.id);
     Ok(0)
+}
+
+/// Runs an imgtool command that reads our standard input and shows its
+/// progress (and its errors) on our standard error; its JSON output, or
+/// `None` when it failed (it has said why).
+fn with_terminal<T: serde::de::DeserializeOwned>(mut cmd: Command) -> Result<Option<T>> {
+    let out = cmd
+        .stdin(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .output()
+        .map_err(Error::io("run", "imgtool"))?;
+    if !out.status.success() {
+        return Ok(None);
+    }
+    serde_json::from_slice(&out.stdout)
+        .map(Some)
+        .map_err(|e| Error::Tool { tool: "imgtool".into(), why: format!("unreadable output: {e}") })
 }
 
 pub fn tag(root: &Path, source: &str, target: &str) -> Result<i32> {
@@ -168,6 +188,27 @@ pub fn tag(root: &Path, source: &str, target: &str) -> Result<i32> {
         Some(_) => Ok(0),
         None => Err(Error::NoSuchImage(source.into())),
     }
+}
+
+/// `export`: the container's filesystem (its writable layer over its
+/// image's), running or not, without its volumes and kernel filesystems,
+/// as Docker's.
+pub fn export(root: &Path, key: &str, output: Option<&Path>) -> Result<i32> {
+    let container = Containers::open(root)?.find(key)?;
+    if let Some(range) = &container.config.security.userns {
+        let why =
+            format!("it runs in a user namespace (host ids {range}); its files hold shifted ids");
+        return Err(Error::invalid("export of container", key, why));
+    }
+    let mut cmd = Tools::new(root).imgtool(["export", "--layer"])?;
+    cmd.arg(container.dir.join("upper"));
+    for layer in &container.config.layers {
+        cmd.arg("--layer").arg(layer);
+    }
+    if let Some(output) = output {
+        cmd.arg("-o").arg(output);
+    }
+    pass_through(&mut cmd)
 }
 
 /// Runs an imgtool command with our stdio. It has said what went wrong;

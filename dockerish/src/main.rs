@@ -53,6 +53,9 @@ fn main() {
             (images::image(&root, ImageCommand::History { image, format, no_trunc }), 1)
         }
         Command::Image(command) => (images::image(&root, command), 1),
+        Command::Export { container, output } => {
+            (images::export(&root, &container, output.as_deref()), 1)
+        }
         Command::Stats(args) => (resources::stats(&root, args), 1),
         Command::Pause { containers } => (resources::pause(&root, &containers, true), 1),
         Command::Unpause { containers } => (resources::pause(&root, &containers, false), 1),

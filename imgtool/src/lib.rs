@@ -32,6 +32,7 @@ pub mod compression;
 pub mod config;
 pub mod error;
 pub mod pack;
+pub mod progress;
 pub mod reference;
 pub mod store;
 pub mod tarsplit;

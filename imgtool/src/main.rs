@@ -47,6 +47,9 @@ enum Command {
         /// Comment recorded with the image
         #[arg(short, long, default_value = "")]
         message: String,
+        /// No progress on the terminal
+        #[arg(short, long)]
+        quiet: bool,
         /// Default command of the image (repeat for each argument)
         #[arg(long = "cmd", value_name = "ARG")]
         cmd: Vec<String>,
@@ -79,6 +82,9 @@ enum Command {
         /// The archive or OCI layout directory (default: standard input)
         #[arg(short, long, default_value = "-", value_name = "FILE")]
         input: PathBuf,
+        /// No progress on the terminal
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// Save images to an archive that docker, podman and skopeo load
     Save {
@@ -89,6 +95,15 @@ enum Command {
         output: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "docker")]
         format: SaveFormat,
+    },
+    /// Write the tree that layers show, merged as overlayfs merges them, as one tar (docker export)
+    Export {
+        /// A layer directory, topmost first (a container's writable layer first of all; repeatable)
+        #[arg(long = "layer", required = true, value_name = "DIR")]
+        layers: Vec<PathBuf>,
+        /// Write to FILE (default: standard output, not a terminal)
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Give image SOURCE another name TARGET
     Tag { source: String, target: Reference },
@@ -162,7 +177,8 @@ enum SaveFormat {
 fn run(cli: Cli) -> Result<i32, Error> {
     let store = Store::open(&cli.root.path)?;
     match cli.command {
-        Command::Import { file, name, change, message, cmd, env, workdir } => {
+        Command::Import { file, name, change, message, quiet, cmd, env, workdir } => {
+            let store = store.with_progress(imgtool::progress::wanted(quiet));
             let input: Box<dyn Read> = if file.as_os_str() == "-" {
                 Box::new(io::stdin().lock())
             } else {
@@ -211,14 +227,20 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 &comment,
             )?);
         }
-        Command::Load { input } => print_json(&archive::load(&store, &input)?),
+        Command::Load { input, quiet } => {
+            let store = store.with_progress(imgtool::progress::wanted(quiet));
+            print_json(&archive::load(&store, &input)?)
+        }
         Command::Save { images, output, format } => {
             let format = match format {
                 SaveFormat::Docker => ArchiveFormat::Docker,
                 SaveFormat::Oci => ArchiveFormat::Oci,
             };
-            save(&store, &images, format, output.as_deref())?;
+            write_archive(output.as_deref(), |out| archive::save(&store, &images, format, out))?;
         }
+        Command::Export { layers, output } => write_archive(output.as_deref(), |out| {
+            imgtool::pack::pack_merged(&layers, out).map_err(Error::io("export", &layers[0]))
+        })?,
         Command::Tag { source, target } => print_json(&store.tag(&source, &target)?),
         Command::History { image, format, no_trunc } => {
             let image = store.inspect(&image)?;
@@ -274,11 +296,9 @@ fn shown(file: &Path) -> String {
 /// Writes the archive to `output` (replaced by rename when whole, so a
 /// failed save leaves no half archive), or to standard output if that is
 /// not a terminal.
-fn save(
-    store: &Store,
-    images: &[String],
-    format: ArchiveFormat,
+fn write_archive(
     output: Option<&Path>,
+    write: impl FnOnce(&mut dyn Write) -> Result<(), Error>,
 ) -> Result<(), Error> {
     match output.filter(|o| o.as_os_str() != "-") {
         Some(path) => {
@@ -286,7 +306,7 @@ fn save(
             let tmp =
                 tempfile::NamedTempFile::new_in(dir).map_err(Error::io("create a file in", dir))?;
             let mut out = io::BufWriter::with_capacity(1 << 20, tmp);
-            archive::save(store, images, format, &mut out)?;
+            write(&mut out)?;
             let tmp = out.into_inner().map_err(|e| Error::io("write", path)(e.into_error()))?;
             tmp.persist(path).map_err(|e| Error::io("write", path)(e.error))?;
         }
@@ -296,7 +316,7 @@ fn save(
         }
         None => {
             let mut out = io::BufWriter::with_capacity(1 << 20, io::stdout().lock());
-            archive::save(store, images, format, &mut out)?;
+            write(&mut out)?;
             out.flush().map_err(Error::io("write", "standard output"))?;
         }
     }

@@ -1,4 +1,5 @@
-//! Packing a container's writable layer into a layer tar (`commit`).
+//! Packing a container's writable layer into a layer tar (`commit`), and
+//! a stack of layers into the one tree they show (`export`).
 //!
 //! The inverse of [`crate::unpack`]'s whiteout conversion: in overlayfs's
 //! upper directory a deleted file is a character device 0/0 and a
@@ -8,6 +9,11 @@
 //! layer.md). Hard links within the layer stay hard links, xattrs travel as
 //! PAX `SCHILY.xattr.*` records (overlayfs's own are left out), and entries
 //! are sorted, so the same tree always packs to the same tar.
+//!
+//! `export` packs what overlayfs would show, without mounting it: for each
+//! name, the topmost layer that has it wins; a whiteout hides it and the
+//! layers below; a directory merges with the directories of the same name
+//! below it, down to the first opaque one or the first non-directory.
 //!
 //! The tree is walked through directory descriptors opened with
 //! `O_NOFOLLOW`, never through paths: a running container can swap a
@@ -29,11 +35,35 @@ use crate::unpack::{OPAQUE, OPAQUE_XATTRS, WHITEOUT};
 
 /// Packs the tree `dir` into `out` as a layer tar.
 pub fn pack_layer(dir: &Path, out: impl Write) -> io::Result<()> {
-    let root = inroot::open_dir(dir).map_err(io::Error::other)?;
-    let root = openat(root.as_fd(), ".", dir_flags(), Mode::empty())?;
     let mut packer = Packer { tar: tar::Builder::new(out), links: HashMap::new() };
-    packer.dir(&root, Path::new(""))?;
+    packer.dir(&open(dir)?, Path::new(""))?;
     packer.tar.finish()
+}
+
+/// Packs the union of layer trees `layers` (topmost first, a container's
+/// writable layer first of all) into `out`: `docker export`.
+pub fn pack_merged(layers: &[impl AsRef<Path>], out: impl Write) -> io::Result<()> {
+    let fds = layers.iter().map(|l| open(l.as_ref())).collect::<io::Result<Vec<_>>>()?;
+    let mut packer = Packer { tar: tar::Builder::new(out), links: HashMap::new() };
+    packer.merged(&fds, Path::new(""))?;
+    packer.tar.finish()
+}
+
+fn open(dir: &Path) -> io::Result<OwnedFd> {
+    let root = inroot::open_dir(dir).map_err(io::Error::other)?;
+    Ok(openat(root.as_fd(), ".", dir_flags(), Mode::empty())?)
+}
+
+fn is_whiteout(meta: &fs::Metadata) -> bool {
+    meta.file_type().is_char_device() && meta.rdev() == 0
+}
+
+fn names(fd: &OwnedFd) -> io::Result<Vec<OsString>> {
+    let mut names: Vec<OsString> = fs::read_dir(proc_path(fd, None))?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<io::Result<_>>()?;
+    names.sort();
+    Ok(names)
 }
 
 fn dir_flags() -> OFlag {
@@ -47,58 +77,110 @@ struct Packer<W: Write> {
 }
 
 impl<W: Write> Packer<W> {
-    /// Packs the entries of directory `fd`, which is `rel` in the layer.
+    /// Packs the entries of directory `fd`, which is `rel` in the layer,
+    /// whiteouts and opaque directories as layer tars say them.
     fn dir(&mut self, fd: &OwnedFd, rel: &Path) -> io::Result<()> {
-        let mut names: Vec<OsString> = fs::read_dir(proc_path(fd, None))?
-            .map(|e| e.map(|e| e.file_name()))
-            .collect::<io::Result<_>>()?;
-        names.sort();
-        for name in names {
+        for name in names(fd)? {
             let path = rel.join(&name);
             let at = proc_path(fd, Some(&name));
             let meta = fs::symlink_metadata(&at)?;
-            let kind = meta.file_type();
-            if kind.is_char_device() && meta.rdev() == 0 {
+            if is_whiteout(&meta) {
                 let mut whiteout = OsString::from(WHITEOUT);
                 whiteout.push(&name);
                 self.empty_file(&rel.join(whiteout), &meta)?;
                 continue;
             }
-            let mut header = tar::Header::new_gnu();
-            header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
-            self.xattrs(&at)?;
-            if kind.is_dir() {
-                header.set_size(0);
-                self.tar.append_data(&mut header, &path, io::empty())?;
-                let sub = openat(fd.as_fd(), name.as_os_str(), dir_flags(), Mode::empty())?;
+            self.entry(fd, &name, &path, &meta)?;
+            if meta.is_dir() {
                 if is_opaque(&at) {
                     self.empty_file(&path.join(OPAQUE), &meta)?;
                 }
-                self.dir(&sub, &path)?;
-            } else if kind.is_symlink() {
-                let target = fs::read_link(&at)?;
-                self.tar.append_link(&mut header, &path, target)?;
-            } else if let Some(first) = (meta.nlink() > 1 && kind.is_file())
-                .then(|| self.links.get(&(meta.dev(), meta.ino())))
-                .flatten()
-            {
-                let first = first.clone();
-                header.set_entry_type(tar::EntryType::Link);
-                header.set_size(0);
-                self.tar.append_link(&mut header, &path, first)?;
-            } else if kind.is_file() {
-                let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-                let file =
-                    fs::File::from(openat(fd.as_fd(), name.as_os_str(), flags, Mode::empty())?);
-                self.tar.append_data(&mut header, &path, file)?;
-                if meta.nlink() > 1 {
-                    self.links.insert((meta.dev(), meta.ino()), path);
-                }
-            } else {
-                // Devices, fifos, sockets: the header says it all.
-                header.set_size(0);
-                self.tar.append_data(&mut header, &path, io::empty())?;
+                self.dir(
+                    &openat(fd.as_fd(), name.as_os_str(), dir_flags(), Mode::empty())?,
+                    &path,
+                )?;
             }
+        }
+        Ok(())
+    }
+
+    /// Packs the union of directories `fds` (topmost first), which are
+    /// `rel` in the merged tree.
+    fn merged(&mut self, fds: &[OwnedFd], rel: &Path) -> io::Result<()> {
+        let mut all = std::collections::BTreeSet::new();
+        for fd in fds {
+            all.extend(names(fd)?);
+        }
+        for name in all {
+            let mut top: Option<(usize, fs::Metadata)> = None;
+            let mut below = Vec::new();
+            for (i, fd) in fds.iter().enumerate() {
+                let at = proc_path(fd, Some(&name));
+                let Ok(meta) = fs::symlink_metadata(&at) else { continue };
+                if is_whiteout(&meta) {
+                    break;
+                }
+                let is_dir = meta.is_dir();
+                if top.as_ref().is_some_and(|(_, t)| !t.is_dir()) || (top.is_some() && !is_dir) {
+                    break;
+                }
+                if is_dir {
+                    below.push(openat(fd.as_fd(), name.as_os_str(), dir_flags(), Mode::empty())?);
+                }
+                let opaque = is_dir && is_opaque(&at);
+                top.get_or_insert((i, meta));
+                if opaque {
+                    break;
+                }
+            }
+            let Some((i, meta)) = top else { continue };
+            let path = rel.join(&name);
+            self.entry(&fds[i], &name, &path, &meta)?;
+            if meta.is_dir() {
+                self.merged(&below, &path)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Packs one entry `name` of directory `fd` as `path` (a directory's
+    /// header only).
+    fn entry(
+        &mut self,
+        fd: &OwnedFd,
+        name: &OsStr,
+        path: &Path,
+        meta: &fs::Metadata,
+    ) -> io::Result<()> {
+        let (at, kind, path) = (proc_path(fd, Some(name)), meta.file_type(), path.to_path_buf());
+        let mut header = tar::Header::new_gnu();
+        header.set_metadata_in_mode(meta, tar::HeaderMode::Complete);
+        self.xattrs(&at)?;
+        if kind.is_dir() {
+            header.set_size(0);
+            self.tar.append_data(&mut header, &path, io::empty())?;
+        } else if kind.is_symlink() {
+            let target = fs::read_link(&at)?;
+            self.tar.append_link(&mut header, &path, target)?;
+        } else if let Some(first) = (meta.nlink() > 1 && kind.is_file())
+            .then(|| self.links.get(&(meta.dev(), meta.ino())))
+            .flatten()
+        {
+            let first = first.clone();
+            header.set_entry_type(tar::EntryType::Link);
+            header.set_size(0);
+            self.tar.append_link(&mut header, &path, first)?;
+        } else if kind.is_file() {
+            let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+            let file = fs::File::from(openat(fd.as_fd(), name, flags, Mode::empty())?);
+            self.tar.append_data(&mut header, &path, file)?;
+            if meta.nlink() > 1 {
+                self.links.insert((meta.dev(), meta.ino()), path);
+            }
+        } else {
+            // Devices, fifos, sockets: the header says it all.
+            header.set_size(0);
+            self.tar.append_data(&mut header, &path, io::empty())?;
         }
         Ok(())
     }

@@ -115,6 +115,8 @@ pub struct StoredLayer {
 /// An image store under a state root.
 pub struct Store {
     dir: PathBuf,
+    /// Show each extraction's progress on standard error ([`crate::progress`]).
+    progress: bool,
 }
 
 impl Store {
@@ -125,7 +127,13 @@ impl Store {
         for sub in ["layers", "configs", "tarsplit", "locks"] {
             fs::create_dir_all(dir.join(sub)).map_err(Error::io("create", dir.join(sub)))?;
         }
-        Ok(Store { dir })
+        Ok(Store { dir, progress: false })
+    }
+
+    /// Shows the progress of extractions (`load`, `import`) if `show`.
+    pub fn with_progress(mut self, show: bool) -> Store {
+        self.progress = show;
+        self
     }
 
     pub(crate) fn dir(&self) -> &Path {
@@ -264,6 +272,11 @@ impl Store {
         let recorder = fs::File::create_new(&record)
             .and_then(Recorder::new)
             .map_err(Error::io("create", &record))?;
+        let label = match expected {
+            Some(digest) => format!("Loading layer {}", &digest[..12]),
+            None => format!("Importing {source}"),
+        };
+        let tar = crate::progress::Progress::new(tar, label, self.progress);
         let mut hashing = HashingReader { inner: tar, hasher: Sha256::new() };
         let unpacked =
             unpack::unpack(&mut hashing, &tree, &recorder).map_err(|e| e.in_archive(source))?;

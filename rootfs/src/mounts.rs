@@ -49,12 +49,27 @@ pub fn overlay(
         Err(e) if userns && e.raw_os_error() == Some(libc::EINVAL) => {}
         other => other.map_err(io)?,
     }
-    let lower: Vec<_> = layers.iter().map(|l| l.as_ref().display().to_string()).collect();
+    // The options are one page at most (4096 bytes), and a layer's full
+    // path takes about 100: an image of more than ~35 layers would not fit.
+    // Layers of one store share a directory, so they are named relative to
+    // it and the mount is made from there (mount(2) resolves relative
+    // lowerdirs from the caller's working directory; Docker's overlay2
+    // driver does the same with short links): 65 bytes each, ~60 layers.
+    let parent = layers[0].as_ref().parent();
+    let shared = parent.filter(|p| layers.iter().all(|l| l.as_ref().parent() == Some(*p)));
+    let lower: Vec<_> = match shared {
+        Some(_) => layers
+            .iter()
+            .map(|l| l.as_ref().file_name().unwrap_or_default().to_string_lossy().into_owned())
+            .collect(),
+        None => layers.iter().map(|l| l.as_ref().display().to_string()).collect(),
+    };
+    let absolute = |p: &Path| std::path::absolute(p).map_err(Error::io("resolve", p));
     let mut options = format!(
         "lowerdir={},upperdir={},workdir={}",
         lower.join(":"),
-        upper.display(),
-        work.display()
+        absolute(upper)?.display(),
+        absolute(work)?.display()
     );
     // In a user namespace overlayfs may not set trusted.* xattrs; it keeps
     // its whiteout and opaque markers in user.* xattrs instead.
@@ -70,8 +85,14 @@ pub fn overlay(
         ));
     }
     let flags = if nodev { MsFlags::MS_NODEV } else { MsFlags::empty() };
-    mount(Some("overlay"), merged, Some("overlay"), flags, Some(options.as_str()))
-        .map_err(mount_err("mount overlay on", merged.display()))
+    let back = std::env::current_dir().map_err(Error::io("read the working directory", "."))?;
+    if let Some(dir) = shared {
+        std::env::set_current_dir(dir).map_err(Error::io("change directory to", dir))?;
+    }
+    let mounted = mount(Some("overlay"), merged, Some("overlay"), flags, Some(options.as_str()))
+        .map_err(mount_err("mount overlay on", merged.display()));
+    std::env::set_current_dir(&back).map_err(Error::io("change directory to", &back))?;
+    mounted
 }
 
 /// proc at /proc: it shows the pid namespace of the process that mounts

@@ -286,6 +286,34 @@ fn commit_adds_one_layer_over_the_images_own_and_deletions_stay_deleted() {
     let loaded = json(&other.imgtool(["load".as_ref(), "-i".as_ref(), saved.as_os_str()]).ok());
     assert_eq!(loaded[0]["id"].as_str().unwrap(), id.trim());
 
+    // export: the container's tree as overlayfs shows it, flat; imported
+    // back, it runs.
+    let flat = sb.root().join("c1.tar");
+    sb.dockerish(["export".as_ref(), "c1".as_ref(), "-o".as_ref(), flat.as_os_str()]).ok();
+    let listed = host_sh(&sb, &format!("tar -tf {}", flat.display()));
+    let has = |p: &str| listed.lines().any(|l| l.trim_end_matches('/') == p);
+    assert!(has("added") && has("usr/sbin/new") && has("bin/busybox"), "{listed}");
+    assert!(
+        !has("etc/group") && !has("usr/sbin/chroot"),
+        "deleted and replaced entries are not exported: {listed}"
+    );
+    assert!(!listed.contains(".wh."), "{listed}");
+    sb.dockerish(["import".as_ref(), flat.as_os_str(), "flat:1".as_ref()]).ok();
+    let out = sb
+        .dockerish([
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "flat:1",
+            "sh",
+            "-c",
+            "cat /added; ls /usr/sbin",
+        ])
+        .ok();
+    assert_eq!(out, "hi\nnew\n");
+    assert_eq!(layers(&sb, "flat:1").len(), 1);
+
     // rmi of a used image is refused; -f untags it and the container keeps its layers.
     sb.dockerish(["rmi", "busybox"]).fails(1, "container");
     sb.dockerish(["tag", "mine:1", "mine:2"]).ok();
@@ -295,6 +323,44 @@ fn commit_adds_one_layer_over_the_images_own_and_deletions_stay_deleted() {
     let pruned = sb.dockerish(["image", "prune", "-f"]).ok();
     assert!(pruned.contains("deleted: "), "{pruned}");
     assert!(base.iter().all(|l| l.is_dir()), "mine:2 still uses the busybox layer");
+}
+
+#[test]
+fn an_image_of_fifty_layers_runs_though_their_paths_exceed_a_page() {
+    let sb = Sandbox::new();
+    sb.imgtool(["busybox"]).ok();
+    let mut parent = "busybox".to_string();
+    for i in 1..50 {
+        let dir = sb.root().join(format!("layer{i}"));
+        fs::create_dir_all(dir.join("layers")).unwrap();
+        fs::write(dir.join(format!("layers/{i}")), format!("{i}\n")).unwrap();
+        let name = format!("deep:{i}");
+        sb.imgtool([
+            "commit".as_ref(),
+            "--parent".as_ref(),
+            parent.as_ref(),
+            dir.as_os_str(),
+            name.as_ref(),
+        ])
+        .ok();
+        fs::remove_dir_all(&dir).unwrap();
+        parent = name;
+    }
+    let paths: usize = layers(&sb, &parent).iter().map(|l| l.as_os_str().len() + 1).sum();
+    assert!(paths > 4096, "the layers' full paths take {paths} bytes: more than overlayfs's page");
+    let out = sb
+        .dockerish([
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &parent,
+            "sh",
+            "-c",
+            "ls /layers | wc -l; cat /layers/1 /layers/49",
+        ])
+        .ok();
+    assert_eq!(out, "49\n1\n49\n");
 }
 
 /// `docker save`'s layout, written by hand so that it can lie.
