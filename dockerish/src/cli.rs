@@ -397,6 +397,9 @@ pub struct RunArgs {
     /// Publish a container's port: [HOSTIP:][HOSTPORT:]PORT[/tcp|udp], ranges too
     #[arg(short = 'p', long = "publish", value_name = "SPEC")]
     pub publish: Vec<String>,
+    /// Publish every port the image exposes (EXPOSE) on a free host port
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
     /// The container's IPv4 address on its network
     #[arg(long)]
     pub ip: Option<std::net::Ipv4Addr>,

@@ -22,12 +22,16 @@ use pidref::ProcessRef;
 
 /// Runs a container: in the foreground, returning its exit status, or
 /// with `-d` under a supervisor, printing its ID once it runs.
-pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
+pub fn run(root: &Path, mut args: RunArgs) -> Result<i32> {
     let tools = Tools::new(root);
     let containers = Containers::open(root)?;
     let (image_name, command) = args.image_and_command.split_first().expect("clap requires IMAGE");
     check_flags(&args, root)?;
     let image = tools.resolve_image(image_name)?;
+    if args.publish_all {
+        // `-P`: each exposed port on a free host port, as `-p PORT/PROTO`.
+        args.publish.extend(image.config.exposed_ports.keys().cloned());
+    }
     if args.dry_run {
         let config = configure(&args, image_name, command, &image, &containers.all()?, root)?;
         // The script names the compiled filter: it is there when it runs
@@ -127,6 +131,7 @@ fn check_flags(args: &RunArgs, root: &Path) -> Result<()> {
     let bridged = matches!(args.network, Network::Named(_));
     for (flag, given) in [
         ("--publish", !args.publish.is_empty()),
+        ("--publish-all", args.publish_all),
         ("--ip", args.ip.is_some()),
         ("--network-alias", !args.network_aliases.is_empty()),
     ] {

@@ -110,6 +110,22 @@ fn archives_from_umoci_skopeo_and_podman_load_and_run_as_their_layers_mean() {
         assert_eq!(out, "c\nshared\n2\nfile\n", "{tag}");
     }
 
+    // -P publishes what the image exposes (8080/tcp) on a free host port.
+    let serve = "mkdir /www && echo exposed > /www/index.html && exec httpd -f -p 8080 -h /www";
+    sb.dockerish(["run", "-d", "--name", "web", "-P", "fixture:oci", "sh", "-c", serve]).ok();
+    let published = sb.dockerish(["port", "web", "8080"]).ok();
+    let port = published.lines().next().and_then(|l| l.rsplit(':').next()).unwrap().to_string();
+    assert!(port.parse::<u16>().is_ok_and(|p| p > 0), "{published}");
+    let url = format!("http://127.0.0.1:{port}/");
+    let mut body = String::new();
+    dockerish_tests::until("the exposed port answers", || {
+        body = sb
+            .host("/bin/busybox", ["timeout", "2", "/bin/busybox", "wget", "-q", "-O-", &url])
+            .stdout;
+        body == "exposed\n"
+    });
+    sb.dockerish(["rm", "-f", "web"]).ok();
+
     // The merged tree is what umoci unpacks, entry for entry (modes,
     // owners, links, contents, the capability).
     host_sh(
