@@ -60,7 +60,8 @@ use crate::tarsplit::Recorder;
 /// The prefix of a whiteout entry's name, and the name of the opaque marker.
 pub const WHITEOUT: &str = ".wh.";
 pub const OPAQUE: &str = ".wh..wh..opq";
-/// The xattrs that make a directory opaque to overlayfs.
+/// The xattrs that make a directory opaque to overlayfs (the usual one,
+/// and the one of mounts with `userxattr`).
 pub const OPAQUE_XATTRS: [&str; 2] = ["trusted.overlay.opaque", "user.overlay.opaque"];
 
 /// What an extraction wrote.
@@ -104,8 +105,13 @@ pub fn unpack<R: Read>(archive: R, dir: &Path, recorder: &Recorder) -> Result<Un
 
         if let Some(hidden) = file.to_str().and_then(|f| f.strip_prefix(WHITEOUT)) {
             if file == OPAQUE {
-                for attr in OPAQUE_XATTRS {
-                    set_xattr(&parent, None, attr, b"y").map_err(fail("mark opaque"))?;
+                let [trusted, user] = OPAQUE_XATTRS;
+                set_xattr(&parent, None, trusted, b"y").map_err(fail("mark opaque"))?;
+                // Only `userxattr` mounts read it, and tmpfs before Linux
+                // 6.6 has no user.* xattrs: there the layer does without.
+                match set_xattr(&parent, None, user, b"y") {
+                    Ok(()) | Err(Errno::EOPNOTSUPP) => {}
+                    Err(e) => return Err(fail("mark opaque")(e)),
                 }
             } else if !hidden.starts_with(WHITEOUT) && !hidden.is_empty() {
                 // (`.wh..wh.*` other than the opaque marker are aufs's

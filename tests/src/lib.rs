@@ -660,6 +660,18 @@ pub fn scenario_tar() -> PathBuf {
     tar
 }
 
+/// A world-readable scratch directory outside any state root (which the
+/// tools make private, 0700), for what a test hands to an unprivileged
+/// user; removed on drop.
+pub fn public_scratch() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("dockerish-test-public-")
+        .tempdir_in("/tmp")
+        .expect("temporary directory");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    dir
+}
+
 /// A copy of a workspace binary in a world-readable directory, for tests
 /// that run it as an unprivileged user (the target directory may not be
 /// reachable for them).

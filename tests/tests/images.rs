@@ -342,6 +342,62 @@ fn commit_adds_one_layer_over_the_images_own_and_deletions_stay_deleted() {
 }
 
 #[test]
+fn concurrent_loads_of_images_sharing_a_layer_store_it_once() {
+    let sb = Sandbox::new();
+    sb.imgtool(["busybox"]).ok();
+    // Eight images over busybox's layer, each with a layer of its own.
+    let mut archives = Vec::new();
+    for i in 0..8 {
+        let dir = sb.root().join(format!("top{i}"));
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("which"), format!("{i}\n")).unwrap();
+        let name = format!("shared:{i}");
+        sb.imgtool([
+            "commit".as_ref(),
+            "--parent".as_ref(),
+            "busybox".as_ref(),
+            dir.as_os_str(),
+            name.as_ref(),
+        ])
+        .ok();
+        let archive = sb.root().join(format!("shared{i}.tar"));
+        sb.imgtool(["save".as_ref(), name.as_ref(), "-o".as_ref(), archive.as_os_str()]).ok();
+        archives.push(archive);
+    }
+    // Into a fresh store, all at once.
+    let other = Sandbox::on_host();
+    let loads: Vec<_> = archives
+        .iter()
+        .map(|a| {
+            let mut cmd = other.command("imgtool");
+            cmd.args(["load".as_ref(), "-i".as_ref(), a.as_os_str()])
+                .stdout(std::process::Stdio::null());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    for mut load in loads {
+        assert!(load.wait().unwrap().success());
+    }
+    let stored = fs::read_dir(other.root().join("images/layers")).unwrap().count();
+    assert_eq!(stored, 9, "busybox's layer once, and each image's own");
+    for i in 0..8 {
+        let out = other
+            .dockerish([
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                &format!("shared:{i}"),
+                "cat",
+                "/which",
+            ])
+            .ok();
+        assert_eq!(out, format!("{i}\n"));
+    }
+    other.imgtool(["check"]).ok();
+}
+
+#[test]
 fn an_image_of_fifty_layers_runs_though_their_paths_exceed_a_page() {
     let sb = Sandbox::new();
     sb.imgtool(["busybox"]).ok();

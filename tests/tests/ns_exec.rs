@@ -187,8 +187,9 @@ fn init_forwards_signals_to_the_command_and_its_parent_stays_small() {
 
 #[test]
 fn user_namespaces_work_without_privileges() {
-    let sb = Sandbox::new();
-    let ns_exec = public_copy("ns-exec", sb.root());
+    let _sb = Sandbox::new();
+    let public = dockerish_tests::public_scratch();
+    let ns_exec = public_copy("ns-exec", public.path());
     let nobody = |args: &[&str]| {
         let mut cmd = Command::new(&ns_exec);
         cmd.args(args).uid(65534).gid(65534); // std drops supplementary groups too

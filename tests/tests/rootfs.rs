@@ -124,8 +124,10 @@ fn a_symlink_in_the_image_cannot_redirect_a_volume_to_the_host() {
 #[test]
 fn rootless_with_a_user_namespace() {
     let sb = Sandbox::new();
+    // Beside the state root, which is private: what the unprivileged user reaches.
+    let public = dockerish_tests::public_scratch();
     // An image owned by the unprivileged user, as a rootless store would be.
-    let layer = sb.root().join("layer");
+    let layer = public.path().join("layer");
     let status = std::process::Command::new("cp")
         .arg("-a")
         .arg(busybox_layer(&sb))
@@ -139,13 +141,14 @@ fn rootless_with_a_user_namespace() {
         .status()
         .unwrap();
     assert!(status.success());
-    let dir = sb.root().join("c1");
+    let dir = public.path().join("c1");
     fs::create_dir(&dir).unwrap();
     std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
-    let ns_exec =
-        dockerish_tests::public_copy("ns-exec", &sb.root().join("bin-ns")).display().to_string();
+    let ns_exec = dockerish_tests::public_copy("ns-exec", &public.path().join("bin-ns"))
+        .display()
+        .to_string();
     let rootfs =
-        dockerish_tests::public_copy("rootfs", &sb.root().join("bin-rf")).display().to_string();
+        dockerish_tests::public_copy("rootfs", &public.path().join("bin-rf")).display().to_string();
     let mut cmd = std::process::Command::new(ns_exec);
     cmd.args(["--user", "--map-root-user", "--pid", "--mount", "--", &rootfs, "enter", "--lower"])
         .arg(&layer)
