@@ -38,9 +38,11 @@ pub fn images(root: &Path, args: ImagesArgs) -> Result<i32> {
     pass_through(&mut Tools::new(root).imgtool(argv)?)
 }
 
-/// `rmi`: refused for an image a container uses; with `-f` such an image
-/// loses its names but stays (untagged) until its containers are gone, as
-/// Docker's does, so no container loses its layers.
+/// `rmi`: refused for an image a container uses (but for one of several
+/// names of it); with `-f` such an image loses its names but stays
+/// (untagged) until its containers are gone, as Docker's does, so no
+/// container loses its layers. Each name is tried; a refusal is said and
+/// the status is 1.
 pub fn rmi(root: &Path, args: RmiArgs) -> Result<i32> {
     let tools = Tools::new(root);
     let containers = Containers::open(root)?.all()?;
@@ -52,14 +54,22 @@ pub fn rmi(root: &Path, args: RmiArgs) -> Result<i32> {
             continue;
         };
         let user = containers.iter().find(|c| c.config.image_id == image.id);
+        // A name of an image that keeps another: only the name goes.
+        let one_of_its_names = image.repo_tags.len() > 1
+            && name
+                .parse::<imgtool::Reference>()
+                .is_ok_and(|r| image.repo_tags.contains(&r.to_string()));
         let mut cmd = tools.imgtool(["rm"])?;
         match user {
-            Some(user) if !args.force => {
-                return Err(Error::ImageInUse {
+            Some(user) if !args.force && !one_of_its_names => {
+                let refused = Error::ImageInUse {
                     image: name.clone(),
                     id: user.short_id().into(),
                     name: user.config.name.clone(),
-                })
+                };
+                eprintln!("Error response from daemon: {refused}");
+                status = 1;
+                continue;
             }
             Some(_) => cmd.arg("--untag"),
             None => &mut cmd,

@@ -164,6 +164,20 @@ fn check_flags(args: &RunArgs, root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The image's layer directories as overlayfs's lowers, topmost first. A
+/// layer listed twice (old Docker images repeat the empty layer) is given
+/// once, where it is topmost: overlayfs refuses a lower twice, and the tree
+/// is the same, since everything the lower copy shows the upper one shows.
+fn overlay_lowers(image: &ImageInfo) -> Vec<std::path::PathBuf> {
+    let mut lowers: Vec<std::path::PathBuf> = Vec::new();
+    for layer in image.layers.iter().rev() {
+        if !lowers.contains(&layer.path) {
+            lowers.push(layer.path.clone());
+        }
+    }
+    lowers
+}
+
 /// Docker's smallest `--memory`: below it a container cannot even start.
 const MIN_MEMORY: u64 = 6 << 20;
 
@@ -237,7 +251,7 @@ fn configure(
         hostname,
         volumes: mounts,
         anonymous_volumes,
-        layers: image.layers.iter().rev().map(|l| l.path.clone()).collect(),
+        layers: overlay_lowers(image),
         read_only: args.read_only,
         init: args.init,
         user: args.user.clone(),

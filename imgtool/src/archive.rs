@@ -13,8 +13,9 @@
 //! Nothing read is trusted: every blob is hashed and must match the digest
 //! it is referred to by (a layer's uncompressed tar must also match the
 //! config's `rootfs.diff_ids`), an archive that holds a name twice is
-//! refused (which one would be the layer?), and member names are cleaned
-//! like layer entries. A layer already stored is not read again.
+//! refused (which one would be the layer?), and member names are resolved
+//! within the archive (`a/../b` is `b`; nothing above its top, nothing
+//! absolute). A layer already stored is not read again.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -278,6 +279,8 @@ fn load_docker(store: &Store, source: &Source) -> Result<Vec<ImageInfo>> {
                 format!("{} layers, its config lists {}", manifest.layers.len(), diff_ids.len());
             return Err(Error::invalid("manifest.json entry", &manifest.config, &why));
         }
+        let tags =
+            manifest.repo_tags.iter().map(|t| t.parse()).collect::<Result<Vec<Reference>>>()?;
         let mut layers = Vec::new();
         for (member, diff) in manifest.layers.iter().zip(&diff_ids) {
             let member = clean(Path::new(member))?;
@@ -287,8 +290,6 @@ fn load_docker(store: &Store, source: &Source) -> Result<Vec<ImageInfo>> {
                 Ok(tar)
             })?);
         }
-        let tags =
-            manifest.repo_tags.iter().map(|t| t.parse()).collect::<Result<Vec<Reference>>>()?;
         loaded.push(store.add_image(tags, &bytes, &layers)?);
     }
     Ok(loaded)

@@ -5,7 +5,8 @@
 //! An image's ID is the sha256 of its config file as stored, byte for
 //! byte: so the store keeps each config exactly as it came (`docker load`,
 //! `podman load`) or as it was made (import, commit), and only reads these
-//! types out of it. Unknown fields are ignored, not lost.
+//! types out of it: fields these types do not name are ignored when read
+//! and stay in the stored file (a commit's new config has only these).
 
 use std::collections::BTreeMap;
 
@@ -72,7 +73,7 @@ pub struct ImageConfig {
 
 impl ImageConfig {
     /// Refuses what no container could use: an environment entry that is
-    /// not `KEY=VALUE`, a port that is not `PORT[/tcp|udp]`.
+    /// not `KEY=VALUE`, a port that is not `PORT[/tcp|udp|sctp]`.
     pub fn validate(&self) -> Result<()> {
         for entry in &self.env {
             if entry.split_once('=').is_none_or(|(k, _)| k.is_empty()) {

@@ -173,7 +173,14 @@ impl<W: Write> Packer<W> {
         } else if kind.is_file() {
             let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
             let file = fs::File::from(openat(fd.as_fd(), name, flags, Mode::empty())?);
-            self.tar.append_data(&mut header, &path, file)?;
+            // The header says meta.len() bytes: exactly those, even if a
+            // running container changes the file meanwhile.
+            let mut copied = CountingReader { inner: io::Read::take(file, meta.len()), count: 0 };
+            self.tar.append_data(&mut header, &path, &mut copied)?;
+            if copied.count != meta.len() {
+                let why = format!("{} shrank while it was packed", path.display());
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, why));
+            }
             if meta.nlink() > 1 {
                 self.links.insert((meta.dev(), meta.ino()), path);
             }
@@ -207,6 +214,19 @@ impl<W: Write> Packer<W> {
                 .append_pax_extensions(found.iter().map(|(k, v)| (k.as_str(), v.as_slice())))?;
         }
         Ok(())
+    }
+}
+
+struct CountingReader<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: io::Read> io::Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
     }
 }
 

@@ -38,7 +38,7 @@ impl<R: Read> Progress<R> {
         let rate = tool_cli::human::size((self.bytes as f64 / secs) as u64);
         let end = if done { "\n" } else { "" };
         let size = tool_cli::human::size(self.bytes);
-        let _ = write!(io::stderr(), "\r{}: {size} ({rate}/s){end}\x1b[K", self.label);
+        let _ = write!(io::stderr(), "\r{}: {size} ({rate}/s)\x1b[K{end}", self.label);
         self.shown = true;
     }
 }

@@ -16,10 +16,13 @@
 //!
 //! A load or commit killed half-way leaves at most a `tmp-PID-*`
 //! directory (the index is replaced by rename, a layer appears by rename,
-//! its tar-split record first): [`Store::leftovers`] finds those whose
+//! its tar-split record first), a record whose layer never came, or a
+//! config no image names: [`Store::leftovers`] finds the directories whose
 //! process is gone, the next extraction and `imgtool check --repair` remove
-//! them. A layer renamed into place by a command killed before it recorded
-//! the image is kept: the next load of the same layer uses it.
+//! them; the next rm or prune removes the configs, and a record is simply
+//! used by the next extraction of its layer. A layer renamed into place by
+//! a command killed before it recorded the image is kept: the next load of
+//! the same layer uses it.
 //!
 //! A layer is named by the digest of its uncompressed tar (the *diff_id*
 //! of the OCI image spec), so the same layer loaded twice, or shared by two
@@ -187,7 +190,7 @@ impl Store {
     ) -> Result<ImageInfo> {
         config.validate()?;
         let (_, tar) = compression::open(archive).map_err(Error::io("read", source))?;
-        let layer = self.add_layer(tar, source, None)?;
+        let layer = self.add_layer(tar, source, None, None)?;
         let history = History {
             created: Some(tool_cli::human::rfc3339(tool_cli::human::now())),
             created_by: Some(format!("imgtool import {source}")),
@@ -219,7 +222,8 @@ impl Store {
         crate::pack::pack_layer(dir, io::BufWriter::new(&mut tar))
             .map_err(Error::io("pack", dir))?;
         io::Seek::rewind(&mut tar).map_err(Error::io("read back the layer of", dir))?;
-        let layer = self.add_layer(io::BufReader::new(tar), &dir.display().to_string(), None)?;
+        let layer =
+            self.add_layer(io::BufReader::new(tar), &dir.display().to_string(), None, None)?;
         let (mut layers, mut history) = match &parent {
             Some(p) => (
                 p.layers
@@ -248,11 +252,14 @@ impl Store {
     /// Extracts a layer tar into `layers/`, hashing it on the way; with
     /// `expected` (hex), refuses a tar of another digest. A failed
     /// extraction leaves nothing behind.
+    /// `held` is the layer's lock when the caller ([`Store::ensure_layer`])
+    /// holds it already; otherwise it is taken once the digest is known.
     pub(crate) fn add_layer(
         &self,
         tar: impl Read,
         source: &str,
         expected: Option<&str>,
+        held: Option<&Lock>,
     ) -> Result<StoredLayer> {
         for dead in self.leftovers() {
             let _ = remove_tree(&dead);
@@ -293,14 +300,22 @@ impl Store {
                 found: format!("sha256:{digest}"),
             });
         }
+        // Under the layer's lock: a load or an rm of the same layer waits.
+        let _lock = match held {
+            Some(_) => None,
+            None => Some(self.layer_lock(&digest)?),
+        };
         let dest = self.layer_dir(&digest);
+        let split = self.tarsplit_path(&digest);
+        // The record first: a layer in place always has one (this also
+        // gives one to a layer an older imgtool stored without).
+        if !split.is_file() {
+            fs::rename(&record, &split).map_err(Error::io("rename the record to", &split))?;
+        }
         if dest.is_dir() {
             // Stored already: keep the one in place (staging is removed).
             return Ok(StoredLayer { digest, size: unpacked.size });
         }
-        // The record first: a layer in place always has one.
-        let split = self.tarsplit_path(&digest);
-        fs::rename(&record, &split).map_err(Error::io("rename the record to", &split))?;
         match fs::rename(&tree, &dest) {
             Ok(()) => {}
             // Stored meanwhile by another process (ENOTEMPTY/EEXIST).
@@ -319,11 +334,16 @@ impl Store {
         source: &str,
         tar: impl FnOnce() -> Result<Box<dyn Read + 'a>>,
     ) -> Result<StoredLayer> {
-        let _lock = Lock::exclusive(&self.dir.join("locks").join(digest))?;
+        let lock = self.layer_lock(digest)?;
         if let Some(size) = self.layer_size(digest) {
             return Ok(StoredLayer { digest: digest.into(), size });
         }
-        self.add_layer(tar()?, source, Some(digest))
+        self.add_layer(tar()?, source, Some(digest), Some(&lock))
+    }
+
+    /// Held while layer `digest` is put in place or removed.
+    fn layer_lock(&self, digest: &str) -> Result<Lock> {
+        Ok(Lock::exclusive(&self.dir.join("locks").join(digest))?)
     }
 
     /// Bytes of file data in stored layer `digest`, as an image recorded
@@ -380,7 +400,6 @@ impl Store {
             return Err(Error::invalid("image config", "rootfs.diff_ids", &why));
         }
         let id = hex::encode(Sha256::digest(config));
-        json_store::write_atomic(&self.config_path(&id), config)?;
         let comment = file.history.iter().rev().find_map(|h| h.comment.clone()).unwrap_or_default();
         let created = match file.created_seconds() {
             0 => tool_cli::human::now(),
@@ -400,6 +419,8 @@ impl Store {
             let why = "it was removed meanwhile (a concurrent rm or prune): load again";
             return Err(Error::invalid("layer", format!("sha256:{gone}"), why));
         }
+        // Under the lock, as rm and prune delete configs no image uses.
+        json_store::write_atomic(&self.config_path(&id), config)?;
         let mut index = self.read_index()?;
         index.images.insert(id.clone(), record);
         for tag in tags {
@@ -566,10 +587,10 @@ impl Store {
         for entry in fs::read_dir(&layers).map_err(Error::io("list", &layers))?.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.len() == 64 && !used.contains(&name) {
+                let _layer = self.layer_lock(&name)?;
                 // The layer first: a layer in place always has its record.
                 remove_tree(&entry.path())?;
                 let _ = fs::remove_file(self.tarsplit_path(&name));
-                let _ = fs::remove_file(self.dir.join("locks").join(&name));
                 report.push(format!("Deleted: sha256:{name} (layer)"));
             }
         }
@@ -619,8 +640,9 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
-/// Removes a directory tree, also one whose directories are not writable
-/// by their owner (an image may hold those).
+/// Removes a directory tree; one already gone is fine. (An image's
+/// directories may not be writable by their owner: root, which every
+/// store's user is, removes them all the same.)
 pub fn remove_tree(path: &Path) -> Result<()> {
     match fs::remove_dir_all(path) {
         Ok(()) => Ok(()),

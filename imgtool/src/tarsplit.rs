@@ -14,8 +14,10 @@
 //! record is small (about 1 KiB per entry) and the tar is the record with
 //! the files' contents put back (the idea of containers/storage's
 //! tar-split). A layer directory never changes once stored, so the bytes
-//! read back are the bytes that were extracted; `save` checks the digest
-//! all the same.
+//! read back are the bytes that were extracted, unless the tar wrote the
+//! same file twice (the first contents are gone): unpack refuses a second
+//! entry of a name it took contents for, and `save` checks the digest all
+//! the same.
 //!
 //! The record, `images/tarsplit/<diff_id>`:
 //!
@@ -154,6 +156,11 @@ impl<R: Read> Read for Recording<R> {
         log.offset += n as u64;
         if !log.skipping {
             log.raw.extend_from_slice(&buf[..n]);
+            // Headers are small, but nothing bounds their run (or what
+            // follows the end-of-archive blocks): never hold much.
+            if log.raw.len() >= 1 << 20 {
+                log.flush_raw()?;
+            }
         }
         Ok(n)
     }

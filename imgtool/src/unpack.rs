@@ -28,7 +28,8 @@
 //! the same in its own way (filesystems/overlayfs.rst): a *whiteout* is a
 //! character device 0/0 named NAME, an *opaque* directory carries the xattr
 //! `trusted.overlay.opaque=y` (`user.overlay.opaque` when mounted with
-//! `userxattr` in a user namespace; both are set). The conversion happens
+//! `userxattr` in a user namespace; set too where the filesystem has user
+//! xattrs). The conversion happens
 //! here, once, so the stored layers stack in overlayfs exactly as the image
 //! means. overlayfs's own xattrs in an archive are dropped: a layer must not
 //! redirect or hide paths but by whiteouts.
@@ -79,6 +80,8 @@ pub fn unpack<R: Read>(archive: R, dir: &Path, recorder: &Recorder) -> Result<Un
     let mut archive = tar::Archive::new(recorder.reader(archive));
     let mut done = Unpacked::default();
     let mut dir_times = Vec::new();
+    // Names whose contents the record points at (see tarsplit.rs).
+    let mut with_contents = std::collections::HashSet::new();
     let entries = archive.entries().map_err(Error::io("read tar", dir))?;
     for entry in entries {
         let mut entry = entry.map_err(Error::io("read tar entry in", "the archive"))?;
@@ -90,6 +93,10 @@ pub fn unpack<R: Read>(archive: R, dir: &Path, recorder: &Recorder) -> Result<Un
         let shown = raw.display().to_string();
         let unsafe_entry = |why: String| Error::UnsafeEntry { entry: shown.clone(), why };
 
+        if with_contents.contains(&name) {
+            let why = "a second entry for a file the archive already gave contents".to_string();
+            return Err(unsafe_entry(why));
+        }
         let (parent, file) = open_parent(&root, &name).map_err(&unsafe_entry)?;
         let meta = Meta {
             mode: Mode::from_bits_truncate(header.mode().unwrap_or(0o644) & 0o7777),
@@ -149,6 +156,9 @@ pub fn unpack<R: Read>(archive: R, dir: &Path, recorder: &Recorder) -> Result<Un
             let fd = openat(parent.as_fd(), file, flags, Mode::from_bits_truncate(0o600))
                 .map_err(fail("create"))?;
             let size = entry.size();
+            if size > 0 {
+                with_contents.insert(name.clone());
+            }
             let written = recorder
                 .contents(&name, size, || io::copy(&mut entry, &mut File::from(fd)))
                 .and_then(|copied| copied)

@@ -89,7 +89,8 @@ pub fn overlay(
     if let Some(dir) = shared {
         std::env::set_current_dir(dir).map_err(Error::io("change directory to", dir))?;
     }
-    let mounted = mount(Some("overlay"), merged, Some("overlay"), flags, Some(options.as_str()))
+    let merged = absolute(merged)?;
+    let mounted = mount(Some("overlay"), &merged, Some("overlay"), flags, Some(options.as_str()))
         .map_err(mount_err("mount overlay on", merged.display()));
     std::env::set_current_dir(&back).map_err(Error::io("change directory to", &back))?;
     mounted

@@ -332,6 +332,10 @@ fn commit_adds_one_layer_over_the_images_own_and_deletions_stay_deleted() {
 
     // rmi of a used image is refused; -f untags it and the container keeps its layers.
     sb.dockerish(["rmi", "busybox"]).fails(1, "container");
+    // One of two names of a used image: only the name goes.
+    sb.dockerish(["tag", "busybox", "busybox:alias"]).ok();
+    sb.dockerish(["rmi", "busybox:alias"]).ok();
+    assert_eq!(sb.image("busybox")["repo_tags"], serde_json::json!(["busybox:latest"]));
     sb.dockerish(["tag", "mine:1", "mine:2"]).ok();
     sb.dockerish(["rmi", "-f", "busybox"]).ok();
     assert!(base.iter().all(|l| l.is_dir()), "the container's layers stay");
@@ -418,6 +422,33 @@ fn an_image_of_fifty_layers_runs_though_their_paths_exceed_a_page() {
         fs::remove_dir_all(&dir).unwrap();
         parent = name;
     }
+    // The same layer twice in one image (old Docker images repeat the empty
+    // layer): overlayfs takes each lower once, and the image runs.
+    let twice = sb.root().join("twice");
+    fs::create_dir(&twice).unwrap();
+    fs::write(twice.join("again"), "again\n").unwrap();
+    sb.imgtool([
+        "commit".as_ref(),
+        "--parent".as_ref(),
+        "busybox".as_ref(),
+        twice.as_os_str(),
+        "twice:1".as_ref(),
+    ])
+    .ok();
+    sb.imgtool([
+        "commit".as_ref(),
+        "--parent".as_ref(),
+        "twice:1".as_ref(),
+        twice.as_os_str(),
+        "twice:2".as_ref(),
+    ])
+    .ok();
+    let both = layers(&sb, "twice:2");
+    assert_eq!((both.len(), &both[1]), (3, &both[2]), "the same layer twice");
+    assert_eq!(
+        sb.dockerish(["run", "--rm", "--network", "none", "twice:2", "cat", "/again"]).ok(),
+        "again\n"
+    );
     let paths: usize = layers(&sb, &parent).iter().map(|l| l.as_os_str().len() + 1).sum();
     assert!(paths > 4096, "the layers' full paths take {paths} bytes: more than overlayfs's page");
     let out = sb

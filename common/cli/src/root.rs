@@ -27,7 +27,9 @@ pub struct StateRoot {
 /// nodes as the image made them, and containers' writable layers and logs
 /// are theirs alone, so no other host user may reach any of it (Docker
 /// keeps /var/lib/docker 0710 for the same reason). A root that exists with
-/// group or other permissions is tightened.
+/// group or other permissions is tightened, as Docker tightens its own;
+/// a directory shared by design (sticky, as /tmp is, or `/`) is refused
+/// rather than changed.
 pub fn make_private(root: &std::path::Path) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -39,6 +41,14 @@ pub fn make_private(root: &std::path::Path) -> std::io::Result<()> {
         Err(e) => return Err(e),
     }
     let mode = std::fs::metadata(root)?.permissions().mode();
+    if mode & 0o1000 != 0 || root.parent().is_none() {
+        let why = format!(
+            "{} is shared by every user (mode {:o}): give the tools a directory of their own",
+            root.display(),
+            mode & 0o7777
+        );
+        return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, why));
+    }
     if mode & 0o077 != 0 {
         std::fs::set_permissions(root, std::fs::Permissions::from_mode(mode & 0o7700))?;
     }
@@ -60,6 +70,8 @@ mod tests {
         std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
         super::make_private(&root).unwrap();
         assert_eq!(mode(&root), 0o700);
+        assert!(super::make_private(std::path::Path::new("/tmp")).is_err(), "/tmp is not ours");
+        assert_eq!(mode(std::path::Path::new("/tmp")), 0o1777);
         std::fs::remove_dir_all(&tmp).unwrap();
     }
 }
