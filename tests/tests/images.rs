@@ -180,6 +180,17 @@ fn archives_from_umoci_skopeo_and_podman_load_and_run_as_their_layers_mean() {
     podman.run(&format!("load -i {}", saved.display()));
     let out = podman.run("run --rm --network none --ulimit nofile=20000:20000 --ulimit nproc=4096:4096 fixture:oci sh -c 'cat /data/link; ls /data/old; test ! -e /etc/gone'");
     assert_eq!(out, "shared\nc\n");
+    // podman import of a flat tree, then podman save: we load and run it.
+    let flat = dir.join("flat.tar");
+    host_sh(&sb, &format!("tar -C {}/unpacked/rootfs -cf {} .", dir.display(), flat.display()));
+    podman.run(&format!("import -q {} imported:1", flat.display()));
+    let imported = dir.join("imported.tar");
+    podman.run(&format!("save -q -o {} localhost/imported:1", imported.display()));
+    let loaded = json(&sb.imgtool(["load".as_ref(), "-i".as_ref(), imported.as_os_str()]).ok());
+    assert_eq!(loaded[0]["repo_tags"][0], "localhost/imported:1");
+    let out = sb.dockerish(["run", "--rm", "--network", "none", "localhost/imported:1", "sh", "-c", "cat /data/link; ls /data/old"]).ok();
+    assert_eq!(out, "shared\nc\n");
+
     // And what podman saves (it rewrites the config as an OCI one), we
     // load: the very layers we gave it.
     let back = dir.join("podman.tar");
