@@ -199,15 +199,7 @@ fn clean(raw: &Path) -> Result<String> {
 }
 
 fn check_digest(what: &str, expected_hex: &str, bytes: &[u8]) -> Result<()> {
-    let found = hex::encode(Sha256::digest(bytes));
-    match found == expected_hex {
-        true => Ok(()),
-        false => Err(Error::DigestMismatch {
-            what: what.into(),
-            expected: format!("sha256:{expected_hex}"),
-            found: format!("sha256:{found}"),
-        }),
-    }
+    Error::check_digest(what, expected_hex, &hex::encode(Sha256::digest(bytes)))
 }
 
 /// Loads every image of the archive at `path` (`-`: standard input), an
@@ -368,14 +360,11 @@ fn load_oci_image(
                 let mut hasher = Sha256::new();
                 io::copy(&mut source.open(&member)?, &mut HashWriter(&mut hasher))
                     .map_err(Error::io("read", &member))?;
-                let found = hex::encode(hasher.finalize());
-                if found != hex {
-                    return Err(Error::DigestMismatch {
-                        what: format!("layer blob {member}"),
-                        expected: layer.digest.clone(),
-                        found: format!("sha256:{found}"),
-                    });
-                }
+                Error::check_digest(
+                    format!("layer blob {member}"),
+                    &hex,
+                    &hex::encode(hasher.finalize()),
+                )?;
             }
             let input = BufReader::with_capacity(1 << 20, source.open(&member)?);
             let (_, tar) = compression::open(input).map_err(Error::io("read", &member))?;
@@ -534,12 +523,5 @@ fn append_layer<W: Write>(
     tar.append_data(&mut header(size), name, &mut hashing)
         .map_err(Error::io("write the layer from", layer))?;
     let found = hex::encode(hashing.hasher.finalize());
-    match found == hex {
-        true => Ok(()),
-        false => Err(Error::DigestMismatch {
-            what: format!("stored layer {}", layer.display()),
-            expected: format!("sha256:{hex}"),
-            found: format!("sha256:{found}"),
-        }),
-    }
+    Error::check_digest(format!("stored layer {}", layer.display()), hex, &found)
 }

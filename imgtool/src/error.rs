@@ -29,6 +29,18 @@ pub enum Error {
 }
 
 impl Error {
+    /// Ok if `found` (hex sha256) is `expected`; else the mismatch, for `what`.
+    pub fn check_digest(what: impl Into<String>, expected: &str, found: &str) -> Result<(), Error> {
+        match expected == found {
+            true => Ok(()),
+            false => Err(Error::DigestMismatch {
+                what: what.into(),
+                expected: format!("sha256:{expected}"),
+                found: format!("sha256:{found}"),
+            }),
+        }
+    }
+
     /// Says which archive (or file) this happened in.
     pub fn in_archive(self, archive: &str) -> Error {
         match self {

@@ -293,12 +293,8 @@ impl Store {
             .map_err(Error::io("read", source))?;
         recorder.finish().map_err(Error::io("write", &record))?;
         let digest = hex::encode(hashing.hasher.finalize());
-        if let Some(expected) = expected.filter(|e| *e != digest) {
-            return Err(Error::DigestMismatch {
-                what: format!("layer of {source}"),
-                expected: format!("sha256:{expected}"),
-                found: format!("sha256:{digest}"),
-            });
+        if let Some(expected) = expected {
+            Error::check_digest(format!("layer of {source}"), expected, &digest)?;
         }
         // Under the layer's lock: a load or an rm of the same layer waits.
         let _lock = match held {

@@ -188,7 +188,18 @@ fn archives_from_umoci_skopeo_and_podman_load_and_run_as_their_layers_mean() {
     podman.run(&format!("save -q -o {} localhost/imported:1", imported.display()));
     let loaded = json(&sb.imgtool(["load".as_ref(), "-i".as_ref(), imported.as_os_str()]).ok());
     assert_eq!(loaded[0]["repo_tags"][0], "localhost/imported:1");
-    let out = sb.dockerish(["run", "--rm", "--network", "none", "localhost/imported:1", "sh", "-c", "cat /data/link; ls /data/old"]).ok();
+    let out = sb
+        .dockerish([
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "localhost/imported:1",
+            "sh",
+            "-c",
+            "cat /data/link; ls /data/old",
+        ])
+        .ok();
     assert_eq!(out, "shared\nc\n");
 
     // And what podman saves (it rewrites the config as an OCI one), we
