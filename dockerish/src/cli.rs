@@ -112,41 +112,13 @@ pub enum Command {
     /// Remove one or more images
     Rmi(RmiArgs),
     /// Import a root filesystem tar (FILE or -; plain, gzip, zstd or xz) as an image
-    Import {
-        file: PathBuf,
-        #[arg(value_name = "REPOSITORY[:TAG]")]
-        name: Option<String>,
-        /// Apply a Dockerfile instruction to the image
-        #[arg(short, long = "change", value_name = "INSTRUCTION")]
-        change: Vec<String>,
-        /// Commit message
-        #[arg(short, long, default_value = "")]
-        message: String,
-    },
+    Import(ImportArgs),
     /// Load images from a docker save archive or an OCI archive (plain or compressed)
-    Load {
-        /// Read from FILE instead of standard input
-        #[arg(short, long, value_name = "FILE")]
-        input: Option<PathBuf>,
-        /// Print nothing
-        #[arg(short, long)]
-        quiet: bool,
-    },
+    Load(LoadArgs),
     /// Save images to a tar archive (standard output by default)
-    Save {
-        /// Write to FILE
-        #[arg(short, long, value_name = "FILE")]
-        output: Option<PathBuf>,
-        #[arg(required = true, value_name = "IMAGE")]
-        images: Vec<String>,
-    },
+    Save(SaveArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
-    Tag {
-        #[arg(value_name = "SOURCE_IMAGE[:TAG]")]
-        source: String,
-        #[arg(value_name = "TARGET_IMAGE[:TAG]")]
-        target: String,
-    },
+    Tag(TagArgs),
     /// Export a container's filesystem as a tar archive (standard output by default)
     Export {
         container: String,
@@ -155,14 +127,7 @@ pub enum Command {
         output: Option<PathBuf>,
     },
     /// Show the history of an image
-    History {
-        image: String,
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
-        /// Don't truncate output
-        #[arg(long)]
-        no_trunc: bool,
-    },
+    History(HistoryArgs),
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
@@ -216,14 +181,7 @@ pub enum ImageCommand {
         images: Vec<String>,
     },
     /// Show the history of an image
-    History {
-        image: String,
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
-        /// Don't truncate output
-        #[arg(long)]
-        no_trunc: bool,
-    },
+    History(HistoryArgs),
     /// Remove unused images
     Prune {
         /// Remove all images no container uses, not just untagged ones
@@ -233,31 +191,69 @@ pub enum ImageCommand {
         #[arg(short, long)]
         force: bool,
     },
-    /// Load images from a tar archive
-    Load {
-        #[arg(short, long, value_name = "FILE")]
-        input: Option<PathBuf>,
-        #[arg(short, long)]
-        quiet: bool,
-    },
-    /// Save images to a tar archive
-    Save {
-        #[arg(short, long, value_name = "FILE")]
-        output: Option<PathBuf>,
-        #[arg(required = true, value_name = "IMAGE")]
-        images: Vec<String>,
-    },
-    /// Import a root filesystem tar as an image
-    Import {
-        file: PathBuf,
-        name: Option<String>,
-        #[arg(short, long = "change", value_name = "INSTRUCTION")]
-        change: Vec<String>,
-        #[arg(short, long, default_value = "")]
-        message: String,
-    },
-    /// Create a tag TARGET that refers to SOURCE
-    Tag { source: String, target: String },
+    /// Load images from a docker save archive or an OCI archive (plain or compressed)
+    Load(LoadArgs),
+    /// Save images to a tar archive (standard output by default)
+    Save(SaveArgs),
+    /// Import a root filesystem tar (FILE or -; plain, gzip, zstd or xz) as an image
+    Import(ImportArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(TagArgs),
+}
+
+/// `import` and `image import`.
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    pub file: PathBuf,
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    pub name: Option<String>,
+    /// Apply a Dockerfile instruction to the image (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR)
+    #[arg(short, long = "change", value_name = "INSTRUCTION")]
+    pub change: Vec<String>,
+    /// Commit message
+    #[arg(short, long, default_value = "")]
+    pub message: String,
+}
+
+/// `load` and `image load`.
+#[derive(clap::Args)]
+pub struct LoadArgs {
+    /// Read from FILE instead of standard input
+    #[arg(short, long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Print nothing (no progress either)
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `save` and `image save`.
+#[derive(clap::Args)]
+pub struct SaveArgs {
+    /// Write to FILE
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<String>,
+}
+
+/// `tag` and `image tag`.
+#[derive(clap::Args)]
+pub struct TagArgs {
+    #[arg(value_name = "SOURCE_IMAGE[:TAG]")]
+    pub source: String,
+    #[arg(value_name = "TARGET_IMAGE[:TAG]")]
+    pub target: String,
+}
+
+/// `history` and `image history`.
+#[derive(clap::Args)]
+pub struct HistoryArgs {
+    pub image: String,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Don't truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
 }
 
 #[derive(Subcommand)]

@@ -7,7 +7,9 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::cli::{Format, ImageCommand, ImagesArgs, RmiArgs};
+use crate::cli::{
+    HistoryArgs, ImageCommand, ImagesArgs, ImportArgs, LoadArgs, RmiArgs, SaveArgs, TagArgs,
+};
 use crate::error::{Error, Result, ToolError};
 use crate::state::Containers;
 use crate::tools::{run_json, Tools};
@@ -17,16 +19,12 @@ pub fn image(root: &Path, command: ImageCommand) -> Result<i32> {
         ImageCommand::Ls(args) => images(root, args),
         ImageCommand::Rm(args) => rmi(root, args),
         ImageCommand::Inspect { images } => inspect(root, &images),
-        ImageCommand::History { image, format, no_trunc } => {
-            history(root, &image, format, no_trunc)
-        }
+        ImageCommand::History(args) => history(root, args),
         ImageCommand::Prune { all, force } => prune(root, all, force),
-        ImageCommand::Load { input, quiet } => load(root, input.as_deref(), quiet),
-        ImageCommand::Save { output, images } => save(root, output.as_deref(), &images),
-        ImageCommand::Import { file, name, change, message } => {
-            import(root, &file, name.as_deref(), &change, &message)
-        }
-        ImageCommand::Tag { source, target } => tag(root, &source, &target),
+        ImageCommand::Load(args) => load(root, args),
+        ImageCommand::Save(args) => save(root, args),
+        ImageCommand::Import(args) => import(root, args),
+        ImageCommand::Tag(args) => tag(root, args),
     }
 }
 
@@ -97,9 +95,10 @@ fn inspect(root: &Path, images: &[String]) -> Result<i32> {
     Ok(0)
 }
 
-fn history(root: &Path, image: &str, format: Format, no_trunc: bool) -> Result<i32> {
-    let mut cmd = Tools::new(root).imgtool(["history", "--format", format.name(), image])?;
-    if no_trunc {
+pub fn history(root: &Path, args: HistoryArgs) -> Result<i32> {
+    let mut cmd =
+        Tools::new(root).imgtool(["history", "--format", args.format.name(), &args.image])?;
+    if args.no_trunc {
         cmd.arg("--no-trunc");
     }
     pass_through(&mut cmd)
@@ -130,14 +129,14 @@ fn prune(root: &Path, all: bool, force: bool) -> Result<i32> {
 }
 
 /// `load`: Docker's lines, one per image.
-fn load(root: &Path, input: Option<&Path>, quiet: bool) -> Result<i32> {
+pub fn load(root: &Path, args: LoadArgs) -> Result<i32> {
     let mut cmd = Tools::new(root).imgtool(["load", "-i"])?;
-    cmd.arg(input.unwrap_or(Path::new("-")));
-    if quiet {
+    cmd.arg(args.input.as_deref().unwrap_or(Path::new("-")));
+    if args.quiet {
         cmd.arg("--quiet");
     }
     let Some(loaded) = with_terminal::<Vec<imgtool::ImageInfo>>(cmd)? else { return Ok(1) };
-    if !quiet {
+    if !args.quiet {
         for image in loaded {
             match image.repo_tags.is_empty() {
                 true => println!("Loaded image ID: {}", image.id),
@@ -148,27 +147,21 @@ fn load(root: &Path, input: Option<&Path>, quiet: bool) -> Result<i32> {
     Ok(0)
 }
 
-fn save(root: &Path, output: Option<&Path>, images: &[String]) -> Result<i32> {
+pub fn save(root: &Path, args: SaveArgs) -> Result<i32> {
     let mut cmd = Tools::new(root).imgtool(["save"])?;
-    if let Some(output) = output {
+    if let Some(output) = &args.output {
         cmd.arg("-o").arg(output);
     }
-    pass_through(cmd.args(images))
+    pass_through(cmd.args(&args.images))
 }
 
 /// `import FILE|- [REPOSITORY[:TAG]]`: prints the new image's ID.
-pub fn import(
-    root: &Path,
-    file: &Path,
-    name: Option<&str>,
-    change: &[String],
-    message: &str,
-) -> Result<i32> {
-    let mut cmd = Tools::new(root).imgtool(["import", "--message", message])?;
-    for instruction in change {
+pub fn import(root: &Path, args: ImportArgs) -> Result<i32> {
+    let mut cmd = Tools::new(root).imgtool(["import", "--message", &args.message])?;
+    for instruction in &args.change {
         cmd.arg("--change").arg(instruction);
     }
-    cmd.arg(file).args(name);
+    cmd.arg(&args.file).args(&args.name);
     let Some(image) = with_terminal::<imgtool::ImageInfo>(cmd)? else { return Ok(1) };
     println!("{}", image.id);
     Ok(0)
@@ -192,11 +185,11 @@ fn with_terminal<T: serde::de::DeserializeOwned>(mut cmd: Command) -> Result<Opt
         .map_err(|e| Error::Tool { tool: "imgtool".into(), why: format!("unreadable output: {e}") })
 }
 
-pub fn tag(root: &Path, source: &str, target: &str) -> Result<i32> {
-    let cmd = Tools::new(root).imgtool(["tag", source, target])?;
+pub fn tag(root: &Path, args: TagArgs) -> Result<i32> {
+    let cmd = Tools::new(root).imgtool(["tag", &args.source, &args.target])?;
     match run_json::<imgtool::ImageInfo>(cmd, "imgtool")? {
         Some(_) => Ok(0),
-        None => Err(Error::NoSuchImage(source.into())),
+        None => Err(Error::NoSuchImage(args.source)),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::process::exit;
 
-use dockerish::cli::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
+use dockerish::cli::{Cli, Command, ContainerCommand, SystemCommand};
 use dockerish::{check, exec, images, inspect, lifecycle, logs, manage, network, resources, run};
 use tool_cli::exit::EXIT_FAILED;
 
@@ -39,19 +39,11 @@ fn main() {
         Command::Port { container, port } => (network::port(&root, &container, port.as_deref()), 1),
         Command::Images(args) => (images::images(&root, args), 1),
         Command::Rmi(args) => (images::rmi(&root, args), 1),
-        Command::Import { file, name, change, message } => {
-            (images::import(&root, &file, name.as_deref(), &change, &message), 1)
-        }
-        Command::Load { input, quiet } => {
-            (images::image(&root, ImageCommand::Load { input, quiet }), 1)
-        }
-        Command::Save { output, images } => {
-            (images::image(&root, ImageCommand::Save { output, images }), 1)
-        }
-        Command::Tag { source, target } => (images::tag(&root, &source, &target), 1),
-        Command::History { image, format, no_trunc } => {
-            (images::image(&root, ImageCommand::History { image, format, no_trunc }), 1)
-        }
+        Command::Import(args) => (images::import(&root, args), 1),
+        Command::Load(args) => (images::load(&root, args), 1),
+        Command::Save(args) => (images::save(&root, args), 1),
+        Command::Tag(args) => (images::tag(&root, args), 1),
+        Command::History(args) => (images::history(&root, args), 1),
         Command::Image(command) => (images::image(&root, command), 1),
         Command::Export { container, output } => {
             (images::export(&root, &container, output.as_deref()), 1)

@@ -535,89 +535,41 @@ fn hostile_or_broken_archives_are_refused_and_leave_nothing() {
     let sb = Sandbox::new();
     let dir = sb.root().join("hostile");
     fs::create_dir(&dir).unwrap();
+    // docker save's members for one image of one layer: manifest.json, the
+    // config (named by its digest unless `name` says otherwise), the layer.
+    let image_of = |layer: Vec<u8>, name: Option<String>| {
+        let config = format!(
+            r#"{{"architecture":"amd64","os":"linux","config":{{}},"rootfs":{{"type":"layers","diff_ids":["sha256:{}"]}}}}"#,
+            sha256(&layer)
+        )
+        .into_bytes();
+        let name = name.unwrap_or_else(|| format!("{}.json", sha256(&config)));
+        let manifest =
+            format!(r#"[{{"Config":"{name}","RepoTags":["bad:1"],"Layers":["l/layer.tar"]}}]"#);
+        vec![
+            ("manifest.json".to_string(), manifest.into_bytes()),
+            (name, config),
+            ("l/layer.tar".to_string(), layer),
+        ]
+    };
     let layer = layer_tar(&[("hello", b"hi\n")]);
-    let diff = sha256(&layer);
-    let config = |diff: &str| {
-        format!(r#"{{"architecture":"amd64","os":"linux","config":{{}},"rootfs":{{"type":"layers","diff_ids":["sha256:{diff}"]}}}}"#).into_bytes()
-    };
-    let good_config = config(&diff);
-    let config_id = sha256(&good_config);
-    let manifest = |config: &str, layer: &str| {
-        format!(r#"[{{"Config":"{config}","RepoTags":["bad:1"],"Layers":["{layer}"]}}]"#)
-            .into_bytes()
-    };
-    let escape = layer_tar(&[("../../outside", b"x")]);
-    let escape_diff = sha256(&escape);
-    let escape_config = config(&escape_diff);
-    let escape_id = sha256(&escape_config);
-    let mut truncated_layer = layer_tar(&[("big", &[7u8; 4000])]);
-    truncated_layer.truncate(512 + 1000); // cut inside the file's contents
-    let truncated_diff = sha256(&truncated_layer);
-    let truncated_config = config(&truncated_diff);
-    let truncated_id = sha256(&truncated_config);
-    type Case<'a> = (&'a str, Vec<(String, Vec<u8>)>, &'a str);
-    let cases: Vec<Case> = vec![
+    // The layer the config names, then another under the same member name.
+    let mut changed = image_of(layer.clone(), None);
+    changed[2].1 = layer_tar(&[("hello", b"changed\n")]);
+    let mut twice = image_of(layer.clone(), None);
+    twice.push(("l/layer.tar".to_string(), layer_tar(&[("other", b"x")])));
+    let mut truncated = layer_tar(&[("big", &[7u8; 4000])]);
+    truncated.truncate(512 + 1000); // cut inside the file's contents
+    let cases = [
         (
             "config-digest",
-            vec![
-                (
-                    "manifest.json".to_string(),
-                    manifest(&format!("{}.json", "0".repeat(64)), "l/layer.tar"),
-                ),
-                (format!("{}.json", "0".repeat(64)), good_config.clone()),
-                ("l/layer.tar".to_string(), layer.clone()),
-            ],
+            image_of(layer.clone(), Some(format!("{}.json", "0".repeat(64)))),
             "digest mismatch",
         ),
-        (
-            "layer-digest",
-            vec![
-                (
-                    "manifest.json".to_string(),
-                    manifest(&format!("{config_id}.json"), "l/layer.tar"),
-                ),
-                (format!("{config_id}.json"), good_config.clone()),
-                ("l/layer.tar".to_string(), layer_tar(&[("hello", b"changed\n")])),
-            ],
-            "digest mismatch",
-        ),
-        (
-            "twice",
-            vec![
-                (
-                    "manifest.json".to_string(),
-                    manifest(&format!("{config_id}.json"), "l/layer.tar"),
-                ),
-                (format!("{config_id}.json"), good_config.clone()),
-                ("l/layer.tar".to_string(), layer.clone()),
-                ("l/layer.tar".to_string(), layer_tar(&[("other", b"x")])),
-            ],
-            "listed twice",
-        ),
-        (
-            "traversal",
-            vec![
-                (
-                    "manifest.json".to_string(),
-                    manifest(&format!("{escape_id}.json"), "l/layer.tar"),
-                ),
-                (format!("{escape_id}.json"), escape_config.clone()),
-                ("l/layer.tar".to_string(), escape.clone()),
-            ],
-            "'..' in the path",
-        ),
-        (
-            "truncated-layer",
-            vec![
-                (
-                    "manifest.json".to_string(),
-                    manifest(&format!("{truncated_id}.json"), "l/layer.tar"),
-                ),
-                (format!("{truncated_id}.json"), truncated_config.clone()),
-                ("l/layer.tar".to_string(), truncated_layer.clone()),
-            ],
-            "cut short",
-        ),
+        ("layer-digest", changed, "digest mismatch"),
+        ("twice", twice, "listed twice"),
+        ("traversal", image_of(layer_tar(&[("../../outside", b"x")]), None), "'..' in the path"),
+        ("truncated-layer", image_of(truncated, None), "cut short"),
         (
             "not-an-image",
             vec![("hello".to_string(), b"hi".to_vec())],
