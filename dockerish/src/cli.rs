@@ -63,7 +63,11 @@ pub enum Command {
         /// Attach stdout and stderr, and exit with the container's status
         #[arg(short, long)]
         attach: bool,
-        #[arg(required = true, value_name = "CONTAINER")]
+        /// Start every container whose restart policy is always, or unless-stopped
+        /// and not stopped by hand (what Docker's daemon does at boot)
+        #[arg(long, conflicts_with_all = ["attach", "containers"])]
+        all_restartable: bool,
+        #[arg(required_unless_present = "all_restartable", value_name = "CONTAINER")]
         containers: Vec<String>,
     },
     /// Restart one or more containers
@@ -350,6 +354,15 @@ pub struct RunArgs {
     /// Mount the container's root filesystem as read only
     #[arg(long)]
     pub read_only: bool,
+    /// Restart policy when the container exits: no, on-failure[:N], always, unless-stopped (needs -d)
+    #[arg(long, default_value = "no", value_name = "POLICY")]
+    pub restart: crate::restart::RestartPolicy,
+    /// Logging driver: json-file (the default; local is the same) or none
+    #[arg(long, default_value = "json-file", value_name = "DRIVER")]
+    pub log_driver: String,
+    /// Log driver option: max-size=SIZE (-1: no limit; default 20m), max-file=N (default 5)
+    #[arg(long = "log-opt", value_name = "KEY=VALUE")]
+    pub log_opts: Vec<String>,
     /// Run an init inside the container that forwards signals and reaps processes
     #[arg(long)]
     pub init: bool,
@@ -467,6 +480,9 @@ pub struct LogsArgs {
     /// Show logs since a time (2026-11-23T09:55:00Z), Unix seconds, or a duration ago (10m)
     #[arg(long)]
     pub since: Option<String>,
+    /// Show logs before a time (the forms of --since)
+    #[arg(long)]
+    pub until: Option<String>,
     pub container: String,
 }
 

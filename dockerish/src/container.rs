@@ -426,6 +426,7 @@ pub fn finish(tools: &Tools, containers: &Containers, config: &Config, code: i32
     state.finished_at = Some(tool_cli::human::now());
     state.monitor = None;
     state.init = None;
+    state.backing_off = false;
     state.networks.clear();
     container.save_state()
 }

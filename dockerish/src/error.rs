@@ -55,6 +55,8 @@ pub enum Error {
         "conflict: unable to remove image {image}: container {id} ({name}) uses it; remove the container or use -f"
     )]
     ImageInUse { image: String, id: String, name: String },
+    #[error("configured logging driver does not support reading")]
+    NoLogs,
     #[error("you cannot start and attach multiple containers at once")]
     AttachMany,
     /// rootfs's library refused a value (a volume spec, a path).

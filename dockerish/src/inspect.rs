@@ -70,7 +70,7 @@ pub fn describe(c: &Container) -> Value {
             "Status": c.state_name(),
             "Running": running,
             "Paused": running && state.paused,
-            "Restarting": false,
+            "Restarting": state.restarting(),
             "OOMKilled": state.oom_killed,
             "Dead": false,
             "Pid": c.init_pid().unwrap_or(0),
@@ -81,6 +81,7 @@ pub fn describe(c: &Container) -> Value {
         },
         "Image": config.image_id,
         "Name": format!("/{}", config.name),
+        "RestartCount": state.restart_count,
         "LogPath": crate::logs::path(&c.dir),
         "Mounts": mounts,
         "Config": {
@@ -96,6 +97,11 @@ pub fn describe(c: &Container) -> Value {
             "Binds": config.volumes.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
             "NetworkMode": config.network.name(),
             "AutoRemove": config.auto_remove,
+            "RestartPolicy": {
+                "Name": config.restart.name(),
+                "MaximumRetryCount": config.restart.max_retries(),
+            },
+            "LogConfig": log_config(&config.log),
             "ReadonlyRootfs": config.read_only,
             "Init": config.init,
             "CgroupParent": cgroup.rsplit_once('/').map_or("", |(parent, _)| parent),
@@ -143,6 +149,21 @@ pub fn describe(c: &Container) -> Value {
         },
         "Cgroup": config.cgroup().to_string(),
     })
+}
+
+/// Docker's LogConfig: the driver and its options as `--log-opt` takes them.
+fn log_config(log: &crate::logs::LogConfig) -> Value {
+    use crate::logs::LogDriver;
+    match log.driver {
+        LogDriver::None => json!({ "Type": "none", "Config": {} }),
+        LogDriver::JsonFile => json!({
+            "Type": "json-file",
+            "Config": {
+                "max-size": log.max_size.map_or("-1".to_string(), |s| s.to_string()),
+                "max-file": log.max_file.to_string(),
+            },
+        }),
+    }
 }
 
 /// Docker's NetworkSettings: the first network's address at the top, every

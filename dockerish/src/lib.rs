@@ -24,6 +24,7 @@ pub mod names;
 pub mod network;
 pub mod pty;
 pub mod resources;
+pub mod restart;
 pub mod run;
 pub mod security;
 pub mod signals;

@@ -19,6 +19,7 @@ use nix::sys::signal::Signal;
 use crate::cli::StopArgs;
 use crate::container::{discard, teardown};
 use crate::error::{Error, Result, ToolError};
+use crate::restart::end_policy;
 use crate::state::{Container, Containers, Status};
 use crate::tools::{run_json, run_quiet, Tools};
 use crate::{logs, names, supervisor};
@@ -87,6 +88,7 @@ fn stop_one(
     grace: Duration,
 ) -> Result<()> {
     let container = settled(containers, container)?;
+    end_policy(containers, &container.config.id)?;
     let Some(init) = container.init() else {
         // Not running, or ending: return once the end is recorded.
         return wait_recorded(&container, KILL_GRACE);
@@ -137,8 +139,10 @@ fn wait_recorded(container: &Container, record: Duration) -> Result<()> {
     Ok(())
 }
 
-/// `rm -f`: the container, thawed if paused, killed, waited for.
-pub fn force_stop(tools: &Tools, container: &Container) -> Result<()> {
+/// `rm -f`: the container, thawed if paused, killed, waited for (its
+/// restart policy ended first).
+pub fn force_stop(tools: &Tools, containers: &Containers, container: &Container) -> Result<()> {
+    end_policy(containers, &container.config.id)?;
     match container.init() {
         Some(init) => {
             thaw(tools, container, init.pid)?;
@@ -154,7 +158,9 @@ pub fn force_stop(tools: &Tools, container: &Container) -> Result<()> {
 pub fn settled(containers: &Containers, container: &Container) -> Result<Container> {
     let deadline = Instant::now() + KILL_GRACE;
     let mut container = container.clone();
-    while container.state.starting() && Instant::now() < deadline {
+    // (One waiting out a restart back-off is not starting it yet.)
+    while container.state.starting() && !container.state.backing_off() && Instant::now() < deadline
+    {
         std::thread::sleep(Duration::from_millis(5));
         container = containers.load(&container.config.id)?;
     }
@@ -178,6 +184,8 @@ pub fn kill(root: &Path, signal_name: &str, keys: &[String]) -> Result<i32> {
             key: key.into(),
             id: container.short_id().into(),
         })?;
+        // As Docker's: a container killed by hand is not restarted.
+        end_policy(&containers, &container.config.id)?;
         Ok(signal(init, sig)?)
     }))
 }
@@ -205,6 +213,21 @@ pub fn start(root: &Path, attach: bool, keys: &[String]) -> Result<i32> {
         .ok()
         .and_then(|c| c.state.shown_exit_code())
         .unwrap_or(0))
+}
+
+/// `start --all-restartable`: at boot no supervisor is left, so nothing
+/// keeps the restart policies; this starts the containers Docker's daemon
+/// would start when it comes up.
+pub fn start_restartable(root: &Path) -> Result<i32> {
+    let (tools, containers) = (Tools::new(root), Containers::open(root)?);
+    let ids: Vec<String> = containers
+        .all()?
+        .into_iter()
+        .filter(|c| c.config.restart.starts_at_boot(c.state.manually_stopped))
+        .filter(|c| c.state.effective() != Status::Running && !c.state.starting())
+        .map(|c| c.config.id)
+        .collect();
+    Ok(each(&ids, |id| start_one(&tools, root, &containers, &containers.load(id)?).map(drop)))
 }
 
 /// Starts a container that is not running under a new supervisor, with

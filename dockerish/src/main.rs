@@ -20,7 +20,10 @@ fn main() {
         Command::Logs(args) => (logs::logs(&root, args), 1),
         Command::Stop(args) => (lifecycle::stop(&root, args), 1),
         Command::Kill { signal, containers } => (lifecycle::kill(&root, &signal, &containers), 1),
-        Command::Start { attach, containers } => (lifecycle::start(&root, attach, &containers), 1),
+        Command::Start { all_restartable: true, .. } => (lifecycle::start_restartable(&root), 1),
+        Command::Start { attach, containers, .. } => {
+            (lifecycle::start(&root, attach, &containers), 1)
+        }
         Command::Restart(args) => (lifecycle::restart(&root, args), 1),
         Command::Wait { containers } => (lifecycle::wait(&root, &containers), 1),
         Command::Rename { container, new_name } => {

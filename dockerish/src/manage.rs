@@ -40,8 +40,8 @@ pub fn ps(root: &Path, args: PsArgs) -> Result<i32> {
         .iter()
         .rev() // newest first, as Docker lists them
         .filter(|c| {
-            (args.all || !filters.status.is_empty() || c.state.effective() == Status::Running)
-                && filters.matches(c)
+            let up = c.state.effective() == Status::Running || c.state.restarting();
+            (args.all || !filters.status.is_empty() || up) && filters.matches(c)
         })
         .map(|c| PsRow {
             id: if args.no_trunc { c.config.id.clone() } else { c.short_id().to_string() },
@@ -78,6 +78,8 @@ pub fn ps(root: &Path, args: PsArgs) -> Result<i32> {
     Ok(0)
 }
 
+const STATES: [&str; 5] = ["created", "restarting", "running", "paused", "exited"];
+
 /// `ps --filter`: values of one key are alternatives, keys must all match.
 #[derive(Default)]
 struct Filters {
@@ -93,10 +95,12 @@ impl Filters {
             let bad = |why: &str| Error::invalid("filter", spec, why.to_string());
             let (key, value) = spec.split_once('=').ok_or_else(|| bad("expected KEY=VALUE"))?;
             match key {
-                "status" if ["created", "running", "paused", "exited"].contains(&value) => {
-                    filters.status.push(value.into())
+                "status" if STATES.contains(&value) => filters.status.push(value.into()),
+                "status" => {
+                    return Err(bad(
+                        "status is one of created, restarting, running, paused, exited",
+                    ))
                 }
-                "status" => return Err(bad("status is one of created, running, paused, exited")),
                 "name" => filters.name.push(value.into()),
                 "id" => filters.id.push(value.into()),
                 _ => return Err(bad("the filters are status, name and id")),
@@ -142,6 +146,10 @@ fn status_column(c: &Container) -> String {
         return "Dead".into();
     }
     let now = human::now();
+    if c.state.restarting() {
+        let code = c.state.exit_code.unwrap_or_default();
+        return format!("Restarting ({code}) {}", human::ago(c.state.finished_at.unwrap_or(now)));
+    }
     match c.state.effective() {
         Status::Created => "Created".into(),
         Status::Running => {
@@ -179,11 +187,11 @@ fn remove_one(
     volumes: bool,
 ) -> Result<()> {
     let container = settled(containers, &containers.find(key)?)?;
-    if container.state.effective() == Status::Running {
+    if container.state.effective() == Status::Running || container.state.restarting() {
         if !force {
             return Err(running(key));
         }
-        force_stop(tools, &container)?;
+        force_stop(tools, containers, &container)?;
     }
     // Decided again under the lock: a `start` may have begun meanwhile.
     let _lock = containers.lock()?;

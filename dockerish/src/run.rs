@@ -115,6 +115,15 @@ fn check_flags(args: &RunArgs, root: &Path) -> Result<()> {
     if let Some(dir) = &args.workdir {
         rootfs::spec::check_container_path("working directory", Path::new(dir))?;
     }
+    if !args.restart.is_no() && args.rm {
+        return Err(Error::invalid("--restart", args.restart.to_string(), "conflicts with --rm"));
+    }
+    if !args.restart.is_no() && !args.detach {
+        let why =
+            "needs -d: the container's supervisor keeps the policy, a foreground run has none";
+        return Err(Error::invalid("--restart", args.restart.to_string(), why));
+    }
+    crate::logs::LogConfig::from_flags(&args.log_driver, &args.log_opts)?;
     if let Some(memory) = args.limits.memory.filter(|&m| m < MIN_MEMORY) {
         return Err(Error::invalid(
             "--memory",
@@ -287,6 +296,8 @@ fn configure(
         dns: args.dns.clone(),
         cgroup_path: Some(args.cgroup_parent.join(&id)?),
         resources: args.limits.clone().into(),
+        restart: args.restart,
+        log: crate::logs::LogConfig::from_flags(&args.log_driver, &args.log_opts)?,
         id,
     })
 }

@@ -112,6 +112,12 @@ pub struct Config {
     /// Capabilities, seccomp, no_new_privileges, `--privileged`.
     #[serde(default)]
     pub security: crate::security::SecurityConfig,
+    /// `--restart`: whether its supervisor runs it again when it exits.
+    #[serde(default, skip_serializing_if = "crate::restart::RestartPolicy::is_no")]
+    pub restart: crate::restart::RestartPolicy,
+    /// `--log-driver`, `--log-opt`: where its output goes, how much is kept.
+    #[serde(default, skip_serializing_if = "crate::logs::LogConfig::is_default")]
+    pub log: crate::logs::LogConfig,
 }
 
 impl Config {
@@ -225,6 +231,15 @@ pub struct State {
     /// Where it is on each network, as netctl attached it (while it runs).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub networks: Vec<netctl::attach::Attached>,
+    /// How often its restart policy ran it again since it was started.
+    #[serde(default)]
+    pub restart_count: u32,
+    /// It exited and its supervisor waits out the back-off to start it again.
+    #[serde(default)]
+    pub backing_off: bool,
+    /// `stop`, `kill` or `rm -f` ended its restart policy.
+    #[serde(default)]
+    pub manually_stopped: bool,
 }
 
 impl State {
@@ -239,6 +254,9 @@ impl State {
             paused: false,
             oom_killed: false,
             networks: Vec::new(),
+            restart_count: 0,
+            backing_off: false,
+            manually_stopped: false,
         }
     }
 
@@ -265,8 +283,24 @@ impl State {
         }
     }
 
+    /// Whether its supervisor waits out a back-off to start it again.
+    pub fn backing_off(&self) -> bool {
+        self.backing_off
+            && self.status != Status::Running
+            && self.monitor.is_some_and(|m| m.alive())
+    }
+
+    /// Docker's "restarting": its restart policy is running it again (it
+    /// waits out the back-off, or starts it; a start by hand counts from 0).
+    pub fn restarting(&self) -> bool {
+        let again = self.backing_off || (self.status == Status::Exited && self.restart_count > 0);
+        again && self.status != Status::Running && self.monitor.is_some_and(|m| m.alive())
+    }
+
     /// Whether a process is starting the container: `run` or `start` until
-    /// the supervisor takes over, then the supervisor until the command runs.
+    /// the supervisor takes over, then the supervisor until the command runs
+    /// (and, with a restart policy, while it waits to run it again: nobody
+    /// else may start it or remove it meanwhile).
     pub fn starting(&self) -> bool {
         self.status != Status::Running && self.monitor.is_some_and(|m| m.alive())
     }
@@ -464,6 +498,9 @@ impl Container {
     pub fn state_name(&self) -> &'static str {
         if self.dead {
             return "dead";
+        }
+        if self.state.restarting() {
+            return "restarting";
         }
         match self.state.effective() {
             Status::Created => "created",

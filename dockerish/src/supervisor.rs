@@ -13,7 +13,9 @@
 //!    shell's `$(dockerish run -d …)` returns at once;
 //! 3. copies the output into the log (`logs`) until the chain exits,
 //!    passing on the signals it gets (`kill SUPERVISOR` is `docker kill`);
-//! 4. removes the cgroup, records exit code, time and OOM kill, or removes
+//! 4. with a restart policy (`restart`), may take the run down, wait out
+//!    the back-off and go back to 1;
+//! 5. removes the cgroup, records exit code, time and OOM kill, or removes
 //!    an `--rm` container (`container::finish`), and exits.
 //!
 //! It keeps no state in memory that the files lack. If it is killed, the
@@ -28,6 +30,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -38,6 +41,7 @@ use serde::{Deserialize, Serialize};
 use crate::container::{finish, launch, mark_running, teardown, Start};
 use crate::error::{Error, Result, ToolError};
 use crate::logs::{LogWriter, Stream};
+use crate::restart::Backoff;
 use crate::signals::{Event, Forwarder};
 use crate::state::{Container, Containers, Status};
 use crate::tools::Tools;
@@ -132,41 +136,107 @@ fn run(root: &Path, id: &str, report_to: &mut impl Write) -> Result<()> {
         c.state = crate::state::State { monitor: me, ..crate::state::State::created() };
         Ok(())
     })?;
-    let mut log = LogWriter::open(&crate::logs::path(&container.dir))?;
-    let mut child = None;
-    let supervised = supervise_chain(
-        &tools,
-        &containers,
-        &container,
-        ran_before,
-        &mut log,
-        &mut child,
-        report_to,
-    );
-    let code = match supervised {
-        Ok(Some(code)) => code,
-        // A start that failed, recorded already.
-        Ok(None) => return Ok(()),
-        Err(e) => {
-            // Never leave a chain running unsupervised, nor a record that
-            // says "starting" forever.
-            if let Some(child) = child.as_mut() {
-                let _ = child.kill();
-                let _ = child.wait();
+    let mut log = LogWriter::open(&container.dir, &container.config.log)?;
+    let mut backoff = Backoff::default();
+    let mut container = container;
+    let mut tear_down_first = ran_before;
+    loop {
+        let started = Instant::now();
+        let mut child = None;
+        let supervised = supervise_chain(
+            &tools,
+            &containers,
+            &container,
+            tear_down_first,
+            &mut log,
+            &mut child,
+            report_to,
+        );
+        let code = match supervised {
+            Ok(Some(code)) => code,
+            // A start that failed, recorded already.
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                // Never leave a chain running unsupervised, nor a record that
+                // says "starting" forever.
+                if let Some(child) = child.as_mut() {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+                log.note(&format!("dockerish-supervisor: {e}"));
+                say(
+                    report_to,
+                    &Report {
+                        started: false,
+                        exit_code: Some(tool_cli::exit::EXIT_FAILED),
+                        error: Some(e.to_string()),
+                    },
+                );
+                return finish(&tools, &containers, &container.config, tool_cli::exit::EXIT_FAILED);
             }
-            log.note(&format!("dockerish-supervisor: {e}"));
-            say(
-                report_to,
-                &Report {
-                    started: false,
-                    exit_code: Some(tool_cli::exit::EXIT_FAILED),
-                    error: Some(e.to_string()),
-                },
-            );
-            tool_cli::exit::EXIT_FAILED
+        };
+        let delay = backoff.after(started.elapsed());
+        if !restart_after(&tools, &containers, &container.config.id, code, delay)? {
+            return finish(&tools, &containers, &container.config, code);
         }
+        // Run as the record says now (`update --restart` may have changed it).
+        container = containers.load(&container.config.id)?;
+        tear_down_first = false;
+    }
+}
+
+/// How often a supervisor waiting out a back-off looks whether the
+/// container was stopped by hand meanwhile.
+const STOPPED_POLL: Duration = Duration::from_millis(50);
+
+/// The chain exited with `code`: if the restart policy says so (and
+/// nobody stopped the container by hand), takes the run down, records the
+/// restart (`ps`: "Restarting (1) …"), waits `delay` and returns true; the
+/// caller runs the container again. False: the container ends here.
+fn restart_after(
+    tools: &Tools,
+    containers: &Containers,
+    id: &str,
+    code: i32,
+    delay: Duration,
+) -> Result<bool> {
+    let wanted = |c: &Container| {
+        !c.state.manually_stopped && c.config.restart.restarts(code, c.state.restart_count)
     };
-    finish(&tools, &containers, &container.config, code)
+    let container = containers.load(id)?;
+    if !wanted(&container) {
+        return Ok(false);
+    }
+    teardown(tools, &container.config)?;
+    let mut again = false;
+    containers.update(id, |c| {
+        again = wanted(c);
+        if again {
+            let state = &mut c.state;
+            state.status = Status::Exited;
+            state.exit_code = Some(code);
+            state.finished_at = Some(tool_cli::human::now());
+            state.backing_off = true;
+            state.restart_count += 1;
+            state.init = None;
+            state.paused = false;
+            state.networks.clear();
+        }
+        Ok(())
+    })?;
+    let deadline = Instant::now() + delay;
+    while again && Instant::now() < deadline {
+        std::thread::sleep(STOPPED_POLL.min(deadline - Instant::now()));
+        again = !containers.load(id)?.state.manually_stopped;
+    }
+    // Under the lock, so a `stop` either ends the policy before this (and
+    // the container ends) or finds it starting (and waits for it to run).
+    containers.update(id, |c| {
+        again = again && !c.state.manually_stopped;
+        c.state.backing_off = false;
+        Ok(())
+    })?;
+    Ok(again)
 }
 
 /// Starts the chain, reports the start, logs its output until it exits;

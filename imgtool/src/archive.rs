@@ -288,7 +288,7 @@ fn load_docker(store: &Store, source: &Source) -> Result<Vec<ImageInfo>> {
 }
 
 fn parse_config(bytes: &[u8], name: &str) -> Result<ConfigFile> {
-    serde_json::from_slice(bytes).map_err(|e| Error::invalid("image config", name, &e.to_string()))
+    serde_json::from_slice(bytes).map_err(|e| Error::invalid("image config", name, e.to_string()))
 }
 
 fn load_oci(store: &Store, source: &Source) -> Result<Vec<ImageInfo>> {
@@ -306,13 +306,13 @@ fn load_oci(store: &Store, source: &Source) -> Result<Vec<ImageInfo>> {
         match descriptor.media_type.as_str() {
             media::OCI_INDEX | media::DOCKER_LIST => {
                 let nested: Manifest = serde_json::from_slice(&blob).map_err(|e| {
-                    Error::invalid("image index", &descriptor.digest, &e.to_string())
+                    Error::invalid("image index", &descriptor.digest, e.to_string())
                 })?;
                 pending.extend(nested.manifests);
             }
             media::OCI_MANIFEST | media::DOCKER_MANIFEST => {
                 let manifest: Manifest = serde_json::from_slice(&blob)
-                    .map_err(|e| Error::invalid("manifest", &descriptor.digest, &e.to_string()))?;
+                    .map_err(|e| Error::invalid("manifest", &descriptor.digest, e.to_string()))?;
                 loaded.push(load_oci_image(store, source, &descriptor, &manifest)?);
             }
             other => {

@@ -462,7 +462,7 @@ impl Store {
     /// The config file of image `id`, parsed.
     pub fn config_file(&self, id: &str) -> Result<ConfigFile> {
         serde_json::from_slice(&self.config_bytes(id)?)
-            .map_err(|e| Error::invalid("image config", id, &e.to_string()))
+            .map_err(|e| Error::invalid("image config", id, e.to_string()))
     }
 
     /// Finds an image by `name[:tag]`, by full ID (`sha256:` optional) or by

@@ -1,0 +1,199 @@
+//! Docker's daily commands after `run` and `ps`, end to end as root:
+//! restart policies kept by the supervisor, log rotation and `logs --tail`
+//! from the end, and the commands of issue 16 as they land.
+
+use std::fs;
+use std::time::{Duration, Instant};
+
+use dockerish_tests::{until, Sandbox};
+
+fn field(sb: &Sandbox, key: &str, template: &str) -> String {
+    sb.dockerish(["inspect", "-f", template, key]).ok().trim().to_string()
+}
+
+#[test]
+fn a_crashing_container_is_restarted_with_back_off_until_on_failure_gives_up() {
+    let sb = Sandbox::new();
+    sb.dockerish([
+        "run",
+        "-d",
+        "--name",
+        "crash",
+        "--restart",
+        "on-failure:2",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "echo start; exit 3",
+    ])
+    .ok();
+    until("on-failure:2 has given up", || field(&sb, "crash", "{{.State.Status}}") == "exited");
+    assert_eq!(field(&sb, "crash", "{{.RestartCount}}"), "2", "two restarts, then no more");
+    assert_eq!(field(&sb, "crash", "{{.State.ExitCode}}"), "3");
+    assert_eq!(
+        field(&sb, "crash", "{{json .HostConfig.RestartPolicy}}"),
+        r#"{"MaximumRetryCount":2,"Name":"on-failure"}"#
+    );
+    // Each run's line carries the time it was logged: the gaps show the back-off.
+    let starts: Vec<u128> = sb
+        .dockerish(["logs", "-t", "crash"])
+        .ok()
+        .lines()
+        .map(|l| {
+            let (time, text) = l.split_once(' ').expect("a timestamp");
+            assert_eq!(text, "start");
+            tool_cli::human::parse_rfc3339(time).expect("RFC 3339") / 1_000_000
+        })
+        .collect();
+    assert_eq!(starts.len(), 3, "the first run and two restarts: {starts:?}");
+    let (first_gap, second_gap) = (starts[1] - starts[0], starts[2] - starts[1]);
+    assert!(first_gap >= 100, "100 ms before the first restart, was {first_gap} ms");
+    assert!(second_gap >= 200, "doubled before the second, was {second_gap} ms");
+    // A clean exit is not a failure: on-failure does not restart it.
+    sb.dockerish(["run", "-d", "--name", "clean", "--restart", "on-failure", "busybox", "true"])
+        .ok();
+    until("it exited", || field(&sb, "clean", "{{.State.Status}}") == "exited");
+    assert_eq!(field(&sb, "clean", "{{.RestartCount}}"), "0");
+    sb.remove_all();
+}
+
+#[test]
+fn stop_ends_the_policy_of_a_restarting_container_and_start_at_boot_brings_it_back() {
+    let sb = Sandbox::new();
+    sb.dockerish([
+        "run",
+        "-d",
+        "--name",
+        "always",
+        "--restart",
+        "always",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 0.3; exit 1",
+    ])
+    .ok();
+    until("it has been restarted", || {
+        field(&sb, "always", "{{.RestartCount}}").parse::<u32>().unwrap() >= 2
+    });
+    // Caught between two runs or in one: either way it stays stopped.
+    until("ps shows it restarting", || {
+        let ps = sb.dockerish(["ps"]).ok();
+        ps.lines().any(|l| l.contains("always") && l.contains("Restarting (1) "))
+    });
+    let stop = Instant::now();
+    sb.dockerish(["stop", "always"]).ok();
+    assert!(stop.elapsed() < Duration::from_secs(5), "no wait for a grace period");
+    let count = field(&sb, "always", "{{.RestartCount}}");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(field(&sb, "always", "{{.State.Status}}"), "exited");
+    assert_eq!(field(&sb, "always", "{{.RestartCount}}"), count, "not restarted after stop");
+    assert_eq!(field(&sb, "always", "{{.State.Restarting}}"), "false");
+    // At boot: `always` comes back, an unless-stopped one stopped by hand does not.
+    sb.dockerish([
+        "run",
+        "-d",
+        "--name",
+        "unless",
+        "--restart",
+        "unless-stopped",
+        "busybox",
+        "sleep",
+        "300",
+    ])
+    .ok();
+    sb.dockerish(["stop", "-t", "0", "unless"]).ok();
+    sb.dockerish(["start", "--all-restartable"]).ok();
+    assert_eq!(field(&sb, "always", "{{.State.Status}}"), "running");
+    assert_eq!(field(&sb, "unless", "{{.State.Status}}"), "exited");
+    // rm -f of a container its policy keeps restarting.
+    sb.dockerish(["rm", "-f", "always", "unless"]).ok();
+    assert!(sb.dockerish(["ps", "-aq"]).ok().is_empty());
+}
+
+#[test]
+fn bad_restart_and_log_flags_are_refused_before_anything_is_made() {
+    let sb = Sandbox::new();
+    for (flags, needle) in [
+        (&["-d", "--restart", "sometimes"][..], "--restart"),
+        (&["-d", "--restart", "on-failure:0"][..], "on-failure:N"),
+        (&["-d", "--restart", "always:2"][..], "only on-failure"),
+        (&["-d", "--rm", "--restart", "always"][..], "conflicts with --rm"),
+        (&["--restart", "always"][..], "needs -d"),
+        (&["-d", "--log-driver", "syslog"][..], "--log-driver"),
+        (&["-d", "--log-opt", "max-size=lots"][..], "max-size=lots"),
+        (&["-d", "--log-opt", "max-file=0"][..], "max-file"),
+        (&["-d", "--log-opt", "colour=red"][..], "max-size=SIZE"),
+        (&["-d", "--log-driver", "none", "--log-opt", "max-file=2"][..], "no options"),
+    ] {
+        let mut argv = vec!["run"];
+        argv.extend(flags);
+        argv.extend(["busybox", "true"]);
+        let out = sb.dockerish(&argv);
+        assert!(out.code == 125 || out.code == 2, "{argv:?}: {out:?}");
+        assert!(out.stderr.contains(needle), "{argv:?}: {}", out.stderr);
+    }
+    assert!(sb.dockerish(["ps", "-aq"]).ok().is_empty(), "nothing was recorded");
+}
+
+#[test]
+fn a_log_flood_is_capped_at_max_size_times_max_file_and_tail_reads_from_the_end() {
+    let sb = Sandbox::new();
+    let id = sb
+        .dockerish([
+            "run", "-d", "--name", "flood", "--network", "none", "--log-opt", "max-size=256k",
+            "--log-opt", "max-file=3", "busybox", "sh", "-c",
+            "i=0; while [ $i -lt 40000 ]; do i=$((i+1)); echo line $i; done; echo done >&2; sleep 300",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    until("the flood is over", || {
+        sb.dockerish(["logs", "--tail", "1", "flood"]).stderr == "done\n"
+    });
+    let dir = sb.root().join("containers").join(&id);
+    let logs: Vec<u64> = fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("container.log"))
+        .map(|e| e.metadata().unwrap().len())
+        .collect();
+    assert_eq!(logs.len(), 3, "the current file and two rotated ones: {logs:?}");
+    // A file may pass max-size to end the line it is in (16 KiB at most).
+    assert!(logs.iter().all(|&n| n <= (256 + 24) << 10), "each about max-size: {logs:?}");
+    // 40000 lines of ~50 bytes each is ~2 MB: most of it has rotated away.
+    let out = sb.dockerish(["logs", "flood"]);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(lines.len() < 20000 && lines.len() > 5000, "{} lines kept", lines.len());
+    assert_eq!(lines.last(), Some(&"line 40000"));
+    let first: u32 = lines[0].strip_prefix("line ").unwrap().parse().unwrap();
+    assert_eq!(lines.len() as u32, 40000 - first + 1, "kept lines are whole and in order");
+    // --tail reads from the end, across a rotated file when it must.
+    // Both streams count: the last line is stderr's.
+    let tail = sb.dockerish(["logs", "--tail", "3", "flood"]);
+    assert_eq!(
+        (tail.stdout.as_str(), tail.stderr.as_str()),
+        ("line 39999\nline 40000\n", "done\n")
+    );
+    let many = sb.dockerish(["logs", "--tail", &(lines.len() - 9).to_string(), "flood"]).stdout;
+    assert_eq!(many.lines().count(), lines.len() - 10);
+    assert_eq!(many.lines().next(), Some(lines[10]));
+    assert_eq!(sb.dockerish(["logs", "--tail", "0", "flood"]).stdout, "");
+    assert_eq!(sb.dockerish(["logs", "--until", "1970-01-02T00:00:00Z", "flood"]).stdout, "");
+    sb.dockerish(["logs", "--until", "soon", "flood"]).fails(1, "--until");
+    assert_eq!(
+        field(&sb, "flood", "{{json .HostConfig.LogConfig}}"),
+        r#"{"Config":{"max-file":"3","max-size":"262144"},"Type":"json-file"}"#
+    );
+    sb.dockerish(["rm", "-f", "flood"]).ok();
+    // The none driver keeps nothing, and says so.
+    sb.dockerish(["run", "-d", "--name", "quiet", "--log-driver", "none", "busybox", "echo", "hi"])
+        .ok();
+    until("it exited", || field(&sb, "quiet", "{{.State.Status}}") == "exited");
+    sb.dockerish(["logs", "quiet"]).fails(1, "does not support reading");
+    sb.remove_all();
+}
