@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgAction, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Parser, Subcommand};
 
+pub use crate::format::Format;
 pub use crate::state::Network;
 
 const EXAMPLES: &str = "\
@@ -253,7 +254,8 @@ pub struct TagArgs {
 #[derive(clap::Args)]
 pub struct HistoryArgs {
     pub image: String,
-    #[arg(long, value_enum, default_value = "table")]
+    /// table, json, or a template: '{{.Field}}', 'table {{.Field}}\t{{.Other}}'
+    #[arg(long, default_value = "table")]
     pub format: Format,
     /// Don't truncate output
     #[arg(long)]
@@ -281,7 +283,8 @@ pub enum NetworkCommand {
     /// List networks
     #[command(alias = "list")]
     Ls {
-        #[arg(long, value_enum, default_value = "table")]
+        /// table, json, or a template: '{{.Field}}', 'table {{.Field}}\t{{.Other}}'
+        #[arg(long, default_value = "table")]
         format: Format,
         /// Only network IDs
         #[arg(short, long)]
@@ -461,8 +464,8 @@ pub struct PsArgs {
     /// Filter: status=created|running|paused|exited, name=TEXT, id=PREFIX (repeatable)
     #[arg(short, long = "filter", value_name = "KEY=VALUE")]
     pub filters: Vec<String>,
-    /// table, or json: one JSON object per line, with Docker's keys
-    #[arg(long, value_enum, default_value = "table")]
+    /// table, json (one object per line, Docker's keys), or a template: '{{.Field}}', 'table {{.Field}}\t{{.Other}}'
+    #[arg(long, default_value = "table")]
     pub format: Format,
 }
 
@@ -527,7 +530,8 @@ pub struct StatsArgs {
     /// Disable streaming stats and only pull the first result
     #[arg(long)]
     pub no_stream: bool,
-    #[arg(long, value_enum, default_value = "table")]
+    /// table, json, or a template: '{{.Field}}', 'table {{.Field}}\t{{.Other}}'
+    #[arg(long, default_value = "table")]
     pub format: Format,
     /// Containers (default: all running)
     #[arg(value_name = "CONTAINER")]
@@ -551,7 +555,8 @@ pub struct ImagesArgs {
     /// Only show image IDs
     #[arg(short, long)]
     pub quiet: bool,
-    #[arg(long, value_enum, default_value = "table")]
+    /// table, json, or a template: '{{.Field}}', 'table {{.Field}}\t{{.Other}}'
+    #[arg(long, default_value = "table")]
     pub format: Format,
 }
 
@@ -562,19 +567,4 @@ pub struct RmiArgs {
     pub force: bool,
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<String>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-}
-
-impl Format {
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Table => "table",
-            Format::Json => "json",
-        }
-    }
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::cli::{
-    HistoryArgs, ImageCommand, ImagesArgs, ImportArgs, LoadArgs, RmiArgs, SaveArgs, TagArgs,
+    Format, HistoryArgs, ImageCommand, ImagesArgs, ImportArgs, LoadArgs, RmiArgs, SaveArgs, TagArgs,
 };
 use crate::error::{Error, Result, ToolError};
 use crate::state::Containers;
@@ -29,11 +29,48 @@ pub fn image(root: &Path, command: ImageCommand) -> Result<i32> {
 }
 
 pub fn images(root: &Path, args: ImagesArgs) -> Result<i32> {
+    if let Format::Template { template, table } = &args.format {
+        let found: Vec<imgtool::ImageInfo> =
+            run_json(Tools::new(root).imgtool(["ls", "--format", "json"])?, "imgtool")?
+                .unwrap_or_default();
+        let rows: Vec<serde_json::Value> = found.iter().flat_map(image_rows).collect();
+        let headers =
+            [("ID", "IMAGE ID"), ("CreatedSince", "CREATED"), ("CreatedAt", "CREATED AT")];
+        crate::format::print_template(template, *table, &rows, &headers)?;
+        return Ok(0);
+    }
     let mut argv = vec!["ls", "--format", args.format.name()];
     if args.quiet {
         argv.push("-q");
     }
     pass_through(&mut Tools::new(root).imgtool(argv)?)
+}
+
+/// Docker's `images` rows of an image: one per name (`<none>` without).
+fn image_rows(image: &imgtool::ImageInfo) -> Vec<serde_json::Value> {
+    let id = image.id.strip_prefix("sha256:").unwrap_or(&image.id);
+    let row = |repository: &str, tag: &str| {
+        serde_json::json!({
+            "ID": &id[..12.min(id.len())],
+            "Repository": repository,
+            "Tag": tag,
+            "Digest": "<none>",
+            "CreatedAt": tool_cli::human::rfc3339(image.created),
+            "CreatedSince": tool_cli::human::ago(image.created),
+            "Size": tool_cli::human::size(image.size),
+        })
+    };
+    if image.repo_tags.is_empty() {
+        return vec![row("<none>", "<none>")];
+    }
+    image
+        .repo_tags
+        .iter()
+        .map(|name| match name.rsplit_once(':').filter(|(_, tag)| !tag.contains('/')) {
+            Some((repository, tag)) => row(repository, tag),
+            None => row(name, "latest"),
+        })
+        .collect()
 }
 
 /// `rmi`: refused for an image a container uses (but for one of several
@@ -96,6 +133,30 @@ fn inspect(root: &Path, images: &[String]) -> Result<i32> {
 }
 
 pub fn history(root: &Path, args: HistoryArgs) -> Result<i32> {
+    if let Format::Template { template, table } = &args.format {
+        let cmd = Tools::new(root).imgtool(["history", "--format", "json", &args.image])?;
+        let steps: Vec<serde_json::Value> =
+            run_json(cmd, "imgtool")?.ok_or_else(|| Error::NoSuchImage(args.image.clone()))?;
+        // Docker's template fields, from imgtool's.
+        let rows: Vec<serde_json::Value> = steps
+            .iter()
+            .map(|s| {
+                let created = s["created"].as_str().unwrap_or_default();
+                let since = tool_cli::human::parse_rfc3339(created)
+                    .map(|n| tool_cli::human::ago((n / 1_000_000_000) as u64))
+                    .unwrap_or_default();
+                serde_json::json!({
+                    "CreatedAt": created,
+                    "CreatedSince": since,
+                    "CreatedBy": s["created_by"],
+                    "Comment": s["comment"],
+                })
+            })
+            .collect();
+        let headers = [("CreatedSince", "CREATED"), ("CreatedBy", "CREATED BY")];
+        crate::format::print_template(template, *table, &rows, &headers)?;
+        return Ok(0);
+    }
     let mut cmd =
         Tools::new(root).imgtool(["history", "--format", args.format.name(), &args.image])?;
     if args.no_trunc {

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::error::{Error, Result, ToolError};
+use crate::error::Result;
 use crate::state::{Container, Containers, Status};
 
 /// What Go's zero time looks like, for times that never happened.
@@ -31,7 +31,7 @@ pub fn inspect(root: &Path, format: Option<&str>, keys: &[String]) -> Result<i32
         None => println!("{}", serde_json::to_string_pretty(&found).expect("serializable")),
         Some(template) => {
             for value in &found {
-                println!("{}", render(template, value)?);
+                println!("{}", crate::format::render(template, value)?);
             }
         }
     }
@@ -204,57 +204,4 @@ fn network_settings(c: &Container) -> Value {
         "Ports": ports,
         "Networks": networks,
     })
-}
-
-/// Fills each `{{.A.B}}` / `{{json .A.B}}` of `template` from `value`:
-/// strings as they are, anything else as JSON (`json` always as JSON).
-pub fn render(template: &str, value: &Value) -> Result<String> {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(open) = rest.find("{{") {
-        out.push_str(&rest[..open]);
-        let close = rest[open..]
-            .find("}}")
-            .ok_or_else(|| Error::invalid("format", template, "a {{ without }}"))?
-            + open;
-        let action = rest[open + 2..close].trim();
-        let (as_json, path) = match action.strip_prefix("json ") {
-            Some(path) => (true, path.trim()),
-            None => (false, action),
-        };
-        let path = path.strip_prefix('.').ok_or_else(|| {
-            Error::invalid("format", template, "expected {{.Field}} or {{json .Field}}")
-        })?;
-        let mut field = value;
-        for key in path.split('.').filter(|k| !k.is_empty()) {
-            field = field
-                .get(key)
-                .ok_or_else(|| Error::invalid("format", template, format!("no field {key:?}")))?;
-        }
-        match field {
-            Value::String(s) if !as_json => out.push_str(s),
-            other => out.push_str(&other.to_string()),
-        }
-        rest = &rest[close + 2..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn templates_pick_fields() {
-        let v = json!({"State": {"Pid": 42, "Status": "running"}, "Config": {"Cmd": ["sh", "-c"]}});
-        assert_eq!(render("{{.State.Pid}}", &v).unwrap(), "42");
-        assert_eq!(
-            render("{{ .State.Status }}/{{json .Config.Cmd}}", &v).unwrap(),
-            "running/[\"sh\",\"-c\"]"
-        );
-        assert_eq!(render("{{json .State.Status}}", &v).unwrap(), "\"running\"");
-        assert!(render("{{.Nope}}", &v).is_err());
-        assert!(render("{{.State.Pid", &v).is_err());
-    }
 }

@@ -15,6 +15,7 @@ pub mod crash;
 pub mod env;
 pub mod error;
 pub mod exec;
+pub mod format;
 pub mod images;
 pub mod inspect;
 pub mod lifecycle;

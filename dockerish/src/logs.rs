@@ -127,8 +127,7 @@ impl LogConfig {
 
     /// From `--log-driver` and each `--log-opt KEY=VALUE`.
     pub fn from_flags(driver: &str, opts: &[String]) -> Result<LogConfig> {
-        let mut config = LogConfig::default();
-        config.driver = match driver {
+        let driver = match driver {
             "json-file" | "local" => LogDriver::JsonFile,
             "none" => LogDriver::None,
             other => {
@@ -136,6 +135,7 @@ impl LogConfig {
                 return Err(Error::invalid("--log-driver", other, why));
             }
         };
+        let mut config = LogConfig { driver, ..LogConfig::default() };
         for opt in opts {
             let bad = |why: String| Error::invalid("--log-opt", opt, why);
             if config.driver == LogDriver::None {

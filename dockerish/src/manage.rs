@@ -64,6 +64,10 @@ pub fn ps(root: &Path, args: PsArgs) -> Result<i32> {
             .iter()
             .for_each(|r| println!("{}", serde_json::to_string(r).expect("serializable"))),
         Format::Table if args.quiet => rows.iter().for_each(|r| println!("{}", r.id)),
+        Format::Template { template, table } => {
+            let rows: Vec<serde_json::Value> = rows.iter().map(crate::format::row).collect();
+            crate::format::print_template(&template, table, &rows, PS_HEADERS)?;
+        }
         Format::Table => {
             let mut table =
                 vec![["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
@@ -77,6 +81,10 @@ pub fn ps(root: &Path, args: PsArgs) -> Result<i32> {
     }
     Ok(0)
 }
+
+/// Docker's headers for `ps --format 'table {{.Field}}…'`.
+const PS_HEADERS: &[(&str, &str)] =
+    &[("ID", "CONTAINER ID"), ("CreatedAt", "CREATED AT"), ("RunningFor", "CREATED")];
 
 const STATES: [&str; 5] = ["created", "restarting", "running", "paused", "exited"];
 

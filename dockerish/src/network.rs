@@ -76,14 +76,16 @@ fn ls(tools: &Tools, format: Format, quiet: bool) -> Result<i32> {
         .collect();
     rows.push(("host".into(), "host".into(), "host"));
     rows.push(("none".into(), "none".into(), "null"));
+    let values = || {
+        rows.iter().map(|(id, name, driver)| {
+            serde_json::json!({ "ID": id, "Name": name, "Driver": driver, "Scope": "local" })
+        })
+    };
     match format {
-        Format::Json => {
-            for (id, name, driver) in rows {
-                println!(
-                    "{}",
-                    serde_json::json!({ "ID": id, "Name": name, "Driver": driver, "Scope": "local" })
-                );
-            }
+        Format::Json => values().for_each(|v| println!("{v}")),
+        Format::Template { template, table } => {
+            let values: Vec<Value> = values().collect();
+            crate::format::print_template(&template, table, &values, &[("ID", "NETWORK ID")])?;
         }
         Format::Table if quiet => rows.iter().for_each(|(id, _, _)| println!("{id}")),
         Format::Table => {

@@ -47,7 +47,7 @@ pub fn stats(root: &Path, args: StatsArgs) -> Result<i32> {
             .zip(before.iter().zip(&after))
             .map(|(c, (b, a))| row(c, b.as_ref(), a.as_ref(), host_memory))
             .collect();
-        print(&rows, args.format, !args.no_stream);
+        print(&rows, &args.format, !args.no_stream)?;
         if args.no_stream {
             return Ok(0);
         }
@@ -104,9 +104,35 @@ fn row(
     }
 }
 
-fn print(rows: &[StatsRow], format: Format, clear: bool) {
+fn print(rows: &[StatsRow], format: &Format, clear: bool) -> Result<()> {
     let mut out = std::io::stdout().lock();
+    let mem_usage =
+        |r: &StatsRow| format!("{} / {}", human::size(r.mem_usage), human::size(r.mem_limit));
     match format {
+        Format::Template { template, table } => {
+            // Docker's template fields.
+            let rows: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "ID": r.id, "Container": r.id, "Name": r.name,
+                        "CPUPerc": format!("{:.2}%", r.cpu_percent),
+                        "MemUsage": mem_usage(r),
+                        "MemPerc": format!("{:.2}%", r.mem_percent),
+                        "PIDs": r.pids.to_string(),
+                    })
+                })
+                .collect();
+            let headers = [
+                ("ID", "CONTAINER ID"),
+                ("Container", "CONTAINER"),
+                ("CPUPerc", "CPU %"),
+                ("MemUsage", "MEM USAGE / LIMIT"),
+                ("MemPerc", "MEM %"),
+            ];
+            drop(out);
+            return crate::format::print_template(template, *table, &rows, &headers);
+        }
         Format::Json => {
             let _ = writeln!(out, "{}", serde_json::to_string(rows).expect("serializable"));
         }
@@ -120,7 +146,7 @@ fn print(rows: &[StatsRow], format: Format, clear: bool) {
                     r.id.clone(),
                     r.name.clone(),
                     format!("{:.2}%", r.cpu_percent),
-                    format!("{} / {}", human::size(r.mem_usage), human::size(r.mem_limit)),
+                    mem_usage(r),
                     format!("{:.2}%", r.mem_percent),
                     r.pids.to_string(),
                 ]
@@ -131,6 +157,7 @@ fn print(rows: &[StatsRow], format: Format, clear: bool) {
         }
     }
     let _ = out.flush();
+    Ok(())
 }
 
 /// MemTotal from /proc/meminfo: the limit of a container without one.
