@@ -151,10 +151,28 @@ pub enum Command {
     /// Manage the state root
     #[command(subcommand)]
     System(SystemCommand),
+    /// Show the version of dockerish and of each of its tools
+    Version {
+        /// table, json, or a template ('{{.Client.Version}}')
+        #[arg(short, long, default_value = "table")]
+        format: Format,
+    },
+    /// Display system-wide information: containers, images, cgroups, kernel, defaults
+    Info {
+        /// table, json, or a template ('{{.CgroupVersion}}')
+        #[arg(short, long, default_value = "table")]
+        format: Format,
+    },
 }
 
 #[derive(Subcommand)]
 pub enum SystemCommand {
+    /// Display system-wide information (as `info`)
+    Info {
+        /// table, json, or a template ('{{.CgroupVersion}}')
+        #[arg(short, long, default_value = "table")]
+        format: Format,
+    },
     /// List what killed commands left half done; --repair finishes it
     Check {
         #[arg(long)]

@@ -31,5 +31,6 @@ pub mod security;
 pub mod signals;
 pub mod state;
 pub mod supervisor;
+pub mod system;
 pub mod tools;
 pub mod volumes;

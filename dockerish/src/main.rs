@@ -3,7 +3,9 @@
 use std::process::exit;
 
 use dockerish::cli::{Cli, Command, ContainerCommand, SystemCommand};
-use dockerish::{check, exec, images, inspect, lifecycle, logs, manage, network, resources, run};
+use dockerish::{
+    check, exec, images, inspect, lifecycle, logs, manage, network, resources, run, system,
+};
 use tool_cli::exit::EXIT_FAILED;
 
 fn main() {
@@ -55,6 +57,10 @@ fn main() {
         Command::Pause { containers } => (resources::pause(&root, &containers, true), 1),
         Command::Unpause { containers } => (resources::pause(&root, &containers, false), 1),
         Command::System(SystemCommand::Check { repair }) => (check::check(&root, repair), 1),
+        Command::System(SystemCommand::Info { format }) | Command::Info { format } => {
+            (system::info(&root, &format), 1)
+        }
+        Command::Version { format } => (system::version(&root, &format), 1),
     };
     match result {
         Ok(code) => exit(code),

@@ -161,7 +161,7 @@ fn print(rows: &[StatsRow], format: &Format, clear: bool) -> Result<()> {
 }
 
 /// MemTotal from /proc/meminfo: the limit of a container without one.
-fn host_memory() -> u64 {
+pub fn host_memory() -> u64 {
     let text = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let kib = text
         .lines()
