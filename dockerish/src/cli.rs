@@ -151,6 +151,8 @@ pub enum Command {
     /// Manage the state root
     #[command(subcommand)]
     System(SystemCommand),
+    /// Print the shell completion script (bash, zsh, fish), container and image names included
+    Completion { shell: clap_complete::Shell },
     /// Show the version of dockerish and of each of its tools
     Version {
         /// table, json, or a template ('{{.Client.Version}}')

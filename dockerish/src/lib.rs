@@ -10,6 +10,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod completion;
 pub mod container;
 pub mod crash;
 pub mod env;

@@ -4,7 +4,8 @@ use std::process::exit;
 
 use dockerish::cli::{Cli, Command, ContainerCommand, SystemCommand};
 use dockerish::{
-    check, exec, images, inspect, lifecycle, logs, manage, network, resources, run, system,
+    check, completion, exec, images, inspect, lifecycle, logs, manage, network, resources, run,
+    system,
 };
 use tool_cli::exit::EXIT_FAILED;
 
@@ -60,6 +61,7 @@ fn main() {
         Command::System(SystemCommand::Info { format }) | Command::Info { format } => {
             (system::info(&root, &format), 1)
         }
+        Command::Completion { shell } => (completion::completion(shell), 1),
         Command::Version { format } => (system::version(&root, &format), 1),
     };
     match result {

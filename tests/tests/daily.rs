@@ -197,3 +197,51 @@ fn a_log_flood_is_capped_at_max_size_times_max_file_and_tail_reads_from_the_end(
     sb.dockerish(["logs", "quiet"]).fails(1, "does not support reading");
     sb.remove_all();
 }
+
+#[test]
+fn completions_load_in_bash_zsh_and_fish_and_complete_names_from_the_state_root() {
+    let sb = Sandbox::new();
+    sb.dockerish(["run", "-d", "--name", "webby", "busybox", "sleep", "300"]).ok();
+    let bin = dockerish_tests::bin("dockerish");
+    let dir = bin.parent().unwrap().display().to_string();
+    let env_line = format!("PATH={dir}:$PATH DOCKERISH_ROOT={}", sb.root().display());
+    let shell = |shell: &str, script: &str| {
+        let out = std::process::Command::new(shell)
+            .arg("-c")
+            .arg(format!("export {env_line}; {script}"))
+            .output()
+            .unwrap_or_else(|e| panic!("{shell}: {e}"));
+        assert!(out.status.success(), "{shell} {script}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let bash = shell("bash", "source <(dockerish completion bash) && complete -p dockerish");
+    assert!(bash.contains("-F _dockerish_with_names dockerish"), "{bash}");
+    // A subcommand, then a container name and an image name, completed.
+    let words = |line: &str, cword: usize| {
+        shell(
+            "bash",
+            &format!(
+                "source <(dockerish completion bash); COMP_WORDS=({line}); COMP_CWORD={cword}; \
+                 _dockerish_with_names dockerish \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; echo \"${{COMPREPLY[@]}}\""
+            ),
+        )
+    };
+    assert!(words("dockerish sto", 1).split_whitespace().any(|w| w == "stop"));
+    assert!(words("dockerish stop we", 2).split_whitespace().any(|w| w == "webby"));
+    assert!(words("dockerish run busy", 2).split_whitespace().any(|w| w == "busybox:latest"));
+    let fish =
+        shell("fish", "dockerish completion fish | source; complete -C 'dockerish logs web'");
+    assert!(fish.lines().any(|l| l.starts_with("webby")), "{fish}");
+    // Every tool's script parses in each shell.
+    for tool in ["dockerish", "ns-exec", "cgctl", "rootfs", "netctl", "imgtool"] {
+        let print = match tool {
+            "dockerish" => "dockerish completion",
+            other => &format!("{other} --completion"),
+        };
+        shell("bash", &format!("source <({print} bash) && complete -p {tool}"));
+        shell("zsh", &format!("{print} zsh > /dev/null && {print} zsh | zsh -n"));
+        shell("fish", &format!("{print} fish | fish -n"));
+    }
+    sb.dockerish(["completion", "tcsh"]).fails(125, "tcsh");
+    sb.remove_all();
+}
