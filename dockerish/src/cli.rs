@@ -153,6 +153,15 @@ pub enum Command {
     System(SystemCommand),
     /// Print the shell completion script (bash, zsh, fish), container and image names included
     Completion { shell: clap_complete::Shell },
+    /// Display the running processes of a container (host PID and container PID)
+    Top {
+        container: String,
+        /// Options for ps(1) (default -ef)
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "PS OPTIONS")]
+        ps_args: Vec<String>,
+    },
+    /// Inspect changes to files or directories on a container's filesystem (A, C, D)
+    Diff { container: String },
     /// Show the version of dockerish and of each of its tools
     Version {
         /// table, json, or a template ('{{.Client.Version}}')

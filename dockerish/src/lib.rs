@@ -18,6 +18,7 @@ pub mod error;
 pub mod exec;
 pub mod format;
 pub mod images;
+pub mod inside;
 pub mod inspect;
 pub mod lifecycle;
 pub mod logs;

@@ -4,8 +4,8 @@ use std::process::exit;
 
 use dockerish::cli::{Cli, Command, ContainerCommand, SystemCommand};
 use dockerish::{
-    check, completion, exec, images, inspect, lifecycle, logs, manage, network, resources, run,
-    system,
+    check, completion, exec, images, inside, inspect, lifecycle, logs, manage, network, resources,
+    run, system,
 };
 use tool_cli::exit::EXIT_FAILED;
 
@@ -61,6 +61,8 @@ fn main() {
         Command::System(SystemCommand::Info { format }) | Command::Info { format } => {
             (system::info(&root, &format), 1)
         }
+        Command::Top { container, ps_args } => (inside::top(&root, &container, &ps_args), 1),
+        Command::Diff { container } => (inside::diff(&root, &container), 1),
         Command::Completion { shell } => (completion::completion(shell), 1),
         Command::Version { format } => (system::version(&root, &format), 1),
     };

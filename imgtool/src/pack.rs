@@ -49,6 +49,86 @@ pub fn pack_merged(layers: &[impl AsRef<Path>], out: impl Write) -> io::Result<(
     packer.tar.finish()
 }
 
+/// What a writable layer changed, `docker diff`'s letters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// `C`: there in the image, changed (for a directory: something in it).
+    Changed,
+    /// `A`: not in the image.
+    Added,
+    /// `D`: in the image, deleted (a whiteout).
+    Deleted,
+}
+
+impl Change {
+    pub fn letter(self) -> char {
+        match self {
+            Change::Changed => 'C',
+            Change::Added => 'A',
+            Change::Deleted => 'D',
+        }
+    }
+}
+
+/// The changes of the writable layer `upper` over image layers `lowers`
+/// (topmost first), sorted by path (`/etc`, `/etc/passwd`, …): each
+/// whiteout is a deletion, each other entry a change of what a layer
+/// below has, or an addition (so is all beneath an opaque directory).
+pub fn changes(upper: &Path, lowers: &[impl AsRef<Path>]) -> io::Result<Vec<(Change, PathBuf)>> {
+    let lowers: Vec<&Path> = lowers.iter().map(|l| l.as_ref()).collect();
+    let mut out = Vec::new();
+    walk_changes(&open(upper)?, Path::new("/"), &lowers, false, &mut out)?;
+    Ok(out)
+}
+
+fn walk_changes(
+    fd: &OwnedFd,
+    rel: &Path,
+    lowers: &[&Path],
+    hidden: bool,
+    out: &mut Vec<(Change, PathBuf)>,
+) -> io::Result<()> {
+    for name in names(fd)? {
+        let path = rel.join(&name);
+        let at = proc_path(fd, Some(&name));
+        let meta = fs::symlink_metadata(&at)?;
+        if is_whiteout(&meta) {
+            out.push((Change::Deleted, path));
+            continue;
+        }
+        let in_image = !hidden && in_layers(lowers, &path);
+        out.push((if in_image { Change::Changed } else { Change::Added }, path.clone()));
+        if meta.is_dir() {
+            let below_hidden = !in_image || is_opaque(&at);
+            let dir = openat(fd.as_fd(), name.as_os_str(), dir_flags(), Mode::empty())?;
+            walk_changes(&dir, &path, lowers, below_hidden, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether the image shows `path`: the topmost layer that has an entry
+/// for it (or a whiteout, or a non-directory, on its way) has it. Each
+/// component is looked at with lstat(2) and must be a real directory to
+/// go on: a symlink in an image is never followed out of its layer.
+fn in_layers(lowers: &[&Path], path: &Path) -> bool {
+    let parts: Vec<_> = path.strip_prefix("/").unwrap_or(path).components().collect();
+    'layers: for layer in lowers {
+        let mut at = layer.to_path_buf();
+        for (i, part) in parts.iter().enumerate() {
+            at.push(part);
+            match fs::symlink_metadata(&at) {
+                Err(_) => continue 'layers,
+                Ok(meta) if is_whiteout(&meta) => return false,
+                Ok(meta) if i + 1 < parts.len() && !meta.is_dir() => return false,
+                Ok(_) => {}
+            }
+        }
+        return true;
+    }
+    false
+}
+
 fn open(dir: &Path) -> io::Result<OwnedFd> {
     let root = inroot::open_dir(dir).map_err(io::Error::other)?;
     Ok(openat(root.as_fd(), ".", dir_flags(), Mode::empty())?)

@@ -2,7 +2,10 @@
 //!
 //! Like Docker, these are files in the container's directory bind-mounted
 //! over the image's: the image stays untouched, the writable layer does not
-//! collect them, and they are written afresh at every start.
+//! collect their contents, and they are written afresh at every start.
+//! (Where the image has none, an empty file is made to mount on: that
+//! placeholder is in the writable layer, and `dockerish diff` leaves it
+//! out, as [`MOUNTED`] names them.)
 
 use std::net::IpAddr;
 use std::os::fd::OwnedFd;
@@ -13,6 +16,9 @@ use nix::mount::{mount, MsFlags};
 use crate::error::{Error, Result, ToolError};
 use crate::spec::HostEntry;
 use inroot::{fd_path, Kind};
+
+/// The files of /etc that are mounted over, not written in the root.
+pub const MOUNTED: [&str; 3] = ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"];
 
 /// The text of /etc/hosts: loopback names, then the extra entries.
 pub fn hosts(extra: &[HostEntry]) -> String {

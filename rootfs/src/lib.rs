@@ -76,6 +76,7 @@ use nix::sys::stat::stat;
 use nix::unistd::{chdir, gethostname, pivot_root};
 
 pub use error::{Error, Result, ToolError};
+pub use etc::MOUNTED as MOUNTED_ETC_FILES;
 pub use spec::{Device, HostEntry, Spec, Sysctl, Volume};
 
 /// Builds the root described by `spec`, enters it and execs the command.

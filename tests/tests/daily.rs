@@ -245,3 +245,43 @@ fn completions_load_in_bash_zsh_and_fish_and_complete_names_from_the_state_root(
     sb.dockerish(["completion", "tcsh"]).fails(125, "tcsh");
     sb.remove_all();
 }
+
+#[test]
+fn top_lists_the_containers_processes_and_diff_its_changes() {
+    let sb = Sandbox::new();
+    sb.dockerish([
+        "run",
+        "-d",
+        "--name",
+        "busy",
+        "busybox",
+        "sh",
+        "-c",
+        "touch /tmp/new; rm /bin/ls; echo x >> /etc/passwd; mkdir -p /a/b; echo ready; sleep 300; echo end",
+    ])
+    .ok();
+    until("it is ready", || sb.dockerish(["logs", "busy"]).stdout.contains("ready"));
+    let top = sb.dockerish(["top", "busy"]).ok();
+    let lines: Vec<&str> = top.lines().collect();
+    assert!(lines[0].starts_with("UID") && lines[0].contains(" PID ") && lines[0].contains("CONTAINER PID"), "{top}");
+    assert_eq!(lines.len(), 3, "sh and sleep, not the ns-exec outside: {top}");
+    assert!(lines.iter().any(|l| l.ends_with(" sleep 300")), "{top}");
+    let sh = lines.iter().find(|l| l.ends_with("echo end")).expect("sh listed");
+    let fields: Vec<&str> = sh.split_whitespace().collect();
+    let init = field(&sb, "busy", "{{.State.Pid}}");
+    assert_eq!(fields[1], init, "the host PID of the container's init: {top}");
+    assert_eq!(fields[2], "1", "PID 1 inside: {top}");
+    let custom = sb.dockerish(["top", "busy", "-o", "pid,comm"]).ok();
+    assert!(custom.lines().skip(1).all(|l| l.contains("sh") || l.contains("sleep")), "{custom}");
+    sb.dockerish(["top", "busy", "-o", "comm"]).fails(1, "no PID column");
+    sb.dockerish(["top", "nosuch"]).fails(1, "No such container");
+    let diff = sb.dockerish(["diff", "busy"]).ok();
+    assert_eq!(
+        diff, "A /a\nA /a/b\nC /bin\nD /bin/ls\nC /etc\nC /etc/passwd\nC /tmp\nA /tmp/new\n",
+        "no /etc/hosts placeholder, a whiteout as D"
+    );
+    sb.dockerish(["stop", "-t", "0", "busy"]).ok();
+    sb.dockerish(["top", "busy"]).fails(1, "is not running");
+    assert_eq!(sb.dockerish(["diff", "busy"]).ok(), diff, "a stopped container's too");
+    sb.remove_all();
+}
