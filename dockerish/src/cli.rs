@@ -153,6 +153,19 @@ pub enum Command {
     System(SystemCommand),
     /// Print the shell completion script (bash, zsh, fish), container and image names included
     Completion { shell: clap_complete::Shell },
+    /// Copy files between a container and the host: SRC DST, one of them CONTAINER:PATH (- is a tar stream)
+    Cp {
+        /// Archive mode: keep owners (uid and gid)
+        #[arg(short, long)]
+        archive: bool,
+        /// Follow a symlink SRC
+        #[arg(short = 'L', long)]
+        follow_link: bool,
+        #[arg(value_name = "SRC")]
+        src: String,
+        #[arg(value_name = "DST")]
+        dst: String,
+    },
     /// Display the running processes of a container (host PID and container PID)
     Top {
         container: String,

@@ -12,6 +12,7 @@ pub mod check;
 pub mod cli;
 pub mod completion;
 pub mod container;
+pub mod cp;
 pub mod crash;
 pub mod env;
 pub mod error;

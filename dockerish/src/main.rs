@@ -4,8 +4,8 @@ use std::process::exit;
 
 use dockerish::cli::{Cli, Command, ContainerCommand, SystemCommand};
 use dockerish::{
-    check, completion, exec, images, inside, inspect, lifecycle, logs, manage, network, resources,
-    run, system,
+    check, completion, cp, exec, images, inside, inspect, lifecycle, logs, manage, network,
+    resources, run, system,
 };
 use tool_cli::exit::EXIT_FAILED;
 
@@ -60,6 +60,10 @@ fn main() {
         Command::System(SystemCommand::Check { repair }) => (check::check(&root, repair), 1),
         Command::System(SystemCommand::Info { format }) | Command::Info { format } => {
             (system::info(&root, &format), 1)
+        }
+        Command::Cp { archive, follow_link, src, dst } => {
+            let options = cp::Options { archive, follow: follow_link };
+            (cp::cp(&root, &src, &dst, options), 1)
         }
         Command::Top { container, ps_args } => (inside::top(&root, &container, &ps_args), 1),
         Command::Diff { container } => (inside::diff(&root, &container), 1),

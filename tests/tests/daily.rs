@@ -3,6 +3,8 @@
 //! from the end, and the commands of issue 16 as they land.
 
 use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use dockerish_tests::{until, Sandbox};
@@ -263,7 +265,12 @@ fn top_lists_the_containers_processes_and_diff_its_changes() {
     until("it is ready", || sb.dockerish(["logs", "busy"]).stdout.contains("ready"));
     let top = sb.dockerish(["top", "busy"]).ok();
     let lines: Vec<&str> = top.lines().collect();
-    assert!(lines[0].starts_with("UID") && lines[0].contains(" PID ") && lines[0].contains("CONTAINER PID"), "{top}");
+    assert!(
+        lines[0].starts_with("UID")
+            && lines[0].contains(" PID ")
+            && lines[0].contains("CONTAINER PID"),
+        "{top}"
+    );
     assert_eq!(lines.len(), 3, "sh and sleep, not the ns-exec outside: {top}");
     assert!(lines.iter().any(|l| l.ends_with(" sleep 300")), "{top}");
     let sh = lines.iter().find(|l| l.ends_with("echo end")).expect("sh listed");
@@ -284,4 +291,106 @@ fn top_lists_the_containers_processes_and_diff_its_changes() {
     sb.dockerish(["top", "busy"]).fails(1, "is not running");
     assert_eq!(sb.dockerish(["diff", "busy"]).ok(), diff, "a stopped container's too");
     sb.remove_all();
+}
+
+#[test]
+fn cp_copies_both_ways_inside_the_containers_root_running_or_stopped() {
+    let sb = Sandbox::new();
+    let host = tempfile::tempdir().unwrap();
+    let h = |p: &str| host.path().join(p).display().to_string();
+    fs::write(host.path().join("f.txt"), "hello\n").unwrap();
+    fs::create_dir(host.path().join("d")).unwrap();
+    fs::write(host.path().join("d/x"), "x\n").unwrap();
+    std::os::unix::fs::symlink("/etc", host.path().join("d/link")).unwrap();
+    // The container's /esc points at its /etc: a copy through it must land
+    // there, never in the host's /etc.
+    sb.dockerish([
+        "run",
+        "-d",
+        "--name",
+        "c1",
+        "busybox",
+        "sh",
+        "-c",
+        "ln -s /etc /esc; echo mine > /etc/marker; chown 1234:55 /etc/marker; echo ready; sleep 300",
+    ])
+    .ok();
+    until("it is ready", || sb.dockerish(["logs", "c1"]).stdout.contains("ready"));
+    let cat = |path: &str| sb.dockerish(["exec", "c1", "cat", path]).ok();
+    // Host to container: a file into a directory, a directory as a new name.
+    let out = sb.dockerish(["cp", &h("f.txt"), "c1:/tmp/"]);
+    assert!(out.stderr.contains("Successfully copied"), "{out:?}");
+    assert_eq!(cat("/tmp/f.txt"), "hello\n");
+    sb.dockerish(["cp", &h("d"), "c1:/tmp/d2"]).ok();
+    assert_eq!(cat("/tmp/d2/x"), "x\n");
+    let link = sb.dockerish(["exec", "c1", "readlink", "/tmp/d2/link"]).ok();
+    assert_eq!(link, "/etc\n", "a symlink is copied as one");
+    sb.dockerish(["cp", &h("f.txt"), "c1:/esc/escaped"]).ok();
+    assert_eq!(cat("/etc/escaped"), "hello\n", "resolved in the container's root");
+    assert!(!Path::new("/etc/escaped").exists(), "the host's /etc untouched");
+    // Container to host: a file, a symlink as a symlink, -L through it.
+    sb.dockerish(["cp", "c1:/etc/marker", &h("marker")]).ok();
+    assert_eq!(fs::read_to_string(host.path().join("marker")).unwrap(), "mine\n");
+    let plain = fs::metadata(host.path().join("marker")).unwrap();
+    assert_eq!((plain.uid(), plain.gid()), (0, 0), "owners not kept without -a");
+    sb.dockerish(["cp", "-a", "c1:/etc/marker", &h("marker-a")]).ok();
+    let kept = fs::metadata(host.path().join("marker-a")).unwrap();
+    assert_eq!((kept.uid(), kept.gid()), (1234, 55), "-a keeps them");
+    sb.dockerish(["cp", "c1:/esc", &h("esc")]).ok();
+    assert_eq!(fs::read_link(host.path().join("esc")).unwrap(), Path::new("/etc"));
+    sb.dockerish(["cp", "-L", "c1:/esc", &h("escL")]).ok();
+    assert_eq!(
+        fs::read_to_string(host.path().join("escL/marker")).unwrap(),
+        "mine\n",
+        "-L follows the link inside the container: its /etc, not the host's"
+    );
+    // Tar streams: out to stdout, in from stdin.
+    let tar = host_sh(&format!("{} cp c1:/tmp/d2 - | tar -t", sb_dockerish(&sb)));
+    assert_eq!(tar.lines().collect::<Vec<_>>(), ["d2/", "d2/link", "d2/x"]);
+    host_sh(&format!(
+        "tar -C {} -c f.txt | {} cp - c1:/tmp/d2",
+        host.path().display(),
+        sb_dockerish(&sb)
+    ));
+    assert_eq!(cat("/tmp/d2/f.txt"), "hello\n");
+    // A stopped container, both ways; its temporary mounts gone after.
+    sb.dockerish(["stop", "-t", "0", "c1"]).ok();
+    sb.dockerish(["cp", &h("f.txt"), "c1:/stopped.txt"]).ok();
+    sb.dockerish(["cp", "c1:/etc/escaped", &h("from-stopped")]).ok();
+    assert_eq!(fs::read_to_string(host.path().join("from-stopped")).unwrap(), "hello\n");
+    let containers = sb.root().join("containers").display().to_string();
+    let mounts = fs::read_to_string("/proc/1/mountinfo").unwrap();
+    assert!(!mounts.contains(&containers), "the copy's overlay mount went with it: {mounts}");
+    sb.dockerish(["start", "c1"]).ok();
+    assert_eq!(cat("/stopped.txt"), "hello\n");
+    // In a user namespace the copy is its root's: owned by 0 inside.
+    sb.dockerish(["run", "-d", "--name", "u1", "--userns", "auto", "busybox", "sleep", "300"]).ok();
+    sb.dockerish(["cp", &h("f.txt"), "u1:/tmp/"]).ok();
+    let owners = sb.dockerish(["exec", "u1", "stat", "-c", "%u:%g", "/tmp/f.txt"]).ok();
+    assert_eq!(owners, "0:0\n");
+    sb.dockerish(["stop", "-t", "0", "u1"]).ok();
+    sb.dockerish(["cp", &h("f.txt"), "u1:/"]).fails(1, "start it to copy");
+    // Bad input: Docker's errors, nothing written.
+    sb.dockerish(["cp", "c1:/nope", &h("nope")]).fails(1, "Could not find the file /nope");
+    sb.dockerish(["cp", "c1:/tmp/d2", &h("f.txt")]).fails(1, "cannot copy a directory to a file");
+    sb.dockerish(["cp", "c1:/etc/marker", &h("no/such/dir")]).fails(1, "no such directory");
+    sb.dockerish(["cp", &h("nothere"), "c1:/"]).fails(1, "nothere");
+    sb.dockerish(["cp", "a", "b"]).fails(1, "at least one container");
+    sb.dockerish(["cp", "c1:/a", "c1:/b"]).fails(1, "between containers");
+    sb.dockerish(["cp", &h("f.txt"), "nosuch:/"]).fails(1, "No such container");
+    assert!(!host.path().join("nope").exists() && !host.path().join("no").exists());
+    assert_eq!(fs::read_to_string(host.path().join("f.txt")).unwrap(), "hello\n");
+    sb.remove_all();
+}
+
+/// A shell pipeline on the host; its stdout.
+fn host_sh(script: &str) -> String {
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg("-c").arg(format!("set -o pipefail; {script}"));
+    dockerish_tests::outcome(cmd).ok()
+}
+
+/// The dockerish command line of the sandbox, for a shell pipeline.
+fn sb_dockerish(sb: &Sandbox) -> String {
+    format!("{} --root {}", dockerish_tests::bin("dockerish").display(), sb.root().display())
 }
