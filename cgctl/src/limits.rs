@@ -144,6 +144,25 @@ pub fn blkio_to_io_weight(weight: u16) -> u64 {
 }
 
 impl Limits {
+    /// Takes every limit `changes` sets, keeping the others (`docker update`).
+    pub fn overlay(&mut self, changes: &Limits) {
+        fn take<T: Clone>(mine: &mut Option<T>, theirs: &Option<T>) {
+            if theirs.is_some() {
+                mine.clone_from(theirs);
+            }
+        }
+        take(&mut self.memory, &changes.memory);
+        take(&mut self.memory_swap, &changes.memory_swap);
+        take(&mut self.memory_reservation, &changes.memory_reservation);
+        take(&mut self.cpus, &changes.cpus);
+        take(&mut self.cpu_shares, &changes.cpu_shares);
+        take(&mut self.cpuset_cpus, &changes.cpuset_cpus);
+        take(&mut self.cpuset_mems, &changes.cpuset_mems);
+        take(&mut self.pids_limit, &changes.pids_limit);
+        take(&mut self.blkio_weight, &changes.blkio_weight);
+        take(&mut self.devices, &changes.devices);
+    }
+
     pub fn is_empty(&self) -> bool {
         *self == Limits::default()
     }

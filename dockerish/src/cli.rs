@@ -138,6 +138,8 @@ pub enum Command {
     Image(ImageCommand),
     /// Display a live stream of containers' resource usage
     Stats(StatsArgs),
+    /// Update the resource limits (at once, if running) or restart policy of containers
+    Update(UpdateArgs),
     /// Pause all processes within one or more containers
     Pause {
         #[arg(required = true, value_name = "CONTAINER")]
@@ -563,6 +565,17 @@ pub struct StopArgs {
     /// Seconds to wait after SIGTERM before killing it
     #[arg(short, long, default_value = "10", value_name = "SECONDS")]
     pub time: u64,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct UpdateArgs {
+    #[command(flatten)]
+    pub limits: cgctl::LimitFlags,
+    /// Restart policy: no, on-failure[:N], always, unless-stopped
+    #[arg(long, value_name = "POLICY")]
+    pub restart: Option<crate::restart::RestartPolicy>,
     #[arg(required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }

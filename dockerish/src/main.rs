@@ -54,6 +54,7 @@ fn main() {
         Command::Export { container, output } => {
             (images::export(&root, &container, output.as_deref()), 1)
         }
+        Command::Update(args) => (resources::update(&root, args), 1),
         Command::Stats(args) => (resources::stats(&root, args), 1),
         Command::Pause { containers } => (resources::pause(&root, &containers, true), 1),
         Command::Unpause { containers } => (resources::pause(&root, &containers, false), 1),

@@ -1,4 +1,4 @@
-//! `stats`, `pause`, `unpause`: a running container's cgroup, through
+//! `stats`, `pause`, `unpause`, `update`: a running container's cgroup, through
 //! `cgctl` (`--pid` names the cgroup the container's init is in).
 
 use std::io::Write;
@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tool_cli::human;
 
-use crate::cli::{Format, StatsArgs};
-use crate::error::{Error, Result};
+use crate::cli::{Format, StatsArgs, UpdateArgs};
+use crate::error::{Error, Result, ToolError};
 use crate::state::{Container, Containers, Status};
 use crate::tools::{run_json, run_quiet, Tools};
 
@@ -172,6 +172,42 @@ pub fn host_memory() -> u64 {
 
 /// `pause` (freeze) or `unpause` (thaw) each container; the CLI's exit
 /// status is 1 if any failed, as Docker's.
+/// `update`: new limits (and restart policy) for containers. A running
+/// one's cgroup takes them at once (cgctl's library: the cgroup its record
+/// names); the record keeps them for its next starts.
+pub fn update(root: &Path, args: UpdateArgs) -> Result<i32> {
+    if args.limits.devices_default || !args.limits.device_allow.is_empty() {
+        let why = "update changes limits and the restart policy, not devices";
+        return Err(Error::invalid("update", "--device-allow", why));
+    }
+    let changes = crate::run::check_limits(&args.limits)?;
+    if changes.is_empty() && args.restart.is_none() {
+        let why = "give at least one limit (--memory, --cpus, --pids-limit, …) or --restart";
+        return Err(Error::invalid("update", args.containers.join(" "), why));
+    }
+    let containers = Containers::open(root)?;
+    Ok(crate::lifecycle::each(&args.containers, |key| {
+        let id = containers.find(key)?.config.id;
+        containers.update(&id, |c| {
+            if args.restart.is_some_and(|r| !r.is_no()) && c.config.auto_remove {
+                let why = "a container run with --rm cannot have a restart policy";
+                return Err(Error::invalid("--restart", key, why));
+            }
+            if c.init_pid().is_some() && !changes.is_empty() {
+                let layout = cgctl::Layout::detect()?;
+                cgctl::Cgroup::open(&layout, &c.config.cgroup())?.set(&changes)?;
+            }
+            c.config.resources.overlay(&changes);
+            if let Some(policy) = args.restart {
+                c.config.restart = policy;
+            }
+            // Under the store lock, with the state.
+            c.save_config()
+        })?;
+        Ok(())
+    }))
+}
+
 pub fn pause(root: &Path, keys: &[String], pause: bool) -> Result<i32> {
     let tools = Tools::new(root);
     let containers = Containers::open(root)?;

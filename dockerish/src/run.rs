@@ -124,19 +124,7 @@ fn check_flags(args: &RunArgs, root: &Path) -> Result<()> {
         return Err(Error::invalid("--restart", args.restart.to_string(), why));
     }
     crate::logs::LogConfig::from_flags(&args.log_driver, &args.log_opts)?;
-    if let Some(memory) = args.limits.memory.filter(|&m| m < MIN_MEMORY) {
-        return Err(Error::invalid(
-            "--memory",
-            memory.to_string(),
-            "Minimum memory limit allowed is 6MB",
-        ));
-    }
-    // What only this host can tell (its CPUs, its controllers); without
-    // limits there is nothing to ask it.
-    let limits = cgctl::Limits::from(args.limits.clone());
-    if !limits.is_empty() {
-        limits.check(&cgctl::Layout::detect()?)?;
-    }
+    check_limits(&args.limits)?;
     let bridged = matches!(args.network, Network::Named(_));
     for (flag, given) in [
         ("--publish", !args.publish.is_empty()),
@@ -185,6 +173,21 @@ fn overlay_lowers(image: &ImageInfo) -> Vec<std::path::PathBuf> {
         }
     }
     lowers
+}
+
+/// Refuses limits below Docker's floor or beyond what this host has (its
+/// CPUs, its controllers; without limits there is nothing to ask it).
+/// `run` and `update`.
+pub fn check_limits(flags: &cgctl::LimitFlags) -> Result<cgctl::Limits> {
+    if let Some(memory) = flags.memory.filter(|&m| m < MIN_MEMORY) {
+        let why = "Minimum memory limit allowed is 6MB";
+        return Err(Error::invalid("--memory", memory.to_string(), why));
+    }
+    let limits = cgctl::Limits::from(flags.clone());
+    if !limits.is_empty() {
+        limits.check(&cgctl::Layout::detect()?)?;
+    }
+    Ok(limits)
 }
 
 /// Docker's smallest `--memory`: below it a container cannot even start.

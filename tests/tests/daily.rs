@@ -394,3 +394,59 @@ fn host_sh(script: &str) -> String {
 fn sb_dockerish(sb: &Sandbox) -> String {
     format!("{} --root {}", dockerish_tests::bin("dockerish").display(), sb.root().display())
 }
+
+#[test]
+fn update_changes_a_running_containers_cgroup_and_its_record() {
+    let sb = Sandbox::new();
+    let cg = sb.cgroup_parent();
+    sb.dockerish([
+        "run",
+        "-d",
+        "--name",
+        "up",
+        "--cgroup-parent",
+        &cg,
+        "-m",
+        "64m",
+        "busybox",
+        "sleep",
+        "300",
+    ])
+    .ok();
+    let pid = field(&sb, "up", "{{.State.Pid}}");
+    let stats = || -> serde_json::Value {
+        let out = dockerish_tests::tool("cgctl", ["stats", "--pid", &pid]).ok();
+        serde_json::from_str(&out).unwrap()
+    };
+    assert_eq!(stats()["memory"]["max"], 64 << 20);
+    sb.dockerish([
+        "update",
+        "--memory",
+        "128m",
+        "--pids-limit",
+        "20",
+        "--restart",
+        "on-failure:3",
+        "up",
+    ])
+    .ok();
+    assert_eq!(stats()["memory"]["max"], 128 << 20, "at once, in the running cgroup");
+    assert_eq!(stats()["pids"]["max"], 20);
+    assert_eq!(
+        field(&sb, "up", "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}"),
+        "134217728 20"
+    );
+    assert_eq!(field(&sb, "up", "{{.HostConfig.RestartPolicy.Name}}"), "on-failure");
+    // Kept for the next start.
+    sb.dockerish(["restart", "-t", "0", "up"]).ok();
+    let pid = field(&sb, "up", "{{.State.Pid}}");
+    let out = dockerish_tests::tool("cgctl", ["stats", "--pid", &pid]).ok();
+    assert!(out.contains("134217728"), "{out}");
+    // Bad input changes nothing.
+    sb.dockerish(["update", "up"]).fails(1, "at least one limit");
+    sb.dockerish(["update", "-m", "1m", "up"]).fails(1, "Minimum memory limit");
+    sb.dockerish(["update", "--restart", "twice", "up"]).fails(125, "--restart");
+    sb.dockerish(["update", "-m", "100m", "nosuch"]).fails(1, "No such container");
+    assert_eq!(field(&sb, "up", "{{.HostConfig.Memory}}"), "134217728");
+    sb.remove_all();
+}
