@@ -138,6 +138,8 @@ pub enum Command {
     Image(ImageCommand),
     /// Display a live stream of containers' resource usage
     Stats(StatsArgs),
+    /// Get events from the state root's event log (follows without --until)
+    Events(EventsArgs),
     /// Update the resource limits (at once, if running) or restart policy of containers
     Update(UpdateArgs),
     /// Pause all processes within one or more containers
@@ -567,6 +569,23 @@ pub struct StopArgs {
     pub time: u64,
     #[arg(required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct EventsArgs {
+    /// Show events since a time (2026-12-03T10:00:00Z), Unix seconds, or a duration ago (10m)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Stop at this time (the forms of --since); without it, follow
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Filter: type=container|image|network|volume, event=ACTION, container=, image=,
+    /// network=, volume= (ID or name; repeatable)
+    #[arg(short, long = "filter", value_name = "KEY=VALUE")]
+    pub filters: Vec<String>,
+    /// table (Docker's line), json (one object per line), or a template ('{{.Action}}')
+    #[arg(long, default_value = "table")]
+    pub format: Format,
 }
 
 #[derive(clap::Args)]

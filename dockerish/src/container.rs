@@ -391,13 +391,15 @@ pub fn mark_running(
     init: Option<ProcessRef>,
     networks: Vec<Attached>,
 ) -> Result<Container> {
-    containers.update(id, |c| {
+    let container = containers.update(id, |c| {
         c.state.status = Status::Running;
         c.state.init = init;
         c.state.networks = networks;
         c.state.started_at = Some(tool_cli::human::now());
         Ok(())
-    })
+    })?;
+    crate::events::container(containers, "start", &container.config, &[]);
+    Ok(container)
 }
 
 /// Records the end of a container that exited with `code`: removes its
@@ -414,6 +416,9 @@ pub fn finish(tools: &Tools, containers: &Containers, config: &Config, code: i32
     };
     let _lock = containers.lock()?;
     let mut container = containers.load(&config.id)?;
+    // As the record is now (a rename while it ran is in it).
+    let exit_code = code.to_string();
+    crate::events::container(containers, "die", &container.config, &[("exitCode", &exit_code)]);
     if config.auto_remove {
         // Docker's --rm takes the anonymous volumes along.
         return discard(containers, &container, true);
@@ -470,6 +475,7 @@ fn remove_cgroup(config: &Config) -> Result<Option<cgctl::Stats>> {
 /// and networks must be gone already (`teardown`).
 pub fn discard(containers: &Containers, container: &Container, volumes: bool) -> Result<()> {
     containers.remove(container)?;
+    crate::events::container(containers, "destroy", &container.config, &[]);
     if volumes {
         crate::volumes::remove(&container.config.anonymous_volumes)?;
     }

@@ -29,7 +29,8 @@ use crate::tools::Tools;
 
 pub fn exec(root: &Path, args: ExecArgs) -> Result<i32> {
     let tools = Tools::new(root);
-    let container = Containers::open(root)?.find(&args.container)?;
+    let containers = Containers::open(root)?;
+    let container = containers.find(&args.container)?;
     let init = container.running_init()?;
     if container.state.paused {
         return Err(Error::ExecPaused(container.short_id().into()));
@@ -70,6 +71,13 @@ pub fn exec(root: &Path, args: ExecArgs) -> Result<i32> {
     argv.push("--".into());
     argv.extend(args.command.iter().cloned());
 
+    let command = args.command.join(" ");
+    crate::events::container(
+        &containers,
+        &format!("exec_start: {command}"),
+        &container.config,
+        &[],
+    );
     let stdin = || if args.interactive && !args.tty { Stdio::inherit() } else { Stdio::null() };
     let entries = env.entries();
     let envs = || entries.iter().filter_map(|e| e.split_once('='));

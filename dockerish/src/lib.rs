@@ -16,6 +16,7 @@ pub mod cp;
 pub mod crash;
 pub mod env;
 pub mod error;
+pub mod events;
 pub mod exec;
 pub mod format;
 pub mod images;

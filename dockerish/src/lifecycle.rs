@@ -74,7 +74,10 @@ pub fn each(keys: &[String], f: impl Fn(&str) -> Result<()> + Sync) -> i32 {
 pub fn stop(root: &Path, args: StopArgs) -> Result<i32> {
     let (tools, containers) = (Tools::new(root), Containers::open(root)?);
     Ok(each(&args.containers, |key| {
-        stop_one(&tools, &containers, &containers.find(key)?, Duration::from_secs(args.time))
+        let container = containers.find(key)?;
+        stop_one(&tools, &containers, &container, Duration::from_secs(args.time))?;
+        crate::events::container(&containers, "stop", &container.config, &[]);
+        Ok(())
     }))
 }
 
@@ -186,7 +189,10 @@ pub fn kill(root: &Path, signal_name: &str, keys: &[String]) -> Result<i32> {
         })?;
         // As Docker's: a container killed by hand is not restarted.
         end_policy(&containers, &container.config.id)?;
-        Ok(signal(init, sig)?)
+        signal(init, sig)?;
+        let sig_name = format!("{}", sig as i32);
+        crate::events::container(&containers, "kill", &container.config, &[("signal", &sig_name)]);
+        Ok(())
     }))
 }
 
@@ -274,7 +280,9 @@ pub fn restart(root: &Path, args: StopArgs) -> Result<i32> {
     Ok(each(&args.containers, |key| {
         let container = containers.find(key)?;
         stop_one(&tools, &containers, &container, Duration::from_secs(args.time))?;
-        start_one(&tools, root, &containers, &containers.load(&container.config.id)?).map(drop)
+        start_one(&tools, root, &containers, &containers.load(&container.config.id)?)?;
+        crate::events::container(&containers, "restart", &container.config, &[]);
+        Ok(())
     }))
 }
 
@@ -308,8 +316,9 @@ pub fn rename(root: &Path, key: &str, new_name: &str) -> Result<i32> {
     if let Some(other) = containers.all()?.into_iter().find(|c| c.config.name == new_name) {
         return Err(Error::NameInUse { name: new_name.into(), id: other.config.id });
     }
-    container.config.name = new_name.to_string();
+    let old_name = std::mem::replace(&mut container.config.name, new_name.to_string());
     container.save_config()?;
+    crate::events::container(&containers, "rename", &container.config, &[("oldName", &old_name)]);
     Ok(0)
 }
 
@@ -378,6 +387,13 @@ pub fn commit(
         run_quiet(tools.cgctl(["thaw", "--pid", &pid.to_string()])?, "cgctl")?;
     }
     let made = made?.ok_or_else(|| Error::NoSuchImage(container.config.image_id.clone()))?;
+    let name = image.unwrap_or_default();
+    crate::events::container(
+        &Containers::open(root)?,
+        "commit",
+        &container.config,
+        &[("comment", message), ("imageID", &made.id), ("imageName", name)],
+    );
     println!("{}", made.id);
     Ok(0)
 }

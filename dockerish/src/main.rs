@@ -4,7 +4,7 @@ use std::process::exit;
 
 use dockerish::cli::{Cli, Command, ContainerCommand, SystemCommand};
 use dockerish::{
-    check, completion, cp, exec, images, inside, inspect, lifecycle, logs, manage, network,
+    check, completion, cp, events, exec, images, inside, inspect, lifecycle, logs, manage, network,
     resources, run, system,
 };
 use tool_cli::exit::EXIT_FAILED;
@@ -54,6 +54,7 @@ fn main() {
         Command::Export { container, output } => {
             (images::export(&root, &container, output.as_deref()), 1)
         }
+        Command::Events(args) => (events::events(&root, args), 1),
         Command::Update(args) => (resources::update(&root, args), 1),
         Command::Stats(args) => (resources::stats(&root, args), 1),
         Command::Pause { containers } => (resources::pause(&root, &containers, true), 1),

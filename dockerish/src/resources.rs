@@ -188,23 +188,24 @@ pub fn update(root: &Path, args: UpdateArgs) -> Result<i32> {
     let containers = Containers::open(root)?;
     Ok(crate::lifecycle::each(&args.containers, |key| {
         let id = containers.find(key)?.config.id;
-        containers.update(&id, |c| {
-            if args.restart.is_some_and(|r| !r.is_no()) && c.config.auto_remove {
-                let why = "a container run with --rm cannot have a restart policy";
-                return Err(Error::invalid("--restart", key, why));
-            }
-            if c.init_pid().is_some() && !changes.is_empty() {
-                let layout = cgctl::Layout::detect()?;
-                cgctl::Cgroup::open(&layout, &c.config.cgroup())?.set(&changes)?;
-            }
-            c.config.resources.overlay(&changes);
-            if let Some(policy) = args.restart {
-                c.config.restart = policy;
-            }
-            // Under the store lock, with the state.
-            c.save_config()
-        })?;
-        Ok(())
+        containers
+            .update(&id, |c| {
+                if args.restart.is_some_and(|r| !r.is_no()) && c.config.auto_remove {
+                    let why = "a container run with --rm cannot have a restart policy";
+                    return Err(Error::invalid("--restart", key, why));
+                }
+                if c.init_pid().is_some() && !changes.is_empty() {
+                    let layout = cgctl::Layout::detect()?;
+                    cgctl::Cgroup::open(&layout, &c.config.cgroup())?.set(&changes)?;
+                }
+                c.config.resources.overlay(&changes);
+                if let Some(policy) = args.restart {
+                    c.config.restart = policy;
+                }
+                // Under the store lock, with the state.
+                c.save_config()
+            })
+            .map(|c| crate::events::container(&containers, "update", &c.config, &[]))
     }))
 }
 
@@ -228,5 +229,8 @@ fn set_paused(tools: &Tools, containers: &Containers, key: &str, pause: bool) ->
         "cgctl",
     )?;
     container.state.paused = pause;
-    container.save_state()
+    container.save_state()?;
+    let action = if pause { "pause" } else { "unpause" };
+    crate::events::container(containers, action, &container.config, &[]);
+    Ok(())
 }

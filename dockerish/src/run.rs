@@ -51,6 +51,7 @@ pub fn run(root: &Path, mut args: RunArgs) -> Result<i32> {
         // Marked as starting, by us, until the monitor takes over: `rm`
         // and `prune` leave it alone meanwhile.
         let container = containers.create(&config, ProcessRef::of(std::process::id() as i32))?;
+        crate::events::container(&containers, "create", &config, &[]);
         crate::crash::point("run:recorded")?;
         // After the record, which names them, so that `rm -v` finds them
         // whatever stops us here.

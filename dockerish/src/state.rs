@@ -341,6 +341,11 @@ impl Containers {
         Ok(Containers { dir })
     }
 
+    /// The state root the containers are in.
+    pub fn root(&self) -> &Path {
+        self.dir.parent().expect("ROOT/containers has a parent")
+    }
+
     pub fn dir_of(&self, id: &str) -> PathBuf {
         self.dir.join(id)
     }

@@ -208,6 +208,8 @@ fn restart_after(
         return Ok(false);
     }
     teardown(tools, &container.config)?;
+    let code_text = code.to_string();
+    crate::events::container(containers, "die", &container.config, &[("exitCode", &code_text)]);
     let mut again = false;
     containers.update(id, |c| {
         again = wanted(c);

@@ -195,7 +195,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
             }
             let source = shown(&file);
             let input = io::BufReader::with_capacity(1 << 20, input);
-            print_json(&store.import(input, &source, name.as_ref(), config, &message)?);
+            let image = store.import(input, &source, name.as_ref(), config, &message)?;
+            event(&cli.root.path, "import", &image);
+            print_json(&image);
         }
         Command::Commit { parent, message, change, created_by, dir, name } => {
             let mut config = match &parent {
@@ -219,17 +221,16 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let tar = busybox::build_tar(&binary)?;
             let comment = format!("built from {}", binary.display());
             let source = binary.display().to_string();
-            print_json(&store.import(
-                tar.as_slice(),
-                &source,
-                Some(&name),
-                busybox::config(),
-                &comment,
-            )?);
+            let image =
+                store.import(tar.as_slice(), &source, Some(&name), busybox::config(), &comment)?;
+            event(&cli.root.path, "import", &image);
+            print_json(&image);
         }
         Command::Load { input, quiet } => {
             let store = store.with_progress(imgtool::progress::wanted(quiet));
-            print_json(&archive::load(&store, &input)?)
+            let images = archive::load(&store, &input)?;
+            images.iter().for_each(|image| event(&cli.root.path, "load", image));
+            print_json(&images)
         }
         Command::Save { images, output, format } => {
             let format = match format {
@@ -237,11 +238,19 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 SaveFormat::Oci => ArchiveFormat::Oci,
             };
             write_archive(output.as_deref(), |out| archive::save(&store, &images, format, out))?;
+            for name in &images {
+                event(&cli.root.path, "save", &store.inspect(name)?);
+            }
         }
         Command::Export { layers, output } => write_archive(output.as_deref(), |out| {
             imgtool::pack::pack_merged(&layers, out).map_err(Error::io("export", &layers[0]))
         })?,
-        Command::Tag { source, target } => print_json(&store.tag(&source, &target)?),
+        Command::Tag { source, target } => {
+            let image = store.tag(&source, &target)?;
+            let attributes = [("name", target.to_string())];
+            log_event(&cli.root.path, "tag", &image.id, &attributes);
+            print_json(&image)
+        }
         Command::History { image, format, no_trunc } => {
             let image = store.inspect(&image)?;
             let config = store.config_file(&image.id)?;
@@ -264,7 +273,15 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Command::Inspect { name } => print_json(&store.inspect(&name)?),
         Command::Rm { untag, names } => {
             for name in names {
-                store.remove(&name, untag)?.iter().for_each(|line| println!("{line}"));
+                for line in store.remove(&name, untag)? {
+                    println!("{line}");
+                    // Docker's two events, from Docker's two kinds of line.
+                    if let Some(tag) = line.strip_prefix("Untagged: ") {
+                        log_event(&cli.root.path, "untag", tag, &[("name", tag.to_string())]);
+                    } else if let Some(id) = line.strip_prefix("Deleted: ") {
+                        log_event(&cli.root.path, "delete", id, &[("name", name.clone())]);
+                    }
+                }
             }
         }
         Command::Check { repair } => {
@@ -284,6 +301,21 @@ fn run(cli: Cli) -> Result<i32, Error> {
         }
     }
     Ok(0)
+}
+
+/// Appends an image event to the state root's event log (`dockerish
+/// events`), named by the image's first tag.
+fn event(root: &Path, action: &str, image: &imgtool::ImageInfo) {
+    let name = image.repo_tags.first().cloned().unwrap_or_default();
+    log_event(root, action, &image.id, &[("name", name)]);
+}
+
+fn log_event(root: &Path, action: &str, id: &str, attributes: &[(&str, String)]) {
+    let attributes: Vec<(&str, &str)> = attributes.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    json_store::events::append(
+        root,
+        &json_store::events::Event::new("image", action, id, &attributes),
+    );
 }
 
 fn shown(file: &Path) -> String {

@@ -240,12 +240,16 @@ fn run(root: &Path, command: Command) -> Result<(), Error> {
         Command::Create { name, subnet, gateway, bridge, internal, no_names } => {
             let spec = NetworkSpec { name, subnet, gateway, bridge, internal, names: !no_names };
             let _lock = store.lock()?;
-            print_json(&network::create(&store, &spec)?);
+            let net = network::create(&store, &spec)?;
+            event(root, "create", &net.id, &net.name, None);
+            print_json(&net);
         }
         Command::Rm { names } => {
             let _lock = store.lock()?;
             for name in names {
-                println!("{}", network::remove(&store, &name)?.name);
+                let net = network::remove(&store, &name)?;
+                event(root, "destroy", &net.id, &net.name, None);
+                println!("{}", net.name);
             }
         }
         Command::Ls { format } => {
@@ -286,6 +290,7 @@ fn run(root: &Path, command: Command) -> Result<(), Error> {
             let a = attach(&store, &spec)?;
             print_timings("attach", timings);
             let net = store.network(&spec.network)?;
+            event(root, "connect", &net.id, &net.name, Some(&a.id));
             print_json(&netctl::attach::Attached::new(&net, &a));
         }
         Command::Detach { network, id, timings } => {
@@ -327,4 +332,13 @@ fn exec_in(file: &Path, command: &[String]) -> Error {
     };
     let Err(errno) = nix::unistd::execvp(&argv[0], &argv);
     Error::sys("exec", &command[0], errno)
+}
+
+/// Appends a network event to the state root's log (`dockerish events`):
+/// Docker's, with the container for connect.
+fn event(root: &Path, action: &str, id: &str, name: &str, container: Option<&str>) {
+    let mut attributes = vec![("name", name), ("type", "bridge")];
+    attributes.extend(container.map(|c| ("container", c)));
+    let event = json_store::events::Event::new("network", action, id, &attributes);
+    json_store::events::append(root, &event);
 }

@@ -450,3 +450,93 @@ fn update_changes_a_running_containers_cgroup_and_its_record() {
     assert_eq!(field(&sb, "up", "{{.HostConfig.Memory}}"), "134217728");
     sb.remove_all();
 }
+
+#[test]
+fn events_tell_what_the_tools_did_filtered_and_followed() {
+    let sb = Sandbox::new();
+    let since = (tool_cli::human::now() - 1).to_string();
+    // A follower started first sees what comes after it.
+    let mut follow = sb.command("dockerish");
+    follow.args([
+        "events",
+        "--since",
+        &since,
+        "--filter",
+        "event=destroy",
+        "--format",
+        "{{.Actor.Attributes.name}}",
+    ]);
+    let mut follower = follow.stdout(std::process::Stdio::piped()).spawn().unwrap();
+    sb.dockerish(["run", "-d", "--name", "ev1", "busybox", "sleep", "300"]).ok();
+    sb.dockerish(["pause", "ev1"]).ok();
+    sb.dockerish(["unpause", "ev1"]).ok();
+    sb.dockerish(["rename", "ev1", "ev2"]).ok();
+    sb.dockerish(["stop", "-t", "0", "ev2"]).ok();
+    sb.dockerish(["rm", "ev2"]).ok();
+    sb.dockerish(["tag", "busybox", "evbox"]).ok();
+    sb.dockerish(["rmi", "evbox"]).ok();
+    sb.dockerish(["network", "create", "evnet"]).ok();
+    sb.dockerish(["network", "rm", "evnet"]).ok();
+    let until = (tool_cli::human::now() + 1).to_string();
+    let window = ["events", "--since", &since, "--until", &until];
+    let actions = |extra: &[&str]| -> Vec<String> {
+        let mut argv = window.to_vec();
+        argv.extend(extra);
+        argv.extend(["--format", "{{.Type}} {{.Action}}"]);
+        sb.dockerish(&argv).ok().lines().map(String::from).collect()
+    };
+    let containers = actions(&["--filter", "type=container"]);
+    assert_eq!(
+        containers,
+        [
+            "container create",
+            "container start",
+            "container pause",
+            "container unpause",
+            "container rename",
+            "container die",
+            "container stop",
+            "container destroy"
+        ]
+    );
+    let others = actions(&["--filter", "type=image", "--filter", "type=network"]);
+    // (The busybox image is imported on first use: `image import` first.)
+    assert!(others.contains(&"network connect".to_string()), "{others:?}");
+    assert!(
+        others.ends_with(&[
+            "image tag".into(),
+            "image untag".into(),
+            "network create".into(),
+            "network destroy".into()
+        ]),
+        "{others:?}"
+    );
+    let died =
+        sb.dockerish(&[&window[..], &["--filter", "event=die", "--format", "json"]].concat()).ok();
+    let event: serde_json::Value = serde_json::from_str(died.trim()).unwrap();
+    assert_eq!(event["Actor"]["Attributes"]["exitCode"], "137");
+    assert_eq!(event["Actor"]["Attributes"]["name"], "ev2", "the name it had then");
+    assert_eq!(
+        actions(&["--filter", "container=ev2", "--filter", "event=rename"]),
+        ["container rename"]
+    );
+    let table = sb.dockerish(&[&window[..], &["--filter", "event=create"]].concat()).ok();
+    assert!(
+        table.contains(" container create ") && table.contains("(image=busybox, name=ev1)"),
+        "{table}"
+    );
+    // The follower saw the destroy, as it happened.
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(follower.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line, "ev2\n");
+    follower.kill().unwrap();
+    follower.wait().unwrap();
+    sb.dockerish(["events", "--until", "0", "--filter", "colour=red"]).fails(1, "the filters are");
+    sb.dockerish(["events", "--until", "0", "--filter", "type=pod"]).fails(1, "type is one of");
+    sb.dockerish(["events", "--since", "soon", "--until", "0"]).fails(1, "--since");
+    sb.remove_all();
+}

@@ -22,6 +22,8 @@
 //!
 //! See rename(2), fsync(2), flock(2).
 
+pub mod events;
+
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
