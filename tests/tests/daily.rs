@@ -512,7 +512,7 @@ fn events_tell_what_the_tools_did_filtered_and_followed() {
         "{others:?}"
     );
     let died =
-        sb.dockerish(&[&window[..], &["--filter", "event=die", "--format", "json"]].concat()).ok();
+        sb.dockerish([&window[..], &["--filter", "event=die", "--format", "json"]].concat()).ok();
     let event: serde_json::Value = serde_json::from_str(died.trim()).unwrap();
     assert_eq!(event["Actor"]["Attributes"]["exitCode"], "137");
     assert_eq!(event["Actor"]["Attributes"]["name"], "ev2", "the name it had then");
@@ -520,7 +520,7 @@ fn events_tell_what_the_tools_did_filtered_and_followed() {
         actions(&["--filter", "container=ev2", "--filter", "event=rename"]),
         ["container rename"]
     );
-    let table = sb.dockerish(&[&window[..], &["--filter", "event=create"]].concat()).ok();
+    let table = sb.dockerish([&window[..], &["--filter", "event=create"]].concat()).ok();
     assert!(
         table.contains(" container create ") && table.contains("(image=busybox, name=ev1)"),
         "{table}"
