@@ -106,6 +106,9 @@ pub enum Command {
     /// Manage networks
     #[command(subcommand)]
     Network(NetworkCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(VolumeCommand),
     /// List a container's published ports, or the host address of one
     Port {
         container: String,
@@ -195,6 +198,24 @@ pub enum Command {
 
 #[derive(Subcommand)]
 pub enum SystemCommand {
+    /// Show disk usage: images, containers, volumes, and what a prune reclaims
+    Df {
+        /// table, json, or a template ('{{.Type}} {{.Size}}')
+        #[arg(long, default_value = "table")]
+        format: Format,
+    },
+    /// Remove stopped containers, unused networks, dangling images (and more, with flags)
+    Prune {
+        /// Remove all unused images, not just dangling ones
+        #[arg(short, long)]
+        all: bool,
+        /// Prune anonymous volumes too
+        #[arg(long)]
+        volumes: bool,
+        /// Do not prompt for confirmation
+        #[arg(short, long)]
+        force: bool,
+    },
     /// Display system-wide information (as `info`)
     Info {
         /// table, json, or a template ('{{.CgroupVersion}}')
@@ -205,6 +226,49 @@ pub enum SystemCommand {
     Check {
         #[arg(long)]
         repair: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum VolumeCommand {
+    /// Create a volume (a random name without NAME)
+    Create {
+        name: Option<String>,
+        /// Volume driver: only local
+        #[arg(short, long, default_value = "local")]
+        driver: String,
+    },
+    /// List volumes
+    #[command(alias = "list")]
+    Ls {
+        /// table, json, or a template ('{{.Name}}')
+        #[arg(long, default_value = "table")]
+        format: Format,
+        /// Only volume names
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Display detailed information on volumes
+    Inspect {
+        #[arg(required = true, value_name = "VOLUME")]
+        names: Vec<String>,
+    },
+    /// Remove volumes (refused while a container uses one)
+    #[command(alias = "remove")]
+    Rm {
+        /// Accepted for Docker's sake: a volume in use is still refused
+        #[arg(short, long)]
+        force: bool,
+        #[arg(required = true, value_name = "VOLUME")]
+        names: Vec<String>,
+    },
+    /// Remove unused anonymous volumes (-a: all unused volumes)
+    Prune {
+        #[arg(short, long)]
+        all: bool,
+        /// Do not prompt for confirmation
+        #[arg(short, long)]
+        force: bool,
     },
 }
 

@@ -55,6 +55,10 @@ pub enum Error {
         "conflict: unable to remove image {image}: container {id} ({name}) uses it; remove the container or use -f"
     )]
     ImageInUse { image: String, id: String, name: String },
+    #[error("get {0}: no such volume")]
+    NoSuchVolume(String),
+    #[error("remove {name}: volume is in use - [{containers}]")]
+    VolumeInUse { name: String, containers: String },
     #[error("configured logging driver does not support reading")]
     NoLogs,
     #[error("you cannot start and attach multiple containers at once")]

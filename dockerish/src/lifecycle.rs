@@ -434,7 +434,7 @@ pub fn confirm(question: &str) -> Result<bool> {
 }
 
 /// The bytes of the files under `dir`.
-fn dir_size(dir: &Path) -> u64 {
+pub fn dir_size(dir: &Path) -> u64 {
     let mut total = 0;
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         match entry.file_type() {

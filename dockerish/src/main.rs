@@ -5,7 +5,7 @@ use std::process::exit;
 use dockerish::cli::{Cli, Command, ContainerCommand, SystemCommand};
 use dockerish::{
     check, completion, cp, events, exec, images, inside, inspect, lifecycle, logs, manage, network,
-    resources, run, system,
+    resources, run, system, volumes,
 };
 use tool_cli::exit::EXIT_FAILED;
 
@@ -42,6 +42,7 @@ fn main() {
             (lifecycle::prune(&root, force), 1)
         }
         Command::Network(command) => (network::network(&root, command), 1),
+        Command::Volume(command) => (volumes::volume(&root, command), 1),
         Command::Port { container, port } => (network::port(&root, &container, port.as_deref()), 1),
         Command::Images(args) => (images::images(&root, args), 1),
         Command::Rmi(args) => (images::rmi(&root, args), 1),
@@ -70,6 +71,10 @@ fn main() {
         Command::Top { container, ps_args } => (inside::top(&root, &container, &ps_args), 1),
         Command::Diff { container } => (inside::diff(&root, &container), 1),
         Command::Completion { shell } => (completion::completion(shell), 1),
+        Command::System(SystemCommand::Df { format }) => (system::df(&root, &format), 1),
+        Command::System(SystemCommand::Prune { all, volumes, force }) => {
+            (system::prune(&root, all, volumes, force), 1)
+        }
         Command::Version { format } => (system::version(&root, &format), 1),
     };
     match result {

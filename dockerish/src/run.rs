@@ -55,7 +55,9 @@ pub fn run(root: &Path, mut args: RunArgs) -> Result<i32> {
         crate::crash::point("run:recorded")?;
         // After the record, which names them, so that `rm -v` finds them
         // whatever stops us here.
-        if let Err(e) = volumes::make(&config.anonymous_volumes) {
+        let made = volumes::make(&config.anonymous_volumes)
+            .and_then(|()| volumes::make_named(root, &volumes::named_in(root, &config.volumes)));
+        if let Err(e) = made {
             let _ = discard(&containers, &container, true);
             return Err(e);
         }
@@ -100,7 +102,11 @@ fn check_flags(args: &RunArgs, root: &Path) -> Result<()> {
         tool_cli::hostname::validate(host)?;
     }
     for spec in args.volumes.iter().filter(|v| v.contains(':')) {
-        let volume: Volume = spec.parse()?;
+        let volume: Volume = volumes::parse_spec(root, spec)?;
+        if !volumes::named_in(root, std::slice::from_ref(&volume)).is_empty() {
+            // A named volume: made by the run if it is not there yet.
+            continue;
+        }
         fs::metadata(&volume.source).map_err(|e| {
             Error::invalid(
                 "volume",
@@ -217,7 +223,7 @@ fn configure(
     let mut anonymous_volumes = Vec::new();
     for spec in &args.volumes {
         if spec.contains(':') {
-            mounts.push(spec.parse()?);
+            mounts.push(volumes::parse_spec(root, spec)?);
             continue;
         }
         let (dir, volume) = volumes::anonymous(root, spec)?;

@@ -196,3 +196,113 @@ fn os_name() -> String {
         .map(|v| v.trim_matches('"').to_string())
         .unwrap_or_else(|| "Linux".into())
 }
+
+/// `system df`: what images, containers and volumes take, and what a
+/// prune would give back.
+pub fn df(root: &Path, format: &Format) -> Result<i32> {
+    let tools = Tools::new(root);
+    let containers = Containers::open(root)?.all()?;
+    let images: Vec<imgtool::ImageInfo> =
+        run_json(tools.imgtool(["ls", "--format", "json"])?, "imgtool")?.unwrap_or_default();
+    // Layers are shared: each counted once, and reclaimable only if no
+    // image a container uses has it.
+    let used: std::collections::HashSet<&str> =
+        containers.iter().map(|c| c.config.image_id.as_str()).collect();
+    let mut layers = std::collections::HashMap::new();
+    let mut needed = std::collections::HashSet::new();
+    for image in &images {
+        for layer in &image.layers {
+            layers.insert(layer.digest.clone(), layer.size);
+            if used.contains(image.id.as_str()) {
+                needed.insert(layer.digest.clone());
+            }
+        }
+    }
+    let image_size: u64 = layers.values().sum();
+    let image_free: u64 = layers.iter().filter(|(d, _)| !needed.contains(*d)).map(|(_, s)| s).sum();
+    let active_images = images.iter().filter(|i| used.contains(i.id.as_str())).count();
+    let sizes: Vec<(bool, u64)> = containers
+        .iter()
+        .map(|c| {
+            let up = c.state.effective() == crate::state::Status::Running || c.state.starting();
+            (up, crate::lifecycle::dir_size(&c.dir.join("upper")))
+        })
+        .collect();
+    let container_size: u64 = sizes.iter().map(|(_, s)| s).sum();
+    let container_free: u64 = sizes.iter().filter(|(up, _)| !up).map(|(_, s)| s).sum();
+    let running = sizes.iter().filter(|(up, _)| *up).count();
+    let (volumes, active_volumes, volume_size, volume_free) =
+        crate::volumes::usage(root, &containers)?;
+    let rows = [
+        ("Images", images.len(), active_images, image_size, image_free),
+        ("Containers", containers.len(), running, container_size, container_free),
+        ("Local Volumes", volumes, active_volumes, volume_size, volume_free),
+        ("Build Cache", 0, 0, 0, 0),
+    ];
+    let reclaimable = |size: u64, free: u64| match size {
+        0 => human::size(free),
+        _ => format!("{} ({}%)", human::size(free), free * 100 / size),
+    };
+    let values: Vec<Value> = rows
+        .iter()
+        .map(|&(kind, total, active, size, free)| {
+            json!({
+                "Type": kind,
+                "TotalCount": total.to_string(),
+                "Active": active.to_string(),
+                "Size": human::size(size),
+                "Reclaimable": reclaimable(size, free),
+            })
+        })
+        .collect();
+    match format {
+        Format::Json => values.iter().for_each(|v| println!("{v}")),
+        Format::Template { template, table } => {
+            crate::format::print_template(template, *table, &values, &[("TotalCount", "TOTAL")])?
+        }
+        Format::Table => {
+            let mut table =
+                vec![["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"].map(String::from).to_vec()];
+            table.extend(values.iter().map(|v| {
+                ["Type", "TotalCount", "Active", "Size", "Reclaimable"]
+                    .map(|k| v[k].as_str().unwrap_or_default().to_string())
+                    .to_vec()
+            }));
+            print!("{}", human::table(&table));
+        }
+    }
+    Ok(0)
+}
+
+/// `system prune [-a] [--volumes] [-f]`: stopped containers, unused
+/// networks, dangling images (every unused one with `-a`) and, with
+/// `--volumes`, unused anonymous volumes: each prune as its own command
+/// does it, after one question.
+pub fn prune(root: &Path, all: bool, volumes: bool, force: bool) -> Result<i32> {
+    let mut items =
+        vec!["all stopped containers", "all networks not used by at least one container"];
+    if volumes {
+        items.push("all anonymous volumes not used by at least one container");
+    }
+    items.push(match all {
+        true => "all images without at least one container associated to them",
+        false => "all dangling images",
+    });
+    let question = format!(
+        "WARNING! This will remove:\n{}\n\nAre you sure you want to continue? [y/N] ",
+        items.iter().map(|i| format!("  - {i}")).collect::<Vec<_>>().join("\n")
+    );
+    if !force && !crate::lifecycle::confirm(&question)? {
+        return Ok(0);
+    }
+    crate::lifecycle::prune(root, true)?;
+    crate::network::network(root, crate::cli::NetworkCommand::Prune { force: true })?;
+    if volumes {
+        let (deleted, reclaimed) = crate::volumes::prune(root, false)?;
+        if !deleted.is_empty() {
+            println!("Deleted Volumes:\n{}\n", deleted.join("\n"));
+        }
+        println!("Total reclaimed space: {}", human::size(reclaimed));
+    }
+    crate::images::image(root, crate::cli::ImageCommand::Prune { all, force: true })
+}

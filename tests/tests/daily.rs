@@ -540,3 +540,86 @@ fn events_tell_what_the_tools_did_filtered_and_followed() {
     sb.dockerish(["events", "--since", "soon", "--until", "0"]).fails(1, "--since");
     sb.remove_all();
 }
+
+#[test]
+fn named_volumes_outlive_containers_and_system_df_and_prune_account_for_everything() {
+    let sb = Sandbox::new();
+    assert_eq!(sb.dockerish(["volume", "create", "data1"]).ok(), "data1\n");
+    sb.dockerish([
+        "run",
+        "--rm",
+        "-v",
+        "data1:/data",
+        "busybox",
+        "sh",
+        "-c",
+        "echo kept > /data/f",
+    ])
+    .ok();
+    let read = sb.dockerish(["run", "--rm", "-v", "data1:/data:ro", "busybox", "cat", "/data/f"]);
+    assert_eq!(read.ok(), "kept\n", "a named volume outlives --rm");
+    // Made on first use; anonymous ones listed too, by their IDs.
+    sb.dockerish([
+        "run", "-d", "--name", "user", "-v", "data2:/d", "-v", "/anon", "busybox", "sleep", "300",
+    ])
+    .ok();
+    let names = sb.dockerish(["volume", "ls", "-q"]).ok();
+    let names: Vec<&str> = names.lines().collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(names.contains(&"data1") && names.contains(&"data2"));
+    let listed = sb.dockerish(["volume", "ls", "--format", "{{.Name}} {{.Driver}}"]).ok();
+    assert!(listed.contains("data2 local\n"), "{listed}");
+    let inspect: serde_json::Value =
+        serde_json::from_str(&sb.dockerish(["volume", "inspect", "data2"]).ok()).unwrap();
+    let mountpoint = inspect[0]["Mountpoint"].as_str().unwrap().to_string();
+    assert!(mountpoint.ends_with("volumes/data2/_data"), "{mountpoint}");
+    let mounts = field(&sb, "user", "{{json .Mounts}}");
+    assert!(
+        mounts.contains(r#""Name":"data2""#) && mounts.contains(r#""Type":"volume""#),
+        "{mounts}"
+    );
+    sb.dockerish(["volume", "rm", "data2"]).fails(1, "volume is in use - [user]");
+    sb.dockerish(["volume", "rm", "nosuch"]).fails(1, "no such volume");
+    sb.dockerish(["volume", "create", "bad name"]).fails(1, "volume name");
+    sb.dockerish(["run", "--rm", "-v", "bad name:/x", "busybox", "true"]).fails(125, "volume name");
+    // df: one image, a running container, three volumes (two in use).
+    let df =
+        sb.dockerish(["system", "df", "--format", "{{.Type}}={{.TotalCount}}/{{.Active}}"]).ok();
+    assert_eq!(df, "Images=1/1\nContainers=1/1\nLocal Volumes=3/2\nBuild Cache=0/0\n");
+    sb.dockerish(["rm", "-f", "user"]).ok();
+    sb.dockerish([
+        "run",
+        "--name",
+        "stopped",
+        "busybox",
+        "sh",
+        "-c",
+        "head -c 100000 /dev/zero > /f",
+    ])
+    .ok();
+    let table = sb.dockerish(["system", "df"]).ok();
+    let containers = table.lines().find(|l| l.starts_with("Containers")).unwrap();
+    assert!(
+        containers.contains("100kB (100%)"),
+        "a stopped container's layer is reclaimable: {table}"
+    );
+    // Prune: containers, dangling then all images, anonymous volumes; named ones stay.
+    let pruned = sb.dockerish(["system", "prune", "-a", "--volumes", "-f"]).ok();
+    assert!(
+        pruned.contains("Deleted Containers:") && pruned.contains("Deleted Volumes:"),
+        "{pruned}"
+    );
+    assert!(sb.dockerish(["ps", "-aq"]).ok().is_empty());
+    assert!(sb.dockerish(["images", "-q"]).ok().is_empty());
+    assert_eq!(sb.dockerish(["volume", "ls", "-q"]).ok(), "data1\ndata2\n");
+    sb.dockerish(["volume", "prune", "-a", "-f"]).ok();
+    assert_eq!(sb.dockerish(["volume", "ls", "-q"]).ok(), "");
+    // Without -f nothing goes unless the answer is yes.
+    sb.dockerish(["volume", "create", "keep"]).ok();
+    let mut cmd = sb.command("dockerish");
+    cmd.args(["system", "prune", "--volumes"]);
+    let out = dockerish_tests::outcome(cmd);
+    assert!(out.stdout.contains("Are you sure"), "{out:?}");
+    assert_eq!(sb.dockerish(["volume", "ls", "-q"]).ok(), "keep\n");
+    sb.remove_all();
+}
