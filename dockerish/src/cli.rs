@@ -141,6 +141,8 @@ pub enum Command {
     Image(ImageCommand),
     /// Display a live stream of containers' resource usage
     Stats(StatsArgs),
+    /// Attach to a running container's output and (with -i) input; ^P^Q detaches
+    Attach(AttachArgs),
     /// Get events from the state root's event log (follows without --until)
     Events(EventsArgs),
     /// Update the resource limits (at once, if running) or restart policy of containers
@@ -633,6 +635,17 @@ pub struct StopArgs {
     pub time: u64,
     #[arg(required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct AttachArgs {
+    /// Do not attach stdin
+    #[arg(long)]
+    pub no_stdin: bool,
+    /// The keys that detach, leaving the container running
+    #[arg(long, default_value = "ctrl-p,ctrl-q", value_name = "KEYS")]
+    pub detach_keys: String,
+    pub container: String,
 }
 
 #[derive(clap::Args)]

@@ -8,6 +8,7 @@
 //! `dockerish-supervisor`, the small process that waits for a detached
 //! container (`supervisor`).
 
+pub mod attach;
 pub mod check;
 pub mod cli;
 pub mod completion;

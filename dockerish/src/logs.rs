@@ -187,7 +187,6 @@ impl LogWriter {
         let now = human::rfc3339_nanos(SystemTime::now());
         let mut out = Vec::with_capacity(data.len() + 48);
         let mut rest = data;
-        let mut mid_line = self.mid_line[stream as usize];
         while !rest.is_empty() {
             let line_end = rest.iter().position(|&b| b == b'\n').filter(|&end| end < MAX_LINE);
             let (content, tag, used) = match line_end {
@@ -197,12 +196,31 @@ impl LogWriter {
                     (&rest[..n], 'P', n)
                 }
             };
+            let before = out.len();
             entry(&mut out, &now, stream, tag, content);
-            mid_line = tag == 'P';
+            if self.rotates_before(before as u64, (out.len() - before) as u64) {
+                // This entry begins the next file; what came before ends this one.
+                let next = out.split_off(before);
+                self.append(&out);
+                self.rotate();
+                out = next;
+            }
+            self.mid_line[stream as usize] = tag == 'P';
             rest = &rest[used..];
         }
         self.append(&out);
-        self.mid_line[stream as usize] = mid_line;
+    }
+
+    /// Whether the file rotates before an entry of `len` bytes that comes
+    /// after `pending` bytes not yet written: when it would pass max-size,
+    /// at a line's end (the parts of a line stay in one file, so that no
+    /// reader of the oldest begins mid-line), or, for a line longer than
+    /// [`MAX_LINE`], once the file is that much over.
+    fn rotates_before(&self, pending: u64, len: u64) -> bool {
+        let Some(max) = self.config.max_size else { return false };
+        let at = self.size + pending;
+        let lines_end = !self.mid_line.contains(&true);
+        self.file.is_some() && at > 0 && at + len > max && (lines_end || at > max + MAX_LINE as u64)
     }
 
     /// A message of dockerish's own, on the stderr stream.
@@ -211,24 +229,10 @@ impl LogWriter {
     }
 
     fn append(&mut self, out: &[u8]) {
-        if out.is_empty() || self.file.is_none() {
-            return;
-        }
-        // The parts of a line stay in one file (a reader of the oldest one
-        // must not begin in the middle of a line): a file may pass max-size
-        // by a line's last [`MAX_LINE`] bytes.
-        let lines_end = !self.mid_line.contains(&true);
-        let rotates = self.config.max_size.is_some_and(|max| {
-            let full = self.size + out.len() as u64 > max;
-            full && (lines_end || self.size > max + MAX_LINE as u64)
-        });
-        if rotates && self.size > 0 {
-            self.rotate();
-        }
         // One write(2) per batch on an O_APPEND file: a reader never sees
         // half a line unless the disk is full, and then there is nobody to
         // tell but the log itself.
-        if let Some(file) = self.file.as_mut() {
+        if let Some(file) = self.file.as_mut().filter(|_| !out.is_empty()) {
             if file.write_all(out).is_ok() {
                 self.size += out.len() as u64;
             }

@@ -4,8 +4,8 @@ use std::process::exit;
 
 use dockerish::cli::{Cli, Command, ContainerCommand, SystemCommand};
 use dockerish::{
-    check, completion, cp, events, exec, images, inside, inspect, lifecycle, logs, manage, network,
-    resources, run, system, volumes,
+    attach, check, completion, cp, events, exec, images, inside, inspect, lifecycle, logs, manage,
+    network, resources, run, system, volumes,
 };
 use tool_cli::exit::EXIT_FAILED;
 
@@ -55,6 +55,7 @@ fn main() {
         Command::Export { container, output } => {
             (images::export(&root, &container, output.as_deref()), 1)
         }
+        Command::Attach(args) => (attach::attach(&root, args), 1),
         Command::Events(args) => (events::events(&root, args), 1),
         Command::Update(args) => (resources::update(&root, args), 1),
         Command::Stats(args) => (resources::stats(&root, args), 1),

@@ -193,6 +193,15 @@ fn set_window_size(fd: BorrowedFd<'_>, size: &libc::winsize) {
     unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, size) };
 }
 
+/// `fd` in raw mode until the guard is dropped, if it is a terminal.
+pub fn raw_mode_if_terminal(fd: BorrowedFd<'_>) -> Result<Option<impl Drop>> {
+    if !nix::unistd::isatty(fd).unwrap_or(false) {
+        return Ok(None);
+    }
+    let fd = fd.try_clone_to_owned().map_err(Error::io("duplicate", "stdin"))?;
+    RawMode::enter(&fd).map(Some)
+}
+
 /// Our terminal in raw mode (termios(3) cfmakeraw) until dropped: no echo,
 /// no line editing, no signals from ^C; the container's terminal does all
 /// that.

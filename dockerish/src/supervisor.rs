@@ -262,7 +262,7 @@ fn supervise_chain(
     let (out_read, out_write) = pipe()?;
     let (err_read, err_write) = pipe()?;
     // `-i` without a terminal: stdin stays open (a pipe we hold) and empty.
-    let (stdin, _stdin_writer) = if container.config.interactive && !container.config.tty {
+    let (stdin, stdin_writer) = if container.config.interactive && !container.config.tty {
         let (r, w) = pipe()?;
         (Stdio::from(r), Some(w))
     } else {
@@ -281,11 +281,20 @@ fn supervise_chain(
             if let Ok(null) = File::options().write(true).open("/dev/null") {
                 unsafe { libc::dup2(null.as_raw_fd(), 1) };
             }
+            // `attach`: clients get the output, and give the input (to the
+            // terminal, or with -i to the stdin pipe) of an -i container.
+            let mut input = stdin_writer;
             if let Some(terminal) = terminal {
-                outputs.push((terminal.into_master(), Stream::Stdout));
+                let master = terminal.into_master();
+                if container.config.interactive {
+                    input =
+                        Some(master.try_clone().map_err(Error::io("duplicate", "the terminal"))?);
+                }
+                outputs.push((master, Stream::Stdout));
             }
+            let attach = crate::attach::Clients::listen(&container.dir, input)?;
             pidref::pages::drop_startup_pages();
-            copy_until_exit(&mut outputs, log, &forwarder, child).map(Some)
+            copy_until_exit(&mut outputs, log, &forwarder, child, attach).map(Some)
         }
         Start::Failed { message } => {
             let code = forwarder.wait(child)?;
@@ -332,6 +341,7 @@ fn copy_until_exit(
     log: &mut LogWriter,
     forwarder: &Forwarder,
     child: &mut Child,
+    mut attach: crate::attach::Clients,
 ) -> Result<i32> {
     let mut buf = [0u8; 8192];
     let mut status = None;
@@ -345,10 +355,12 @@ fn copy_until_exit(
                 return Ok(code);
             }
         }
-        // The outputs, then the signalfd last (at index outputs.len()).
+        // The outputs, the signalfd (at index outputs.len()), then the
+        // attach socket and its clients.
         let mut fds: Vec<PollFd> =
             outputs.iter().map(|(fd, _)| PollFd::new(fd.as_fd(), PollFlags::POLLIN)).collect();
         fds.push(PollFd::new(forwarder.as_fd(), PollFlags::POLLIN));
+        fds.extend(attach.fds().map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
         let timeout =
             if status.is_some() { PollTimeout::from(DRAIN_MS) } else { PollTimeout::NONE };
         let ready: Vec<bool> = match poll(&mut fds, timeout) {
@@ -357,6 +369,8 @@ fn copy_until_exit(
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(Error::sys("poll", "the container's output", e)),
         };
+        let attach_ready = ready[outputs.len() + 1..].to_vec();
+        attach.serve(&attach_ready);
         if ready[outputs.len()] {
             for event in forwarder.handle(child) {
                 if let Event::Child = event {
@@ -374,7 +388,10 @@ fn copy_until_exit(
             }
             match read(fd.as_fd(), &mut buf) {
                 Ok(0) | Err(Errno::EIO) => closed.push(i),
-                Ok(n) => log.write(*stream, &buf[..n]),
+                Ok(n) => {
+                    log.write(*stream, &buf[..n]);
+                    attach.send(*stream, &buf[..n]);
+                }
                 Err(Errno::EINTR | Errno::EAGAIN) => {}
                 Err(_) => closed.push(i),
             }

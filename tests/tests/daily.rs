@@ -149,11 +149,12 @@ fn a_log_flood_is_capped_at_max_size_times_max_file_and_tail_reads_from_the_end(
         .dockerish([
             "run", "-d", "--name", "flood", "--network", "none", "--log-opt", "max-size=256k",
             "--log-opt", "max-file=3", "busybox", "sh", "-c",
-            "i=0; while [ $i -lt 40000 ]; do i=$((i+1)); echo line $i; done; echo done >&2; sleep 300",
+            "i=0; while [ $i -lt 40000 ]; do i=$((i+1)); echo line $i; done; sleep 1; echo done >&2; sleep 300",
         ])
         .ok()
         .trim()
         .to_string();
+    // (stderr's line a second later: two pipes keep no order between them.)
     until("the flood is over", || {
         sb.dockerish(["logs", "--tail", "1", "flood"]).stderr == "done\n"
     });
@@ -621,5 +622,74 @@ fn named_volumes_outlive_containers_and_system_df_and_prune_account_for_everythi
     let out = dockerish_tests::outcome(cmd);
     assert!(out.stdout.contains("Are you sure"), "{out:?}");
     assert_eq!(sb.dockerish(["volume", "ls", "-q"]).ok(), "keep\n");
+    sb.remove_all();
+}
+
+#[test]
+fn attach_joins_a_detached_containers_output_and_input_and_detaches_with_the_keys() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    let sb = Sandbox::new();
+    // Output, both streams, and the container's exit status.
+    sb.dockerish([
+        "run",
+        "-d",
+        "--name",
+        "talk",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 1; echo out; echo err >&2; exit 3",
+    ])
+    .ok();
+    let out = sb.dockerish(["attach", "talk"]);
+    assert_eq!((out.code, out.stdout.as_str(), out.stderr.as_str()), (3, "out\n", "err\n"));
+    sb.dockerish(["attach", "talk"]).fails(1, "start it first");
+    // Input with -i, then ^P^Q: the client leaves, the container stays.
+    let attach = |name: &str, keys: Option<&str>| {
+        let mut cmd = sb.command("dockerish");
+        cmd.arg("attach");
+        if let Some(keys) = keys {
+            cmd.args(["--detach-keys", keys]);
+        }
+        cmd.arg(name).stdin(Stdio::piped()).stdout(Stdio::piped());
+        cmd.spawn().unwrap()
+    };
+    let wait_for = |child: &mut std::process::Child, text: &str| {
+        let mut lines = BufReader::new(child.stdout.as_mut().unwrap());
+        let mut line = String::new();
+        while !line.contains(text) {
+            line.clear();
+            assert!(lines.read_line(&mut line).unwrap() > 0, "output ended before {text:?}");
+        }
+    };
+    sb.dockerish([
+        "run",
+        "-d",
+        "-i",
+        "--name",
+        "echo",
+        "busybox",
+        "sh",
+        "-c",
+        "while read l; do echo got $l; done",
+    ])
+    .ok();
+    let mut client = attach("echo", None);
+    client.stdin.as_mut().unwrap().write_all(b"hello\n").unwrap();
+    wait_for(&mut client, "got hello");
+    client.stdin.as_mut().unwrap().write_all(b"\x10\x11").unwrap();
+    assert!(client.wait().unwrap().success(), "a detach exits 0");
+    assert_eq!(field(&sb, "echo", "{{.State.Status}}"), "running");
+    // With -t, through the container's terminal; other keys.
+    sb.dockerish(["run", "-d", "-it", "--name", "term", "busybox", "sh"]).ok();
+    let mut client = attach("term", Some("ctrl-x,x"));
+    client.stdin.as_mut().unwrap().write_all(b"echo hi-$((1+1))\n").unwrap();
+    wait_for(&mut client, "hi-2");
+    client.stdin.as_mut().unwrap().write_all(b"\x18x").unwrap();
+    assert!(client.wait().unwrap().success());
+    assert_eq!(field(&sb, "term", "{{.State.Status}}"), "running");
+    sb.dockerish(["attach", "--detach-keys", "meta-q", "term"]).fails(1, "--detach-keys");
+    sb.dockerish(["attach", "nosuch"]).fails(1, "No such container");
     sb.remove_all();
 }
