@@ -693,3 +693,51 @@ fn attach_joins_a_detached_containers_output_and_input_and_detaches_with_the_key
     sb.dockerish(["attach", "nosuch"]).fails(1, "No such container");
     sb.remove_all();
 }
+
+#[test]
+fn version_and_info_describe_the_tools_and_this_host() {
+    let sb = Sandbox::new();
+    let version: serde_json::Value =
+        serde_json::from_str(&sb.dockerish(["version", "--format", "json"]).ok()).unwrap();
+    let ours = env!("CARGO_PKG_VERSION");
+    assert_eq!(version["Client"]["Version"], ours);
+    let components = version["Server"]["Components"].as_array().unwrap();
+    let names: Vec<&str> = components.iter().map(|c| c["Name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["ns-exec", "cgctl", "rootfs", "netctl", "imgtool", "dockerish-supervisor"]);
+    assert!(components.iter().all(|c| c["Version"] == ours), "{components:?}");
+    assert_eq!(sb.dockerish(["version", "-f", "{{.Client.Version}}"]).ok(), format!("{ours}\n"));
+    assert!(sb.dockerish(["version"]).ok().contains("Server: dockerish tools (no daemon)"));
+    sb.dockerish(["run", "-d", "--name", "one", "busybox", "sleep", "300"]).ok();
+    sb.dockerish(["run", "--name", "two", "busybox", "true"]).ok();
+    let info: serde_json::Value =
+        serde_json::from_str(&sb.dockerish(["info", "--format", "json"]).ok()).unwrap();
+    assert_eq!(
+        (
+            &info["Containers"],
+            &info["ContainersRunning"],
+            &info["ContainersStopped"],
+            &info["Images"]
+        ),
+        (&2.into(), &1.into(), &1.into(), &1.into())
+    );
+    // This host's cgroups, as cgctl sees them.
+    let layout: serde_json::Value =
+        serde_json::from_str(&dockerish_tests::tool("cgctl", ["info"]).ok()).unwrap();
+    let v2 = layout["kind"] == "unified";
+    assert_eq!(info["CgroupVersion"], if v2 { "2" } else { "1" });
+    assert_eq!(info["CgroupLayout"], layout["kind"]);
+    assert_eq!(info["DockerRootDir"], sb.root().display().to_string());
+    let uname = nix::sys::utsname::uname().unwrap();
+    assert_eq!(info["KernelVersion"], uname.release().to_string_lossy().as_ref());
+    assert!(info["Network"]["table"].as_str().unwrap().starts_with("dockerish_"), "{info}");
+    assert!(info["DefaultCapabilities"].as_array().unwrap().iter().any(|c| c == "CAP_CHOWN"));
+    let text = sb.dockerish(["system", "info"]).ok();
+    for line in
+        ["Containers: 2", " Running: 1", "Images: 1", "Storage Driver: overlay", "Cgroup Version: "]
+    {
+        assert!(text.contains(line), "{line:?} in {text}");
+    }
+    assert_eq!(sb.dockerish(["info", "-f", "{{.ContainersRunning}}"]).ok(), "1\n");
+    sb.dockerish(["info", "-f", "{{.Nope}}"]).fails(1, "no field \"Nope\"");
+    sb.remove_all();
+}
