@@ -8,7 +8,8 @@
 //! the container's input: the terminal's, with `-t`, or its stdin pipe,
 //! with `-i` (a container without `-i` takes none). A client that cannot
 //! keep up (its socket buffer full) is dropped rather than let it stall
-//! the container's output.
+//! the container's output; input the container does not read (its pipe
+//! full) is dropped for the same reason.
 //!
 //! The client ([`attach`]) puts its terminal in raw mode for a `-t`
 //! container, and detaches at the detach keys (^P^Q unless
@@ -44,6 +45,15 @@ impl Clients {
     pub fn listen(dir: &Path, input: Option<OwnedFd>) -> Result<Clients> {
         let path = socket_path(dir);
         let listener = Listener::bind(&path).map_err(Error::io("listen on", &path))?;
+        // Input the container does not read must not block the supervisor
+        // (its output, signals and end wait on it): it is dropped instead.
+        if let Some(fd) = &input {
+            let flags = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFL)
+                .map_err(|e| Error::sys("read the flags of", "the container's input", e))?;
+            let flags = nix::fcntl::OFlag::from_bits_retain(flags) | nix::fcntl::OFlag::O_NONBLOCK;
+            nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFL(flags))
+                .map_err(|e| Error::sys("make non-blocking", "the container's input", e))?;
+        }
         Ok(Clients { listener, clients: Vec::new(), input })
     }
 

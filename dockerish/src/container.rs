@@ -416,9 +416,13 @@ pub fn finish(tools: &Tools, containers: &Containers, config: &Config, code: i32
     };
     let _lock = containers.lock()?;
     let mut container = containers.load(&config.id)?;
-    // As the record is now (a rename while it ran is in it).
-    let exit_code = code.to_string();
-    crate::events::container(containers, "die", &container.config, &[("exitCode", &exit_code)]);
+    // As the record is now (a rename while it ran is in it); a container
+    // stopped in a restart back-off had its `die` logged when it exited.
+    if !container.state.backing_off {
+        let exit_code = code.to_string();
+        let event = [("exitCode", exit_code.as_str())];
+        crate::events::container(containers, "die", &container.config, &event);
+    }
     if config.auto_remove {
         // Docker's --rm takes the anonymous volumes along.
         return discard(containers, &container, true);

@@ -36,7 +36,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
 use nix::fcntl::OFlag;
@@ -85,13 +85,17 @@ pub fn cp(root: &Path, src: &str, dst: &str, options: Options) -> Result<i32> {
     let bad = |why: &str| Error::invalid("cp", format!("{src} {dst}"), why.to_string());
     let (from, to) = (parse_end(src), parse_end(dst));
     let containers = Containers::open(root)?;
+    // A side that stops early closes its end of the pipe: the other gets
+    // EPIPE (an error it reports), not SIGPIPE (a silent death).
+    // SAFETY: installing SIG_IGN runs no code of ours.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     match (from, to) {
         (End::Container(key, path), to @ (End::Host(_) | End::Stream)) => {
             let container = containers.find(&key)?;
             let path = in_container(&path, &bad)?;
             let (read, write) = pipe()?;
             let name = container.config.name.clone();
-            let child = in_root(&container, move || {
+            let child = in_root(&container, read.as_fd(), move || {
                 pack(&path, options.follow, File::from(write)).map_err(|e| match e.kind() {
                     io::ErrorKind::NotFound => {
                         format!("Could not find the file {} in container {name}", path.display())
@@ -103,7 +107,8 @@ pub fn cp(root: &Path, src: &str, dst: &str, options: Options) -> Result<i32> {
                 End::Stream => count(File::from(read), io::stdout().lock()),
                 End::Host(dst) => {
                     let mut input = Counter { inner: File::from(read), bytes: 0 };
-                    let done = extract(&mut input, dst, options);
+                    // Set-id bits do not land on the host without -a.
+                    let done = extract(&mut input, dst, options, !options.archive);
                     done.map(|()| input.bytes).map_err(|e| e.to_string())
                 }
                 End::Container(..) => unreachable!(),
@@ -123,11 +128,11 @@ pub fn cp(root: &Path, src: &str, dst: &str, options: Options) -> Result<i32> {
             }
             let (read, write) = pipe()?;
             let stream = matches!(from, End::Stream);
-            let child = in_root(&container, move || {
+            let child = in_root(&container, write.as_fd(), move || {
                 let mut input = File::from(read);
                 let done = match stream {
                     true => extract_stream(&mut input, &dst, options),
-                    false => extract(&mut input, &dst, options),
+                    false => extract(&mut input, &dst, options, false),
                 };
                 done.map_err(|e| e.to_string())
             })?;
@@ -213,9 +218,12 @@ impl Child {
         let mut said = String::new();
         let _ = self.errors.read_to_string(&mut said);
         let fail = |why: String| Error::Tool { tool: "cp".into(), why };
+        // Whose failure it is: a side that stopped leaves the other only a
+        // broken pipe or a cut stream to say.
+        let echo = |why: &str| why.contains("Broken pipe") || why.contains("unexpected end");
         match status {
             WaitStatus::Exited(_, 0) => ours.map_err(fail),
-            // Its own message first: ours is often only the broken pipe.
+            _ if ours.as_ref().is_err_and(|why| !echo(why)) => Err(fail(ours.unwrap_err())),
             _ if !said.is_empty() => Err(fail(said)),
             _ => Err(fail(ours.err().unwrap_or_else(|| format!("its child ended: {status:?}")))),
         }
@@ -227,8 +235,14 @@ impl Child {
 /// only the calling thread).
 fn in_root(
     container: &Container,
+    parent_end: BorrowedFd<'_>,
     work: impl FnOnce() -> std::result::Result<(), String>,
 ) -> Result<Child> {
+    if container.init_pid().is_none() && container.state.starting() {
+        // Its supervisor is about to mount the same layers: not both.
+        let why = "it is starting (or restarting): try again once it runs or has stopped";
+        return Err(Error::invalid("cp of container", container.short_id(), why));
+    }
     let (err_read, err_write) = pipe()?;
     // Opened before the fork: the host's /proc is needed to find them.
     let running = match container.init_pid() {
@@ -247,6 +261,12 @@ fn in_root(
         ForkResult::Parent { child } => Ok(Child { pid: child, errors: File::from(err_read) }),
         ForkResult::Child => {
             drop(err_read);
+            // The parent's end of the data pipe: held here too, it would
+            // keep the pipe open after the parent is done with it (no EOF,
+            // no EPIPE) and the two would wait on each other.
+            // SAFETY: the child's own copy of the descriptor; nothing else
+            // in the child uses it.
+            unsafe { libc::close(parent_end.as_raw_fd()) };
             let entered = match running {
                 Some(ns) => ns.enter(),
                 None => mount_stopped(&config, &dir),
@@ -358,11 +378,13 @@ fn contents_of(path: &Path) -> bool {
 /// (`.` for the contents of `DIR/.`), and what a directory holds beneath.
 fn pack(src: &Path, follow: bool, out: impl Write) -> io::Result<()> {
     let meta = if follow { std::fs::metadata(src)? } else { std::fs::symlink_metadata(src)? };
-    let src = if follow { std::fs::canonicalize(src)? } else { src.to_path_buf() };
+    // Named as given (`-L` of a link keeps the link's name, as Docker's),
+    // read where it leads.
     let name = match src.file_name() {
-        Some(name) if !contents_of(&src) => PathBuf::from(name),
+        Some(name) if !contents_of(src) => PathBuf::from(name),
         _ => PathBuf::from("."),
     };
+    let src = if follow { std::fs::canonicalize(src)? } else { src.to_path_buf() };
     let mut tar = tar::Builder::new(out);
     tar.follow_symlinks(false);
     if meta.is_dir() {
@@ -383,20 +405,29 @@ fn archive<R: Read>(input: R, options: Options) -> tar::Archive<R> {
 }
 
 /// Unpacks a tar made by [`pack`] by Docker's rules for `dst` (see the
-/// module docs).
-fn extract(input: &mut impl Read, dst: &Path, options: Options) -> io::Result<()> {
+/// module docs); `strip_setid`: without the setuid and setgid bits.
+fn extract(
+    input: &mut impl Read,
+    dst: &Path,
+    options: Options,
+    strip_setid: bool,
+) -> io::Result<()> {
     let existing = std::fs::metadata(dst).ok();
     let mut archive = archive(input, options);
     let mut top_is_dir = None;
+    let mut contents = None;
     for entry in archive.entries()? {
         let mut entry = entry?;
         let path = entry.path()?.into_owned();
+        // `DIR/.` was packed as `.`: then every entry is of its contents.
+        let contents =
+            *contents.get_or_insert_with(|| path.components().all(|c| c == Component::CurDir));
         let mut parts = path.components().filter(|c| *c != Component::CurDir);
-        let top = parts.next();
+        let top = if contents { None } else { parts.next() };
         let rest: PathBuf = parts.collect();
         let top_dir = *top_is_dir.get_or_insert(entry.header().entry_type().is_dir());
-        // Where it goes: the entry's path below `dst` (`DIR/.`: without
-        // its top; a new `dst` is the top itself).
+        // Where it goes: the entry's path below `dst`; without its top
+        // into a new `dst` (which is the top itself) and for contents.
         let rel = match (&existing, top) {
             (Some(m), Some(top)) if m.is_dir() => join(Path::new(&top), &rest),
             (Some(m), None) if m.is_dir() => rest,
@@ -419,6 +450,14 @@ fn extract(input: &mut impl Read, dst: &Path, options: Options) -> io::Result<()
             }
         };
         unpack(&mut entry, dst, &rel)?;
+        if strip_setid && entry.header().entry_type().is_file() {
+            use std::os::unix::fs::PermissionsExt;
+            let to = join(dst, &rel);
+            let mode = std::fs::symlink_metadata(&to)?.permissions().mode();
+            if mode & 0o6000 != 0 {
+                std::fs::set_permissions(&to, std::fs::Permissions::from_mode(mode & !0o6000))?;
+            }
+        }
     }
     Ok(())
 }
@@ -463,11 +502,17 @@ fn unpack(entry: &mut tar::Entry<impl Read>, base: &Path, rel: &Path) -> io::Res
         }
     }
     let to = join(base, rel);
-    // An existing directory stays (its contents merge), as with cp -r.
-    if entry.header().entry_type().is_dir()
-        && std::fs::symlink_metadata(&to).is_ok_and(|m| m.is_dir())
-    {
-        return Ok(());
+    // An existing directory stays (its contents merge), as with cp -r; a
+    // symlink there is not gone through (tar would chmod where it leads).
+    let existing = std::fs::symlink_metadata(&to).ok();
+    if entry.header().entry_type().is_dir() {
+        match existing {
+            Some(m) if m.is_dir() => return Ok(()),
+            Some(m) if m.file_type().is_symlink() => {
+                return Err(refused("refused to copy a directory onto a symlink"))
+            }
+            _ => {}
+        }
     }
     entry.unpack(&to).map(drop)
 }

@@ -71,10 +71,13 @@ pub fn events(root: &Path, args: EventsArgs) -> Result<i32> {
     loop {
         sleep(FOLLOW_INTERVAL);
         let inode = |m: std::fs::Metadata| m.ino();
+        // Rotated? Asked before reading: what was appended before the
+        // rename is then all in the file we hold.
         let now_there = std::fs::metadata(&current).map(inode).ok();
         if let Some(f) = file.as_mut() {
+            let rotated = now_there != f.metadata().map(inode).ok();
             read_lines(&mut BufReader::new(&mut *f), &mut pending, &show)?;
-            if now_there != f.metadata().map(inode).ok() {
+            if rotated {
                 file = None;
             }
         }
@@ -169,6 +172,8 @@ impl Filters {
 
     fn matches(&self, e: &Event) -> bool {
         let any = |values: &[String], v: &str| values.is_empty() || values.iter().any(|x| x == v);
+        // `event=exec_start` matches `exec_start: CMD`, as Docker's does.
+        let action = e.action.split(':').next().unwrap_or_default();
         let named = |value: &str| {
             (!value.is_empty() && e.actor.id.starts_with(value))
                 || e.actor.attributes.get("name").is_some_and(|n| n == value)
@@ -176,6 +181,7 @@ impl Filters {
         // The object filters are alternatives, each about events of its kind.
         let objects_ok = self.objects.is_empty()
             || self.objects.iter().any(|(kind, value)| *kind == e.kind && named(value));
-        any(&self.kinds, &e.kind) && any(&self.actions, &e.action) && objects_ok
+        let action_ok = any(&self.actions, &e.action) || any(&self.actions, action);
+        any(&self.kinds, &e.kind) && action_ok && objects_ok
     }
 }

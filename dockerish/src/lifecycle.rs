@@ -90,8 +90,11 @@ fn stop_one(
     container: &Container,
     grace: Duration,
 ) -> Result<()> {
-    let container = settled(containers, container)?;
+    // The policy ends first, then the record is read again: a supervisor
+    // at the end of a back-off either sees the end (and does not start it
+    // again) or has marked it starting, and settled() waits for its init.
     end_policy(containers, &container.config.id)?;
+    let container = settled(containers, &containers.load(&container.config.id)?)?;
     let Some(init) = container.init() else {
         // Not running, or ending: return once the end is recorded.
         return wait_recorded(&container, KILL_GRACE);

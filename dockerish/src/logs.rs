@@ -449,19 +449,23 @@ fn follow(
         let before = pending.len();
         let mut rotated = false;
         if let Some(f) = file.as_mut() {
-            f.read_to_end(&mut pending).map_err(Error::io("read", &path))?;
+            // Whether it was rotated, first: what the writer appended before
+            // the rename is then all in the file we hold, and read next.
             let inode = |m: std::fs::Metadata| m.ino();
             rotated = std::fs::metadata(&path).map(inode).ok() != f.metadata().map(inode).ok();
+            f.read_to_end(&mut pending).map_err(Error::io("read", &path))?;
         }
         if let Some(end) = pending.iter().rposition(|&b| b == b'\n') {
             printer.print(&pending[..end + 1])?;
             pending.drain(..end + 1);
         }
         if file.is_none() || rotated {
-            // The next file (if it is there yet) from its start.
-            file = File::open(&path).ok();
-            pending.clear();
-            continue;
+            // The next file from its start, once it is there.
+            if let Ok(next) = File::open(&path) {
+                file = Some(next);
+                pending.clear();
+                continue;
+            }
         }
         if !running && pending.len() == before {
             return Ok(());

@@ -194,7 +194,12 @@ fn remove_one(
     force: bool,
     volumes: bool,
 ) -> Result<()> {
-    let container = settled(containers, &containers.find(key)?)?;
+    let found = containers.find(key)?;
+    if force {
+        // Before settled(): see lifecycle::stop_one.
+        crate::restart::end_policy(containers, &found.config.id)?;
+    }
+    let container = settled(containers, &containers.load(&found.config.id)?)?;
     if container.state.effective() == Status::Running || container.state.restarting() {
         if !force {
             return Err(running(key));

@@ -170,8 +170,6 @@ pub fn host_memory() -> u64 {
     kib.unwrap_or(0) * 1024
 }
 
-/// `pause` (freeze) or `unpause` (thaw) each container; the CLI's exit
-/// status is 1 if any failed, as Docker's.
 /// `update`: new limits (and restart policy) for containers. A running
 /// one's cgroup takes them at once (cgctl's library: the cgroup its record
 /// names); the record keeps them for its next starts.
@@ -180,7 +178,10 @@ pub fn update(root: &Path, args: UpdateArgs) -> Result<i32> {
         let why = "update changes limits and the restart policy, not devices";
         return Err(Error::invalid("update", "--device-allow", why));
     }
-    let changes = crate::run::check_limits(&args.limits)?;
+    // Checked as a whole once merged with each container's own limits
+    // (`--memory-swap` alone is fine for a container with a memory limit).
+    crate::run::check_memory_floor(&args.limits)?;
+    let changes = cgctl::Limits::from(args.limits.clone());
     if changes.is_empty() && args.restart.is_none() {
         let why = "give at least one limit (--memory, --cpus, --pids-limit, …) or --restart";
         return Err(Error::invalid("update", args.containers.join(" "), why));
@@ -194,11 +195,21 @@ pub fn update(root: &Path, args: UpdateArgs) -> Result<i32> {
                     let why = "a container run with --rm cannot have a restart policy";
                     return Err(Error::invalid("--restart", key, why));
                 }
-                if c.init_pid().is_some() && !changes.is_empty() {
+                let mut merged = c.config.resources.clone();
+                merged.overlay(&changes);
+                if !changes.is_empty() {
                     let layout = cgctl::Layout::detect()?;
-                    cgctl::Cgroup::open(&layout, &c.config.cgroup())?.set(&changes)?;
+                    merged.check(&layout)?;
+                    if c.init_pid().is_some() {
+                        // Memory and swap go together: the swap limit counts both.
+                        let mut apply = changes.clone();
+                        if changes.memory.is_some() || changes.memory_swap.is_some() {
+                            (apply.memory, apply.memory_swap) = (merged.memory, merged.memory_swap);
+                        }
+                        cgctl::Cgroup::open(&layout, &c.config.cgroup())?.set(&apply)?;
+                    }
                 }
-                c.config.resources.overlay(&changes);
+                c.config.resources = merged;
                 if let Some(policy) = args.restart {
                     c.config.restart = policy;
                 }
@@ -209,6 +220,8 @@ pub fn update(root: &Path, args: UpdateArgs) -> Result<i32> {
     }))
 }
 
+/// `pause` (freeze) or `unpause` (thaw) each container; the CLI's exit
+/// status is 1 if any failed, as Docker's.
 pub fn pause(root: &Path, keys: &[String], pause: bool) -> Result<i32> {
     let tools = Tools::new(root);
     let containers = Containers::open(root)?;

@@ -186,15 +186,23 @@ fn overlay_lowers(image: &ImageInfo) -> Vec<std::path::PathBuf> {
 /// CPUs, its controllers; without limits there is nothing to ask it).
 /// `run` and `update`.
 pub fn check_limits(flags: &cgctl::LimitFlags) -> Result<cgctl::Limits> {
-    if let Some(memory) = flags.memory.filter(|&m| m < MIN_MEMORY) {
-        let why = "Minimum memory limit allowed is 6MB";
-        return Err(Error::invalid("--memory", memory.to_string(), why));
-    }
+    check_memory_floor(flags)?;
     let limits = cgctl::Limits::from(flags.clone());
     if !limits.is_empty() {
         limits.check(&cgctl::Layout::detect()?)?;
     }
     Ok(limits)
+}
+
+/// Refuses a `--memory` below Docker's floor.
+pub fn check_memory_floor(flags: &cgctl::LimitFlags) -> Result<()> {
+    match flags.memory.filter(|&m| m < MIN_MEMORY) {
+        Some(memory) => {
+            let why = "Minimum memory limit allowed is 6MB";
+            Err(Error::invalid("--memory", memory.to_string(), why))
+        }
+        None => Ok(()),
+    }
 }
 
 /// Docker's smallest `--memory`: below it a container cannot even start.

@@ -283,6 +283,18 @@ impl State {
         }
     }
 
+    // With a live monitor and a status other than Running, a container is
+    // one of:
+    //
+    // | moment | starting() | backing_off() | restarting() |
+    // |---|---|---|---|
+    // | `run`/`start` until its init runs | yes | no | no |
+    // | its policy waits out the back-off | yes | yes | yes |
+    // | its policy starts it again | yes | no | yes |
+    //
+    // starting(): nobody else may start or remove it; settled() waits for
+    // it, but not through a back-off; restarting(): Docker's "restarting".
+
     /// Whether its supervisor waits out a back-off to start it again.
     pub fn backing_off(&self) -> bool {
         self.backing_off

@@ -176,8 +176,14 @@ fn run(root: &Path, id: &str, report_to: &mut impl Write) -> Result<()> {
             }
         };
         let delay = backoff.after(started.elapsed());
-        if !restart_after(&tools, &containers, &container.config.id, code, delay)? {
-            return finish(&tools, &containers, &container.config, code);
+        match restart_after(&tools, &containers, &container.config.id, code, delay) {
+            Ok(true) => {}
+            Ok(false) => return finish(&tools, &containers, &container.config, code),
+            Err(e) => {
+                // The end is still recorded, and the cgroup removed.
+                log.note(&format!("dockerish-supervisor: restart: {e}"));
+                return finish(&tools, &containers, &container.config, code);
+            }
         }
         // Run as the record says now (`update --restart` may have changed it).
         container = containers.load(&container.config.id)?;
@@ -233,9 +239,11 @@ fn restart_after(
     }
     // Under the lock, so a `stop` either ends the policy before this (and
     // the container ends) or finds it starting (and waits for it to run).
+    // Left backing off if it ends here: `finish` then knows its `die` is
+    // logged already.
     containers.update(id, |c| {
         again = again && !c.state.manually_stopped;
-        c.state.backing_off = false;
+        c.state.backing_off = !again;
         Ok(())
     })?;
     Ok(again)

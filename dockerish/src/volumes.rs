@@ -22,7 +22,7 @@ use crate::error::{Error, Result, ToolError};
 /// (not made yet, see [`make`]) and the volume to mount.
 pub fn anonymous(root: &Path, target: &str) -> Result<(PathBuf, Volume)> {
     rootfs::spec::check_container_path("volume", Path::new(target))?;
-    let dir = root.join("volumes").join(crate::names::random_id()?);
+    let dir = dir_of(root, &crate::names::random_id()?);
     let volume =
         Volume { source: dir.join("_data"), target: PathBuf::from(target), read_only: false };
     Ok((dir, volume))
@@ -50,9 +50,15 @@ pub fn remove(dirs: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
+/// Where volumes are: absolute, as the records name their sources (so a
+/// relative `--root` finds the same volumes a container uses).
+fn base(root: &Path) -> PathBuf {
+    std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf()).join("volumes")
+}
+
 /// A volume's directory (its data is in `_data`).
 pub fn dir_of(root: &Path, name: &str) -> PathBuf {
-    root.join("volumes").join(name)
+    base(root).join(name)
 }
 
 /// `-v SPEC`: a named volume's `NAME:DST[:ro]` made into the bind mount
@@ -62,7 +68,6 @@ pub fn parse_spec(root: &Path, spec: &str) -> Result<Volume> {
         Some((name, rest)) if !name.starts_with('/') && !name.is_empty() => {
             validate(name)?;
             let data = dir_of(root, name).join("_data");
-            let data = std::path::absolute(&data).map_err(Error::io("resolve", &data))?;
             Ok(format!("{}:{rest}", data.display()).parse()?)
         }
         _ => Ok(spec.parse()?),
@@ -79,7 +84,7 @@ fn validate(name: &str) -> Result<()> {
 /// The named volumes `volumes` mount (their directories), for `run` to
 /// make those not there yet.
 pub fn named_in(root: &Path, volumes: &[Volume]) -> Vec<PathBuf> {
-    let base = root.join("volumes");
+    let base = base(root);
     volumes
         .iter()
         .filter_map(|v| v.source.parent().filter(|d| d.parent() == Some(base.as_path())))
@@ -113,9 +118,6 @@ struct Info {
     scope: &'static str,
     /// Docker's label for `-v /data` volumes.
     labels: std::collections::BTreeMap<String, String>,
-    /// Bytes under it (`system df`, `volume ls` leave it out).
-    #[serde(skip)]
-    size: u64,
 }
 
 fn info(root: &Path, name: &str) -> Result<Info> {
@@ -133,13 +135,12 @@ fn info(root: &Path, name: &str) -> Result<Info> {
         created_at: tool_cli::human::rfc3339(created),
         scope: "local",
         labels,
-        size: crate::lifecycle::dir_size(&dir.join("_data")),
     })
 }
 
 /// Every volume's name, sorted.
 fn all(root: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(root.join("volumes"))
+    let mut names: Vec<String> = fs::read_dir(base(root))
         .into_iter()
         .flatten()
         .flatten()
@@ -269,10 +270,9 @@ pub fn prune(root: &Path, every: bool) -> Result<(Vec<String>, u64)> {
     let mut deleted = Vec::new();
     let mut reclaimed = 0;
     for name in all_names_unused(root, &all, every) {
-        let info = info(root, &name)?;
+        reclaimed += size_of(root, &name);
         remove(&[dir_of(root, &name)])?;
         crate::events::volume(root, "destroy", &name);
-        reclaimed += info.size;
         deleted.push(name);
     }
     Ok((deleted, reclaimed))
@@ -299,13 +299,18 @@ pub fn usage(
     let (mut size, mut unused) = (0, 0);
     let mut active = 0;
     for name in &names {
-        let info = info(root, name)?;
-        size += info.size;
+        let bytes = size_of(root, name);
+        size += bytes;
         if users(containers, root, name).is_empty() {
-            unused += info.size;
+            unused += bytes;
         } else {
             active += 1;
         }
     }
     Ok((names.len(), active, size, unused))
+}
+
+/// The bytes a volume holds.
+fn size_of(root: &Path, name: &str) -> u64 {
+    crate::lifecycle::dir_size(&dir_of(root, name).join("_data"))
 }

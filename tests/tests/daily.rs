@@ -315,7 +315,8 @@ fn cp_copies_both_ways_inside_the_containers_root_running_or_stopped() {
         "busybox",
         "sh",
         "-c",
-        "ln -s /etc /esc; echo mine > /etc/marker; chown 1234:55 /etc/marker; echo ready; sleep 300",
+        "ln -s /etc /esc; echo mine > /etc/marker; chown 1234:55 /etc/marker; \
+         cp /bin/busybox /suid; chmod 4755 /suid; echo ready; sleep 300",
     ])
     .ok();
     until("it is ready", || sb.dockerish(["logs", "c1"]).stdout.contains("ready"));
@@ -339,8 +340,23 @@ fn cp_copies_both_ways_inside_the_containers_root_running_or_stopped() {
     sb.dockerish(["cp", "-a", "c1:/etc/marker", &h("marker-a")]).ok();
     let kept = fs::metadata(host.path().join("marker-a")).unwrap();
     assert_eq!((kept.uid(), kept.gid()), (1234, 55), "-a keeps them");
+    sb.dockerish(["cp", "c1:/suid", &h("suid")]).ok();
+    let mode = fs::metadata(host.path().join("suid")).unwrap().mode() & 0o7777;
+    assert_eq!(mode, 0o755, "no setuid file lands on the host without -a");
+    sb.dockerish(["cp", "-a", "c1:/suid", &h("suid-a")]).ok();
+    assert_eq!(fs::metadata(host.path().join("suid-a")).unwrap().mode() & 0o7777, 0o4755);
+    // DIR/. into a new directory: its contents, in it.
+    sb.dockerish(["cp", &format!("{}/.", h("d")), "c1:/new"]).ok();
+    assert_eq!(cat("/new/x"), "x\n");
+    sb.dockerish(["cp", "-L", "c1:/esc/.", &h("etc-contents")]).ok();
+    assert!(host.path().join("etc-contents/marker").is_file());
     sb.dockerish(["cp", "c1:/esc", &h("esc")]).ok();
     assert_eq!(fs::read_link(host.path().join("esc")).unwrap(), Path::new("/etc"));
+    // Into a directory where that name is a symlink (to the host's /etc!):
+    // refused, not gone through.
+    let into = format!("{}/", host.path().display());
+    sb.dockerish(["cp", "-L", "c1:/esc", &into]).fails(1, "onto a symlink");
+    assert!(host.path().join("esc").is_symlink() && !Path::new("/etc/marker").exists());
     sb.dockerish(["cp", "-L", "c1:/esc", &h("escL")]).ok();
     assert_eq!(
         fs::read_to_string(host.path().join("escL/marker")).unwrap(),
@@ -442,6 +458,10 @@ fn update_changes_a_running_containers_cgroup_and_its_record() {
         "134217728 20"
     );
     assert_eq!(field(&sb, "up", "{{.HostConfig.RestartPolicy.Name}}"), "on-failure");
+    // Swap alone, against the memory limit it has; a memory above it refused.
+    sb.dockerish(["update", "--memory-swap", "256m", "up"]).ok();
+    sb.dockerish(["update", "--memory", "512m", "up"]).fails(1, "--memory-swap");
+    assert_eq!(field(&sb, "up", "{{.HostConfig.MemorySwap}}"), "268435456");
     // Kept for the next start.
     sb.dockerish(["restart", "-t", "0", "up"]).ok();
     let pid = field(&sb, "up", "{{.State.Pid}}");
@@ -475,6 +495,7 @@ fn events_tell_what_the_tools_did_filtered_and_followed() {
     sb.dockerish(["run", "-d", "--name", "ev1", "busybox", "sleep", "300"]).ok();
     sb.dockerish(["pause", "ev1"]).ok();
     sb.dockerish(["unpause", "ev1"]).ok();
+    sb.dockerish(["exec", "ev1", "true"]).ok();
     sb.dockerish(["rename", "ev1", "ev2"]).ok();
     sb.dockerish(["stop", "-t", "0", "ev2"]).ok();
     sb.dockerish(["rm", "ev2"]).ok();
@@ -498,6 +519,7 @@ fn events_tell_what_the_tools_did_filtered_and_followed() {
             "container start",
             "container pause",
             "container unpause",
+            "container exec_start: true",
             "container rename",
             "container die",
             "container stop",
@@ -525,6 +547,7 @@ fn events_tell_what_the_tools_did_filtered_and_followed() {
         actions(&["--filter", "container=ev2", "--filter", "event=rename"]),
         ["container rename"]
     );
+    assert_eq!(actions(&["--filter", "event=exec_start"]), ["container exec_start: true"]);
     let table = sb.dockerish([&window[..], &["--filter", "event=create"]].concat()).ok();
     assert!(
         table.contains(" container create ") && table.contains("(image=busybox, name=ev1)"),
