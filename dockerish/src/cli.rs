@@ -22,6 +22,10 @@ Examples:
   dockerish pause box; dockerish unpause box
   dockerish ps -a
   dockerish rm box
+  dockerish run -d --restart on-failure:3 --log-opt max-size=10m busybox …   restarted with back-off, log capped
+  dockerish cp ./site web:/www; dockerish top web; dockerish diff web; dockerish attach web
+  dockerish events --since 10m; dockerish system df; dockerish info
+  dockerish ps --format '{{.Names}}'; source <(dockerish completion bash)
 
 State lives in --root (or $DOCKERISH_ROOT), default /var/lib/dockerish.";
 
@@ -157,7 +161,7 @@ pub enum Command {
         #[arg(required = true, value_name = "CONTAINER")]
         containers: Vec<String>,
     },
-    /// Manage the state root
+    /// The state root as a whole: df, prune, info, check
     #[command(subcommand)]
     System(SystemCommand),
     /// Print the shell completion script (bash, zsh, fish), container and image names included
