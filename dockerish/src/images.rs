@@ -172,11 +172,7 @@ fn prune(root: &Path, all: bool, force: bool) -> Result<i32> {
         true => "WARNING! This will remove all images without at least one container associated to them.",
         false => "WARNING! This will remove all dangling images.",
     };
-    if !force
-        && !crate::lifecycle::confirm(&format!(
-            "{warning}\nAre you sure you want to continue? [y/N] "
-        ))?
-    {
+    if !crate::lifecycle::confirmed(force, warning)? {
         return Ok(0);
     }
     let mut cmd = Tools::new(root).imgtool(["prune"])?;

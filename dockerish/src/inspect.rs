@@ -51,19 +51,12 @@ pub fn describe(c: &Container) -> Value {
         .volumes
         .iter()
         .map(|v| {
-            // A volume's data is ROOT/volumes/NAME/_data: anonymous or named.
-            let anonymous = config.anonymous_volumes.iter().any(|a| v.source.starts_with(a));
-            let volume = v.source.parent().filter(|d| {
-                anonymous
-                    || d.parent().is_some_and(|p| {
-                        p.ends_with("volumes")
-                            && p.parent() == c.dir.parent().and_then(Path::parent)
-                    })
-            });
-            let name = volume.and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned());
+            // ROOT/containers/ID: the volumes are ROOT/volumes/NAME/_data.
+            let root = c.dir.parent().and_then(Path::parent).unwrap_or(Path::new("/"));
+            let volume = crate::volumes::name_of(root, &v.source);
             json!({
                 "Type": if volume.is_some() { "volume" } else { "bind" },
-                "Name": name.unwrap_or_default(),
+                "Name": volume.unwrap_or_default(),
                 "Source": v.source,
                 "Destination": v.target,
                 "Mode": if v.read_only { "ro" } else { "" },

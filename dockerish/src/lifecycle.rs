@@ -403,7 +403,7 @@ pub fn commit(
 
 /// `container prune`: removes every container that does not run.
 pub fn prune(root: &Path, force: bool) -> Result<i32> {
-    if !force && !confirm("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ")? {
+    if !confirmed(force, "WARNING! This will remove all stopped containers.")? {
         return Ok(0);
     }
     let (tools, containers) = (Tools::new(root), Containers::open(root)?);
@@ -420,11 +420,22 @@ pub fn prune(root: &Path, force: bool) -> Result<i32> {
             reclaimed += size;
         }
     }
+    print_pruned("Containers", &deleted, reclaimed);
+    Ok(0)
+}
+
+/// Every prune's question, unless `force`: `warning`, then Docker's
+/// "Are you sure"; true to go on.
+pub fn confirmed(force: bool, warning: &str) -> Result<bool> {
+    Ok(force || confirm(&format!("{warning}\nAre you sure you want to continue? [y/N] "))?)
+}
+
+/// Every prune's report, Docker's: what went, then the space it gave back.
+pub fn print_pruned(what: &str, deleted: &[String], reclaimed: u64) {
     if !deleted.is_empty() {
-        println!("Deleted Containers:\n{}\n", deleted.join("\n"));
+        println!("Deleted {what}:\n{}\n", deleted.join("\n"));
     }
     println!("Total reclaimed space: {}", tool_cli::human::size(reclaimed));
-    Ok(0)
 }
 
 /// Asks on the terminal; anything but y/yes is no.

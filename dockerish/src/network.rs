@@ -190,7 +190,9 @@ fn disconnect(root: &Path, tools: &Tools, network: &str, key: &str) -> Result<i3
 
 /// Removes every network but the default that no container names.
 fn prune(root: &Path, tools: &Tools, force: bool) -> Result<i32> {
-    if !force && !crate::lifecycle::confirm("WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ")? {
+    let warning =
+        "WARNING! This will remove all custom networks not used by at least one container.";
+    if !crate::lifecycle::confirmed(force, warning)? {
         return Ok(0);
     }
     let used: Vec<String> = Containers::open(root)?

@@ -288,21 +288,18 @@ pub fn prune(root: &Path, all: bool, volumes: bool, force: bool) -> Result<i32> 
         true => "all images without at least one container associated to them",
         false => "all dangling images",
     });
-    let question = format!(
-        "WARNING! This will remove:\n{}\n\nAre you sure you want to continue? [y/N] ",
+    let warning = format!(
+        "WARNING! This will remove:\n{}\n",
         items.iter().map(|i| format!("  - {i}")).collect::<Vec<_>>().join("\n")
     );
-    if !force && !crate::lifecycle::confirm(&question)? {
+    if !crate::lifecycle::confirmed(force, &warning)? {
         return Ok(0);
     }
     crate::lifecycle::prune(root, true)?;
     crate::network::network(root, crate::cli::NetworkCommand::Prune { force: true })?;
     if volumes {
         let (deleted, reclaimed) = crate::volumes::prune(root, false)?;
-        if !deleted.is_empty() {
-            println!("Deleted Volumes:\n{}\n", deleted.join("\n"));
-        }
-        println!("Total reclaimed space: {}", human::size(reclaimed));
+        crate::lifecycle::print_pruned("Volumes", &deleted, reclaimed);
     }
     crate::images::image(root, crate::cli::ImageCommand::Prune { all, force: true })
 }

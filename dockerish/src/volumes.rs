@@ -81,15 +81,17 @@ fn validate(name: &str) -> Result<()> {
     })
 }
 
-/// The named volumes `volumes` mount (their directories), for `run` to
-/// make those not there yet.
+/// The volume (named or anonymous) a mount's source is, if it is one:
+/// `ROOT/volumes/NAME/_data`.
+pub fn name_of<'a>(root: &Path, source: &'a Path) -> Option<&'a str> {
+    let dir = source.parent().filter(|_| source.ends_with("_data"))?;
+    (dir.parent() == Some(base(root).as_path())).then(|| dir.file_name()?.to_str())?
+}
+
+/// The directories of the volumes `volumes` mount, for `run` to make
+/// those not there yet.
 pub fn named_in(root: &Path, volumes: &[Volume]) -> Vec<PathBuf> {
-    let base = base(root);
-    volumes
-        .iter()
-        .filter_map(|v| v.source.parent().filter(|d| d.parent() == Some(base.as_path())))
-        .map(Path::to_path_buf)
-        .collect()
+    volumes.iter().filter_map(|v| name_of(root, &v.source)).map(|n| dir_of(root, n)).collect()
 }
 
 /// Makes the named volumes not there yet; says so in the event log.
@@ -153,10 +155,9 @@ fn all(root: &Path) -> Vec<String> {
 
 /// The containers (names) that mount volume `name`.
 fn users(containers: &[crate::state::Container], root: &Path, name: &str) -> Vec<String> {
-    let data = dir_of(root, name).join("_data");
     containers
         .iter()
-        .filter(|c| c.config.volumes.iter().any(|v| v.source == data))
+        .filter(|c| c.config.volumes.iter().any(|v| name_of(root, &v.source) == Some(name)))
         .map(|c| c.config.name.clone())
         .collect()
 }
@@ -243,18 +244,11 @@ pub fn volume(root: &Path, command: VolumeCommand) -> Result<i32> {
                 true => "WARNING! This will remove all local volumes not used by at least one container.",
                 false => "WARNING! This will remove anonymous local volumes not used by at least one container.",
             };
-            if !force
-                && !crate::lifecycle::confirm(&format!(
-                    "{warning}\nAre you sure you want to continue? [y/N] "
-                ))?
-            {
+            if !crate::lifecycle::confirmed(force, warning)? {
                 return Ok(0);
             }
             let (deleted, reclaimed) = prune(root, every)?;
-            if !deleted.is_empty() {
-                println!("Deleted Volumes:\n{}\n", deleted.join("\n"));
-            }
-            println!("Total reclaimed space: {}", tool_cli::human::size(reclaimed));
+            crate::lifecycle::print_pruned("Volumes", &deleted, reclaimed);
             Ok(0)
         }
     }

@@ -28,7 +28,8 @@ pub fn parse<C: clap::Parser>() -> C {
     };
     // Alone (`TOOL --completion bash`), before clap: it stands for the
     // subcommand or command a tool otherwise requires.
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // (args_os: a tool's arguments may be paths that are not UTF-8.)
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     if let Some(shell) = completion_request(&args) {
         match clap::ValueEnum::from_str(shell, true) {
             Ok(shell) => {
@@ -53,10 +54,10 @@ pub fn parse<C: clap::Parser>() -> C {
 const COMPLETION: &str = "completion";
 
 /// The shell of `--completion SHELL` or `--completion=SHELL`, given alone.
-fn completion_request(args: &[String]) -> Option<&str> {
+fn completion_request(args: &[std::ffi::OsString]) -> Option<&str> {
     match args {
-        [flag, shell] if flag == "--completion" => Some(shell),
-        [flag] => flag.strip_prefix("--completion="),
+        [flag, shell] if flag == "--completion" => shell.to_str(),
+        [flag] => flag.to_str()?.strip_prefix("--completion="),
         _ => None,
     }
 }
