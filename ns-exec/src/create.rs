@@ -97,6 +97,10 @@ pub struct CreateSpec {
     pub ctty: bool,
     /// Write the host PID of the child (the namespace's PID 1) here.
     pub pidfile: Option<PathBuf>,
+    /// Exit once the command runs, leaving it to whoever adopts orphans
+    /// (the nearest subreaper, prctl(2) PR_SET_CHILD_SUBREAPER, or PID 1):
+    /// an OCI runtime's `create` returns while the container runs on.
+    pub detach: bool,
     pub command: Vec<CString>,
 }
 
@@ -236,6 +240,9 @@ pub fn create(spec: &CreateSpec) -> Result<i32> {
             abandon(pid, &kept);
             return Err(err);
         }
+    }
+    if spec.detach {
+        return Ok(0);
     }
     // From here on we only wait (and forward signals): once the command has
     // run a while, let the pages that set it up go, as the supervisor does.
@@ -425,6 +432,7 @@ mod tests {
             init: false,
             ctty: false,
             pidfile: None,
+            detach: false,
             command: vec![CString::new("true").unwrap()],
         }
     }

@@ -64,6 +64,11 @@ pub struct JoinSpec {
     /// exec'd process gets what the container's own processes have, never
     /// more (it starts with all of ours).
     pub security: privs::Security,
+    /// Write the command's host PID here (opened before entering: the
+    /// path is the host's).
+    pub pidfile: Option<PathBuf>,
+    /// Exit once the command runs instead of waiting for it.
+    pub detach: bool,
     pub command: Vec<CString>,
 }
 
@@ -135,6 +140,10 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
         None => None,
     };
 
+    let pidfile = match &spec.pidfile {
+        Some(path) => Some(std::fs::File::create(path).map_err(Error::io("create", path))?),
+        None => None,
+    };
     let signals = Signals::block()?;
     // Before the namespaces: in a user namespace the host's
     // CAP_SYS_RESOURCE, which raising a hard limit needs, is gone.
@@ -150,7 +159,8 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
         chdir(wd.as_path()).map_err(|e| Error::sys("change directory to", wd.display(), e))?;
     }
 
-    if !(joins(NsKind::Pid) || joins(NsKind::Time) || spec.ctty || console.is_some()) {
+    let must_fork = joins(NsKind::Pid) || joins(NsKind::Time) || spec.ctty || console.is_some();
+    if !(must_fork || pidfile.is_some() || spec.detach) {
         security.apply(|| become_user(spec, joins(NsKind::User)))?;
         signals.restore()?;
         return Err(exec(&spec.command));
@@ -184,6 +194,14 @@ pub fn join(spec: &JoinSpec) -> Result<i32> {
             if let Some(err) = read_report(error_read)? {
                 wait_exit(child);
                 return Err(err);
+            }
+            if let Some(mut file) = pidfile {
+                use std::io::Write;
+                let path = spec.pidfile.as_ref().expect("opened from it");
+                writeln!(file, "{child}").map_err(Error::io("write", path))?;
+            }
+            if spec.detach {
+                return Ok(0);
             }
             signals.supervise(Pid::from_raw(child.as_raw()), || {
                 // Not here: chrooted into the container, /proc/self/smaps

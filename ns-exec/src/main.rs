@@ -83,8 +83,12 @@ struct Cli {
     #[arg(long)]
     ctty: bool,
     /// Write the host PID of the command (or of its init) to FILE
-    #[arg(long, value_name = "FILE", conflicts_with = "target")]
+    #[arg(long, value_name = "FILE")]
     pidfile: Option<PathBuf>,
+    /// Exit as soon as the command runs instead of waiting for it (it is adopted by the
+    /// nearest subreaper, or by PID 1): an OCI runtime's create and exec --detach
+    #[arg(long)]
+    detach: bool,
 
     /// Join the namespaces of process PID instead of creating new ones
     #[arg(short = 't', long, value_name = "PID")]
@@ -171,6 +175,8 @@ impl Cli {
             group_add: self.group_add.clone(),
             console_socket: self.console_socket.clone(),
             security: self.security.clone(),
+            pidfile: self.pidfile.clone(),
+            detach: self.detach,
             command: self.command()?,
         })
     }
@@ -197,6 +203,7 @@ impl Cli {
             init: self.init,
             ctty: self.ctty,
             pidfile: self.pidfile.clone(),
+            detach: self.detach,
             command: self.command()?,
         })
     }
