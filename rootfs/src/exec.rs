@@ -55,3 +55,33 @@ pub fn exec(argv: &[CString], env: &[CString]) -> Error {
         None => Error::NotInPath { command: name },
     }
 }
+
+/// The file `argv0` names, looked up as [`exec`] would (the environment's
+/// PATH when it has no '/'), without running it: an OCI runtime's create
+/// reports a missing program before the container is started.
+pub fn find(argv0: &CString, env: &[CString]) -> Result<CString, Error> {
+    use nix::unistd::{access, AccessFlags};
+    let name = argv0.to_string_lossy().into_owned();
+    if name.contains('/') {
+        return match access(argv0.as_c_str(), AccessFlags::X_OK) {
+            Ok(()) => Ok(argv0.clone()),
+            Err(errno) => Err(Error::Exec { command: name, source: errno }),
+        };
+    }
+    let path = env
+        .iter()
+        .filter_map(|e| e.to_str().ok()?.strip_prefix("PATH="))
+        .next()
+        .unwrap_or(DEFAULT_PATH);
+    for dir in path.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let Ok(candidate) = CString::new(format!("{dir}/{name}")) else { continue };
+        let is_file = std::fs::metadata(candidate.to_str().unwrap_or_default())
+            .map(|m| m.is_file())
+            .unwrap_or(false);
+        if is_file && access(candidate.as_c_str(), AccessFlags::X_OK).is_ok() {
+            return Ok(candidate);
+        }
+    }
+    Err(Error::NotInPath { command: name })
+}

@@ -61,6 +61,7 @@
 //! When the last process of the mount namespace exits, the kernel unmounts
 //! the whole tree: a container that crashes leaks no mount.
 
+pub mod bundle;
 pub mod console;
 pub mod error;
 mod etc;
@@ -238,7 +239,7 @@ fn own_mount_namespace() -> Result<()> {
 
 /// Whether we run in a user namespace other than the host's, whose uid map
 /// is the identity over all ids.
-fn in_user_namespace() -> bool {
+pub(crate) fn in_user_namespace() -> bool {
     std::fs::read_to_string("/proc/self/uid_map")
         .map(|m| m.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"])
         .unwrap_or(false)

@@ -33,6 +33,27 @@ enum Command {
     /// Build the root, pivot_root into it and exec COMMAND
     #[command(after_help = EXAMPLES)]
     Enter(EnterArgs),
+    /// Enter the root an OCI bundle's config.json describes (its mounts, devices,
+    /// masked paths …) and exec its process: the exec end of an OCI runtime
+    Bundle(BundleArgs),
+}
+
+#[derive(clap::Args)]
+struct BundleArgs {
+    /// The bundle: config.json and the root it names
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// Wait before execve until this fifo is opened for reading (runc's exec fifo:
+    /// the runtime's start)
+    #[arg(long, value_name = "FIFO")]
+    exec_fifo: Option<PathBuf>,
+    /// With process.terminal: send the terminal's master to this unix socket
+    #[arg(long, value_name = "SOCKET")]
+    console_socket: Option<PathBuf>,
+    /// Report the start on this unix socket (as enter's); end-of-file means the
+    /// container is created (waiting at the fifo) or runs
+    #[arg(long, value_name = "SOCKET")]
+    start_socket: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -156,8 +177,17 @@ impl EnterArgs {
 }
 
 fn main() {
-    tool_cli::run::main("rootfs", |cli: Cli| {
-        let Command::Enter(args) = cli.command;
-        Err(rootfs::enter(&args.into_spec()?))
+    tool_cli::run::main("rootfs", |cli: Cli| match cli.command {
+        Command::Enter(args) => Err(rootfs::enter(&args.into_spec()?)),
+        Command::Bundle(args) => {
+            let bundle = rootfs::bundle::Bundle {
+                config: rootfs::bundle::Bundle::load(&args.dir)?,
+                dir: args.dir,
+                exec_fifo: args.exec_fifo,
+                console_socket: args.console_socket,
+                start_socket: args.start_socket,
+            };
+            Err(rootfs::bundle::enter(&bundle))
+        }
     })
 }

@@ -136,7 +136,7 @@ pub fn sys(root: &OwnedFd, read_only: bool) -> Result<()> {
 }
 
 /// Character devices a program expects: (name, major, minor).
-const DEVICES: [(&str, u64, u64); 6] = [
+pub(crate) const DEVICES: [(&str, u64, u64); 6] = [
     ("null", 1, 3),
     ("zero", 1, 5),
     ("full", 1, 7),
@@ -208,6 +208,12 @@ pub fn dev(root: &OwnedFd, userns: bool) -> Result<()> {
         other => other.map_err(mount_err("mount mqueue on", "/dev/mqueue"))?,
     }
 
+    links(&dev)
+}
+
+/// /dev's symbolic links: ptmx to devpts's, fd and the standard streams to
+/// /proc/self/fd, core to /proc/kcore. One that exists already is kept.
+pub(crate) fn links(dev: &OwnedFd) -> Result<()> {
     let links = [
         ("ptmx", "pts/ptmx"),
         ("fd", "/proc/self/fd"),
@@ -217,8 +223,10 @@ pub fn dev(root: &OwnedFd, userns: bool) -> Result<()> {
         ("core", "/proc/kcore"),
     ];
     for (name, target) in links {
-        symlinkat(target, dev.as_fd(), name)
-            .map_err(mount_err("create symlink", format!("/dev/{name}")))?;
+        match symlinkat(target, dev.as_fd(), name) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(Error::sys("create symlink", format!("/dev/{name}"), e)),
+        }
     }
     Ok(())
 }
@@ -241,15 +249,15 @@ pub fn device(root: &OwnedFd, device: &crate::spec::Device) -> Result<()> {
 
 /// A device node to make: its type, numbers and mode, and the host's node
 /// of the same, for the bind mount of [`make_node`].
-struct Node<'a> {
-    kind: SFlag,
-    rdev: u64,
-    mode: Mode,
-    host: &'a Path,
+pub(crate) struct Node<'a> {
+    pub kind: SFlag,
+    pub rdev: u64,
+    pub mode: Mode,
+    pub host: &'a Path,
 }
 
 /// mknod(2) of one of /dev's own character devices, mode 0666.
-fn make_device(dev: &OwnedFd, name: &str, major: u64, minor: u64) -> Result<()> {
+pub(crate) fn make_device(dev: &OwnedFd, name: &str, major: u64, minor: u64) -> Result<()> {
     let host = Path::new("/dev").join(name);
     let rdev = libc::makedev(major as u32, minor as u32);
     let node =
@@ -260,7 +268,7 @@ fn make_device(dev: &OwnedFd, name: &str, major: u64, minor: u64) -> Result<()> 
 /// mknod(2) of `node` as `name` in `dir` (`shown` in errors). A user
 /// namespace may not create device nodes (it could then open any disk), so
 /// there we bind-mount the host's node onto an empty file instead.
-fn make_node(dir: &OwnedFd, name: &Path, node: &Node, shown: &Path) -> Result<()> {
+pub(crate) fn make_node(dir: &OwnedFd, name: &Path, node: &Node, shown: &Path) -> Result<()> {
     match mknodat(dir.as_fd(), name, node.kind, node.mode, node.rdev) {
         Ok(()) => {
             // mknod honours the umask; set the mode the device must have.
@@ -348,7 +356,7 @@ pub fn remount_read_only(path: &str) -> Result<()> {
 }
 
 /// Adds `extra` (MS_RDONLY, MS_NODEV) to the flags of the mount at `path`.
-fn remount_bind(path: &str, extra: MsFlags) -> Result<()> {
+pub(crate) fn remount_bind(path: &str, extra: MsFlags) -> Result<()> {
     let current = statvfs(path).map_err(mount_err("statvfs", path))?.flags();
     let mut flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | extra;
     for (st, ms) in [
@@ -397,7 +405,14 @@ pub const READ_ONLY: [&str; 5] =
 /// Applies [`MASKED`] and [`READ_ONLY`]; run after pivot_root, so the paths
 /// are the container's own.
 pub fn mask_kernel_paths() -> Result<()> {
-    for path in MASKED {
+    mask_paths(&MASKED, &READ_ONLY)
+}
+
+/// Hides each of `masked` (a file under /dev/null, a directory under an
+/// empty read-only tmpfs) and makes each of `read_only` a read-only bind
+/// mount of itself; paths this kernel does not have are skipped.
+pub fn mask_paths(masked: &[impl AsRef<str>], read_only: &[impl AsRef<str>]) -> Result<()> {
+    for path in masked.iter().map(AsRef::as_ref) {
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
             Err(_) => continue, // not on this kernel
@@ -409,7 +424,7 @@ pub fn mask_kernel_paths() -> Result<()> {
         };
         res.map_err(mount_err("mask", path))?;
     }
-    for path in READ_ONLY {
+    for path in read_only.iter().map(AsRef::as_ref) {
         if !Path::new(path).exists() {
             continue;
         }

@@ -152,6 +152,15 @@ impl Security {
 }
 
 impl Prepared {
+    /// The same, with the filter compiled from a profile's text instead
+    /// (an OCI config.json's `linux.seccomp`, whose format is Docker's
+    /// without the `archMap` and `includes`/`excludes` extensions).
+    pub fn with_profile(self, text: &str, source: &str) -> Result<Prepared, Invalid> {
+        let caps = self.caps.unwrap_or_else(CapSet::all);
+        let filter = Some(Profile::parse(text, source)?.program(&Target::here(caps))?);
+        Ok(Prepared { filter, ..self })
+    }
+
     /// Step 0 of [`Prepared::apply`] alone, for a caller that must give up
     /// the host's capabilities before `apply` (by entering a user
     /// namespace): raising a hard limit needs CAP_SYS_RESOURCE in the

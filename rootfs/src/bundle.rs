@@ -1,0 +1,643 @@
+//! # `rootfs bundle`: the root an OCI bundle describes, and its process
+//!
+//! The OCI runtime specification (runtime-spec's config.md and
+//! config-linux.md) describes a container as a *bundle*: a directory with a
+//! `config.json` and, at `root.path`, a root filesystem that is already
+//! assembled (no image layers: whoever made the bundle unpacked them). Where
+//! `rootfs enter` decides the mounts (Docker's), here config.json does, in
+//! its order; the kernel work is the same, in the same order, and for the
+//! same reasons as [`crate::enter`]'s steps:
+//!
+//! 0. **The start report** is connected first (`--start-socket`), while
+//!    the runtime's socket can still be reached; a failure of any step
+//!    below is written there.
+//! 1. **Checks and compiles**: the process's capabilities, rlimits and
+//!    seccomp filter (`linux.seccomp`, compiled by libseccomp now, so a
+//!    bad profile changes nothing).
+//! 2. **Propagation of `/`**: `linux.rootfsPropagation`, or *rslave* as
+//!    runc does (a host unmount still reaches us; nothing of ours reaches
+//!    the host). Then the root is bind-mounted on itself: pivot_root(2)
+//!    needs a mount point, and a bundle's root is usually a plain
+//!    directory.
+//! 3. **`mounts`, in order**, each target resolved inside the root
+//!    (`inroot`, so a symlink in the bundle cannot point a mount at the
+//!    host), created as a directory, or as a file for a bind mount of one.
+//!    Options are mount(8)'s: flags (`ro`, `nosuid`, `rbind` …),
+//!    propagation (`rprivate` …), and the rest passed to the filesystem
+//!    (`mode=755`, `newinstance`). A bind mount's flags take a second
+//!    mount(2) (MS_REMOUNT|MS_BIND); a `cgroup` mount is cgroup2 on a
+//!    cgroup v2 host, and on a v1 or hybrid host a tmpfs with each host
+//!    hierarchy mounted again inside (seen from the container's cgroup
+//!    namespace).
+//! 4. **/dev**: the devices every container has (null, zero, full, random,
+//!    urandom, tty), those of `linux.devices`, and /dev's links (fd,
+//!    stdin, ptmx …). With `process.terminal` and `--console-socket`, the
+//!    terminal is made in the container's devpts and its master sent.
+//! 5. **pivot_root(".", ".")** and the old root detached, as in `enter`.
+//! 6. `root.readonly`, then **`linux.sysctl`**, then **`maskedPaths`** and
+//!    **`readonlyPaths`** (after them /proc/sys cannot be written).
+//! 7. `process.cwd`, and the program looked up in the process's PATH: a
+//!    missing program fails `create`, not `start` (as with runc).
+//! 8. **The privileges**, in `privs::Prepared::apply`'s order: rlimits,
+//!    no_new_privs, the bounding set, the user (`process.user`'s uid, gid
+//!    and additionalGids), the capability sets, the seccomp filter. The
+//!    `oomScoreAdj` is written before, while we may still lower it.
+//! 9. **The exec fifo** (`--exec-fifo`, runc's create/start split): the
+//!    start report is closed (create returns: the container is *created*),
+//!    then opening the fifo for writing blocks until `start` opens it for
+//!    reading. Only then execve(2): the container is *running*. The fifo
+//!    was opened O_PATH before the pivot, and is reopened through
+//!    /proc/self/fd, since its host path is gone from our view.
+
+use std::collections::HashSet;
+use std::ffi::CString;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use console_socket::start::Reporter;
+use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sys::stat::{Mode, SFlag};
+use nix::unistd::{chdir, pivot_root};
+use oci_spec::runtime::{LinuxDevice, LinuxDeviceType, Mount, Spec as Config};
+
+use crate::error::{Error, Result, ToolError};
+use crate::mounts;
+use inroot::{fd_path, Kind};
+
+/// What `rootfs bundle` is given.
+pub struct Bundle {
+    /// The bundle directory; a relative `root.path` or mount source is
+    /// relative to it.
+    pub dir: PathBuf,
+    pub config: Config,
+    /// runc's exec fifo: wait for `start` here before execve.
+    pub exec_fifo: Option<PathBuf>,
+    /// Where to send the terminal's master (`process.terminal`).
+    pub console_socket: Option<PathBuf>,
+    /// Where to report the start (step 0).
+    pub start_socket: Option<PathBuf>,
+}
+
+impl Bundle {
+    /// Reads `DIR/config.json`.
+    pub fn load(dir: &Path) -> Result<Config> {
+        let file = dir.join("config.json");
+        Config::load(&file)
+            .map_err(|e| Error::invalid("config.json", file.display().to_string(), e.to_string()))
+    }
+
+    fn root_path(&self) -> Result<PathBuf> {
+        let root = self.config.root().as_ref().ok_or_else(|| {
+            Error::invalid("config.json", "root", "has no root.path (the container's root)")
+        })?;
+        Ok(self.dir.join(root.path()))
+    }
+}
+
+/// Enters the bundle's root and execs its process. Returns only on failure.
+pub fn enter(bundle: &Bundle) -> Error {
+    let report = match &bundle.start_socket {
+        Some(path) => match Reporter::connect(path) {
+            Ok(reporter) => Some(reporter),
+            Err(e) => return Error::io("connect to the start socket", path)(e),
+        },
+        None => None,
+    };
+    let mut report = report;
+    let err = match run(bundle, &mut report) {
+        Ok(never) => match never {},
+        Err(err) => err,
+    };
+    if let Some(reporter) = report {
+        reporter.failed(&format!("rootfs: {err}"));
+    } else {
+        eprintln!("rootfs: {err}");
+    }
+    err
+}
+
+enum Never {}
+
+fn run(bundle: &Bundle, report: &mut Option<Reporter>) -> Result<Never> {
+    let config = &bundle.config;
+    let process = config
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::invalid("config.json", "process", "has no process to run"))?;
+    let args = process.args().clone().unwrap_or_default();
+    if args.is_empty() {
+        return Err(Error::invalid("config.json", "process.args", "is empty"));
+    }
+    let argv = args
+        .iter()
+        .map(|a| CString::new(a.as_str()))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|_| Error::invalid("config.json", "process.args", "has a NUL byte"))?;
+    let env = process.env().clone().unwrap_or_default();
+    let env_c = crate::exec::environment(&env);
+    let security = prepare_security(config)?;
+    let fifo = match &bundle.exec_fifo {
+        Some(path) => Some(
+            open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+                .map_err(|e| Error::sys("open", path.display(), e))?,
+        ),
+        None => None,
+    };
+
+    let root_path = bundle.root_path()?;
+    build_and_pivot(bundle, &root_path)?;
+
+    let linux = config.linux().as_ref();
+    if config.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
+        mounts::remount_read_only("/")?;
+    }
+    if let Some(sysctls) = linux.and_then(|l| l.sysctl().as_ref()) {
+        for (key, value) in sysctls {
+            let sysctl = crate::Sysctl { key: key.clone(), value: value.clone() };
+            std::fs::write(sysctl.file(), value).map_err(Error::io("set sysctl", sysctl.file()))?;
+        }
+    }
+    let none = Vec::new();
+    let masked = linux.and_then(|l| l.masked_paths().as_ref()).unwrap_or(&none);
+    let read_only = linux.and_then(|l| l.readonly_paths().as_ref()).unwrap_or(&none);
+    mounts::mask_paths(masked, read_only)?;
+
+    let cwd = process.cwd();
+    chdir(cwd).map_err(|e| Error::sys("change directory to", cwd.display(), e))?;
+    let program = crate::exec::find(&argv[0], &env_c)?;
+    if let Some(adj) = process.oom_score_adj() {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .map_err(Error::io("set", "/proc/self/oom_score_adj"))?;
+    }
+    let user = process.user();
+    let ids = privs::user::Ids {
+        uid: user.uid(),
+        gid: user.gid(),
+        groups: user.additional_gids().clone().unwrap_or_default(),
+    };
+    security.apply(|| -> Result<()> {
+        ids.apply()?;
+        // Step 9: created. The report closes (create returns), and
+        // opening the fifo blocks until start opens its other end.
+        if let Some(reporter) = report.take() {
+            drop(reporter);
+        }
+        if let Some(fifo) = &fifo {
+            let path = fd_path(fifo);
+            let fd = open(path.as_str(), OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
+                .map_err(|e| Error::sys("open", "the exec fifo", e))?;
+            nix::unistd::write(&fd, b"0").map_err(|e| Error::sys("write", "the exec fifo", e))?;
+        }
+        Ok(())
+    })?;
+    let Err(errno) = nix::unistd::execve(&program, &argv, &env_c);
+    Err(Error::Exec { command: args[0].clone(), source: errno })
+}
+
+/// Step 1: the process's capabilities (the bounding set: privs keeps one
+/// set for bounding, permitted and effective, and a non-root user gets
+/// none), no_new_privs, rlimits, and the seccomp filter compiled.
+fn prepare_security(config: &Config) -> Result<privs::Prepared> {
+    let process = config.process().as_ref().expect("checked by the caller");
+    let caps = match process.capabilities() {
+        Some(sets) => {
+            let names: Vec<String> = sets
+                .bounding()
+                .iter()
+                .flatten()
+                .map(|c| c.to_string().trim_start_matches("CAP_").to_string())
+                .collect();
+            Some(names.join(",").parse::<privs::caps::CapSet>()?)
+        }
+        None => None,
+    };
+    let mut ulimits = Vec::new();
+    for rlimit in process.rlimits().iter().flatten() {
+        let name = rlimit.typ().to_string().to_lowercase();
+        let name = name.trim_start_matches("rlimit_");
+        let text = format!("{name}={}:{}", rlimit.soft(), rlimit.hard());
+        ulimits.push(text.parse::<privs::rlimit::Rlimit>()?);
+    }
+    let security = privs::Security {
+        caps,
+        no_new_privs: process.no_new_privileges().unwrap_or(false),
+        seccomp: None,
+        ulimits,
+    };
+    let prepared = security.prepare()?;
+    match config.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        Some(seccomp) => {
+            let text = serde_json::to_string(seccomp).expect("a parsed profile serializes");
+            Ok(prepared.with_profile(&text, "config.json linux.seccomp")?)
+        }
+        None => Ok(prepared),
+    }
+}
+
+/// Steps 2–5.
+fn build_and_pivot(bundle: &Bundle, root_path: &Path) -> Result<()> {
+    let config = &bundle.config;
+    let linux = config.linux().as_ref();
+    let propagation = match linux.and_then(|l| l.rootfs_propagation().as_deref()) {
+        None | Some("") => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        Some(name) => match propagation_flag(name) {
+            Some(flag) => flag,
+            None => {
+                return Err(Error::invalid("linux.rootfsPropagation", name, "not a propagation"))
+            }
+        },
+    };
+    mount(None::<&str>, "/", None::<&str>, propagation, None::<&str>)
+        .map_err(|e| Error::sys("set propagation of", "/", e))?;
+    // pivot_root(2) needs a mount point whose parent is not shared: the
+    // root, bound on itself, under "/" made slave or private just now.
+    mount(
+        Some(root_path),
+        root_path,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| Error::sys("bind the root on itself", root_path.display(), e))?;
+    let root = inroot::open_dir(root_path)?;
+
+    let mut mounted = HashSet::new();
+    for m in config.mounts().iter().flatten() {
+        mount_one(&root, &bundle.dir, m)?;
+        mounted.insert(m.destination().clone());
+    }
+    if mounted.contains(Path::new("/dev")) {
+        let dev =
+            inroot::open(&root, Path::new("/dev")).map_err(|e| Error::sys("open", "/dev", e))?;
+        for (name, major, minor) in mounts::DEVICES {
+            // One the config mounted already (a bind of the host's) is kept.
+            if inroot::open(&root, &Path::new("/dev").join(name)).is_err() {
+                mounts::make_device(&dev, name, major, minor)?;
+            }
+        }
+        mounts::links(&dev)?;
+    }
+    for device in linux.and_then(|l| l.devices().as_ref()).into_iter().flatten() {
+        make_device(&root, device)?;
+    }
+    let terminal = config.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false);
+    if let (true, Some(socket)) = (terminal, &bundle.console_socket) {
+        crate::console::setup(&root, socket)?;
+    }
+    drop(root);
+
+    chdir(root_path).map_err(|e| Error::sys("change directory to", root_path.display(), e))?;
+    pivot_root(".", ".").map_err(|e| Error::sys("pivot_root to", root_path.display(), e))?;
+    umount2(".", MntFlags::MNT_DETACH).map_err(|e| Error::sys("detach", "the old root", e))?;
+    chdir("/").map_err(|e| Error::sys("change directory to", "/", e))?;
+    if let Some(name) = linux.and_then(|l| l.rootfs_propagation().as_deref()) {
+        // Now that "/" is the container's, give it the asked propagation.
+        if let Some(flag) = propagation_flag(name) {
+            mount(None::<&str>, "/", None::<&str>, flag, None::<&str>)
+                .map_err(|e| Error::sys("set propagation of", "the new /", e))?;
+        }
+    }
+    Ok(())
+}
+
+fn propagation_flag(name: &str) -> Option<MsFlags> {
+    let rec = MsFlags::MS_REC;
+    Some(match name {
+        "private" => MsFlags::MS_PRIVATE,
+        "rprivate" => MsFlags::MS_PRIVATE | rec,
+        "shared" => MsFlags::MS_SHARED,
+        "rshared" => MsFlags::MS_SHARED | rec,
+        "slave" => MsFlags::MS_SLAVE,
+        "rslave" => MsFlags::MS_SLAVE | rec,
+        "unbindable" => MsFlags::MS_UNBINDABLE,
+        "runbindable" => MsFlags::MS_UNBINDABLE | rec,
+        _ => return None,
+    })
+}
+
+/// The mount options [`Options::parse`] knows as flags or propagation
+/// (any other goes to the filesystem as data).
+pub const MOUNT_OPTIONS: [&str; 36] = [
+    "defaults",
+    "ro",
+    "rw",
+    "nosuid",
+    "suid",
+    "nodev",
+    "dev",
+    "noexec",
+    "exec",
+    "sync",
+    "async",
+    "dirsync",
+    "remount",
+    "mand",
+    "nomand",
+    "noatime",
+    "atime",
+    "nodiratime",
+    "diratime",
+    "relatime",
+    "norelatime",
+    "strictatime",
+    "nostrictatime",
+    "silent",
+    "loud",
+    "bind",
+    "rbind",
+    "private",
+    "rprivate",
+    "shared",
+    "rshared",
+    "slave",
+    "rslave",
+    "unbindable",
+    "runbindable",
+    "tmpcopyup",
+];
+
+/// A mount's options, split as mount(8) does.
+#[derive(Debug, PartialEq)]
+pub struct Options {
+    pub flags: MsFlags,
+    /// Flags an option clears (`rw`, `suid`, `exec` …).
+    pub cleared: MsFlags,
+    pub propagation: Vec<MsFlags>,
+    /// What the filesystem is given (`mode=755,size=65536k`).
+    pub data: Vec<String>,
+}
+
+impl Options {
+    pub fn parse(options: &[String]) -> Result<Options> {
+        let mut out = Options {
+            flags: MsFlags::empty(),
+            cleared: MsFlags::empty(),
+            propagation: Vec::new(),
+            data: Vec::new(),
+        };
+        for option in options {
+            let (set, flag) = match option.as_str() {
+                "defaults" | "tmpcopyup" => continue,
+                "ro" => (true, MsFlags::MS_RDONLY),
+                "rw" => (false, MsFlags::MS_RDONLY),
+                "nosuid" => (true, MsFlags::MS_NOSUID),
+                "suid" => (false, MsFlags::MS_NOSUID),
+                "nodev" => (true, MsFlags::MS_NODEV),
+                "dev" => (false, MsFlags::MS_NODEV),
+                "noexec" => (true, MsFlags::MS_NOEXEC),
+                "exec" => (false, MsFlags::MS_NOEXEC),
+                "sync" => (true, MsFlags::MS_SYNCHRONOUS),
+                "async" => (false, MsFlags::MS_SYNCHRONOUS),
+                "dirsync" => (true, MsFlags::MS_DIRSYNC),
+                "remount" => (true, MsFlags::MS_REMOUNT),
+                "mand" => (true, MsFlags::MS_MANDLOCK),
+                "nomand" => (false, MsFlags::MS_MANDLOCK),
+                "noatime" => (true, MsFlags::MS_NOATIME),
+                "atime" => (false, MsFlags::MS_NOATIME),
+                "nodiratime" => (true, MsFlags::MS_NODIRATIME),
+                "diratime" => (false, MsFlags::MS_NODIRATIME),
+                "relatime" => (true, MsFlags::MS_RELATIME),
+                "norelatime" => (false, MsFlags::MS_RELATIME),
+                "strictatime" => (true, MsFlags::MS_STRICTATIME),
+                "nostrictatime" => (false, MsFlags::MS_STRICTATIME),
+                "silent" => (true, MsFlags::MS_SILENT),
+                "loud" => (false, MsFlags::MS_SILENT),
+                "bind" => (true, MsFlags::MS_BIND),
+                "rbind" => (true, MsFlags::MS_BIND | MsFlags::MS_REC),
+                "idmap" | "ridmap" => {
+                    return Err(Error::invalid(
+                        "mount option",
+                        option,
+                        "idmapped mounts are not supported here",
+                    ))
+                }
+                other => match propagation_flag(other) {
+                    Some(flag) => {
+                        out.propagation.push(flag);
+                        continue;
+                    }
+                    None => {
+                        out.data.push(other.to_string());
+                        continue;
+                    }
+                },
+            };
+            if set {
+                out.flags |= flag;
+                out.cleared &= !flag;
+            } else {
+                out.flags &= !flag;
+                out.cleared |= flag;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Step 3 for one entry of `mounts`.
+fn mount_one(root: &OwnedFd, bundle: &Path, m: &Mount) -> Result<()> {
+    let dest = m.destination();
+    if !dest.is_absolute() {
+        return Err(Error::invalid(
+            "mount destination",
+            dest.display().to_string(),
+            "not absolute",
+        ));
+    }
+    let options = Options::parse(m.options().as_deref().unwrap_or_default())?;
+    let typ = m.typ().as_deref().unwrap_or("");
+    let bind = options.flags.contains(MsFlags::MS_BIND) || typ == "bind";
+    let source =
+        m.source().as_ref().map(|s| if s.is_absolute() { s.clone() } else { bundle.join(s) });
+    let shown = format!(
+        "{} ({typ}) on {}",
+        source.as_deref().unwrap_or(Path::new("none")).display(),
+        dest.display()
+    );
+    if typ == "cgroup" || typ == "cgroup2" {
+        return mount_cgroup(root, dest, &options);
+    }
+    let kind = match &source {
+        Some(s) if bind && !s.is_dir() => Kind::File,
+        _ => Kind::Dir,
+    };
+    let target = inroot::create(root, dest, kind)?;
+    let target_path = fd_path(&target);
+    let data = options.data.join(",");
+    let data = (!data.is_empty()).then_some(data.as_str());
+    if bind {
+        let source = source.ok_or_else(|| {
+            Error::invalid("bind mount", dest.display().to_string(), "has no source")
+        })?;
+        let rec = options.flags & MsFlags::MS_REC;
+        mount(
+            Some(&source),
+            target_path.as_str(),
+            None::<&str>,
+            MsFlags::MS_BIND | rec,
+            None::<&str>,
+        )
+        .map_err(|e| Error::sys("bind-mount", &shown, e))?;
+        let extra = options.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
+        if !extra.is_empty() {
+            let mounted =
+                inroot::open(root, dest).map_err(|e| Error::sys("open", dest.display(), e))?;
+            mounts::remount_bind(&fd_path(&mounted), extra)?;
+        }
+    } else {
+        let fs_source = m.source().as_ref().map(|s| s.to_path_buf()).unwrap_or_else(|| typ.into());
+        mount(Some(&fs_source), target_path.as_str(), Some(typ), options.flags, data)
+            .map_err(|e| Error::sys("mount", &shown, e))?;
+    }
+    for flag in &options.propagation {
+        let mounted =
+            inroot::open(root, dest).map_err(|e| Error::sys("open", dest.display(), e))?;
+        mount(None::<&str>, fd_path(&mounted).as_str(), None::<&str>, *flag, None::<&str>)
+            .map_err(|e| Error::sys("set propagation of", dest.display(), e))?;
+    }
+    Ok(())
+}
+
+/// A `cgroup` mount: the container's view of its cgroups, through its
+/// cgroup namespace. On a cgroup v2 host that is one cgroup2 mount; on a
+/// v1 or hybrid host, a tmpfs with each host hierarchy mounted again in it
+/// by its own name (`memory`, `cpu,cpuacct`, `unified` …), and the host's
+/// links (`cpu` → `cpu,cpuacct`) made again.
+fn mount_cgroup(root: &OwnedFd, dest: &Path, options: &Options) -> Result<()> {
+    let flags = options.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC);
+    let target = inroot::create(root, dest, Kind::Dir)?;
+    let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let hierarchies: Vec<(String, String, String)> = host
+        .lines()
+        .filter_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let point = left.split_whitespace().nth(4)?;
+            let mut r = right.split_whitespace();
+            let fstype = r.next()?;
+            let super_opts = r.nth(1)?;
+            let name = point.strip_prefix("/sys/fs/cgroup")?;
+            (fstype == "cgroup" || fstype == "cgroup2").then(|| {
+                (
+                    name.trim_start_matches('/').to_string(),
+                    fstype.to_string(),
+                    super_opts.to_string(),
+                )
+            })
+        })
+        .collect();
+    let shown = format!("cgroup on {}", dest.display());
+    if let Some((_, fstype, _)) = hierarchies.iter().find(|(name, _, _)| name.is_empty()) {
+        // One hierarchy mounted at /sys/fs/cgroup itself: cgroup v2.
+        return mount(
+            Some("cgroup"),
+            fd_path(&target).as_str(),
+            Some(fstype.as_str()),
+            flags,
+            None::<&str>,
+        )
+        .map_err(|e| Error::sys("mount", &shown, e));
+    }
+    let rw = flags & !MsFlags::MS_RDONLY;
+    mount(Some("tmpfs"), fd_path(&target).as_str(), Some("tmpfs"), rw, Some("mode=755"))
+        .map_err(|e| Error::sys("mount", format!("tmpfs on {}", dest.display()), e))?;
+    for (name, fstype, super_opts) in &hierarchies {
+        let sub = inroot::create(root, &dest.join(name), Kind::Dir)?;
+        let data: Vec<&str> = super_opts.split(',').filter(|o| *o != "rw" && *o != "ro").collect();
+        let data = data.join(",");
+        mount(
+            Some("cgroup"),
+            fd_path(&sub).as_str(),
+            Some(fstype.as_str()),
+            flags,
+            Some(data.as_str()),
+        )
+        .map_err(|e| {
+            Error::sys("mount", format!("cgroup {data} on {}/{name}", dest.display()), e)
+        })?;
+    }
+    if let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup") {
+        let dir = inroot::open(root, dest).map_err(|e| Error::sys("open", dest.display(), e))?;
+        for entry in entries.flatten() {
+            if let Ok(link) = std::fs::read_link(entry.path()) {
+                let _ = nix::unistd::symlinkat(&link, dir.as_fd(), entry.file_name().as_os_str());
+            }
+        }
+        if flags.contains(MsFlags::MS_RDONLY) {
+            mounts::remount_bind(&fd_path(&dir), MsFlags::MS_RDONLY).ok();
+            mount(
+                None::<&str>,
+                fd_path(&dir).as_str(),
+                None::<&str>,
+                MsFlags::MS_REMOUNT | flags,
+                Some("mode=755"),
+            )
+            .map_err(|e| Error::sys("remount read-only", dest.display(), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// A node of `linux.devices`, with its type, numbers, mode and owner.
+fn make_device(root: &OwnedFd, device: &LinuxDevice) -> Result<()> {
+    let path = device.path();
+    let shown = path.display().to_string();
+    let kind = match device.typ() {
+        LinuxDeviceType::C | LinuxDeviceType::U => SFlag::S_IFCHR,
+        LinuxDeviceType::B => SFlag::S_IFBLK,
+        LinuxDeviceType::P => SFlag::S_IFIFO,
+        LinuxDeviceType::A => {
+            return Err(Error::invalid("device", shown, "type a is for cgroup rules only"))
+        }
+    };
+    let parent =
+        path.parent().ok_or_else(|| Error::invalid("device", shown.clone(), "has no parent"))?;
+    let name =
+        path.file_name().ok_or_else(|| Error::invalid("device", shown.clone(), "has no name"))?;
+    let dir = inroot::create(root, parent, Kind::Dir)?;
+    match nix::unistd::unlinkat(dir.as_fd(), name, nix::unistd::UnlinkatFlags::NoRemoveDir) {
+        Ok(()) | Err(Errno::ENOENT) => {}
+        Err(e) => return Err(Error::sys("replace", &shown, e)),
+    }
+    let rdev = libc::makedev(device.major() as u32, device.minor() as u32);
+    let mode = Mode::from_bits_truncate(device.file_mode().unwrap_or(0o666));
+    let node = mounts::Node { kind, rdev, mode, host: path };
+    mounts::make_node(&dir, Path::new(name), &node, path)?;
+    if device.uid().is_some() || device.gid().is_some() {
+        nix::unistd::fchownat(
+            dir.as_fd(),
+            name,
+            device.uid().map(nix::unistd::Uid::from_raw),
+            device.gid().map(nix::unistd::Gid::from_raw),
+            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+        )
+        .map_err(|e| Error::sys("set owner of", &shown, e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(list: &[&str]) -> Options {
+        Options::parse(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+    }
+
+    #[test]
+    fn options_split_into_flags_propagation_and_data() {
+        let o = opts(&["nosuid", "strictatime", "mode=755", "size=65536k", "rprivate"]);
+        assert_eq!(o.flags, MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME);
+        assert_eq!(o.data, ["mode=755", "size=65536k"]);
+        assert_eq!(o.propagation, [MsFlags::MS_PRIVATE | MsFlags::MS_REC]);
+        let o = opts(&["ro", "rw", "rbind"]);
+        assert_eq!(o.flags, MsFlags::MS_BIND | MsFlags::MS_REC);
+        assert!(o.cleared.contains(MsFlags::MS_RDONLY));
+    }
+
+    #[test]
+    fn idmapped_mounts_are_refused() {
+        assert!(Options::parse(&["idmap".to_string()]).is_err());
+    }
+}
