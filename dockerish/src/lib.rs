@@ -28,6 +28,7 @@ pub mod logs;
 pub mod manage;
 pub mod names;
 pub mod network;
+pub mod oci;
 pub mod pty;
 pub mod resources;
 pub mod restart;

@@ -38,7 +38,9 @@ pub fn bin(name: &str) -> PathBuf {
             path.display()
         )
     });
-    let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name);
+    // ocirun is a binary of the dockerish crate.
+    let crate_dir = if name == "ocirun" { "dockerish" } else { name };
+    let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(crate_dir);
     // Checked once a test is under way, not again in a failed test's
     // cleanup (a second panic there would abort and hide the first).
     if let Some(newest) = newest_mtime(&sources).filter(|_| !std::thread::panicking()) {
@@ -573,6 +575,54 @@ pub fn processes_naming(text: &str) -> Vec<(i32, String)> {
         }
     }
     found
+}
+
+/// Debian's podman with its storage in the sandbox (podman 4.3 and
+/// skopeo also write /run/libpod, /run/containers and
+/// /var/lib/containers: removed after, if they were not there before).
+pub struct Podman {
+    args: String,
+    made: Vec<&'static str>,
+    sb_root: PathBuf,
+}
+
+impl Podman {
+    /// With `runtime` (a name on PATH, or a path) as its OCI runtime.
+    pub fn new(sb: &Sandbox, runtime: &str) -> Podman {
+        let r = sb.root().join("podman");
+        let args = format!(
+            "--root {r}/root --runroot {r}/run --tmpdir {r}/tmp --cgroup-manager cgroupfs --events-backend file --runtime {runtime}",
+            r = r.display()
+        );
+        let made = ["/run/libpod", "/var/lib/containers", "/var/lib/cni", "/run/containers"]
+            .into_iter()
+            .filter(|p| !Path::new(p).exists())
+            .collect();
+        Podman { args, made, sb_root: r }
+    }
+
+    /// `podman COMMAND` (a shell line), which must succeed: its stdout.
+    #[track_caller]
+    pub fn run(&self, command: &str) -> String {
+        let out = std::process::Command::new("sh")
+            .args(["-c", &format!("podman {} {command}", self.args)])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "podman {command}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("sh")
+            .args(["-c", &format!("podman {} system reset --force >/dev/null 2>&1", self.args)])
+            .status();
+        let _ = fs::remove_dir_all(&self.sb_root);
+        for path in &self.made {
+            let _ = fs::remove_dir_all(path);
+        }
+    }
 }
 
 /// Every cgroup directory on the host (each hierarchy under /sys/fs/cgroup).

@@ -6,7 +6,7 @@ use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use dockerish_tests::Sandbox;
+use dockerish_tests::{Podman, Sandbox};
 
 /// A host shell script in the sandbox's network, its stdout; fails the
 /// test on a non-zero status.
@@ -74,7 +74,7 @@ const LIST_TREE: &str = "{ find . -type d -printf '%y %p %m %U:%G\\n'; find . ! 
 fn archives_from_umoci_skopeo_and_podman_load_and_run_as_their_layers_mean() {
     let sb = Sandbox::new();
     // First: it notes what skopeo and podman will leave on the host.
-    let podman = Podman::new(&sb);
+    let podman = Podman::new(&sb, "runc");
     let dir = sb.root().join("fixture");
     fs::create_dir(&dir).unwrap();
     let layout = umoci_fixture(&sb, &dir);
@@ -215,52 +215,6 @@ fn archives_from_umoci_skopeo_and_podman_load_and_run_as_their_layers_mean() {
         .map(|l| l["digest"].as_str().unwrap())
         .collect();
     assert_eq!(digests, diff_ids);
-}
-
-/// Debian's podman with its storage in the sandbox (podman 4.3 and
-/// skopeo also write /run/libpod, /run/containers and
-/// /var/lib/containers: removed after, if they were not there before).
-struct Podman {
-    args: String,
-    made: Vec<&'static str>,
-    sb_root: PathBuf,
-}
-
-impl Podman {
-    fn new(sb: &Sandbox) -> Podman {
-        let r = sb.root().join("podman");
-        let args = format!(
-            "--root {r}/root --runroot {r}/run --tmpdir {r}/tmp --cgroup-manager cgroupfs --events-backend file --runtime runc",
-            r = r.display()
-        );
-        let made = ["/run/libpod", "/var/lib/containers", "/var/lib/cni", "/run/containers"]
-            .into_iter()
-            .filter(|p| !Path::new(p).exists())
-            .collect();
-        Podman { args, made, sb_root: r }
-    }
-
-    #[track_caller]
-    fn run(&self, command: &str) -> String {
-        let out = std::process::Command::new("sh")
-            .args(["-c", &format!("podman {} {command}", self.args)])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "podman {command}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for Podman {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("sh")
-            .args(["-c", &format!("podman {} system reset --force >/dev/null 2>&1", self.args)])
-            .status();
-        let _ = fs::remove_dir_all(&self.sb_root);
-        for path in &self.made {
-            let _ = fs::remove_dir_all(path);
-        }
-    }
 }
 
 #[test]

@@ -1,0 +1,674 @@
+//! # `ocirun`: an OCI runtime with runc's command line, over the same tools
+//!
+//! Container engines (podman, containerd, CRI-O, and through them
+//! Kubernetes) do not make containers themselves: they write an OCI
+//! *bundle* (runtime-spec's config.json and a root filesystem) and drive
+//! a low-level runtime through runc's command line. The runtime-spec's
+//! runtime.md fixes the life of a container: `create` sets up everything
+//! but the user's program and leaves the container *created*; `start`
+//! runs the program (*running*); when it exits the container is
+//! *stopped*; `delete` removes what is left.
+//!
+//! `ocirun` is that runtime, composed as `dockerish run` is: the cgroup
+//! through cgctl's library (made here, joined by the chain's first process
+//! between fork and exec), and the chain
+//!
+//! ```text
+//! ns-exec --detach --pid --mount … --pidfile STATE/pid \
+//!     -- rootfs bundle BUNDLE --exec-fifo STATE/exec.fifo --start-socket STATE/start.sock
+//! ```
+//!
+//! `ns-exec` makes or joins the namespaces of `linux.namespaces` (and
+//! writes the id maps from the parent) and exits as soon as `rootfs` runs
+//! (`--detach`), so the container's first process is adopted by whoever
+//! called `create` if it is a subreaper (conmon, containerd's shim, and
+//! `ocirun run` itself are) — they wait for the PID in `--pid-file`.
+//! `rootfs bundle` does config.json's mounts, devices, masked paths and
+//! privileges, reports on the start socket, and blocks on the exec fifo
+//! (runc's design): `start` opens the fifo's other end, and only then is
+//! the program exec'd. The state of each container is a directory under
+//! `--root` (default /run/ocirun): `state.json`, the fifo while created.
+
+use std::fs;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use oci_spec::runtime::{LinuxNamespaceType, LinuxResources, Spec as Config};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result, ToolError};
+
+/// The runtime-spec version we implement.
+pub const OCI_VERSION: &str = "1.0.2";
+
+/// Where containers' state lives unless `--root` says.
+pub const DEFAULT_ROOT: &str = "/run/ocirun";
+
+/// What `state.json` keeps of a container.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Record {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub pid: i32,
+    /// The PID's start time: a recycled PID is not taken for ours.
+    pub start_time: u64,
+    /// The cgroup made for it (cgctl's path).
+    pub cgroup: String,
+    pub created: String,
+    #[serde(default)]
+    pub annotations: std::collections::BTreeMap<String, String>,
+}
+
+/// The runtime-spec's states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Created,
+    Running,
+    Stopped,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Stopped => "stopped",
+        }
+    }
+}
+
+/// The state root and the tools.
+pub struct Runtime {
+    pub root: PathBuf,
+    tools: crate::tools::Tools,
+}
+
+/// runc's rule for IDs: what is safe as a file name and a cgroup name.
+pub fn check_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 1024
+        && id != "."
+        && id != ".."
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || "_+-.".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid("container ID", id, "use letters, digits and _ + - . only"))
+    }
+}
+
+impl Runtime {
+    pub fn new(root: &Path) -> Runtime {
+        Runtime { root: root.to_path_buf(), tools: crate::tools::Tools::new(root) }
+    }
+
+    fn dir(&self, id: &str) -> PathBuf {
+        self.root.join(id)
+    }
+
+    pub fn load(&self, id: &str) -> Result<Record> {
+        check_id(id)?;
+        let file = self.dir(id).join("state.json");
+        match json_store::read_json::<Record>(&file)? {
+            Some(record) => Ok(record),
+            None => Err(Error::NoSuchContainer(id.to_string())),
+        }
+    }
+
+    pub fn status(&self, record: &Record) -> Status {
+        let alive = pidref::ProcessRef::of(record.pid)
+            .is_some_and(|p| p.start_time == record.start_time && p.alive());
+        match (alive, self.dir(&record.id).join("exec.fifo").exists()) {
+            (false, _) => Status::Stopped,
+            (true, true) => Status::Created,
+            (true, false) => Status::Running,
+        }
+    }
+
+    /// The runtime-spec's state JSON.
+    pub fn state(&self, id: &str) -> Result<serde_json::Value> {
+        let record = self.load(id)?;
+        let status = self.status(&record);
+        let pid = if status == Status::Stopped { 0 } else { record.pid };
+        Ok(serde_json::json!({
+            "ociVersion": OCI_VERSION,
+            "id": record.id,
+            "status": status.name(),
+            "pid": pid,
+            "bundle": record.bundle,
+            "annotations": record.annotations,
+            "created": record.created,
+        }))
+    }
+
+    pub fn list(&self) -> Result<Vec<(Record, Status)>> {
+        let mut out = Vec::new();
+        let entries = match fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(Error::io("read", &self.root)(e)),
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Ok(record) = self.load(&name) {
+                let status = self.status(&record);
+                out.push((record, status));
+            }
+        }
+        out.sort_by(|a, b| a.0.created.cmp(&b.0.created));
+        Ok(out)
+    }
+
+    /// `create`: everything but the program, which waits at the exec fifo.
+    /// A failure undoes every step (the process killed, the cgroup and the
+    /// state directory removed).
+    pub fn create(&self, id: &str, opts: &CreateOptions) -> Result<Record> {
+        check_id(id)?;
+        let bundle =
+            fs::canonicalize(&opts.bundle).map_err(Error::io("open bundle", &opts.bundle))?;
+        let config = rootfs::bundle::Bundle::load(&bundle)?;
+        check_config(&config, &bundle)?;
+        let layout = cgctl::Layout::detect()?;
+        let cgroup_path = cgroup_path(&config, id)?;
+        let limits = limits(config.linux().as_ref().and_then(|l| l.resources().as_ref()))?;
+
+        fs::create_dir_all(&self.root).map_err(Error::io("create", &self.root))?;
+        let dir = self.dir(id);
+        match fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(Error::invalid("container ID", id, "a container with this ID exists"))
+            }
+            Err(e) => return Err(Error::io("create", &dir)(e)),
+        }
+        let undo_dir = |err: Error| {
+            let _ = fs::remove_dir_all(&dir);
+            err
+        };
+        let fifo = dir.join("exec.fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o622))
+            .map_err(|e| undo_dir(Error::sys("make fifo", fifo.display(), e)))?;
+        let cgroup = cgctl::Cgroup::create(&layout, &cgroup_path, &limits)
+            .map_err(|e| undo_dir(e.into()))?;
+        let undo = |err: Error| {
+            let _ = cgroup.kill(Signal::SIGKILL, cgctl::cgroup::DEFAULT_TIMEOUT);
+            let _ = cgroup.remove(cgctl::RemoveOptions {
+                force: true,
+                parents: true,
+                ..Default::default()
+            });
+            undo_dir(err)
+        };
+        let record = self.spawn(id, &bundle, &config, &dir, &cgroup, opts).map_err(undo)?;
+        if let Some(file) = &opts.pid_file {
+            fs::write(file, record.pid.to_string())
+                .map_err(|e| undo(Error::io("write", file)(e)))?;
+        }
+        Ok(record)
+    }
+
+    fn spawn(
+        &self,
+        id: &str,
+        bundle: &Path,
+        config: &Config,
+        dir: &Path,
+        cgroup: &cgctl::Cgroup,
+        opts: &CreateOptions,
+    ) -> Result<Record> {
+        use std::os::unix::process::CommandExt;
+        let mut argv: Vec<String> = vec!["--detach".into()];
+        argv.extend(namespace_flags(config)?);
+        let pidfile = dir.join("pid");
+        argv.push(format!("--pidfile={}", pidfile.display()));
+        let start_socket = dir.join("start.sock");
+        argv.extend([
+            "--".into(),
+            self.tools.path("rootfs")?.display().to_string(),
+            "bundle".into(),
+        ]);
+        argv.push(bundle.display().to_string());
+        argv.push(format!("--exec-fifo={}", dir.join("exec.fifo").display()));
+        argv.push(format!("--start-socket={}", start_socket.display()));
+        if let Some(socket) = &opts.console_socket {
+            argv.push(format!("--console-socket={}", socket.display()));
+        }
+        let listener = console_socket::Listener::bind(&start_socket)
+            .map_err(Error::io("listen on", &start_socket))?;
+        let mut cmd = Command::new(self.tools.path("ns-exec")?);
+        cmd.args(&argv);
+        let files = cgroup.self_join_files()?;
+        // SAFETY: the hook only calls write(2), async-signal-safe, on
+        // files it owns.
+        unsafe {
+            cmd.pre_exec(move || {
+                for file in &files {
+                    if libc::write(file.as_raw_fd(), b"0".as_ptr().cast(), 1) != 1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+        let status = cmd.status().map_err(Error::io("run", "ns-exec"))?;
+        if !status.success() {
+            return Err(Error::Tool {
+                tool: "ns-exec".into(),
+                why: format!("exited with {status}"),
+            });
+        }
+        let pid: i32 =
+            fs::read_to_string(&pidfile).ok().and_then(|t| t.trim().parse().ok()).ok_or_else(
+                || Error::Tool { tool: "ns-exec".into(), why: "wrote no pidfile".into() },
+            )?;
+        let process = pidref::ProcessRef::of(pid).ok_or_else(|| Error::Tool {
+            tool: "rootfs".into(),
+            why: "the container's process is gone".into(),
+        })?;
+        // rootfs connects first thing; its report ends when the program
+        // waits at the fifo (created), or says why it failed.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let stream = loop {
+            if let Some(stream) =
+                listener.accept().map_err(Error::io("accept on", &start_socket))?
+            {
+                break stream;
+            }
+            if !process.alive() || Instant::now() > deadline {
+                return Err(Error::Tool {
+                    tool: "rootfs".into(),
+                    why: "ended without a report".into(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        if let console_socket::start::Outcome::Failed(message) =
+            console_socket::start::outcome(stream)
+        {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+            return Err(Error::Tool {
+                tool: "rootfs".into(),
+                why: message.trim_start_matches("rootfs: ").to_string(),
+            });
+        }
+        drop(listener);
+        let record = Record {
+            id: id.to_string(),
+            bundle: bundle.to_path_buf(),
+            pid,
+            start_time: process.start_time,
+            cgroup: cgroup.path.clone(),
+            created: tool_cli::human::rfc3339_nanos(std::time::SystemTime::now()),
+            annotations: config.annotations().clone().unwrap_or_default().into_iter().collect(),
+        };
+        json_store::write_json(&dir.join("state.json"), &record)?;
+        Ok(record)
+    }
+
+    /// `start`: opens the fifo's reading end, which lets the program be
+    /// exec'd; the fifo goes (the container counts as running).
+    pub fn start(&self, id: &str) -> Result<()> {
+        let record = self.load(id)?;
+        match self.status(&record) {
+            Status::Created => {}
+            other => {
+                return Err(Error::invalid(
+                    "container",
+                    id,
+                    format!("cannot start a container that is {}", other.name()),
+                ))
+            }
+        }
+        let fifo = self.dir(id).join("exec.fifo");
+        let mut file = fs::File::open(&fifo).map_err(Error::io("open", &fifo))?;
+        let mut byte = [0u8; 1];
+        let read = std::io::Read::read(&mut file, &mut byte).map_err(Error::io("read", &fifo))?;
+        let _ = fs::remove_file(&fifo);
+        if read != 1 {
+            return Err(Error::Tool {
+                tool: "rootfs".into(),
+                why: "the container ended before its program ran".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// `kill`: the signal to the first process, or with `all` to every
+    /// process of the cgroup.
+    pub fn kill(&self, id: &str, signal: Signal, all: bool) -> Result<()> {
+        let record = self.load(id)?;
+        if self.status(&record) == Status::Stopped {
+            return Err(Error::NotRunning(id.to_string()));
+        }
+        if all {
+            let cgroup = cgctl::Cgroup::open(&cgctl::Layout::detect()?, &record.cgroup.parse()?)?;
+            for pid in cgroup.pids(true) {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
+            }
+            return Ok(());
+        }
+        let process =
+            pidref::ProcessRef::of(record.pid).ok_or_else(|| Error::NotRunning(id.to_string()))?;
+        match pidref::signal(process, signal) {
+            Ok(()) => Ok(()),
+            Err(pidref::Error::Gone(_)) => Err(Error::NotRunning(id.to_string())),
+            Err(pidref::Error::Common(e)) => Err(e.into()),
+        }
+    }
+
+    /// `delete`: refused while the container runs, unless `force` (then
+    /// killed); removes its cgroup and its state.
+    pub fn delete(&self, id: &str, force: bool) -> Result<()> {
+        let record = self.load(id)?;
+        let status = self.status(&record);
+        if status != Status::Stopped && !force && status != Status::Created {
+            return Err(Error::invalid(
+                "container",
+                id,
+                "is running: stop it first, or delete --force",
+            ));
+        }
+        let layout = cgctl::Layout::detect()?;
+        if let Ok(cgroup) = cgctl::Cgroup::open(&layout, &record.cgroup.parse()?) {
+            cgroup.remove(cgctl::RemoveOptions {
+                force: true,
+                parents: true,
+                recursive: true,
+                ..Default::default()
+            })?;
+        }
+        if let Some(process) = pidref::ProcessRef::of(record.pid) {
+            if process.start_time == record.start_time {
+                let _ = pidref::signal(process, Signal::SIGKILL);
+                pidref::wait_exit(&[process], Some(cgctl::cgroup::DEFAULT_TIMEOUT));
+            }
+        }
+        fs::remove_dir_all(self.dir(id)).map_err(Error::io("remove", self.dir(id)))
+    }
+
+    /// `exec`: a process in the container's namespaces and cgroup
+    /// (`ns-exec --target`), described by a process.json or by arguments.
+    pub fn exec(&self, id: &str, opts: &ExecOptions) -> Result<i32> {
+        use std::os::unix::process::CommandExt;
+        let record = self.load(id)?;
+        if self.status(&record) != Status::Running {
+            return Err(Error::NotRunning(id.to_string()));
+        }
+        let process: oci_spec::runtime::Process = match &opts.process {
+            Some(file) => {
+                let text = fs::read_to_string(file).map_err(Error::io("read", file))?;
+                serde_json::from_str(&text).map_err(|e| {
+                    Error::invalid("process", file.display().to_string(), e.to_string())
+                })?
+            }
+            None => {
+                let config = rootfs::bundle::Bundle::load(&record.bundle)?;
+                let mut p = config.process().clone().unwrap_or_default();
+                p.set_args(Some(opts.args.clone()));
+                p.set_terminal(Some(opts.tty));
+                if let Some(cwd) = &opts.cwd {
+                    p.set_cwd(cwd.clone());
+                }
+                let mut env = p.env().clone().unwrap_or_default();
+                env.extend(opts.env.iter().cloned());
+                p.set_env(Some(env));
+                p
+            }
+        };
+        let args = process.args().clone().unwrap_or_default();
+        if args.is_empty() {
+            return Err(Error::invalid("exec", id, "no command given"));
+        }
+        let mut argv = vec![format!("--target={}", record.pid), "--all".into()];
+        argv.push(format!("--wd={}", process.cwd().display()));
+        let user = process.user();
+        argv.push(format!("--setuid={}", user.uid()));
+        argv.push(format!("--setgid={}", user.gid()));
+        if process.terminal().unwrap_or(false) {
+            let socket = opts.console_socket.as_ref().ok_or_else(|| {
+                Error::invalid("exec", "--tty", "needs --console-socket to send the terminal to")
+            })?;
+            argv.push(format!("--console-socket={}", socket.display()));
+        }
+        if let Some(sets) = process.capabilities() {
+            let names: Vec<String> =
+                sets.bounding().iter().flatten().map(|c| c.to_string()).collect();
+            argv.push(format!("--caps={}", names.join(",")));
+        }
+        if process.no_new_privileges().unwrap_or(false) {
+            argv.push("--no-new-privileges".into());
+        }
+        if let Some(file) = &opts.pid_file {
+            argv.push(format!("--pidfile={}", file.display()));
+        }
+        if opts.detach {
+            argv.push("--detach".into());
+        }
+        argv.push("--".into());
+        argv.extend(args);
+        let mut cmd = Command::new(self.tools.path("ns-exec")?);
+        cmd.args(&argv)
+            .env_clear()
+            .envs(process.env().iter().flatten().filter_map(|e| e.split_once('=')));
+        let cgroup = cgctl::Cgroup::of_pid(record.pid)?;
+        let files = cgroup.self_join_files()?;
+        // SAFETY: as in create.
+        unsafe {
+            cmd.pre_exec(move || {
+                for file in &files {
+                    if libc::write(file.as_raw_fd(), b"0".as_ptr().cast(), 1) != 1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+        let status = cmd.status().map_err(Error::io("run", "ns-exec"))?;
+        Ok(tool_cli::exit::of_status(status))
+    }
+}
+
+impl Runtime {
+    /// The host PIDs in the container's cgroup.
+    pub fn pids(&self, id: &str) -> Result<Vec<i32>> {
+        let record = self.load(id)?;
+        match cgctl::Cgroup::open(&cgctl::Layout::detect()?, &record.cgroup.parse()?) {
+            Ok(cgroup) => Ok(cgroup.pids(true)),
+            Err(_) => Ok(Vec::new()),
+        }
+    }
+}
+
+/// `spec`: runc's default config.json (oci-spec's), with busybox's `sh`
+/// on a terminal, into `bundle`; an existing one is not overwritten.
+pub fn write_default_spec(bundle: &Path) -> Result<()> {
+    let file = bundle.join("config.json");
+    if file.exists() {
+        return Err(Error::invalid("spec", file.display().to_string(), "exists already"));
+    }
+    let config = Config::default();
+    let text = serde_json::to_string_pretty(&config).expect("a spec serializes");
+    fs::write(&file, text + "\n").map_err(Error::io("write", &file))
+}
+
+/// `features`: what this runtime supports (runtime-spec's features.md).
+pub fn features() -> serde_json::Value {
+    serde_json::json!({
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": OCI_VERSION,
+        "hooks": [],
+        "mountOptions": &rootfs::bundle::MOUNT_OPTIONS[..],
+        "linux": {
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts", "time"],
+            "capabilities": privs::caps::CapSet::all().names().iter().map(|n| format!("CAP_{n}")).collect::<Vec<_>>(),
+            "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false },
+            "seccomp": { "enabled": true },
+            "apparmor": { "enabled": false },
+            "selinux": { "enabled": false },
+        },
+    })
+}
+
+/// What `create` is told besides the ID.
+#[derive(Default)]
+pub struct CreateOptions {
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+}
+
+#[derive(Default)]
+pub struct ExecOptions {
+    pub process: Option<PathBuf>,
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: Option<PathBuf>,
+    pub tty: bool,
+    pub detach: bool,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+}
+
+/// What cannot work, refused before anything is made.
+fn check_config(config: &Config, bundle: &Path) -> Result<()> {
+    let root = config
+        .root()
+        .as_ref()
+        .ok_or_else(|| Error::invalid("config.json", "root", "has no root.path"))?;
+    let path = bundle.join(root.path());
+    if !path.is_dir() {
+        return Err(Error::invalid("root.path", path.display().to_string(), "is not a directory"));
+    }
+    let has_mount_ns = config
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|n| n.iter().any(|ns| ns.typ() == LinuxNamespaceType::Mount));
+    if !has_mount_ns {
+        return Err(Error::invalid(
+            "linux.namespaces",
+            "",
+            "needs a mount namespace (the root is built in it)",
+        ));
+    }
+    if config.hooks().as_ref().is_some_and(|h| {
+        [
+            h.prestart(),
+            h.create_runtime(),
+            h.create_container(),
+            h.start_container(),
+            h.poststart(),
+            h.poststop(),
+        ]
+        .iter()
+        .any(|list| list.as_ref().is_some_and(|l| !l.is_empty()))
+    }) {
+        return Err(Error::invalid("config.json", "hooks", "hooks are not supported yet"));
+    }
+    Ok(())
+}
+
+/// `linux.namespaces` as ns-exec's flags: `--pid` for a new one,
+/// `--net=PATH` to join one; the id maps and the hostname with them.
+fn namespace_flags(config: &Config) -> Result<Vec<String>> {
+    let mut flags = Vec::new();
+    let linux = config.linux().as_ref();
+    for ns in linux.and_then(|l| l.namespaces().as_ref()).into_iter().flatten() {
+        let name = match ns.typ() {
+            LinuxNamespaceType::Pid => "pid",
+            LinuxNamespaceType::Network => "net",
+            LinuxNamespaceType::Mount => "mount",
+            LinuxNamespaceType::Ipc => "ipc",
+            LinuxNamespaceType::Uts => "uts",
+            LinuxNamespaceType::User => "user",
+            LinuxNamespaceType::Cgroup => "cgroup",
+            LinuxNamespaceType::Time => "time",
+        };
+        match ns.path() {
+            Some(path) => flags.push(format!("--{name}={}", path.display())),
+            None => flags.push(format!("--{name}")),
+        }
+    }
+    for (flag, maps) in [
+        ("--uid-map", linux.and_then(|l| l.uid_mappings().as_ref())),
+        ("--gid-map", linux.and_then(|l| l.gid_mappings().as_ref())),
+    ] {
+        for m in maps.into_iter().flatten() {
+            flags.push(format!("{flag}={}:{}:{}", m.container_id(), m.host_id(), m.size()));
+        }
+    }
+    if let Some(name) = config.hostname() {
+        if !name.is_empty() {
+            flags.push(format!("--hostname={name}"));
+        }
+    }
+    // Propagation is rootfs's (linux.rootfsPropagation).
+    flags.push("--propagation=unchanged".into());
+    Ok(flags)
+}
+
+/// `linux.cgroupsPath` as cgctl's path; without one, `/dockerish/oci/ID`.
+fn cgroup_path(config: &Config, id: &str) -> Result<cgctl::CgroupPath> {
+    let given = config.linux().as_ref().and_then(|l| l.cgroups_path().as_ref());
+    let text = match given {
+        Some(path) => path.display().to_string(),
+        None => format!("/dockerish/oci/{id}"),
+    };
+    if text.contains(':') {
+        return Err(Error::invalid(
+            "linux.cgroupsPath",
+            text,
+            "is systemd's slice:prefix:name form; ocirun drives cgroupfs only (no --systemd-cgroup)",
+        ));
+    }
+    Ok(text.parse()?)
+}
+
+/// `linux.resources` as cgctl's limits.
+pub fn limits(resources: Option<&LinuxResources>) -> Result<cgctl::Limits> {
+    let mut limits = cgctl::Limits::default();
+    let Some(r) = resources else { return Ok(limits) };
+    if let Some(m) = r.memory() {
+        limits.memory = m.limit().filter(|l| *l > 0).map(|l| l as u64);
+        limits.memory_swap = m.swap().filter(|s| *s != 0);
+        limits.memory_reservation = m.reservation().filter(|l| *l > 0).map(|l| l as u64);
+    }
+    if let Some(cpu) = r.cpu() {
+        if let (Some(quota), Some(period)) = (cpu.quota(), cpu.period()) {
+            if quota > 0 && period > 0 {
+                limits.cpus = Some(quota as f64 / period as f64);
+            }
+        }
+        limits.cpu_shares = cpu.shares().filter(|s| *s > 0);
+        limits.cpuset_cpus = cpu.cpus().clone().filter(|s| !s.is_empty());
+        limits.cpuset_mems = cpu.mems().clone().filter(|s| !s.is_empty());
+    }
+    if let Some(pids) = r.pids() {
+        limits.pids_limit = Some(pids.limit()).filter(|l| *l > 0);
+    }
+    if let Some(weight) = r.block_io().as_ref().and_then(|b| b.weight()) {
+        limits.blkio_weight = Some(weight);
+    }
+    // The device list: what every container may use (runc's list, as
+    // cgctl's defaults), and the rules config.json allows besides.
+    let mut rules: Vec<cgctl::devices::DeviceRule> = cgctl::devices::DEFAULT_RULES
+        .iter()
+        .map(|r| r.parse())
+        .collect::<std::result::Result<_, _>>()?;
+    for d in r.devices().iter().flatten().filter(|d| d.allow()) {
+        let kind = match d.typ().map(|t| t.as_str().to_string()).as_deref() {
+            Some("c") => "c",
+            Some("b") => "b",
+            _ => "a",
+        };
+        let num = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_else(|| "*".into());
+        let access = d.access().clone().unwrap_or_else(|| "rwm".into());
+        let text = format!("{kind} {}:{} {access}", num(d.major()), num(d.minor()));
+        rules.push(text.parse()?);
+    }
+    limits.devices = Some(rules);
+    Ok(limits)
+}

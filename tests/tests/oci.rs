@@ -1,0 +1,287 @@
+//! `ocirun`, the OCI runtime: a bundle through create, start, state,
+//! exec, kill and delete against the real kernel, bad input refused with
+//! nothing left, and Debian's podman running containers through it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use dockerish_tests::{bin, cgroup_dirs, eventually, until, Podman, Sandbox};
+use serde_json::{json, Value};
+
+/// `ocirun --root SANDBOX/oci ARGS`.
+fn ocirun(sb: &Sandbox, args: &[&str]) -> Command {
+    let mut cmd = Command::new(bin("ocirun"));
+    cmd.arg("--root").arg(sb.root().join("oci")).args(args);
+    cmd
+}
+
+/// Runs it to the end: (status, stdout, stderr).
+fn run(sb: &Sandbox, args: &[&str]) -> (i32, String, String) {
+    let out = ocirun(sb, args).stdin(Stdio::null()).output().unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+}
+
+#[track_caller]
+fn ok(sb: &Sandbox, args: &[&str]) -> String {
+    let (code, out, err) = run(sb, args);
+    assert_eq!(code, 0, "ocirun {args:?}: {err}");
+    out
+}
+
+fn state(sb: &Sandbox, id: &str) -> Value {
+    serde_json::from_str(&ok(sb, &["state", id])).unwrap()
+}
+
+/// A busybox root in `SANDBOX/NAME/rootfs`.
+fn busybox_tree(sb: &Sandbox, name: &str) -> PathBuf {
+    let bundle = sb.root().join(name);
+    let bin_dir = bundle.join("rootfs/bin");
+    fs::create_dir_all(&bin_dir).unwrap();
+    fs::create_dir_all(bundle.join("rootfs/etc")).unwrap();
+    fs::copy("/bin/busybox", bin_dir.join("busybox")).unwrap();
+    for applet in ["sh", "echo", "cat", "hostname", "sleep", "touch", "grep", "ls", "id", "wc"] {
+        std::os::unix::fs::symlink("busybox", bin_dir.join(applet)).unwrap();
+    }
+    bundle
+}
+
+/// A bundle made with `ocirun spec`, then edited.
+fn bundle(sb: &Sandbox, name: &str, edit: impl FnOnce(&mut Value)) -> PathBuf {
+    let dir = busybox_tree(sb, name);
+    ok(sb, &["spec", "--bundle", dir.to_str().unwrap()]);
+    let file = dir.join("config.json");
+    let mut config: Value = serde_json::from_str(&fs::read_to_string(&file).unwrap()).unwrap();
+    config["process"]["terminal"] = json!(false);
+    config["linux"]["cgroupsPath"] = json!(format!("{}/{name}", sb.cgroup_parent()));
+    edit(&mut config);
+    fs::write(&file, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    dir
+}
+
+fn cgroups_named(name: &str) -> Vec<PathBuf> {
+    cgroup_dirs().into_iter().filter(|d| d.to_string_lossy().contains(name)).collect()
+}
+
+#[test]
+fn a_bundle_goes_created_running_stopped_and_delete_leaves_nothing() {
+    let sb = Sandbox::new();
+    let shared = sb.root().join("shared");
+    fs::create_dir(&shared).unwrap();
+    let script = "echo ran > /shared/ran; hostname; grep 'open files' /proc/self/limits; \
+                  touch /newfile 2>&1 || true; cat /proc/sys/kernel/shmmax; cat /proc/timer_list | wc -c; \
+                  exec sleep 60";
+    let dir = bundle(&sb, "oci-c1", |c| {
+        c["process"]["args"] = json!(["sh", "-c", script]);
+        c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "hard": 1234, "soft": 1234}]);
+        c["hostname"] = json!("box");
+        c["root"]["readonly"] = json!(true);
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/shared", "type": "bind", "source": shared, "options": ["rbind", "rw"]
+        }));
+        c["linux"]["sysctl"] = json!({"kernel.shmmax": "123456789"});
+        c["linux"]["maskedPaths"] = json!(["/proc/timer_list"]);
+        c["linux"]["resources"] =
+            json!({"pids": {"limit": 50}, "devices": [{"allow": false, "access": "rwm"}]});
+    });
+    // `spec` does not overwrite a config.
+    let (code, _, err) = run(&sb, &["spec", "--bundle", dir.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("exists already"), "{err}");
+
+    // create: set up, the program not yet run.
+    let log = sb.root().join("c1.out");
+    let pid_file = sb.root().join("c1.pid");
+    let status = ocirun(&sb, &["create", "--bundle", dir.to_str().unwrap(), "--pid-file"])
+        .arg(&pid_file)
+        .arg("c1")
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(&log).unwrap())
+        .stderr(Stdio::inherit())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let s = state(&sb, "c1");
+    assert_eq!(s["status"], "created");
+    assert_eq!(s["ociVersion"], "1.0.2");
+    assert_eq!(s["bundle"], dir.to_str().unwrap());
+    let pid = s["pid"].as_i64().unwrap();
+    assert_eq!(fs::read_to_string(&pid_file).unwrap().trim(), pid.to_string());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!shared.join("ran").exists(), "the program ran before start");
+    let pids_max: Vec<String> = cgroups_named("oci-c1")
+        .iter()
+        .filter_map(|d| fs::read_to_string(d.join("pids.max")).ok())
+        .collect();
+    assert_eq!(pids_max, ["50\n"], "the pids limit, in the pids hierarchy (v1) or the cgroup (v2)");
+    assert!(ok(&sb, &["list"]).contains("created"));
+
+    // start: it runs, in its namespaces, with the config's mounts and limits.
+    ok(&sb, &["start", "c1"]);
+    until("the program runs", || shared.join("ran").exists());
+    until("its output", || fs::read_to_string(&log).unwrap().lines().count() >= 5);
+    assert_eq!(state(&sb, "c1")["status"], "running");
+    let out = fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "box");
+    assert!(lines[1].contains("1234"), "{out}");
+    assert!(lines[2].contains("Read-only file system"), "{out}");
+    assert_eq!(lines[3], "123456789");
+    assert_eq!(lines[4], "0", "/proc/timer_list is masked: {out}");
+    assert!(
+        fs::read_to_string("/proc/timer_list").unwrap().len() > 100,
+        "unmasked, it is not empty"
+    );
+    let (code, _, err) = run(&sb, &["start", "c1"]);
+    assert_ne!(code, 0, "a second start");
+    assert!(err.contains("running"), "{err}");
+
+    // exec, ps, list.
+    let out = ok(&sb, &["exec", "c1", "sh", "-c", "cat /shared/ran; hostname"]);
+    assert_eq!(out, "ran\nbox\n");
+    let (code, _, _) = run(&sb, &["exec", "c1", "sh", "-c", "exit 3"]);
+    assert_eq!(code, 3);
+    let pids: Vec<i64> = serde_json::from_str(&ok(&sb, &["ps", "--format", "json", "c1"])).unwrap();
+    assert_eq!(pids, [pid]);
+    let list: Value = serde_json::from_str(&ok(&sb, &["list", "--format", "json"])).unwrap();
+    assert_eq!(list[0]["id"], "c1");
+    assert_eq!(list[0]["status"], "running");
+
+    // delete refuses a running container; kill, then delete removes all.
+    let (code, _, err) = run(&sb, &["delete", "c1"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("delete --force"), "{err}");
+    ok(&sb, &["kill", "c1", "KILL"]);
+    until("it stops", || state(&sb, "c1")["status"] == "stopped");
+    assert_eq!(state(&sb, "c1")["pid"], 0);
+    ok(&sb, &["delete", "c1"]);
+    assert!(!sb.root().join("oci/c1").exists());
+    assert!(cgroups_named("oci-c1").is_empty(), "{:?}", cgroups_named("oci-c1"));
+    let (code, _, err) = run(&sb, &["state", "c1"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("No such container"), "{err}");
+}
+
+#[test]
+fn run_passes_the_status_through_and_bad_input_leaves_nothing() {
+    let sb = Sandbox::new();
+    let dir = bundle(&sb, "oci-run", |c| c["process"]["args"] = json!(["sh", "-c", "exit 7"]));
+    let (code, _, err) = run(&sb, &["run", "--bundle", dir.to_str().unwrap(), "r1"]);
+    assert_eq!(code, 7, "{err}");
+    assert!(!sb.root().join("oci/r1").exists());
+
+    let nothing_left = |id: &str| {
+        assert!(!sb.root().join("oci").join(id).exists(), "state of {id} left");
+        assert!(cgroups_named("oci-bad").is_empty(), "{:?}", cgroups_named("oci-bad"));
+    };
+    // A program that is not in the root: create fails, as runc's does.
+    let missing = bundle(&sb, "oci-bad", |c| c["process"]["args"] = json!(["no-such-program"]));
+    let (code, _, err) = run(&sb, &["create", "--bundle", missing.to_str().unwrap(), "b1"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no-such-program") && err.contains("not found"), "{err}");
+    nothing_left("b1");
+    // A bundle without its root; a bad ID; a mount option we refuse.
+    fs::rename(missing.join("rootfs"), missing.join("elsewhere")).unwrap();
+    let (code, _, err) = run(&sb, &["create", "--bundle", missing.to_str().unwrap(), "b2"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("not a directory"), "{err}");
+    nothing_left("b2");
+    fs::rename(missing.join("elsewhere"), missing.join("rootfs")).unwrap();
+    let (code, _, err) = run(&sb, &["create", "--bundle", missing.to_str().unwrap(), "../x"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("container ID"), "{err}");
+    let idmap = bundle(&sb, "oci-bad2", |c| {
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/mnt", "type": "bind", "source": "/tmp", "options": ["rbind", "idmap"]
+        }));
+    });
+    let (code, _, err) = run(&sb, &["create", "--bundle", idmap.to_str().unwrap(), "b3"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("idmap"), "{err}");
+    assert!(!sb.root().join("oci/b3").exists());
+    assert!(cgroups_named("oci-bad2").is_empty());
+    // The systemd cgroup driver, and commands on no container.
+    let (code, _, err) = run(&sb, &["--systemd-cgroup", "list"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("cgroupfs"), "{err}");
+    for args in [["start", "nope"], ["kill", "nope"], ["delete", "nope"]] {
+        let (code, _, err) = run(&sb, &args);
+        assert_ne!(code, 0);
+        assert!(err.contains("No such container"), "{args:?}: {err}");
+    }
+    let features: Value = serde_json::from_str(&ok(&sb, &["features"])).unwrap();
+    assert_eq!(features["ociVersionMax"], "1.0.2");
+}
+
+/// The test process's own cgroup (the same in every hierarchy here).
+fn own_cgroup() -> String {
+    let text = fs::read_to_string("/proc/self/cgroup").unwrap();
+    let line = text.lines().find(|l| l.contains(":pids:") || l.starts_with("0::")).unwrap();
+    line.rsplit(':').next().unwrap().trim_end_matches('/').to_string()
+}
+
+/// Removes the cgroups podman's conmon leaves under the parent it was given.
+struct CgroupsUnder(String);
+
+impl Drop for CgroupsUnder {
+    fn drop(&mut self) {
+        let mut dirs = cgroups_named(&self.0);
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        for dir in dirs {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+}
+
+#[test]
+fn podman_runs_containers_with_ocirun_as_its_runtime() {
+    let sb = Sandbox::new();
+    // podman calls the runtime without --root: a wrapper gives the sandbox's.
+    let wrapper = sb.root().join("ocirun-for-podman");
+    let script = format!(
+        "#!/bin/sh\nexec {} --root {} \"$@\"\n",
+        bin("ocirun").display(),
+        sb.root().join("oci").display()
+    );
+    fs::write(&wrapper, script).unwrap();
+    fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let podman = Podman::new(&sb, wrapper.to_str().unwrap());
+    let parent = format!("{}-podman", sb.cgroup_parent());
+    let _cleanup = CgroupsUnder(parent.clone());
+    let tree = busybox_tree(&sb, "podman-image");
+    let tar = sb.root().join("busybox.tar");
+    let status = Command::new("tar")
+        .arg("-C")
+        .arg(tree.join("rootfs"))
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    podman.run(&format!("import -q {} localhost/bb:1", tar.display()));
+    let flags = format!(
+        "--network none --cgroup-parent {}/{parent} --ulimit nofile=20000:20000 --ulimit nproc=4096:4096",
+        own_cgroup()
+    );
+
+    let out = podman.run(&format!("run --rm {flags} localhost/bb:1 echo hi"));
+    assert_eq!(out, "hi\n");
+
+    let id = podman.run(&format!("run -d {flags} localhost/bb:1 sleep 600"));
+    let id = id.trim();
+    let state = || ok(&sb, &["state", id]);
+    assert!(state().contains("\"running\""), "ocirun knows podman's container: {}", state());
+    let out = podman.run(&format!("exec {id} sh -c 'echo from exec; hostname'"));
+    assert_eq!(out, format!("from exec\n{}\n", &id[..12]));
+    // Our cgroup holds it, beneath the parent podman was given.
+    assert!(cgroups_named(&parent).iter().any(|d| d.to_string_lossy().contains(id)));
+    podman.run(&format!("stop -t 1 {id}"));
+    assert!(eventually(
+        || podman.run(&format!("inspect -f '{{{{.State.Status}}}}' {id}")).trim() == "exited"
+    ));
+    podman.run(&format!("rm {id}"));
+    assert!(!sb.root().join("oci").join(id).exists(), "podman rm deleted it through ocirun");
+    assert!(!Path::new(&sb.root().join("oci")).read_dir().unwrap().any(|e| e.is_ok()));
+}
