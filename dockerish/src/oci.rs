@@ -31,6 +31,7 @@
 
 use std::fs;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -236,6 +237,24 @@ impl Runtime {
         if let Some(socket) = &opts.console_socket {
             argv.push(format!("--console-socket={}", socket.display()));
         }
+        let hooks = config.hooks().clone().unwrap_or_default();
+        let sync = [
+            hooks.prestart(),
+            hooks.create_runtime(),
+            hooks.create_container(),
+            hooks.start_container(),
+        ]
+        .iter()
+        .any(|list| list.as_ref().is_some_and(|l| !l.is_empty()));
+        let hooks_prefix = dir.join("hooks");
+        if sync {
+            for ext in ["ready", "go"] {
+                let fifo = dir.join(format!("hooks.{ext}"));
+                nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
+                    .map_err(|e| Error::sys("make fifo", fifo.display(), e))?;
+            }
+            argv.push(format!("--hooks-sync={}", hooks_prefix.display()));
+        }
         let listener = console_socket::Listener::bind(&start_socket)
             .map_err(Error::io("listen on", &start_socket))?;
         let mut cmd = Command::new(self.tools.path("ns-exec")?);
@@ -285,6 +304,35 @@ impl Runtime {
             }
             std::thread::sleep(Duration::from_millis(1));
         };
+        let annotations: std::collections::BTreeMap<String, String> =
+            config.annotations().clone().unwrap_or_default().into_iter().collect();
+        let state = |status: &str| {
+            serde_json::json!({
+                "ociVersion": OCI_VERSION, "id": id, "status": status, "pid": pid,
+                "bundle": bundle, "annotations": annotations,
+            })
+            .to_string()
+        };
+        if sync && hooks_ready(&hooks_prefix, &stream, &process)? {
+            let ran = rootfs::bundle::run_hooks(
+                "prestart",
+                hooks.prestart().as_ref(),
+                &state("creating"),
+            )
+            .and_then(|()| {
+                rootfs::bundle::run_hooks(
+                    "createRuntime",
+                    hooks.create_runtime().as_ref(),
+                    &state("creating"),
+                )
+            });
+            let go = hooks_prefix.with_extension("go");
+            let reply = match &ran {
+                Ok(()) => state("created"),
+                Err(e) => format!("error: {e}"),
+            };
+            fs::write(&go, reply).map_err(Error::io("write", &go))?;
+        }
         if let console_socket::start::Outcome::Failed(message) =
             console_socket::start::outcome(stream)
         {
@@ -302,7 +350,7 @@ impl Runtime {
             start_time: process.start_time,
             cgroup: cgroup.path.clone(),
             created: tool_cli::human::rfc3339_nanos(std::time::SystemTime::now()),
-            annotations: config.annotations().clone().unwrap_or_default().into_iter().collect(),
+            annotations,
         };
         json_store::write_json(&dir.join("state.json"), &record)?;
         Ok(record)
@@ -333,7 +381,28 @@ impl Runtime {
                 why: "the container ended before its program ran".into(),
             });
         }
+        // A poststart hook's failure is a warning (runtime-spec).
+        self.run_hooks(&record, "poststart", |h| h.poststart().clone());
         Ok(())
+    }
+
+    /// The bundle's hooks of one kind, given the state JSON; failures are
+    /// warnings on stderr.
+    fn run_hooks(
+        &self,
+        record: &Record,
+        kind: &'static str,
+        pick: impl Fn(&oci_spec::runtime::Hooks) -> Option<Vec<oci_spec::runtime::Hook>>,
+    ) {
+        let Ok(config) = rootfs::bundle::Bundle::load(&record.bundle) else { return };
+        let Some(hooks) = config.hooks().as_ref().and_then(&pick) else { return };
+        let mut state = self.state(&record.id).unwrap_or_default();
+        if kind == "poststop" {
+            state["status"] = "stopped".into();
+        }
+        if let Err(e) = rootfs::bundle::run_hooks(kind, Some(&hooks), &state.to_string()) {
+            eprintln!("ocirun: warning: {e}");
+        }
     }
 
     /// `kill`: the signal to the first process, or with `all` to every
@@ -386,6 +455,7 @@ impl Runtime {
                 pidref::wait_exit(&[process], Some(cgctl::cgroup::DEFAULT_TIMEOUT));
             }
         }
+        self.run_hooks(&record, "poststop", |h| h.poststop().clone());
         fs::remove_dir_all(self.dir(id)).map_err(Error::io("remove", self.dir(id)))
     }
 
@@ -532,6 +602,39 @@ pub struct ExecOptions {
     pub console_socket: Option<PathBuf>,
 }
 
+/// Waits until rootfs says, on `PREFIX.ready`, that the namespaces and
+/// mounts exist (true), or its start report has something to say first, a
+/// failure (false), or the process is gone.
+fn hooks_ready(
+    prefix: &Path,
+    report: &std::os::unix::net::UnixStream,
+    process: &pidref::ProcessRef,
+) -> Result<bool> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let ready = prefix.with_extension("ready");
+    let fifo = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&ready)
+        .map_err(Error::io("open", &ready))?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline && process.alive() {
+        let mut fds = [
+            PollFd::new(fifo.as_fd(), PollFlags::POLLIN),
+            PollFd::new(report.as_fd(), PollFlags::POLLIN),
+        ];
+        let _ = poll(&mut fds, PollTimeout::from(100u16));
+        if fds[1].revents().is_some_and(|r| !r.is_empty()) {
+            return Ok(false);
+        }
+        if fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLIN)) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// What cannot work, refused before anything is made.
 fn check_config(config: &Config, bundle: &Path) -> Result<()> {
     let root = config
@@ -553,20 +656,6 @@ fn check_config(config: &Config, bundle: &Path) -> Result<()> {
             "",
             "needs a mount namespace (the root is built in it)",
         ));
-    }
-    if config.hooks().as_ref().is_some_and(|h| {
-        [
-            h.prestart(),
-            h.create_runtime(),
-            h.create_container(),
-            h.start_container(),
-            h.poststart(),
-            h.poststop(),
-        ]
-        .iter()
-        .any(|list| list.as_ref().is_some_and(|l| !l.is_empty()))
-    }) {
-        return Err(Error::invalid("config.json", "hooks", "hooks are not supported yet"));
     }
     Ok(())
 }

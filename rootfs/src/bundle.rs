@@ -51,6 +51,7 @@
 
 use std::collections::HashSet;
 use std::ffi::CString;
+use std::fs;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
@@ -78,6 +79,8 @@ pub struct Bundle {
     pub console_socket: Option<PathBuf>,
     /// Where to report the start (step 0).
     pub start_socket: Option<PathBuf>,
+    /// The runtime's hook fifos, `PREFIX.ready` and `PREFIX.go` (step 3's end).
+    pub hooks_sync: Option<PathBuf>,
 }
 
 impl Bundle {
@@ -147,7 +150,7 @@ fn run(bundle: &Bundle, report: &mut Option<Reporter>) -> Result<Never> {
     };
 
     let root_path = bundle.root_path()?;
-    build_and_pivot(bundle, &root_path)?;
+    let state = build_and_pivot(bundle, &root_path)?;
 
     let linux = config.linux().as_ref();
     if config.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
@@ -190,7 +193,9 @@ fn run(bundle: &Bundle, report: &mut Option<Reporter>) -> Result<Never> {
                 .map_err(|e| Error::sys("open", "the exec fifo", e))?;
             nix::unistd::write(&fd, b"0").map_err(|e| Error::sys("write", "the exec fifo", e))?;
         }
-        Ok(())
+        // Started: the container's startContainer hooks, then the program.
+        let hooks = config.hooks().as_ref();
+        run_hooks("startContainer", hooks.and_then(|h| h.start_container().as_ref()), &state)
     })?;
     let Err(errno) = nix::unistd::execve(&program, &argv, &env_c);
     Err(Error::Exec { command: args[0].clone(), source: errno })
@@ -237,7 +242,7 @@ fn prepare_security(config: &Config) -> Result<privs::Prepared> {
 }
 
 /// Steps 2–5.
-fn build_and_pivot(bundle: &Bundle, root_path: &Path) -> Result<()> {
+fn build_and_pivot(bundle: &Bundle, root_path: &Path) -> Result<String> {
     let config = &bundle.config;
     let linux = config.linux().as_ref();
     let propagation = match linux.and_then(|l| l.rootfs_propagation().as_deref()) {
@@ -287,6 +292,12 @@ fn build_and_pivot(bundle: &Bundle, root_path: &Path) -> Result<()> {
         crate::console::setup(&root, socket)?;
     }
     drop(root);
+    let state = match &bundle.hooks_sync {
+        Some(prefix) => wait_for_runtime_hooks(prefix)?,
+        None => String::new(),
+    };
+    let hooks = config.hooks().as_ref();
+    run_hooks("createContainer", hooks.and_then(|h| h.create_container().as_ref()), &state)?;
 
     chdir(root_path).map_err(|e| Error::sys("change directory to", root_path.display(), e))?;
     pivot_root(".", ".").map_err(|e| Error::sys("pivot_root to", root_path.display(), e))?;
@@ -297,6 +308,74 @@ fn build_and_pivot(bundle: &Bundle, root_path: &Path) -> Result<()> {
         if let Some(flag) = propagation_flag(name) {
             mount(None::<&str>, "/", None::<&str>, flag, None::<&str>)
                 .map_err(|e| Error::sys("set propagation of", "the new /", e))?;
+        }
+    }
+    Ok(state)
+}
+
+/// The end of step 3 with `--hooks-sync`: the namespaces and mounts exist,
+/// so the runtime may run its `prestart` and `createRuntime` hooks (in its
+/// own namespaces: they are host programs, given our PID). We say so on
+/// `PREFIX.ready` and wait on `PREFIX.go`, where the runtime writes the
+/// state JSON the container's own hooks get, or `error: WHY`.
+fn wait_for_runtime_hooks(prefix: &Path) -> Result<String> {
+    let with = |ext: &str| PathBuf::from(format!("{}.{ext}", prefix.display()));
+    let (ready, go) = (with("ready"), with("go"));
+    fs::write(&ready, b"1").map_err(Error::io("write", &ready))?;
+    let state = fs::read_to_string(&go).map_err(Error::io("read", &go))?;
+    match state.strip_prefix("error: ") {
+        Some(why) => Err(Error::invalid("hooks", "prestart/createRuntime", why.to_string())),
+        None => Ok(state),
+    }
+}
+
+/// Runs each hook of `hooks` (runtime-spec's config.md "POSIX-platform
+/// Hooks"): `path` with `args` (args[0] is argv[0]) and exactly `env`, the
+/// container's state JSON on stdin, killed after `timeout` seconds. A hook
+/// that fails, or runs out of time, fails the step it belongs to.
+pub fn run_hooks(
+    kind: &'static str,
+    hooks: Option<&Vec<oci_spec::runtime::Hook>>,
+    state: &str,
+) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    for hook in hooks.into_iter().flatten() {
+        let path = hook.path();
+        let shown = format!("{kind} hook {}", path.display());
+        let args = hook.args().clone().unwrap_or_default();
+        let mut cmd = std::process::Command::new(path);
+        if let Some(arg0) = args.first() {
+            cmd.arg0(arg0);
+        }
+        cmd.args(args.iter().skip(1)).env_clear();
+        cmd.envs(hook.env().iter().flatten().filter_map(|e| e.split_once('=')));
+        cmd.stdin(std::process::Stdio::piped());
+        let mut child = cmd.spawn().map_err(Error::io("run", &shown))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(state.as_bytes());
+        }
+        let deadline = hook
+            .timeout()
+            .filter(|t| *t > 0)
+            .map(|t| std::time::Instant::now() + std::time::Duration::from_secs(t as u64));
+        let status = loop {
+            if let Some(status) = child.try_wait().map_err(Error::io("wait for", &shown))? {
+                break status;
+            }
+            if deadline.is_some_and(|d| std::time::Instant::now() > d) {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::invalid(kind, path.display().to_string(), "timed out"));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        if !status.success() {
+            return Err(Error::invalid(
+                kind,
+                path.display().to_string(),
+                format!("failed: {status}"),
+            ));
         }
     }
     Ok(())

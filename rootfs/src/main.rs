@@ -54,6 +54,10 @@ struct BundleArgs {
     /// container is created (waiting at the fifo) or runs
     #[arg(long, value_name = "SOCKET")]
     start_socket: Option<PathBuf>,
+    /// Before the pivot, write PREFIX.ready and read the state JSON from PREFIX.go: the
+    /// runtime runs its prestart and createRuntime hooks in between
+    #[arg(long, value_name = "PREFIX")]
+    hooks_sync: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -186,6 +190,7 @@ fn main() {
                 exec_fifo: args.exec_fifo,
                 console_socket: args.console_socket,
                 start_socket: args.start_socket,
+                hooks_sync: args.hooks_sync,
             };
             Err(rootfs::bundle::enter(&bundle))
         }

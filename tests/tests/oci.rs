@@ -285,3 +285,68 @@ fn podman_runs_containers_with_ocirun_as_its_runtime() {
     assert!(!sb.root().join("oci").join(id).exists(), "podman rm deleted it through ocirun");
     assert!(!Path::new(&sb.root().join("oci")).read_dir().unwrap().any(|e| e.is_ok()));
 }
+
+#[test]
+fn hooks_run_at_their_points_with_the_state_on_stdin() {
+    let sb = Sandbox::new();
+    let out = sb.root().join("hooks");
+    fs::create_dir(&out).unwrap();
+    // A host program for the runtime's hooks: the state JSON into OUT/KIND.
+    let record = sb.root().join("record-hook");
+    fs::write(&record, "#!/bin/sh\ncat > \"$1\"\n").unwrap();
+    fs::set_permissions(&record, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let host_hook = |kind: &str| json!({"path": record, "args": ["record-hook", out.join(kind)]});
+    let dir = bundle(&sb, "oci-hooks", |c| {
+        c["process"]["args"] =
+            json!(["sh", "-c", "test -e /out/startContainer && echo ok > /out/program"]);
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/out", "type": "bind", "source": out, "options": ["rbind"]
+        }));
+        c["hooks"] = json!({
+            "prestart": [host_hook("prestart")],
+            "createRuntime": [host_hook("createRuntime")],
+            "createContainer": [host_hook("createContainer")],
+            // In the container: its own sh, its own paths.
+            "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "cat > /out/startContainer"]}],
+            "poststart": [host_hook("poststart")],
+            "poststop": [host_hook("poststop")],
+        });
+    });
+    let read = |kind: &str| -> Value {
+        serde_json::from_str(
+            &fs::read_to_string(out.join(kind)).unwrap_or_else(|e| panic!("{kind}: {e}")),
+        )
+        .unwrap()
+    };
+    // (The container keeps create's stdout: not a pipe we would wait on.)
+    let status = ocirun(&sb, &["create", "--bundle", dir.to_str().unwrap(), "h1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let pid = state(&sb, "h1")["pid"].clone();
+    for kind in ["prestart", "createRuntime", "createContainer"] {
+        let s = read(kind);
+        assert_eq!((s["id"].as_str(), &s["pid"]), (Some("h1"), &pid), "{kind}: {s}");
+    }
+    assert!(!out.join("startContainer").exists() && !out.join("poststart").exists());
+    ok(&sb, &["start", "h1"]);
+    until("the program", || out.join("program").exists());
+    assert_eq!(read("startContainer")["id"], "h1");
+    assert_eq!(read("poststart")["id"], "h1");
+    until("it stops", || state(&sb, "h1")["status"] == "stopped");
+    assert!(!out.join("poststop").exists());
+    ok(&sb, &["delete", "h1"]);
+    assert_eq!(read("poststop")["status"], "stopped");
+
+    // A failing createRuntime hook fails create, and leaves nothing.
+    let failing = bundle(&sb, "oci-hookfail", |c| {
+        c["hooks"] = json!({"createRuntime": [{"path": "/bin/false", "args": ["false"]}]});
+    });
+    let (code, _, err) = run(&sb, &["create", "--bundle", failing.to_str().unwrap(), "h2"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("createRuntime"), "{err}");
+    assert!(!sb.root().join("oci/h2").exists());
+    assert!(cgroups_named("oci-hookfail").is_empty());
+}
