@@ -11,6 +11,10 @@ pub enum Error {
     Common(#[from] tool_cli::Error),
     #[error("No such container: {0}")]
     NoSuchContainer(String),
+    /// ocirun's, in runc's words: engines match "does not exist" (containerd's
+    /// shim takes it for a container already deleted).
+    #[error("container {0} does not exist")]
+    NoSuchOciContainer(String),
     #[error("container reference {0:?} is ambiguous: it matches several container IDs")]
     Ambiguous(String),
     #[error("Conflict. The container name \"/{name}\" is already in use by container \"{id}\". You have to remove (or rename) that container to be able to reuse that name.")]

@@ -115,7 +115,7 @@ impl Runtime {
         let file = self.dir(id).join("state.json");
         match json_store::read_json::<Record>(&file)? {
             Some(record) => Ok(record),
-            None => Err(Error::NoSuchContainer(id.to_string())),
+            None => Err(Error::NoSuchOciContainer(id.to_string())),
         }
     }
 

@@ -160,7 +160,7 @@ fn a_bundle_goes_created_running_stopped_and_delete_leaves_nothing() {
     assert!(cgroups_named("oci-c1").is_empty(), "{:?}", cgroups_named("oci-c1"));
     let (code, _, err) = run(&sb, &["state", "c1"]);
     assert_ne!(code, 0);
-    assert!(err.contains("No such container"), "{err}");
+    assert!(err.contains("container c1 does not exist"), "{err}");
 }
 
 #[test]
@@ -208,7 +208,7 @@ fn run_passes_the_status_through_and_bad_input_leaves_nothing() {
     for args in [["start", "nope"], ["kill", "nope"], ["delete", "nope"]] {
         let (code, _, err) = run(&sb, &args);
         assert_ne!(code, 0);
-        assert!(err.contains("No such container"), "{args:?}: {err}");
+        assert!(err.contains("container nope does not exist"), "{args:?}: {err}");
     }
     let features: Value = serde_json::from_str(&ok(&sb, &["features"])).unwrap();
     assert_eq!(features["ociVersionMax"], "1.0.2");
@@ -349,4 +349,100 @@ fn hooks_run_at_their_points_with_the_state_on_stdin() {
     assert!(err.contains("createRuntime"), "{err}");
     assert!(!sb.root().join("oci/h2").exists());
     assert!(cgroups_named("oci-hookfail").is_empty());
+}
+
+/// Debian's containerd, on a socket and with its root and state in the
+/// sandbox; killed (by PID) and its host directory removed when dropped.
+/// Its runc shim always works in /run/containerd too: removed after, if it
+/// was not there before.
+struct Containerd {
+    daemon: std::process::Child,
+    socket: PathBuf,
+    made_run_dir: bool,
+}
+
+impl Containerd {
+    fn start(sb: &Sandbox) -> Containerd {
+        let dir = sb.root().join("containerd");
+        fs::create_dir(&dir).unwrap();
+        let socket = dir.join("containerd.sock");
+        let config = format!(
+            "version = 2\nroot = \"{d}/root\"\nstate = \"{d}/state\"\n[grpc]\n  address = \"{s}\"\n\
+             [ttrpc]\n  address = \"{d}/ttrpc.sock\"\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  disable_cgroup = true\n",
+            d = dir.display(),
+            s = socket.display()
+        );
+        fs::write(dir.join("config.toml"), config).unwrap();
+        let made_run_dir = !Path::new("/run/containerd").exists();
+        let daemon = Command::new("containerd")
+            .arg("--config")
+            .arg(dir.join("config.toml"))
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(dir.join("log")).unwrap())
+            .spawn()
+            .expect("containerd (apt-get install containerd; .ci/run does)");
+        let ctrd = Containerd { daemon, socket, made_run_dir };
+        until("containerd listens", || ctrd.ctr(&["version"]).status.success());
+        ctrd
+    }
+
+    fn ctr(&self, args: &[&str]) -> std::process::Output {
+        Command::new("ctr").arg("--address").arg(&self.socket).args(args).output().unwrap()
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+        let root = self.socket.parent().unwrap().join("root");
+        let _ = Command::new("umount").arg("-R").arg(&root).stderr(Stdio::null()).status();
+        if self.made_run_dir {
+            let _ = fs::remove_dir_all("/run/containerd");
+        }
+    }
+}
+
+#[test]
+fn containerd_runs_a_container_with_ocirun_as_its_runc_binary() {
+    let sb = Sandbox::new();
+    let ctrd = Containerd::start(&sb);
+    let parent = format!("{}-containerd", sb.cgroup_parent());
+    let _cleanup = CgroupsUnder(parent.clone());
+    sb.imgtool(["busybox"]).ok();
+    let tar = sb.root().join("busybox.tar");
+    sb.imgtool(["save".as_ref(), "-o".as_ref(), tar.as_os_str(), "busybox".as_ref()]).ok();
+    let out = ctrd.ctr(&["images", "import", tar.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let oci_root = sb.root().join("oci");
+    let cgroup = format!("{}/{parent}/k1", own_cgroup());
+    let out = ctrd.ctr(&[
+        "run",
+        "--rm",
+        "--runc-binary",
+        bin("ocirun").to_str().unwrap(),
+        "--runc-root",
+        oci_root.to_str().unwrap(),
+        "--cgroup",
+        &cgroup,
+        "docker.io/library/busybox:latest",
+        "k1",
+        "sh",
+        "-c",
+        "echo hi from $(hostname); cat /proc/self/cgroup | grep -c k1",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("hi from "), "{stdout}");
+    assert!(
+        stdout.lines().nth(1).is_some_and(|n| n.parse::<u32>().unwrap() >= 1),
+        "in its cgroup: {stdout}"
+    );
+    // The shim keeps a runc root per containerd namespace ("default").
+    let left: Vec<_> = fs::read_dir(oci_root.join("default")).unwrap().collect();
+    assert!(left.is_empty(), "deleted through ocirun: {left:?}");
+    let left = ctrd.ctr(&["containers", "ls", "-q"]);
+    assert_eq!(String::from_utf8_lossy(&left.stdout), "");
 }
