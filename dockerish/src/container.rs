@@ -150,17 +150,22 @@ fn limits(config: &Config) -> cgctl::Limits {
 /// hierarchy's `tasks`, or `cgroup.procs` on v2). One exec fewer per
 /// start: 1.1 ms here. The cgroup is removed again if it cannot be joined.
 fn create_cgroup_for(config: &Config, cmd: &mut Command) -> Result<()> {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::process::CommandExt;
     let cgroup =
         cgctl::Cgroup::create(&cgctl::Layout::detect()?, &config.cgroup(), &limits(config))?;
-    let files = match cgroup.self_join_files() {
-        Ok(files) => files,
-        Err(e) => {
-            let _ = remove_cgroup(config);
-            return Err(e.into());
-        }
-    };
+    if let Err(e) = join_in_child(&cgroup, cmd) {
+        let _ = remove_cgroup(config);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Makes `cmd`'s process join `cgroup` between fork and exec (a write of
+/// `0` to each hierarchy's `tasks`, or `cgroup.procs` on v2, through files
+/// opened now), as `cgctl exec` would before exec'ing it.
+pub fn join_in_child(cgroup: &cgctl::Cgroup, cmd: &mut Command) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let files = cgroup.self_join_files()?;
     // SAFETY: the hook only calls write(2), async-signal-safe, on files
     // it owns; the child of a fork has one thread, so `tasks` moves it all.
     unsafe {

@@ -30,7 +30,6 @@
 //! `--root` (default /run/ocirun): `state.json`, the fifo while created.
 
 use std::fs;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -220,7 +219,6 @@ impl Runtime {
         cgroup: &cgctl::Cgroup,
         opts: &CreateOptions,
     ) -> Result<Record> {
-        use std::os::unix::process::CommandExt;
         let mut argv: Vec<String> = vec!["--detach".into()];
         argv.extend(namespace_flags(config)?);
         let pidfile = dir.join("pid");
@@ -259,19 +257,7 @@ impl Runtime {
             .map_err(Error::io("listen on", &start_socket))?;
         let mut cmd = Command::new(self.tools.path("ns-exec")?);
         cmd.args(&argv);
-        let files = cgroup.self_join_files()?;
-        // SAFETY: the hook only calls write(2), async-signal-safe, on
-        // files it owns.
-        unsafe {
-            cmd.pre_exec(move || {
-                for file in &files {
-                    if libc::write(file.as_raw_fd(), b"0".as_ptr().cast(), 1) != 1 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                Ok(())
-            });
-        }
+        crate::container::join_in_child(cgroup, &mut cmd)?;
         let status = cmd.status().map_err(Error::io("run", "ns-exec"))?;
         if !status.success() {
             return Err(Error::Tool {
@@ -462,7 +448,6 @@ impl Runtime {
     /// `exec`: a process in the container's namespaces and cgroup
     /// (`ns-exec --target`), described by a process.json or by arguments.
     pub fn exec(&self, id: &str, opts: &ExecOptions) -> Result<i32> {
-        use std::os::unix::process::CommandExt;
         let record = self.load(id)?;
         if self.status(&record) != Status::Running {
             return Err(Error::NotRunning(id.to_string()));
@@ -523,19 +508,7 @@ impl Runtime {
         cmd.args(&argv)
             .env_clear()
             .envs(process.env().iter().flatten().filter_map(|e| e.split_once('=')));
-        let cgroup = cgctl::Cgroup::of_pid(record.pid)?;
-        let files = cgroup.self_join_files()?;
-        // SAFETY: as in create.
-        unsafe {
-            cmd.pre_exec(move || {
-                for file in &files {
-                    if libc::write(file.as_raw_fd(), b"0".as_ptr().cast(), 1) != 1 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                Ok(())
-            });
-        }
+        crate::container::join_in_child(&cgctl::Cgroup::of_pid(record.pid)?, &mut cmd)?;
         let status = cmd.status().map_err(Error::io("run", "ns-exec"))?;
         Ok(tool_cli::exit::of_status(status))
     }
