@@ -15,6 +15,9 @@ pub enum Error {
     /// shim takes it for a container already deleted).
     #[error("container {0} does not exist")]
     NoSuchOciContainer(String),
+    /// runc's words again: containerd's shim matches "container not running".
+    #[error("container not running: {0}")]
+    OciNotRunning(String),
     #[error("container reference {0:?} is ambiguous: it matches several container IDs")]
     Ambiguous(String),
     #[error("Conflict. The container name \"/{name}\" is already in use by container \"{id}\". You have to remove (or rename) that container to be able to reuse that name.")]

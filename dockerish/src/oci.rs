@@ -27,7 +27,11 @@
 //! privileges, reports on the start socket, and blocks on the exec fifo
 //! (runc's design): `start` opens the fifo's other end, and only then is
 //! the program exec'd. The state of each container is a directory under
-//! `--root` (default /run/ocirun): `state.json`, the fifo while created.
+//! `--root` (default /run/ocirun, mode 0700): `state.json` (written once
+//! created), `pid` (ns-exec's pidfile), `start.sock` (rootfs's report),
+//! `exec.fifo` while created, `hooks.ready`/`hooks.go` when the bundle
+//! has hooks to run before the pivot, and `seccomp.json`, the filter that
+//! `exec`'s processes get too.
 
 use std::fs;
 use std::os::unix::fs::OpenOptionsExt;
@@ -60,6 +64,14 @@ pub struct Record {
     pub created: String,
     #[serde(default)]
     pub annotations: std::collections::BTreeMap<String, String>,
+}
+
+impl Record {
+    /// The container's first process, if it still runs (not a process
+    /// that took over its PID).
+    pub fn process(&self) -> Option<pidref::ProcessRef> {
+        pidref::ProcessRef::of(self.pid).filter(|p| p.start_time == self.start_time && p.alive())
+    }
 }
 
 /// The runtime-spec's states.
@@ -119,8 +131,7 @@ impl Runtime {
     }
 
     pub fn status(&self, record: &Record) -> Status {
-        let alive = pidref::ProcessRef::of(record.pid)
-            .is_some_and(|p| p.start_time == record.start_time && p.alive());
+        let alive = record.process().is_some();
         match (alive, self.dir(&record.id).join("exec.fifo").exists()) {
             (false, _) => Status::Stopped,
             (true, true) => Status::Created,
@@ -176,6 +187,9 @@ impl Runtime {
         let limits = limits(config.linux().as_ref().and_then(|l| l.resources().as_ref()))?;
 
         fs::create_dir_all(&self.root).map_err(Error::io("create", &self.root))?;
+        // Only root may look at the containers' state (runc's 0700).
+        let _ =
+            fs::set_permissions(&self.root, std::os::unix::fs::PermissionsExt::from_mode(0o700));
         let dir = self.dir(id);
         match fs::create_dir(&dir) {
             Ok(()) => {}
@@ -235,6 +249,7 @@ impl Runtime {
         if let Some(socket) = &opts.console_socket {
             argv.push(format!("--console-socket={}", socket.display()));
         }
+        argv.push(format!("--preserve-fds={}", opts.preserve_fds));
         let hooks = config.hooks().clone().unwrap_or_default();
         let sync = [
             hooks.prestart(),
@@ -265,13 +280,16 @@ impl Runtime {
                 why: format!("exited with {status}"),
             });
         }
-        let pid: i32 =
-            fs::read_to_string(&pidfile).ok().and_then(|t| t.trim().parse().ok()).ok_or_else(
-                || Error::Tool { tool: "ns-exec".into(), why: "wrote no pidfile".into() },
-            )?;
+        let pid: i32 = fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .ok_or_else(|| Error::Tool {
+                tool: "ns-exec".into(),
+                why: format!("wrote no PID to {}", pidfile.display()),
+            })?;
         let process = pidref::ProcessRef::of(pid).ok_or_else(|| Error::Tool {
             tool: "rootfs".into(),
-            why: "the container's process is gone".into(),
+            why: format!("the container's first process, {pid}, is gone"),
         })?;
         // rootfs connects first thing; its report ends when the program
         // waits at the fifo (created), or says why it failed.
@@ -285,7 +303,7 @@ impl Runtime {
             if !process.alive() || Instant::now() > deadline {
                 return Err(Error::Tool {
                     tool: "rootfs".into(),
-                    why: "ended without a report".into(),
+                    why: format!("container {id} ended (or took a minute) without a start report"),
                 });
             }
             std::thread::sleep(Duration::from_millis(1));
@@ -312,13 +330,15 @@ impl Runtime {
                     &state("creating"),
                 )
             });
-            let go = hooks_prefix.with_extension("go");
             let reply = match &ran {
                 Ok(()) => state("created"),
                 Err(e) => format!("error: {e}"),
             };
-            fs::write(&go, reply).map_err(Error::io("write", &go))?;
+            reply_to_rootfs(&hooks_prefix.with_extension("go"), &reply, &process)?;
         }
+        // Its end comes when the program waits at the fifo; hooks may take
+        // their time before, a hung rootfs not for ever.
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(300)));
         if let console_socket::start::Outcome::Failed(message) =
             console_socket::start::outcome(stream)
         {
@@ -338,6 +358,13 @@ impl Runtime {
             created: tool_cli::human::rfc3339_nanos(std::time::SystemTime::now()),
             annotations,
         };
+        // exec's processes get the container's filter (ns-exec --seccomp reads
+        // this format: OCI's is Docker's without its extensions).
+        if let Some(seccomp) = config.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+            let text = serde_json::to_string(seccomp).expect("a parsed profile serializes");
+            fs::write(dir.join("seccomp.json"), text)
+                .map_err(Error::io("write", dir.join("seccomp.json")))?;
+        }
         json_store::write_json(&dir.join("state.json"), &record)?;
         Ok(record)
     }
@@ -356,10 +383,25 @@ impl Runtime {
                 ))
             }
         }
+        // Non-blocking: a container that died meanwhile must not hang us.
         let fifo = self.dir(id).join("exec.fifo");
-        let mut file = fs::File::open(&fifo).map_err(Error::io("open", &fifo))?;
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .map_err(Error::io("open", &fifo))?;
+        let process = record.process();
         let mut byte = [0u8; 1];
-        let read = std::io::Read::read(&mut file, &mut byte).map_err(Error::io("read", &fifo))?;
+        let read = loop {
+            match std::io::Read::read(&mut file, &mut byte) {
+                Ok(n) if n > 0 => break n,
+                Err(e) if e.kind() != std::io::ErrorKind::WouldBlock => {
+                    return Err(Error::io("read", &fifo)(e))
+                }
+                _ if !process.as_ref().is_some_and(|p| p.alive()) => break 0,
+                _ => std::thread::sleep(Duration::from_millis(1)),
+            }
+        };
         let _ = fs::remove_file(&fifo);
         if read != 1 {
             return Err(Error::Tool {
@@ -396,7 +438,7 @@ impl Runtime {
     pub fn kill(&self, id: &str, signal: Signal, all: bool) -> Result<()> {
         let record = self.load(id)?;
         if self.status(&record) == Status::Stopped {
-            return Err(Error::NotRunning(id.to_string()));
+            return Err(Error::OciNotRunning(id.to_string()));
         }
         if all {
             let cgroup = cgctl::Cgroup::open(&cgctl::Layout::detect()?, &record.cgroup.parse()?)?;
@@ -405,11 +447,10 @@ impl Runtime {
             }
             return Ok(());
         }
-        let process =
-            pidref::ProcessRef::of(record.pid).ok_or_else(|| Error::NotRunning(id.to_string()))?;
+        let process = record.process().ok_or_else(|| Error::OciNotRunning(id.to_string()))?;
         match pidref::signal(process, signal) {
             Ok(()) => Ok(()),
-            Err(pidref::Error::Gone(_)) => Err(Error::NotRunning(id.to_string())),
+            Err(pidref::Error::Gone(_)) => Err(Error::OciNotRunning(id.to_string())),
             Err(pidref::Error::Common(e)) => Err(e.into()),
         }
     }
@@ -435,11 +476,9 @@ impl Runtime {
                 ..Default::default()
             })?;
         }
-        if let Some(process) = pidref::ProcessRef::of(record.pid) {
-            if process.start_time == record.start_time {
-                let _ = pidref::signal(process, Signal::SIGKILL);
-                pidref::wait_exit(&[process], Some(cgctl::cgroup::DEFAULT_TIMEOUT));
-            }
+        if let Some(process) = record.process() {
+            let _ = pidref::signal(process, Signal::SIGKILL);
+            pidref::wait_exit(&[process], Some(cgctl::cgroup::DEFAULT_TIMEOUT));
         }
         self.run_hooks(&record, "poststop", |h| h.poststop().clone());
         fs::remove_dir_all(self.dir(id)).map_err(Error::io("remove", self.dir(id)))
@@ -450,7 +489,7 @@ impl Runtime {
     pub fn exec(&self, id: &str, opts: &ExecOptions) -> Result<i32> {
         let record = self.load(id)?;
         if self.status(&record) != Status::Running {
-            return Err(Error::NotRunning(id.to_string()));
+            return Err(Error::OciNotRunning(id.to_string()));
         }
         let process: oci_spec::runtime::Process = match &opts.process {
             Some(file) => {
@@ -496,6 +535,15 @@ impl Runtime {
         if process.no_new_privileges().unwrap_or(false) {
             argv.push("--no-new-privileges".into());
         }
+        let seccomp = self.dir(id).join("seccomp.json");
+        if seccomp.exists() {
+            argv.push(format!("--seccomp={}", seccomp.display()));
+        }
+        for rlimit in process.rlimits().iter().flatten() {
+            let name = rlimit.typ().to_string().to_lowercase();
+            let name = name.trim_start_matches("rlimit_").to_string();
+            argv.push(format!("--ulimit={name}={}:{}", rlimit.soft(), rlimit.hard()));
+        }
         if let Some(file) = &opts.pid_file {
             argv.push(format!("--pidfile={}", file.display()));
         }
@@ -509,6 +557,7 @@ impl Runtime {
             .env_clear()
             .envs(process.env().iter().flatten().filter_map(|e| e.split_once('=')));
         crate::container::join_in_child(&cgctl::Cgroup::of_pid(record.pid)?, &mut cmd)?;
+        close_inherited_at_exec(&mut cmd, opts.preserve_fds);
         let status = cmd.status().map_err(Error::io("run", "ns-exec"))?;
         Ok(tool_cli::exit::of_status(status))
     }
@@ -542,7 +591,7 @@ pub fn features() -> serde_json::Value {
     serde_json::json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": OCI_VERSION,
-        "hooks": [],
+        "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
         "mountOptions": &rootfs::bundle::MOUNT_OPTIONS[..],
         "linux": {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts", "time"],
@@ -559,12 +608,16 @@ pub fn features() -> serde_json::Value {
 #[derive(Default)]
 pub struct CreateOptions {
     pub bundle: PathBuf,
+    /// Descriptors 3..3+N the program gets too.
+    pub preserve_fds: u32,
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
 }
 
 #[derive(Default)]
 pub struct ExecOptions {
+    /// Descriptors 3..3+N the process gets too.
+    pub preserve_fds: u32,
     pub process: Option<PathBuf>,
     pub args: Vec<String>,
     pub env: Vec<String>,
@@ -606,6 +659,50 @@ fn hooks_ready(
         }
     }
     Ok(false)
+}
+
+/// Marks every descriptor from 3+`keep` close-on-exec in `cmd`'s child:
+/// nothing of ours, or of whoever ran us, reaches the container.
+fn close_inherited_at_exec(cmd: &mut Command, keep: u32) {
+    use std::os::unix::process::CommandExt;
+    let first = 3 + keep;
+    // SAFETY: close_range(2) only sets flags; async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            let res =
+                libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
+            match res {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        });
+    }
+}
+
+/// Writes `reply` on the fifo rootfs reads (opened without blocking, so
+/// that a rootfs that died cannot hang us: ENXIO until it reads).
+fn reply_to_rootfs(fifo: &Path, reply: &str, process: &pidref::ProcessRef) -> Result<()> {
+    use std::io::Write;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(fifo) {
+            Ok(mut file) => {
+                // Blocking again for the write itself: rootfs reads it all.
+                let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+                // SAFETY: clears O_NONBLOCK on our own descriptor.
+                unsafe { libc::fcntl(fd, libc::F_SETFL, 0) };
+                return file.write_all(reply.as_bytes()).map_err(Error::io("write", fifo));
+            }
+            Err(e)
+                if e.raw_os_error() == Some(libc::ENXIO)
+                    && process.alive()
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(1))
+            }
+            Err(e) => return Err(Error::io("write", fifo)(e)),
+        }
+    }
 }
 
 /// What cannot work, refused before anything is made.

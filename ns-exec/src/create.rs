@@ -17,7 +17,9 @@
 //! 5. The child sets mount propagation, the hostname, mounts /proc, brings
 //!    up loopback, takes its terminal, and execs, or forks an init first.
 //! 6. The parent reads the close-on-exec error pipe: end-of-file means the
-//!    command runs. Only then does it write the pidfile and start waiting.
+//!    command runs. Only then does it write the pidfile and start waiting,
+//!    or, with `--detach`, exit: the command is then adopted by the
+//!    nearest subreaper (an OCI runtime's caller waits for it so).
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};

@@ -1,7 +1,7 @@
 //! Join mode: run a command in the namespaces of a running process, as
 //! nsenter(1) does (`ns-exec --target PID --all -- sh`).
 //!
-//! Three details make it right:
+//! What makes it right:
 //!
 //! - **Open first, enter later.** Every `/proc/PID/ns/*` file, and the
 //!   target's root and working directory, are opened before the first
@@ -18,6 +18,9 @@
 //!   be reached, and the pair is made after the chroot, from /dev/pts/ptmx
 //!   (the `console-socket` crate, the protocol `rootfs --console-socket`
 //!   speaks too).
+//! - **A pidfile opened first.** `--pidfile` names a host path, which the
+//!   chroot hides: the file is created before entering and written through
+//!   its descriptor once the command runs (then `--detach` exits).
 //! - **User last.** setgroups(2), setgid(2), then setuid(2), in that order
 //!   (after setuid we could no longer change groups), once everything that
 //!   needs privilege is done. `--userspec NAME[:GROUP]` is resolved here

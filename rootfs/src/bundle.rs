@@ -13,10 +13,14 @@
 //!    below is written there.
 //! 1. **Checks and compiles**: the process's capabilities, rlimits and
 //!    seccomp filter (`linux.seccomp`, compiled by libseccomp now, so a
-//!    bad profile changes nothing).
-//! 2. **Propagation of `/`**: `linux.rootfsPropagation`, or *rslave* as
-//!    runc does (a host unmount still reaches us; nothing of ours reaches
-//!    the host). Then the root is bind-mounted on itself: pivot_root(2)
+//!    bad profile changes nothing). Of the five capability sets the
+//!    bounding one is taken for bounding, permitted and effective (privs
+//!    keeps one set; inheritable and ambient stay empty). Every inherited
+//!    descriptor past stdio and `--preserve-fds` is marked close-on-exec.
+//! 2. **Propagation of `/`**: *rslave* as runc does (a host unmount still
+//!    reaches us; nothing of ours reaches the host), or private if
+//!    `linux.rootfsPropagation` says so; a shared one is set on the new
+//!    `/` after the pivot, since a shared parent makes pivot_root fail. Then the root is bind-mounted on itself: pivot_root(2)
 //!    needs a mount point, and a bundle's root is usually a plain
 //!    directory.
 //! 3. **`mounts`, in order**, each target resolved inside the root
@@ -81,6 +85,8 @@ pub struct Bundle {
     pub start_socket: Option<PathBuf>,
     /// The runtime's hook fifos, `PREFIX.ready` and `PREFIX.go` (step 3's end).
     pub hooks_sync: Option<PathBuf>,
+    /// Descriptors 3..3+N go to the program too (runc's --preserve-fds).
+    pub preserve_fds: u32,
 }
 
 impl Bundle {
@@ -125,6 +131,15 @@ enum Never {}
 
 fn run(bundle: &Bundle, report: &mut Option<Reporter>) -> Result<Never> {
     let config = &bundle.config;
+    // No descriptor we were given reaches the program but stdio and the
+    // `--preserve-fds` ones after them (runc's rule; a leaked host
+    // directory descriptor is a way out of the root, CVE-2024-21626).
+    let first = 3 + bundle.preserve_fds;
+    // SAFETY: close_range(2) with CLOSE_RANGE_CLOEXEC only sets flags.
+    let res =
+        unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+    nix::errno::Errno::result(res)
+        .map_err(|e| Error::sys("mark close-on-exec", format!("descriptors from {first}"), e))?;
     let process = config
         .process()
         .as_ref()
@@ -158,7 +173,9 @@ fn run(bundle: &Bundle, report: &mut Option<Reporter>) -> Result<Never> {
     }
     if let Some(sysctls) = linux.and_then(|l| l.sysctl().as_ref()) {
         for (key, value) in sysctls {
-            let sysctl = crate::Sysctl { key: key.clone(), value: value.clone() };
+            // Checked as `--sysctl` is: only keys of the container's own
+            // namespaces, never a path of the host's.
+            let sysctl: crate::Sysctl = format!("{key}={value}").parse()?;
             std::fs::write(sysctl.file(), value).map_err(Error::io("set sysctl", sysctl.file()))?;
         }
     }
@@ -245,10 +262,14 @@ fn prepare_security(config: &Config) -> Result<privs::Prepared> {
 fn build_and_pivot(bundle: &Bundle, root_path: &Path) -> Result<String> {
     let config = &bundle.config;
     let linux = config.linux().as_ref();
+    // Private if asked, else slave: a shared "/" would make pivot_root
+    // fail (EINVAL) and leak our mounts to the host; a shared propagation
+    // asked for is given to the new "/" after the pivot.
     let propagation = match linux.and_then(|l| l.rootfs_propagation().as_deref()) {
         None | Some("") => MsFlags::MS_SLAVE | MsFlags::MS_REC,
         Some(name) => match propagation_flag(name) {
-            Some(flag) => flag,
+            Some(flag) if flag.contains(MsFlags::MS_PRIVATE) => flag,
+            Some(_) => MsFlags::MS_SLAVE | MsFlags::MS_REC,
             None => {
                 return Err(Error::invalid("linux.rootfsPropagation", name, "not a propagation"))
             }
@@ -352,24 +373,25 @@ pub fn run_hooks(
         cmd.envs(hook.env().iter().flatten().filter_map(|e| e.split_once('=')));
         cmd.stdin(std::process::Stdio::piped());
         let mut child = cmd.spawn().map_err(Error::io("run", &shown))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            let _ = stdin.write_all(state.as_bytes());
+        // The state from a thread, so that a hook that never reads it is
+        // still timed; one that exits without reading it gives the thread
+        // EPIPE, not us a death by SIGPIPE: ignored while hooks run (and
+        // put back after, as execve(2) would pass SIG_IGN on).
+        // SAFETY: installing SIG_IGN runs no code of ours.
+        let old = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+        let writer = child.stdin.take().map(|mut stdin| {
+            let state = state.to_string();
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(state.as_bytes());
+            })
+        });
+        let status = wait_for_hook(&mut child, hook, kind, &shown);
+        if let Some(writer) = writer {
+            let _ = writer.join();
         }
-        let deadline = hook
-            .timeout()
-            .filter(|t| *t > 0)
-            .map(|t| std::time::Instant::now() + std::time::Duration::from_secs(t as u64));
-        let status = loop {
-            if let Some(status) = child.try_wait().map_err(Error::io("wait for", &shown))? {
-                break status;
-            }
-            if deadline.is_some_and(|d| std::time::Instant::now() > d) {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(Error::invalid(kind, path.display().to_string(), "timed out"));
-            }
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        };
+        // SAFETY: puts back the disposition we found.
+        unsafe { libc::signal(libc::SIGPIPE, old) };
+        let status = status?;
         if !status.success() {
             return Err(Error::invalid(
                 kind,
@@ -379,6 +401,30 @@ pub fn run_hooks(
         }
     }
     Ok(())
+}
+
+/// Waits for a hook's process, killed after the hook's `timeout`.
+fn wait_for_hook(
+    child: &mut std::process::Child,
+    hook: &oci_spec::runtime::Hook,
+    kind: &'static str,
+    shown: &str,
+) -> Result<std::process::ExitStatus> {
+    let deadline = hook
+        .timeout()
+        .filter(|t| *t > 0)
+        .map(|t| std::time::Instant::now() + std::time::Duration::from_secs(t as u64));
+    loop {
+        if let Some(status) = child.try_wait().map_err(Error::io("wait for", shown))? {
+            return Ok(status);
+        }
+        if deadline.is_some_and(|d| std::time::Instant::now() > d) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Error::invalid(kind, hook.path().display().to_string(), "timed out"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 fn propagation_flag(name: &str) -> Option<MsFlags> {
@@ -398,7 +444,7 @@ fn propagation_flag(name: &str) -> Option<MsFlags> {
 
 /// The mount options [`Options::parse`] knows as flags or propagation
 /// (any other goes to the filesystem as data).
-pub const MOUNT_OPTIONS: [&str; 36] = [
+pub const MOUNT_OPTIONS: [&str; 35] = [
     "defaults",
     "ro",
     "rw",
@@ -434,7 +480,6 @@ pub const MOUNT_OPTIONS: [&str; 36] = [
     "rslave",
     "unbindable",
     "runbindable",
-    "tmpcopyup",
 ];
 
 /// A mount's options, split as mount(8) does.
@@ -607,6 +652,44 @@ fn mount_cgroup(root: &OwnedFd, dest: &Path, options: &Options) -> Result<()> {
         })
         .collect();
     let shown = format!("cgroup on {}", dest.display());
+    // Without a cgroup namespace of its own a new cgroup mount would show
+    // the host's whole tree: bind only the container's own cgroup instead
+    // (runc's way), from the host's hierarchy mounts still in view.
+    let own_ns =
+        crate::spec::ns_id("/proc/self/ns/cgroup") != crate::spec::ns_id("/proc/1/ns/cgroup");
+    let own_path = |name: &str| own_cgroup(name);
+    if !own_ns {
+        let bind = |source: PathBuf, target: &OwnedFd, what: String| -> Result<()> {
+            mount(
+                Some(&source),
+                fd_path(target).as_str(),
+                None::<&str>,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None::<&str>,
+            )
+            .map_err(|e| Error::sys("bind-mount", format!("{} on {what}", source.display()), e))?;
+            if flags.contains(MsFlags::MS_RDONLY) {
+                let mounted = inroot::open(root, Path::new(&what))
+                    .map_err(|e| Error::sys("open", &what, e))?;
+                mounts::remount_bind(&fd_path(&mounted), MsFlags::MS_RDONLY)?;
+            }
+            Ok(())
+        };
+        if hierarchies.iter().any(|(name, _, _)| name.is_empty()) {
+            let source = Path::new("/sys/fs/cgroup").join(own_path("").trim_start_matches('/'));
+            return bind(source, &target, dest.display().to_string());
+        }
+        let rw = flags & !MsFlags::MS_RDONLY;
+        mount(Some("tmpfs"), fd_path(&target).as_str(), Some("tmpfs"), rw, Some("mode=755"))
+            .map_err(|e| Error::sys("mount", format!("tmpfs on {}", dest.display()), e))?;
+        for (name, _, _) in &hierarchies {
+            let sub = inroot::create(root, &dest.join(name), Kind::Dir)?;
+            let source =
+                Path::new("/sys/fs/cgroup").join(name).join(own_path(name).trim_start_matches('/'));
+            bind(source, &sub, dest.join(name).display().to_string())?;
+        }
+        return Ok(());
+    }
     if let Some((_, fstype, _)) = hierarchies.iter().find(|(name, _, _)| name.is_empty()) {
         // One hierarchy mounted at /sys/fs/cgroup itself: cgroup v2.
         return mount(
@@ -658,10 +741,34 @@ fn mount_cgroup(root: &OwnedFd, dest: &Path, options: &Options) -> Result<()> {
     Ok(())
 }
 
+/// Our cgroup in the hierarchy mounted at /sys/fs/cgroup/`name`
+/// (`cpu,cpuacct`, `systemd` for name=systemd, `unified` or "" for v2),
+/// from /proc/self/cgroup.
+fn own_cgroup(name: &str) -> String {
+    let text = fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    for line in text.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) =
+            (parts.next(), parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
+        let matches = match controllers {
+            "" => name.is_empty() || name == "unified",
+            c => c == name || c.strip_prefix("name=") == Some(name),
+        };
+        if matches {
+            return path.to_string();
+        }
+    }
+    "/".into()
+}
+
 /// A node of `linux.devices`, with its type, numbers, mode and owner.
 fn make_device(root: &OwnedFd, device: &LinuxDevice) -> Result<()> {
     let path = device.path();
     let shown = path.display().to_string();
+    if !path.starts_with("/dev") || path.components().any(|c| c == std::path::Component::ParentDir)
+    {
+        return Err(Error::invalid("linux.devices", shown, "a device's path must be below /dev"));
+    }
     let kind = match device.typ() {
         LinuxDeviceType::C | LinuxDeviceType::U => SFlag::S_IFCHR,
         LinuxDeviceType::B => SFlag::S_IFBLK,
@@ -681,7 +788,16 @@ fn make_device(root: &OwnedFd, device: &LinuxDevice) -> Result<()> {
     }
     let rdev = libc::makedev(device.major() as u32, device.minor() as u32);
     let mode = Mode::from_bits_truncate(device.file_mode().unwrap_or(0o666));
-    let node = mounts::Node { kind, rdev, mode, host: path };
+    // In a user namespace make_node binds the host's node of that path
+    // instead of mknod: it must be that very device, not any host file.
+    let host_is_it = std::fs::metadata(path).is_ok_and(|m| {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let t = m.file_type();
+        (t.is_char_device() || t.is_block_device() || t.is_fifo())
+            && (kind == SFlag::S_IFIFO || m.rdev() == rdev)
+    });
+    let host = if host_is_it { path } else { Path::new("/nonexistent-host-device") };
+    let node = mounts::Node { kind, rdev, mode, host };
     mounts::make_node(&dir, Path::new(name), &node, path)?;
     if device.uid().is_some() || device.gid().is_some() {
         nix::unistd::fchownat(

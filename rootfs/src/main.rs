@@ -58,6 +58,9 @@ struct BundleArgs {
     /// runtime runs its prestart and createRuntime hooks in between
     #[arg(long, value_name = "PREFIX")]
     hooks_sync: Option<PathBuf>,
+    /// Pass descriptors 3..3+N to the program (every other one is closed at its exec)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    preserve_fds: u32,
 }
 
 #[derive(clap::Args)]
@@ -191,6 +194,7 @@ fn main() {
                 console_socket: args.console_socket,
                 start_socket: args.start_socket,
                 hooks_sync: args.hooks_sync,
+                preserve_fds: args.preserve_fds,
             };
             Err(rootfs::bundle::enter(&bundle))
         }

@@ -41,7 +41,9 @@ fn busybox_tree(sb: &Sandbox, name: &str) -> PathBuf {
     fs::create_dir_all(&bin_dir).unwrap();
     fs::create_dir_all(bundle.join("rootfs/etc")).unwrap();
     fs::copy("/bin/busybox", bin_dir.join("busybox")).unwrap();
-    for applet in ["sh", "echo", "cat", "hostname", "sleep", "touch", "grep", "ls", "id", "wc"] {
+    for applet in
+        ["sh", "echo", "cat", "hostname", "sleep", "touch", "grep", "ls", "id", "wc", "mkdir"]
+    {
         std::os::unix::fs::symlink("busybox", bin_dir.join(applet)).unwrap();
     }
     bundle
@@ -60,8 +62,14 @@ fn bundle(sb: &Sandbox, name: &str, edit: impl FnOnce(&mut Value)) -> PathBuf {
     dir
 }
 
+/// The cgroups whose path has `name` in it (a sandbox's names are its own).
 fn cgroups_named(name: &str) -> Vec<PathBuf> {
     cgroup_dirs().into_iter().filter(|d| d.to_string_lossy().contains(name)).collect()
+}
+
+/// The cgroups of bundle `name` of this sandbox.
+fn cgroups_of(sb: &Sandbox, name: &str) -> Vec<PathBuf> {
+    cgroups_named(&format!("{}/{name}", sb.cgroup_parent()))
 }
 
 #[test]
@@ -69,7 +77,7 @@ fn a_bundle_goes_created_running_stopped_and_delete_leaves_nothing() {
     let sb = Sandbox::new();
     let shared = sb.root().join("shared");
     fs::create_dir(&shared).unwrap();
-    let script = "echo ran > /shared/ran; hostname; grep 'open files' /proc/self/limits; \
+    let script = "echo ran > /shared/ran; hostname; mkdir /shared/m 2>/dev/null && echo no filter; grep 'open files' /proc/self/limits; \
                   touch /newfile 2>&1 || true; cat /proc/sys/kernel/shmmax; cat /proc/timer_list | wc -c; \
                   exec sleep 60";
     let dir = bundle(&sb, "oci-c1", |c| {
@@ -82,6 +90,9 @@ fn a_bundle_goes_created_running_stopped_and_delete_leaves_nothing() {
         }));
         c["linux"]["sysctl"] = json!({"kernel.shmmax": "123456789"});
         c["linux"]["maskedPaths"] = json!(["/proc/timer_list"]);
+        c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}
+        ]});
         c["linux"]["resources"] =
             json!({"pids": {"limit": 50}, "devices": [{"allow": false, "access": "rwm"}]});
     });
@@ -110,7 +121,7 @@ fn a_bundle_goes_created_running_stopped_and_delete_leaves_nothing() {
     assert_eq!(fs::read_to_string(&pid_file).unwrap().trim(), pid.to_string());
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert!(!shared.join("ran").exists(), "the program ran before start");
-    let pids_max: Vec<String> = cgroups_named("oci-c1")
+    let pids_max: Vec<String> = cgroups_of(&sb, "oci-c1")
         .iter()
         .filter_map(|d| fs::read_to_string(d.join("pids.max")).ok())
         .collect();
@@ -137,11 +148,15 @@ fn a_bundle_goes_created_running_stopped_and_delete_leaves_nothing() {
     assert_ne!(code, 0, "a second start");
     assert!(err.contains("running"), "{err}");
 
-    // exec, ps, list.
+    // exec, ps, list; exec's process under the container's seccomp filter.
     let out = ok(&sb, &["exec", "c1", "sh", "-c", "cat /shared/ran; hostname"]);
     assert_eq!(out, "ran\nbox\n");
     let (code, _, _) = run(&sb, &["exec", "c1", "sh", "-c", "exit 3"]);
     assert_eq!(code, 3);
+    let (code, _, err) = run(&sb, &["exec", "c1", "mkdir", "/shared/d"]);
+    assert_ne!(code, 0, "the filter denies mkdir in exec too");
+    assert!(err.contains("Operation not permitted"), "{err}");
+    assert!(!shared.join("d").exists());
     let pids: Vec<i64> = serde_json::from_str(&ok(&sb, &["ps", "--format", "json", "c1"])).unwrap();
     assert_eq!(pids, [pid]);
     let list: Value = serde_json::from_str(&ok(&sb, &["list", "--format", "json"])).unwrap();
@@ -157,7 +172,7 @@ fn a_bundle_goes_created_running_stopped_and_delete_leaves_nothing() {
     assert_eq!(state(&sb, "c1")["pid"], 0);
     ok(&sb, &["delete", "c1"]);
     assert!(!sb.root().join("oci/c1").exists());
-    assert!(cgroups_named("oci-c1").is_empty(), "{:?}", cgroups_named("oci-c1"));
+    assert!(cgroups_of(&sb, "oci-c1").is_empty(), "{:?}", cgroups_of(&sb, "oci-c1"));
     let (code, _, err) = run(&sb, &["state", "c1"]);
     assert_ne!(code, 0);
     assert!(err.contains("container c1 does not exist"), "{err}");
@@ -173,7 +188,7 @@ fn run_passes_the_status_through_and_bad_input_leaves_nothing() {
 
     let nothing_left = |id: &str| {
         assert!(!sb.root().join("oci").join(id).exists(), "state of {id} left");
-        assert!(cgroups_named("oci-bad").is_empty(), "{:?}", cgroups_named("oci-bad"));
+        assert!(cgroups_of(&sb, "oci-bad").is_empty(), "{:?}", cgroups_of(&sb, "oci-bad"));
     };
     // A program that is not in the root: create fails, as runc's does.
     let missing = bundle(&sb, "oci-bad", |c| c["process"]["args"] = json!(["no-such-program"]));
@@ -200,7 +215,40 @@ fn run_passes_the_status_through_and_bad_input_leaves_nothing() {
     assert_ne!(code, 0);
     assert!(err.contains("idmap"), "{err}");
     assert!(!sb.root().join("oci/b3").exists());
-    assert!(cgroups_named("oci-bad2").is_empty());
+    assert!(cgroups_of(&sb, "oci-bad2").is_empty());
+    // A sysctl of the host's, a device outside /dev: refused, nothing left.
+    for (name, edit) in [
+        ("oci-bad3", json!({"linux": {"sysctl": {"kernel.core_pattern": "|/tmp/x"}}})),
+        (
+            "oci-bad4",
+            json!({"linux": {"devices": [{"path": "/etc/shadow", "type": "c", "major": 1, "minor": 3}]}}),
+        ),
+    ] {
+        let dir = bundle(&sb, name, |c| {
+            for (k, v) in edit["linux"].as_object().unwrap() {
+                c["linux"][k] = v.clone();
+            }
+        });
+        let (code, _, err) = run(&sb, &["create", "--bundle", dir.to_str().unwrap(), name]);
+        assert_ne!(code, 0, "{name}");
+        assert!(err.contains("core_pattern") || err.contains("below /dev"), "{name}: {err}");
+        assert!(!sb.root().join("oci").join(name).exists());
+        assert!(cgroups_of(&sb, name).is_empty());
+    }
+    // No descriptor of the caller's reaches the program.
+    let fds = bundle(&sb, "oci-fds", |c| c["process"]["args"] = json!(["ls", "/proc/self/fd"]));
+    let script = format!(
+        "exec 7</etc/hostname; {} --root {} run --bundle {} f1",
+        bin("ocirun").display(),
+        sb.root().join("oci").display(),
+        fds.display()
+    );
+    let out = Command::new("sh").arg("-c").arg(script).stdin(Stdio::null()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed: Vec<String> =
+        String::from_utf8_lossy(&out.stdout).split_whitespace().map(String::from).collect();
+    assert!(!listed.contains(&"7".to_string()), "fd 7 leaked in: {listed:?}");
+
     // The systemd cgroup driver, and commands on no container.
     let (code, _, err) = run(&sb, &["--systemd-cgroup", "list"]);
     assert_ne!(code, 0);
@@ -348,7 +396,7 @@ fn hooks_run_at_their_points_with_the_state_on_stdin() {
     assert_ne!(code, 0);
     assert!(err.contains("createRuntime"), "{err}");
     assert!(!sb.root().join("oci/h2").exists());
-    assert!(cgroups_named("oci-hookfail").is_empty());
+    assert!(cgroups_of(&sb, "oci-hookfail").is_empty(), "{:?}", cgroups_of(&sb, "oci-hookfail"));
 }
 
 /// Debian's containerd, on a socket and with its root and state in the

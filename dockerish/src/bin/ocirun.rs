@@ -117,7 +117,7 @@ struct CreateArgs {
     /// Accepted for runc's compatibility; ignored
     #[arg(long)]
     no_new_keyring: bool,
-    /// Accepted for runc's compatibility; ignored
+    /// Pass descriptors 3..3+N to the program (all others are closed at its exec)
     #[arg(long, value_name = "N")]
     preserve_fds: Option<u32>,
 }
@@ -138,6 +138,9 @@ struct ExecArgs {
     console_socket: Option<PathBuf>,
     #[arg(long, value_name = "DIR")]
     cwd: Option<PathBuf>,
+    /// Pass descriptors 3..3+N to the process
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    preserve_fds: u32,
     #[arg(short, long, value_name = "KEY=VALUE")]
     env: Vec<String>,
     #[arg(trailing_var_arg = true, value_name = "ARGS")]
@@ -178,6 +181,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
     let rt = Runtime::new(&cli.root);
     let create_opts = |a: &CreateArgs| CreateOptions {
         bundle: a.bundle.clone(),
+        preserve_fds: a.preserve_fds.unwrap_or(0),
         pid_file: a.pid_file.clone(),
         console_socket: a.console_socket.clone(),
     };
@@ -192,7 +196,10 @@ fn run(cli: Cli) -> Result<i32, Error> {
                     .map_err(|e| Error::sys("become", "a subreaper", e))?;
             }
             let record = rt.create(&create.id, &create_opts(&create))?;
-            rt.start(&create.id)?;
+            if let Err(e) = rt.start(&create.id) {
+                let _ = rt.delete(&create.id, true);
+                return Err(e);
+            }
             if detach {
                 return Ok(0);
             }
@@ -222,6 +229,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 detach: a.detach,
                 pid_file: a.pid_file,
                 console_socket: a.console_socket,
+                preserve_fds: a.preserve_fds,
             };
             rt.exec(&a.id, &opts)
         }
