@@ -583,6 +583,9 @@ pub fn processes_naming(text: &str) -> Vec<(i32, String)> {
 pub struct Podman {
     args: String,
     made: Vec<&'static str>,
+    /// Whether podman's default cgroup parent (cgroupfs: /libpod_parent,
+    /// where conmon puts itself) is new: then removed after.
+    made_libpod_parent: bool,
     sb_root: PathBuf,
 }
 
@@ -598,7 +601,8 @@ impl Podman {
             .into_iter()
             .filter(|p| !Path::new(p).exists())
             .collect();
-        Podman { args, made, sb_root: r }
+        let made_libpod_parent = !libpod_parent_exists();
+        Podman { args, made, made_libpod_parent, sb_root: r }
     }
 
     /// `podman COMMAND` (a shell line), which must succeed: its stdout.
@@ -622,7 +626,21 @@ impl Drop for Podman {
         for path in &self.made {
             let _ = fs::remove_dir_all(path);
         }
+        if self.made_libpod_parent {
+            let mut dirs: Vec<PathBuf> = cgroup_dirs()
+                .into_iter()
+                .filter(|d| d.to_string_lossy().contains("/libpod_parent"))
+                .collect();
+            dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+            for dir in dirs {
+                let _ = fs::remove_dir(dir);
+            }
+        }
     }
+}
+
+fn libpod_parent_exists() -> bool {
+    cgroup_dirs().iter().any(|d| d.to_string_lossy().contains("/libpod_parent"))
 }
 
 /// Every cgroup directory on the host (each hierarchy under /sys/fs/cgroup).
