@@ -527,10 +527,8 @@ impl Runtime {
             })?;
             argv.push(format!("--console-socket={}", socket.display()));
         }
-        if let Some(sets) = process.capabilities() {
-            let names: Vec<String> =
-                sets.bounding().iter().flatten().map(|c| c.to_string()).collect();
-            argv.push(format!("--caps={}", names.join(",")));
+        if let Some(caps) = rootfs::bundle::caps_list(&process) {
+            argv.push(format!("--caps={caps}"));
         }
         if process.no_new_privileges().unwrap_or(false) {
             argv.push("--no-new-privileges".into());
@@ -539,11 +537,7 @@ impl Runtime {
         if seccomp.exists() {
             argv.push(format!("--seccomp={}", seccomp.display()));
         }
-        for rlimit in process.rlimits().iter().flatten() {
-            let name = rlimit.typ().to_string().to_lowercase();
-            let name = name.trim_start_matches("rlimit_").to_string();
-            argv.push(format!("--ulimit={name}={}:{}", rlimit.soft(), rlimit.hard()));
-        }
+        argv.extend(rootfs::bundle::ulimits(&process).iter().map(|u| format!("--ulimit={u}")));
         if let Some(file) = &opts.pid_file {
             argv.push(format!("--pidfile={}", file.display()));
         }

@@ -107,14 +107,10 @@ impl Bundle {
 
 /// Enters the bundle's root and execs its process. Returns only on failure.
 pub fn enter(bundle: &Bundle) -> Error {
-    let report = match &bundle.start_socket {
-        Some(path) => match Reporter::connect(path) {
-            Ok(reporter) => Some(reporter),
-            Err(e) => return Error::io("connect to the start socket", path)(e),
-        },
-        None => None,
+    let mut report = match crate::connect_report(bundle.start_socket.as_deref()) {
+        Ok(report) => report,
+        Err(e) => return e,
     };
-    let mut report = report;
     let err = match run(bundle, &mut report) {
         Ok(never) => match never {},
         Err(err) => err,
@@ -223,25 +219,11 @@ fn run(bundle: &Bundle, report: &mut Option<Reporter>) -> Result<Never> {
 /// none), no_new_privs, rlimits, and the seccomp filter compiled.
 fn prepare_security(config: &Config) -> Result<privs::Prepared> {
     let process = config.process().as_ref().expect("checked by the caller");
-    let caps = match process.capabilities() {
-        Some(sets) => {
-            let names: Vec<String> = sets
-                .bounding()
-                .iter()
-                .flatten()
-                .map(|c| c.to_string().trim_start_matches("CAP_").to_string())
-                .collect();
-            Some(names.join(",").parse::<privs::caps::CapSet>()?)
-        }
-        None => None,
-    };
-    let mut ulimits = Vec::new();
-    for rlimit in process.rlimits().iter().flatten() {
-        let name = rlimit.typ().to_string().to_lowercase();
-        let name = name.trim_start_matches("rlimit_");
-        let text = format!("{name}={}:{}", rlimit.soft(), rlimit.hard());
-        ulimits.push(text.parse::<privs::rlimit::Rlimit>()?);
-    }
+    let caps = caps_list(process).map(|list| list.parse::<privs::caps::CapSet>()).transpose()?;
+    let ulimits = ulimits(process)
+        .iter()
+        .map(|text| text.parse::<privs::rlimit::Rlimit>())
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     let security = privs::Security {
         caps,
         no_new_privs: process.no_new_privileges().unwrap_or(false),
@@ -256,6 +238,23 @@ fn prepare_security(config: &Config) -> Result<privs::Prepared> {
         }
         None => Ok(prepared),
     }
+}
+
+/// `process.capabilities`' bounding set as privs' `--caps` list
+/// (`CHOWN,KILL,…`); `None` leaves the capabilities as they are.
+pub fn caps_list(process: &oci_spec::runtime::Process) -> Option<String> {
+    let sets = process.capabilities().as_ref()?;
+    let names: Vec<String> = sets.bounding().iter().flatten().map(|c| c.to_string()).collect();
+    Some(names.join(","))
+}
+
+/// `process.rlimits` as privs' `--ulimit` values (`nofile=1024:1024`).
+pub fn ulimits(process: &oci_spec::runtime::Process) -> Vec<String> {
+    let text = |r: &oci_spec::runtime::PosixRlimit| {
+        let name = r.typ().to_string().to_lowercase();
+        format!("{}={}:{}", name.trim_start_matches("rlimit_"), r.soft(), r.hard())
+    };
+    process.rlimits().iter().flatten().map(text).collect()
 }
 
 /// Steps 2–5.
@@ -657,7 +656,6 @@ fn mount_cgroup(root: &OwnedFd, dest: &Path, options: &Options) -> Result<()> {
     // (runc's way), from the host's hierarchy mounts still in view.
     let own_ns =
         crate::spec::ns_id("/proc/self/ns/cgroup") != crate::spec::ns_id("/proc/1/ns/cgroup");
-    let own_path = |name: &str| own_cgroup(name);
     if !own_ns {
         let bind = |source: PathBuf, target: &OwnedFd, what: String| -> Result<()> {
             mount(
@@ -676,7 +674,7 @@ fn mount_cgroup(root: &OwnedFd, dest: &Path, options: &Options) -> Result<()> {
             Ok(())
         };
         if hierarchies.iter().any(|(name, _, _)| name.is_empty()) {
-            let source = Path::new("/sys/fs/cgroup").join(own_path("").trim_start_matches('/'));
+            let source = Path::new("/sys/fs/cgroup").join(own_cgroup("").trim_start_matches('/'));
             return bind(source, &target, dest.display().to_string());
         }
         let rw = flags & !MsFlags::MS_RDONLY;
@@ -684,8 +682,9 @@ fn mount_cgroup(root: &OwnedFd, dest: &Path, options: &Options) -> Result<()> {
             .map_err(|e| Error::sys("mount", format!("tmpfs on {}", dest.display()), e))?;
         for (name, _, _) in &hierarchies {
             let sub = inroot::create(root, &dest.join(name), Kind::Dir)?;
-            let source =
-                Path::new("/sys/fs/cgroup").join(name).join(own_path(name).trim_start_matches('/'));
+            let source = Path::new("/sys/fs/cgroup")
+                .join(name)
+                .join(own_cgroup(name).trim_start_matches('/'));
             bind(source, &sub, dest.join(name).display().to_string())?;
         }
         return Ok(());

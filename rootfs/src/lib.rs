@@ -85,12 +85,9 @@ pub use spec::{Device, HostEntry, Spec, Sysctl, Volume};
 pub fn enter(spec: &Spec) -> Error {
     // Step 0: the start report, connected before anything changes, while
     // the socket's host path can still be reached.
-    let report = match &spec.start_socket {
-        Some(path) => match Reporter::connect(path) {
-            Ok(reporter) => Some(reporter),
-            Err(e) => return Error::io("connect to the start socket", path)(e),
-        },
-        None => None,
+    let report = match connect_report(spec.start_socket.as_deref()) {
+        Ok(report) => report,
+        Err(e) => return e,
     };
     let err = match spec.security.prepare().map_err(Error::from).and_then(|security| {
         let userns = build_and_pivot(spec)?;
@@ -108,6 +105,12 @@ pub fn enter(spec: &Spec) -> Error {
         reporter.failed(&format!("rootfs: {err}"));
     }
     err
+}
+
+/// Step 0, `--start-socket`: the connection a failure is reported on.
+pub(crate) fn connect_report(path: Option<&std::path::Path>) -> Result<Option<Reporter>> {
+    path.map(|p| Reporter::connect(p).map_err(Error::io("connect to the start socket", p)))
+        .transpose()
 }
 
 /// Steps 1–8; returns the user namespace to enter (`--userns`).
