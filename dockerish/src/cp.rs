@@ -459,7 +459,7 @@ fn extract(
             }
         }
     }
-    Ok(())
+    drain(archive)
 }
 
 /// `a/b`; `a` itself for an empty `b` (Path::join would add a slash, and
@@ -482,7 +482,15 @@ fn extract_stream(input: &mut impl Read, dst: &Path, options: Options) -> io::Re
         let rel = entry.path()?.into_owned();
         unpack(&mut entry, dst, &rel)?;
     }
-    Ok(())
+    drain(archive)
+}
+
+/// Reads what follows the end-of-archive blocks to the end. The tar reader
+/// stops at the first zero block, but a writer may send more (GNU tar pads
+/// to its 10 KiB record): closing the pipe on it would fail the sender with
+/// EPIPE after a copy that worked.
+fn drain(archive: tar::Archive<impl Read>) -> io::Result<()> {
+    io::copy(&mut archive.into_inner(), &mut io::sink()).map(drop)
 }
 
 /// Writes one entry at `base/rel`, refusing a `rel` that climbs (`..`,
