@@ -79,6 +79,8 @@ impl Record {
 pub enum Status {
     Created,
     Running,
+    /// Frozen by `pause` (runc's state; the runtime-spec has none for it).
+    Paused,
     Stopped,
 }
 
@@ -87,6 +89,7 @@ impl Status {
         match self {
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         }
     }
@@ -135,8 +138,44 @@ impl Runtime {
         match (alive, self.dir(&record.id).join("exec.fifo").exists()) {
             (false, _) => Status::Stopped,
             (true, true) => Status::Created,
+            (true, false) if self.cgroup(record).is_ok_and(|c| c.frozen()) => Status::Paused,
             (true, false) => Status::Running,
         }
+    }
+
+    fn cgroup(&self, record: &Record) -> Result<cgctl::Cgroup> {
+        Ok(cgctl::Cgroup::open(&cgctl::Layout::detect()?, &record.cgroup.parse()?)?)
+    }
+
+    /// `pause`: every process of the container frozen (cgctl's freeze).
+    pub fn pause(&self, id: &str) -> Result<()> {
+        let record = self.load(id)?;
+        match self.status(&record) {
+            Status::Running => Ok(self.cgroup(&record)?.freeze(cgctl::cgroup::DEFAULT_TIMEOUT)?),
+            Status::Stopped => Err(Error::OciNotRunning(id.to_string())),
+            other => Err(refused(id, "pause", other)),
+        }
+    }
+
+    /// `resume`: a paused container thawed.
+    pub fn resume(&self, id: &str) -> Result<()> {
+        let record = self.load(id)?;
+        match self.status(&record) {
+            Status::Paused => Ok(self.cgroup(&record)?.thaw(cgctl::cgroup::DEFAULT_TIMEOUT)?),
+            other => Err(refused(id, "resume", other)),
+        }
+    }
+
+    /// `update`: new limits for a created, running or paused container, in
+    /// `linux.resources`' terms; what `resources` leaves out stays, and so
+    /// does the device list (set once, at create).
+    pub fn update(&self, id: &str, resources: &LinuxResources) -> Result<()> {
+        let record = self.load(id)?;
+        if self.status(&record) == Status::Stopped {
+            return Err(Error::OciNotRunning(id.to_string()));
+        }
+        let limits = cgctl::Limits { devices: None, ..limits(Some(resources))? };
+        Ok(self.cgroup(&record)?.set(&limits)?)
     }
 
     /// The runtime-spec's state JSON.
@@ -375,13 +414,7 @@ impl Runtime {
         let record = self.load(id)?;
         match self.status(&record) {
             Status::Created => {}
-            other => {
-                return Err(Error::invalid(
-                    "container",
-                    id,
-                    format!("cannot start a container that is {}", other.name()),
-                ))
-            }
+            other => return Err(refused(id, "start", other)),
         }
         // Non-blocking: a container that died meanwhile must not hang us.
         let fifo = self.dir(id).join("exec.fifo");
@@ -441,7 +474,7 @@ impl Runtime {
             return Err(Error::OciNotRunning(id.to_string()));
         }
         if all {
-            let cgroup = cgctl::Cgroup::open(&cgctl::Layout::detect()?, &record.cgroup.parse()?)?;
+            let cgroup = self.cgroup(&record)?;
             for pid in cgroup.pids(true) {
                 let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
             }
@@ -461,14 +494,14 @@ impl Runtime {
         let record = self.load(id)?;
         let status = self.status(&record);
         if status != Status::Stopped && !force && status != Status::Created {
-            return Err(Error::invalid(
-                "container",
-                id,
-                "is running: stop it first, or delete --force",
-            ));
+            let why = format!("is {}: stop it first, or delete --force", status.name());
+            return Err(Error::invalid("container", id, why));
         }
-        let layout = cgctl::Layout::detect()?;
-        if let Ok(cgroup) = cgctl::Cgroup::open(&layout, &record.cgroup.parse()?) {
+        if let Ok(cgroup) = self.cgroup(&record) {
+            // A frozen process does not die of SIGKILL until thawed (v1).
+            if cgroup.frozen() {
+                cgroup.thaw(cgctl::cgroup::DEFAULT_TIMEOUT)?;
+            }
             cgroup.remove(cgctl::RemoveOptions {
                 force: true,
                 parents: true,
@@ -561,11 +594,20 @@ impl Runtime {
     /// The host PIDs in the container's cgroup.
     pub fn pids(&self, id: &str) -> Result<Vec<i32>> {
         let record = self.load(id)?;
-        match cgctl::Cgroup::open(&cgctl::Layout::detect()?, &record.cgroup.parse()?) {
+        match self.cgroup(&record) {
             Ok(cgroup) => Ok(cgroup.pids(true)),
             Err(_) => Ok(Vec::new()),
         }
     }
+}
+
+/// runc's refusal of a command in the wrong state.
+fn refused(id: &str, command: &str, status: Status) -> Error {
+    Error::invalid(
+        "container",
+        id,
+        format!("cannot {command} a container that is {}", status.name()),
+    )
 }
 
 /// `spec`: runc's default config.json (oci-spec's), with busybox's `sh`

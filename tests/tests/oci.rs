@@ -163,6 +163,46 @@ fn a_bundle_goes_created_running_stopped_and_delete_leaves_nothing() {
     assert_eq!(list[0]["id"], "c1");
     assert_eq!(list[0]["status"], "running");
 
+    // pause freezes it (no exec then), resume thaws it; update changes its
+    // limits, from flags or a linux.resources file.
+    ok(&sb, &["pause", "c1"]);
+    assert_eq!(state(&sb, "c1")["status"], "paused");
+    let frozen = |file: &str, word: &str| {
+        let read = |d: &PathBuf| fs::read_to_string(d.join(file)).ok();
+        cgroups_of(&sb, "oci-c1").iter().filter_map(read).any(|t| t.contains(word))
+    };
+    assert!(frozen("cgroup.events", "frozen 1") || frozen("freezer.state", "FROZEN"));
+    let (code, _, err) = run(&sb, &["exec", "c1", "true"]);
+    assert_ne!(code, 0, "no exec into a paused container");
+    assert!(err.contains("not running"), "{err}");
+    let (code, _, err) = run(&sb, &["delete", "c1"]);
+    assert!(code != 0 && err.contains("is paused"), "{err}");
+    let (code, _, err) = run(&sb, &["pause", "c1"]);
+    assert!(code != 0 && err.contains("cannot pause a container that is paused"), "{err}");
+    ok(&sb, &["resume", "c1"]);
+    assert_eq!(state(&sb, "c1")["status"], "running");
+    assert!(frozen("cgroup.events", "frozen 0") || frozen("freezer.state", "THAWED"));
+    assert_eq!(ok(&sb, &["exec", "c1", "echo", "thawed"]), "thawed\n");
+    let (code, _, err) = run(&sb, &["resume", "c1"]);
+    assert!(code != 0 && err.contains("cannot resume a container that is running"), "{err}");
+    let limit = |file: &str| -> Vec<String> {
+        let read = |d: &PathBuf| fs::read_to_string(d.join(file)).ok();
+        cgroups_of(&sb, "oci-c1").iter().filter_map(read).collect()
+    };
+    ok(&sb, &["update", "--pids-limit", "60", "--memory", "64m", "c1"]);
+    assert_eq!(limit("pids.max"), ["60\n"]);
+    let memory = [limit("memory.max"), limit("memory.limit_in_bytes")].concat();
+    assert_eq!(memory, ["67108864\n"], "v2's memory.max or v1's limit_in_bytes");
+    let resources = sb.root().join("resources.json");
+    fs::write(&resources, r#"{"pids": {"limit": 70}}"#).unwrap();
+    ok(&sb, &["update", "-r", resources.to_str().unwrap(), "c1"]);
+    assert_eq!(limit("pids.max"), ["70\n"], "the file's limit");
+    let memory = [limit("memory.max"), limit("memory.limit_in_bytes")].concat();
+    assert_eq!(memory, ["67108864\n"], "what the file leaves out stays");
+    let (code, _, err) = run(&sb, &["update", "--memory", "lots", "c1"]);
+    assert!(code != 0 && err.contains("--memory"), "{err}");
+    assert_eq!(limit("pids.max"), ["70\n"], "a bad update changes nothing");
+
     // delete refuses a running container; kill, then delete removes all.
     let (code, _, err) = run(&sb, &["delete", "c1"]);
     assert_ne!(code, 0);
@@ -325,10 +365,22 @@ fn podman_runs_containers_with_ocirun_as_its_runtime() {
     assert_eq!(out, format!("from exec\n{}\n", &id[..12]));
     // Our cgroup holds it, beneath the parent podman was given.
     assert!(cgroups_named(&parent).iter().any(|d| d.to_string_lossy().contains(id)));
+    // pause, unpause and update go through ocirun too.
+    let status = || podman.run(&format!("inspect -f '{{{{.State.Status}}}}' {id}"));
+    podman.run(&format!("pause {id}"));
+    assert_eq!(status().trim(), "paused");
+    assert_eq!(ok(&sb, &["state", id]).contains("\"paused\""), true);
+    podman.run(&format!("unpause {id}"));
+    assert_eq!(status().trim(), "running");
+    podman.run(&format!("update --memory 96m {id}"));
+    let memory: Vec<String> = cgroups_named(id)
+        .iter()
+        .flat_map(|d| ["memory.max", "memory.limit_in_bytes"].map(|f| d.join(f)))
+        .filter_map(|f| fs::read_to_string(f).ok())
+        .collect();
+    assert_eq!(memory, ["100663296\n"]);
     podman.run(&format!("stop -t 1 {id}"));
-    assert!(eventually(
-        || podman.run(&format!("inspect -f '{{{{.State.Status}}}}' {id}")).trim() == "exited"
-    ));
+    assert!(eventually(|| status().trim() == "exited"));
     podman.run(&format!("rm {id}"));
     assert!(!sb.root().join("oci").join(id).exists(), "podman rm deleted it through ocirun");
     assert!(!Path::new(&sb.root().join("oci")).read_dir().unwrap().any(|e| e.is_ok()));

@@ -67,6 +67,12 @@ enum Command {
         #[arg(short, long)]
         all: bool,
     },
+    /// Freeze every process of a running container
+    Pause { id: String },
+    /// Thaw a paused container
+    Resume { id: String },
+    /// Change a container's cgroup limits
+    Update(UpdateArgs),
     /// Remove a container: its cgroup and state (--force: kill it first)
     Delete {
         id: String,
@@ -120,6 +126,94 @@ struct CreateArgs {
     /// Pass descriptors 3..3+N to the program (all others are closed at its exec)
     #[arg(long, value_name = "N")]
     preserve_fds: Option<u32>,
+}
+
+/// runc's update flags; `-r` replaces them all.
+#[derive(clap::Args)]
+struct UpdateArgs {
+    id: String,
+    /// linux.resources as JSON, from FILE or - (stdin); the other flags are then ignored
+    #[arg(short, long, value_name = "FILE")]
+    resources: Option<PathBuf>,
+    /// Memory limit (bytes, or 64m…)
+    #[arg(short, long, value_name = "SIZE")]
+    memory: Option<String>,
+    /// Memory plus swap (bytes, or 128m…; -1 for unlimited)
+    #[arg(long, value_name = "SIZE")]
+    memory_swap: Option<String>,
+    #[arg(long, value_name = "SIZE")]
+    memory_reservation: Option<String>,
+    #[arg(long, value_name = "N")]
+    cpu_shares: Option<u64>,
+    /// CFS quota in microseconds per --cpu-period (default 100000)
+    #[arg(long, value_name = "US")]
+    cpu_quota: Option<i64>,
+    #[arg(long, value_name = "US")]
+    cpu_period: Option<u64>,
+    #[arg(long, value_name = "LIST")]
+    cpuset_cpus: Option<String>,
+    #[arg(long, value_name = "LIST")]
+    cpuset_mems: Option<String>,
+    #[arg(long, value_name = "N")]
+    pids_limit: Option<i64>,
+    #[arg(long, value_name = "N")]
+    blkio_weight: Option<u16>,
+}
+
+impl UpdateArgs {
+    /// The flags (or the -r file) as runtime-spec's linux.resources.
+    fn resources(&self) -> Result<oci_spec::runtime::LinuxResources, Error> {
+        let bad = |what: &str, e: String| Error::invalid("update", what.to_string(), e);
+        let text = match &self.resources {
+            Some(file) if file.as_os_str() == "-" => {
+                std::io::read_to_string(std::io::stdin()).map_err(|e| bad("-r -", e.to_string()))?
+            }
+            Some(file) => std::fs::read_to_string(file)
+                .map_err(|e| bad(&file.display().to_string(), e.to_string()))?,
+            None => {
+                let size = |flag: &str, v: &Option<String>| -> Result<Option<i64>, Error> {
+                    v.as_deref()
+                        .map(|t| match t.trim() {
+                            "-1" => Ok(-1),
+                            t => tool_cli::human::parse_size(t).map(|n| n as i64),
+                        })
+                        .transpose()
+                        .map_err(|e| bad(flag, e.to_string()))
+                };
+                // A quota alone is per the kernel's default period.
+                let period = self.cpu_period.or(self.cpu_quota.map(|_| 100_000));
+                let json = serde_json::json!({
+                    "memory": {
+                        "limit": size("--memory", &self.memory)?,
+                        "swap": size("--memory-swap", &self.memory_swap)?,
+                        "reservation": size("--memory-reservation", &self.memory_reservation)?,
+                    },
+                    "cpu": {
+                        "shares": self.cpu_shares, "quota": self.cpu_quota,
+                        "period": period,
+                        "cpus": self.cpuset_cpus, "mems": self.cpuset_mems,
+                    },
+                    "pids": self.pids_limit.map(|limit| serde_json::json!({"limit": limit})),
+                    "blockIO": { "weight": self.blkio_weight },
+                });
+                without_nulls(json).to_string()
+            }
+        };
+        serde_json::from_str(&text).map_err(|e| bad("resources", e.to_string()))
+    }
+}
+
+/// A JSON value without its null members (oci-spec refuses a null where
+/// it wants an object).
+fn without_nulls(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => map
+            .into_iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k, without_nulls(v)))
+            .collect(),
+        other => other,
+    }
 }
 
 #[derive(clap::Args)]
@@ -215,6 +309,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let signal = tool_cli::signal::parse(&signal)?;
             rt.kill(&id, signal, all).map(|_| 0)
         }
+        Command::Pause { id } => rt.pause(&id).map(|_| 0),
+        Command::Resume { id } => rt.resume(&id).map(|_| 0),
+        Command::Update(a) => rt.update(&a.id, &a.resources()?).map(|_| 0),
         Command::Delete { id, force } => rt.delete(&id, force).map(|_| 0),
         Command::Exec(a) => {
             if a.process.is_none() && a.args.is_empty() {
