@@ -64,19 +64,31 @@ pub struct Record {
     pub created: String,
     #[serde(default)]
     pub annotations: std::collections::BTreeMap<String, String>,
+    /// While `pid` is 0: the `ocirun create` making it (PID, start time).
+    /// A record is written before anything is made, so that what a create
+    /// killed midway leaves is still found, and removed, by `delete`.
+    #[serde(default)]
+    pub creator: (i32, u64),
 }
 
 impl Record {
     /// The container's first process, if it still runs (not a process
     /// that took over its PID).
     pub fn process(&self) -> Option<pidref::ProcessRef> {
-        pidref::ProcessRef::of(self.pid).filter(|p| p.start_time == self.start_time && p.alive())
+        alive(self.pid, self.start_time)
     }
+}
+
+fn alive(pid: i32, start_time: u64) -> Option<pidref::ProcessRef> {
+    let found = (pid > 0).then(|| pidref::ProcessRef::of(pid)).flatten();
+    found.filter(|p| p.start_time == start_time && p.alive())
 }
 
 /// The runtime-spec's states.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
+    /// `create` is under way (its ocirun still runs).
+    Creating,
     Created,
     Running,
     /// Frozen by `pause` (runc's state; the runtime-spec has none for it).
@@ -87,6 +99,7 @@ pub enum Status {
 impl Status {
     pub fn name(self) -> &'static str {
         match self {
+            Status::Creating => "creating",
             Status::Created => "created",
             Status::Running => "running",
             Status::Paused => "paused",
@@ -124,6 +137,11 @@ impl Runtime {
         self.root.join(id)
     }
 
+    /// The container's copy of its config.json, made by `create`.
+    fn config(&self, id: &str) -> Result<Config> {
+        Ok(rootfs::bundle::Bundle::load_file(&self.dir(id).join("config.json"))?)
+    }
+
     pub fn load(&self, id: &str) -> Result<Record> {
         check_id(id)?;
         let file = self.dir(id).join("state.json");
@@ -134,6 +152,12 @@ impl Runtime {
     }
 
     pub fn status(&self, record: &Record) -> Status {
+        if record.pid == 0 {
+            return match alive(record.creator.0, record.creator.1) {
+                Some(_) => Status::Creating,
+                None => Status::Stopped,
+            };
+        }
         let alive = record.process().is_some();
         match (alive, self.dir(&record.id).join("exec.fifo").exists()) {
             (false, _) => Status::Stopped,
@@ -219,7 +243,17 @@ impl Runtime {
         check_id(id)?;
         let bundle =
             fs::canonicalize(&opts.bundle).map_err(Error::io("open bundle", &opts.bundle))?;
-        let config = rootfs::bundle::Bundle::load(&bundle)?;
+        // Checked here, used by rootfs, exec and the hooks: one copy, so a
+        // config.json changed meanwhile changes nothing.
+        let text = fs::read(bundle.join("config.json"))
+            .map_err(Error::io("read", bundle.join("config.json")))?;
+        let config: Config = serde_json::from_slice(&text).map_err(|e| {
+            Error::invalid(
+                "config.json",
+                bundle.join("config.json").display().to_string(),
+                e.to_string(),
+            )
+        })?;
         check_config(&config, &bundle)?;
         let layout = cgctl::Layout::detect()?;
         let cgroup_path = cgroup_path(&config, id)?;
@@ -241,6 +275,21 @@ impl Runtime {
             let _ = fs::remove_dir_all(&dir);
             err
         };
+        let me = pidref::ProcessRef::of(std::process::id() as i32).map_or(0, |p| p.start_time);
+        let creating = Record {
+            id: id.to_string(),
+            bundle: bundle.clone(),
+            pid: 0,
+            start_time: 0,
+            cgroup: cgroup_path.to_string(),
+            created: tool_cli::human::rfc3339_nanos(std::time::SystemTime::now()),
+            annotations: Default::default(),
+            creator: (std::process::id() as i32, me),
+        };
+        fs::write(dir.join("config.json"), &text)
+            .map_err(|e| undo_dir(Error::io("write", dir.join("config.json"))(e)))?;
+        json_store::write_json(&dir.join("state.json"), &creating)
+            .map_err(|e| undo_dir(e.into()))?;
         let fifo = dir.join("exec.fifo");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o622))
             .map_err(|e| undo_dir(Error::sys("make fifo", fifo.display(), e)))?;
@@ -283,6 +332,7 @@ impl Runtime {
             "bundle".into(),
         ]);
         argv.push(bundle.display().to_string());
+        argv.push(format!("--config={}", dir.join("config.json").display()));
         argv.push(format!("--exec-fifo={}", dir.join("exec.fifo").display()));
         argv.push(format!("--start-socket={}", start_socket.display()));
         if let Some(socket) = &opts.console_socket {
@@ -396,6 +446,7 @@ impl Runtime {
             cgroup: cgroup.path.clone(),
             created: tool_cli::human::rfc3339_nanos(std::time::SystemTime::now()),
             annotations,
+            creator: (0, 0),
         };
         // exec's processes get the container's filter (ns-exec --seccomp reads
         // this format: OCI's is Docker's without its extensions).
@@ -455,7 +506,7 @@ impl Runtime {
         kind: &'static str,
         pick: impl Fn(&oci_spec::runtime::Hooks) -> Option<Vec<oci_spec::runtime::Hook>>,
     ) {
-        let Ok(config) = rootfs::bundle::Bundle::load(&record.bundle) else { return };
+        let Ok(config) = self.config(&record.id) else { return };
         let Some(hooks) = config.hooks().as_ref().and_then(&pick) else { return };
         let mut state = self.state(&record.id).unwrap_or_default();
         if kind == "poststop" {
@@ -532,7 +583,7 @@ impl Runtime {
                 })?
             }
             None => {
-                let config = rootfs::bundle::Bundle::load(&record.bundle)?;
+                let config = self.config(id)?;
                 let mut p = config.process().clone().unwrap_or_default();
                 p.set_args(Some(opts.args.clone()));
                 p.set_terminal(Some(opts.tty));

@@ -92,8 +92,12 @@ pub struct Bundle {
 impl Bundle {
     /// Reads `DIR/config.json`.
     pub fn load(dir: &Path) -> Result<Config> {
-        let file = dir.join("config.json");
-        Config::load(&file)
+        Bundle::load_file(&dir.join("config.json"))
+    }
+
+    /// Reads a config.json.
+    pub fn load_file(file: &Path) -> Result<Config> {
+        Config::load(file)
             .map_err(|e| Error::invalid("config.json", file.display().to_string(), e.to_string()))
     }
 

@@ -43,6 +43,10 @@ struct BundleArgs {
     /// The bundle: config.json and the root it names
     #[arg(value_name = "DIR")]
     dir: PathBuf,
+    /// Read the config from FILE instead of DIR/config.json (a runtime's
+    /// copy, checked already: the bundle's may change meanwhile)
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Wait before execve until this fifo is opened for reading (runc's exec fifo:
     /// the runtime's start)
     #[arg(long, value_name = "FIFO")]
@@ -188,7 +192,9 @@ fn main() {
         Command::Enter(args) => Err(rootfs::enter(&args.into_spec()?)),
         Command::Bundle(args) => {
             let bundle = rootfs::bundle::Bundle {
-                config: rootfs::bundle::Bundle::load(&args.dir)?,
+                config: rootfs::bundle::Bundle::load_file(
+                    &args.config.clone().unwrap_or_else(|| args.dir.join("config.json")),
+                )?,
                 dir: args.dir,
                 exec_fifo: args.exec_fifo,
                 console_socket: args.console_socket,

@@ -84,6 +84,7 @@ fn a_bundle_goes_created_running_stopped_and_delete_leaves_nothing() {
         c["process"]["args"] = json!(["sh", "-c", script]);
         c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "hard": 1234, "soft": 1234}]);
         c["hostname"] = json!("box");
+        c["process"]["env"].as_array_mut().unwrap().push(json!("FROM=create"));
         c["root"]["readonly"] = json!(true);
         c["mounts"].as_array_mut().unwrap().push(json!({
             "destination": "/shared", "type": "bind", "source": shared, "options": ["rbind", "rw"]
@@ -147,6 +148,12 @@ fn a_bundle_goes_created_running_stopped_and_delete_leaves_nothing() {
     let (code, _, err) = run(&sb, &["start", "c1"]);
     assert_ne!(code, 0, "a second start");
     assert!(err.contains("running"), "{err}");
+
+    // The config as create read it counts: a changed config.json does not.
+    let file = dir.join("config.json");
+    let changed = fs::read_to_string(&file).unwrap().replace("FROM=create", "FROM=changed");
+    fs::write(&file, changed).unwrap();
+    assert_eq!(ok(&sb, &["exec", "c1", "sh", "-c", "echo $FROM"]), "create\n");
 
     // exec, ps, list; exec's process under the container's seccomp filter.
     let out = ok(&sb, &["exec", "c1", "sh", "-c", "cat /shared/ran; hostname"]);
@@ -449,6 +456,32 @@ fn hooks_run_at_their_points_with_the_state_on_stdin() {
     assert!(err.contains("createRuntime"), "{err}");
     assert!(!sb.root().join("oci/h2").exists());
     assert!(cgroups_of(&sb, "oci-hookfail").is_empty(), "{:?}", cgroups_of(&sb, "oci-hookfail"));
+
+    // A create killed midway (here in a hook) is "creating" while it runs
+    // and found after: delete removes what it had made.
+    let hook_pid = sb.root().join("hook.pid");
+    let slow = bundle(&sb, "oci-killed", |c| {
+        let script = format!("echo $$ > {}; exec sleep 60", hook_pid.display());
+        c["hooks"] = json!({"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", script]}]});
+    });
+    let mut create = ocirun(&sb, &["create", "--bundle", slow.to_str().unwrap(), "h3"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    until("the hook runs", || fs::read_to_string(&hook_pid).is_ok_and(|t| t.ends_with('\n')));
+    assert_eq!(state(&sb, "h3")["status"], "creating");
+    let (code, _, err) = run(&sb, &["delete", "h3"]);
+    assert!(code != 0 && err.contains("is creating"), "{err}");
+    create.kill().unwrap();
+    create.wait().unwrap();
+    let hook: i32 = fs::read_to_string(&hook_pid).unwrap().trim().parse().unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(hook), nix::sys::signal::SIGKILL).unwrap();
+    assert_eq!(state(&sb, "h3")["status"], "stopped");
+    assert!(!cgroups_of(&sb, "oci-killed").is_empty(), "its cgroup was made");
+    ok(&sb, &["delete", "h3"]);
+    assert!(!sb.root().join("oci/h3").exists());
+    assert!(cgroups_of(&sb, "oci-killed").is_empty(), "{:?}", cgroups_of(&sb, "oci-killed"));
 }
 
 /// Debian's containerd, on a socket and with its root and state in the
