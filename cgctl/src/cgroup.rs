@@ -390,6 +390,22 @@ impl Cgroup {
         self.wait_until("thawed", timeout, || Ok(read_value(dir, "freezer.state")? == "THAWED"))
     }
 
+    /// Thaws the cgroup and every cgroup below it. A child frozen on its
+    /// own (a paused container beneath an engine's cgroup) stays frozen
+    /// when only its parent is thawed, and its tasks never act on the
+    /// SIGKILL that [`Cgroup::kill`] sent them.
+    fn thaw_tree(&self, timeout: Duration) -> Result<()> {
+        self.thaw(timeout)?;
+        let (dir, file, value) = match (self.v2(), self.member("freezer")) {
+            (Some(m), _) => (&m.dir, "cgroup.freeze", "0"),
+            (None, Ok(m)) => (&m.dir, "freezer.state", "THAWED"),
+            (None, Err(_)) => return Ok(()),
+        };
+        // One gone meanwhile is no matter: kill's next round looks again.
+        descendants(dir).iter().for_each(|d| drop(write_value(d, file, value)));
+        Ok(())
+    }
+
     /// Whether the cgroup is frozen (false where there is no freezer).
     pub fn frozen(&self) -> bool {
         match self.v2() {
@@ -433,7 +449,7 @@ impl Cgroup {
                     self.signal_all(signal)?;
                     if can_freeze {
                         // Frozen tasks act on SIGKILL once they run again.
-                        self.thaw(timeout)?;
+                        self.thaw_tree(timeout)?;
                     }
                     Ok(!self.populated())
                 })?

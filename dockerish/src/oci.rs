@@ -548,11 +548,8 @@ impl Runtime {
             let why = format!("is {}: stop it first, or delete --force", status.name());
             return Err(Error::invalid("container", id, why));
         }
+        // (A paused container too: cgctl's kill thaws what it signals.)
         if let Ok(cgroup) = self.cgroup(&record) {
-            // A frozen process does not die of SIGKILL until thawed (v1).
-            if cgroup.frozen() {
-                cgroup.thaw(cgctl::cgroup::DEFAULT_TIMEOUT)?;
-            }
             cgroup.remove(cgctl::RemoveOptions {
                 force: true,
                 parents: true,

@@ -478,6 +478,21 @@ fn kill_reaches_processes_that_fork_and_hide() {
     until("no task is charged to the cgroup after kill", || {
         json(&cgctl(&sb, &["stats", &path]).ok())["pids"]["current"] == 0
     });
+    // A child frozen on its own (a paused container) is killed too: a thaw
+    // of the parent alone would leave its tasks frozen, SIGKILL pending.
+    let paused = format!("{path}/paused");
+    cgctl(&sb, &["create", &paused]).ok();
+    let mut sleeper = Command::new(dockerish_tests::bin("cgctl"))
+        .args(["exec", &paused, "--", "sleep", "300"])
+        .spawn()
+        .unwrap();
+    until("sleep has joined", || json(&cgctl(&sb, &["stats", &paused]).ok())["procs"] == 1);
+    cgctl(&sb, &["freeze", &paused]).ok();
+    let killed = json(&cgctl(&sb, &["kill", "--timeout", "5", &path]).ok());
+    assert_eq!(killed["signalled"], 1, "{killed}");
+    let status = sleeper.wait().unwrap();
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9));
+    cgctl(&sb, &["rm", &paused]).ok();
     // cgctl will not kill its own cgroup, nor a root one.
     cgctl(&sb, &["kill", "--pid", &std::process::id().to_string()]).fails(125, "refusing to kill");
     cgctl(&sb, &["kill", "/"]).fails(125, "refusing to kill");

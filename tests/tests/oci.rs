@@ -232,6 +232,19 @@ fn run_passes_the_status_through_and_bad_input_leaves_nothing() {
     let (code, _, err) = run(&sb, &["run", "--bundle", dir.to_str().unwrap(), "r1"]);
     assert_eq!(code, 7, "{err}");
     assert!(!sb.root().join("oci/r1").exists());
+    // run -d; a paused container goes with delete --force.
+    let sleeper = bundle(&sb, "oci-paused", |c| c["process"]["args"] = json!(["sleep", "600"]));
+    let status = ocirun(&sb, &["run", "-d", "--bundle", sleeper.to_str().unwrap(), "r2"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let pid = state(&sb, "r2")["pid"].as_i64().unwrap();
+    ok(&sb, &["pause", "r2"]);
+    ok(&sb, &["delete", "--force", "r2"]);
+    assert!(!dockerish_tests::alive(pid as i32), "the paused process was killed");
+    assert!(cgroups_of(&sb, "oci-paused").is_empty(), "{:?}", cgroups_of(&sb, "oci-paused"));
 
     let nothing_left = |id: &str| {
         assert!(!sb.root().join("oci").join(id).exists(), "state of {id} left");
