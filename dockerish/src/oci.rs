@@ -293,6 +293,11 @@ impl Runtime {
         let fifo = dir.join("exec.fifo");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o622))
             .map_err(|e| undo_dir(Error::sys("make fifo", fifo.display(), e)))?;
+        // Writable by the container's user, whoever it is (the umask took
+        // that away): it reopens the fifo through its descriptor, as the
+        // directory is root's alone.
+        fs::set_permissions(&fifo, std::os::unix::fs::PermissionsExt::from_mode(0o622))
+            .map_err(|e| undo_dir(Error::io("chmod", &fifo)(e)))?;
         let cgroup = cgctl::Cgroup::create(&layout, &cgroup_path, &limits)
             .map_err(|e| undo_dir(e.into()))?;
         let undo = |err: Error| {
@@ -602,14 +607,17 @@ impl Runtime {
         let user = process.user();
         argv.push(format!("--setuid={}", user.uid()));
         argv.push(format!("--setgid={}", user.gid()));
+        for gid in user.additional_gids().iter().flatten() {
+            argv.push(format!("--group-add={gid}"));
+        }
         if process.terminal().unwrap_or(false) {
             let socket = opts.console_socket.as_ref().ok_or_else(|| {
                 Error::invalid("exec", "--tty", "needs --console-socket to send the terminal to")
             })?;
             argv.push(format!("--console-socket={}", socket.display()));
         }
-        if let Some(caps) = rootfs::bundle::caps_list(&process) {
-            argv.push(format!("--caps={caps}"));
+        if let Some(sets) = rootfs::bundle::process_caps(&process)? {
+            argv.push(format!("--cap-sets={sets}"));
         }
         if process.no_new_privileges().unwrap_or(false) {
             argv.push("--no-new-privileges".into());

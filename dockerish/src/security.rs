@@ -290,6 +290,7 @@ impl SecurityConfig {
         };
         let security = Security {
             caps: Some(caps),
+            cap_sets: None,
             no_new_privs: self.no_new_privileges,
             seccomp: Some(seccomp),
             ulimits: self

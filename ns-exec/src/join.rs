@@ -226,11 +226,18 @@ fn become_user(spec: &JoinSpec, joined_user: bool) -> Result<()> {
     }
     let (uid, gid) = match (spec.uid, spec.gid) {
         (None, None) if joined_user => (Some(0), Some(0)),
-        (None, None) => return Ok(()),
+        (None, None) if spec.group_add.is_empty() => return Ok(()),
         other => other,
     };
     let group = gid.map_or_else(nix::unistd::getgid, Gid::from_raw);
-    setgroups(&[group]).map_err(|e| Error::sys("set groups to", group, e))?;
+    let mut groups = vec![group];
+    for extra in &spec.group_add {
+        let number = extra.parse().map_err(|_| {
+            Error::invalid("--group-add", extra, "without --userspec, a group is a number")
+        })?;
+        groups.extend(Some(Gid::from_raw(number)).filter(|g| !groups.contains(g)));
+    }
+    setgroups(&groups).map_err(|e| Error::sys("set groups to", format!("{groups:?}"), e))?;
     if gid.is_some() {
         setresgid(group, group, group).map_err(|e| Error::sys("set group ID to", group, e))?;
     }

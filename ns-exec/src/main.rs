@@ -110,9 +110,9 @@ struct Cli {
     /// (chroot(1)'s --userspec; Docker's exec -u)
     #[arg(long, value_name = "USER[:GROUP]", requires = "target", conflicts_with_all = ["setuid", "setgid"])]
     userspec: Option<privs::user::UserSpec>,
-    /// With --userspec: add a supplementary group (repeatable; a name from the target's
-    /// /etc/group, or a number)
-    #[arg(long, value_name = "GROUP", requires = "userspec")]
+    /// With --target: add a supplementary group (repeatable; with --userspec a name from the
+    /// target's /etc/group or a number, else a number)
+    #[arg(long, value_name = "GROUP", requires = "target")]
     group_add: Vec<String>,
     /// With --target: give the command a new terminal from the target's
     /// devpts, sending its master to this unix socket (runc's console-socket protocol)

@@ -218,18 +218,17 @@ fn run(bundle: &Bundle, report: &mut Option<Reporter>) -> Result<Never> {
     Err(Error::Exec { command: args[0].clone(), source: errno })
 }
 
-/// Step 1: the process's capabilities (the bounding set: privs keeps one
-/// set for bounding, permitted and effective, and a non-root user gets
-/// none), no_new_privs, rlimits, and the seccomp filter compiled.
+/// Step 1: the process's capabilities (the five sets, kept by a non-root
+/// user too), no_new_privs, rlimits, and the seccomp filter compiled.
 fn prepare_security(config: &Config) -> Result<privs::Prepared> {
     let process = config.process().as_ref().expect("checked by the caller");
-    let caps = caps_list(process).map(|list| list.parse::<privs::caps::CapSet>()).transpose()?;
     let ulimits = ulimits(process)
         .iter()
         .map(|text| text.parse::<privs::rlimit::Rlimit>())
         .collect::<std::result::Result<Vec<_>, _>>()?;
     let security = privs::Security {
-        caps,
+        caps: None,
+        cap_sets: process_caps(process)?,
         no_new_privs: process.no_new_privileges().unwrap_or(false),
         seccomp: None,
         ulimits,
@@ -244,12 +243,24 @@ fn prepare_security(config: &Config) -> Result<privs::Prepared> {
     }
 }
 
-/// `process.capabilities`' bounding set as privs' `--caps` list
-/// (`CHOWN,KILL,…`); `None` leaves the capabilities as they are.
-pub fn caps_list(process: &oci_spec::runtime::Process) -> Option<String> {
-    let sets = process.capabilities().as_ref()?;
-    let names: Vec<String> = sets.bounding().iter().flatten().map(|c| c.to_string()).collect();
-    Some(names.join(","))
+/// `process.capabilities` in privs' terms (`--cap-sets`); `None` leaves
+/// the capabilities as they are.
+pub fn process_caps(
+    process: &oci_spec::runtime::Process,
+) -> Result<Option<privs::caps::ProcessCaps>> {
+    use oci_spec::runtime::Capabilities;
+    let Some(sets) = process.capabilities().as_ref() else { return Ok(None) };
+    let set = |list: &Option<Capabilities>| -> Result<privs::caps::CapSet> {
+        let names: Vec<String> = list.iter().flatten().map(|c| c.to_string()).collect();
+        Ok(names.join(",").parse()?)
+    };
+    Ok(Some(privs::caps::ProcessCaps {
+        bounding: set(sets.bounding())?,
+        effective: set(sets.effective())?,
+        permitted: set(sets.permitted())?,
+        inheritable: set(sets.inheritable())?,
+        ambient: set(sets.ambient())?,
+    }))
 }
 
 /// `process.rlimits` as privs' `--ulimit` values (`nofile=1024:1024`).

@@ -323,6 +323,56 @@ fn run_passes_the_status_through_and_bad_input_leaves_nothing() {
 }
 
 /// The test process's own cgroup (the same in every hierarchy here).
+#[test]
+fn a_non_root_process_gets_the_five_capability_sets_and_its_groups() {
+    let sb = Sandbox::new();
+    // The kernel's rule at execve: a non-root user's program keeps its
+    // ambient set (as effective and permitted), the bounding set as given.
+    let caps = json!({
+        "bounding": ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+        "effective": ["CAP_NET_BIND_SERVICE"],
+        "permitted": ["CAP_NET_BIND_SERVICE", "CAP_KILL"],
+        "inheritable": ["CAP_NET_BIND_SERVICE"],
+        "ambient": ["CAP_NET_BIND_SERVICE"],
+    });
+    let script = "grep ^Cap /proc/self/status; id -u; id -G";
+    let expected = "CapInh:\t0000000000000400\nCapPrm:\t0000000000000400\n\
+                    CapEff:\t0000000000000400\nCapBnd:\t0000000000000421\n\
+                    CapAmb:\t0000000000000400\n1000\n1000 44\n";
+    let user = json!({"uid": 1000, "gid": 1000, "additionalGids": [44]});
+    let dir = bundle(&sb, "oci-caps", |c| {
+        c["process"]["args"] = json!(["sh", "-c", script]);
+        c["process"]["user"] = user.clone();
+        c["process"]["capabilities"] = caps.clone();
+    });
+    let (code, out, err) = run(&sb, &["run", "--bundle", dir.to_str().unwrap(), "k1"]);
+    assert_eq!((code, out.as_str()), (0, expected), "{err}");
+
+    // exec with a process.json: the same sets and groups, in a running
+    // container whose own process is root's.
+    let sleeper = bundle(&sb, "oci-caps2", |c| c["process"]["args"] = json!(["sleep", "600"]));
+    let status = ocirun(&sb, &["run", "-d", "--bundle", sleeper.to_str().unwrap(), "k2"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let process = sb.root().join("process.json");
+    let json = json!({"args": ["sh", "-c", script], "cwd": "/", "user": user, "capabilities": caps,
+                      "env": ["PATH=/bin"]});
+    fs::write(&process, json.to_string()).unwrap();
+    let (code, out, err) = run(&sb, &["exec", "--process", process.to_str().unwrap(), "k2"]);
+    assert_eq!((code, out.as_str()), (0, expected), "{err}");
+    // A set the kernel refuses (ambient outside inheritable) fails the exec.
+    let mut bad = json.clone();
+    bad["capabilities"]["inheritable"] = json!([]);
+    fs::write(&process, bad.to_string()).unwrap();
+    let (code, _, err) = run(&sb, &["exec", "--process", process.to_str().unwrap(), "k2"]);
+    assert!(code != 0 && err.contains("CAP_NET_BIND_SERVICE"), "{err}");
+    ok(&sb, &["delete", "--force", "k2"]);
+    assert!(cgroups_of(&sb, "oci-caps2").is_empty());
+}
+
 fn own_cgroup() -> String {
     let text = fs::read_to_string("/proc/self/cgroup").unwrap();
     let line = text.lines().find(|l| l.contains(":pids:") || l.starts_with("0::")).unwrap();

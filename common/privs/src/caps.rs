@@ -202,22 +202,123 @@ impl CapSet {
     /// (capset(2)): see `crate::Prepared::apply`, step 5. Only ever a
     /// reduction: a set can lose capabilities, never gain.
     pub fn set_process_sets(self) -> Result<(), Sys> {
-        let header = CapHeader { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
-        let (lo, hi) = (self.0 as u32, (self.0 >> 32) as u32);
-        let data = [
-            CapData { effective: lo, permitted: lo, inheritable: 0 },
-            CapData { effective: hi, permitted: hi, inheritable: 0 },
-        ];
-        // SAFETY: the header and two data words capset(2) v3 reads.
-        let rc = unsafe { libc::syscall(libc::SYS_capset, &header, data.as_ptr()) };
-        if rc != 0 {
-            return Err(Sys::new(
-                "set",
-                format!("capabilities to {self}"),
-                nix::errno::Errno::last(),
-            ));
+        capset(self, self, CapSet(0))
+    }
+}
+
+/// capset(2): the calling thread's effective, permitted and inheritable
+/// sets. The kernel refuses (EPERM) a permitted set that grows, an
+/// effective set outside the permitted one, and an inheritable set beyond
+/// permitted and bounding without CAP_SETPCAP.
+fn capset(effective: CapSet, permitted: CapSet, inheritable: CapSet) -> Result<(), Sys> {
+    let header = CapHeader { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
+    let word = |set: CapSet, high: bool| if high { (set.0 >> 32) as u32 } else { set.0 as u32 };
+    let data = [false, true].map(|high| CapData {
+        effective: word(effective, high),
+        permitted: word(permitted, high),
+        inheritable: word(inheritable, high),
+    });
+    // SAFETY: the header and two data words capset(2) v3 reads.
+    let rc = unsafe { libc::syscall(libc::SYS_capset, &header, data.as_ptr()) };
+    if rc != 0 {
+        let what = format!("capabilities to effective {effective}, permitted {permitted}, inheritable {inheritable}");
+        return Err(Sys::new("set", what, nix::errno::Errno::last()));
+    }
+    Ok(())
+}
+
+/// The five sets apart, as an OCI config.json's `process.capabilities`
+/// gives them (the tools' `--cap-sets`; `--caps` is one set for all, which
+/// is what Docker's flags mean). Unlike `--caps`, the sets are kept by a
+/// user other than root too: PR_SET_KEEPCAPS holds the permitted set over
+/// the uid change, and capset(2) then sets all three (runc's order).
+///
+/// What the program gets is execve's rule (capabilities(7), "Transformation
+/// of capabilities during execve"): a non-root user's program keeps its
+/// ambient set as permitted and effective; root's gets its whole bounding
+/// set whatever the others say (runc's behaviour as well).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProcessCaps {
+    pub bounding: CapSet,
+    pub effective: CapSet,
+    pub permitted: CapSet,
+    pub inheritable: CapSet,
+    pub ambient: CapSet,
+}
+
+const SET_NAMES: [&str; 5] = ["bounding", "effective", "permitted", "inheritable", "ambient"];
+
+impl ProcessCaps {
+    fn sets(&self) -> [CapSet; 5] {
+        [self.bounding, self.effective, self.permitted, self.inheritable, self.ambient]
+    }
+
+    /// After the user change: effective, permitted and inheritable, then
+    /// each ambient capability raised (prctl(2) PR_CAP_AMBIENT_RAISE, which
+    /// the kernel allows only for one in both permitted and inheritable).
+    pub fn set_process_sets(&self) -> Result<(), Sys> {
+        capset(self.effective, self.permitted, self.inheritable)?;
+        for cap in (0..64u32).filter(|&c| self.ambient.contains(c)) {
+            // SAFETY: prctl with integer arguments only.
+            let rc = unsafe {
+                libc::prctl(
+                    libc::PR_CAP_AMBIENT,
+                    libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+                    cap as libc::c_ulong,
+                    0,
+                    0,
+                )
+            };
+            if rc != 0 {
+                let errno = nix::errno::Errno::last();
+                return Err(Sys::new("raise in the ambient set", cap_name(cap), errno));
+            }
         }
         Ok(())
+    }
+}
+
+/// PR_SET_KEEPCAPS: whether the permitted set survives a change from uid
+/// 0 to another (otherwise the kernel clears it).
+pub fn keep_caps(keep: bool) -> Result<(), Sys> {
+    // SAFETY: prctl with integer arguments only.
+    let rc = unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, keep as libc::c_ulong, 0, 0, 0) };
+    if rc != 0 {
+        return Err(Sys::new("set", "PR_SET_KEEPCAPS", nix::errno::Errno::last()));
+    }
+    Ok(())
+}
+
+/// `bounding=CHOWN,KILL:effective=CHOWN:…`; a set left out is empty.
+impl FromStr for ProcessCaps {
+    type Err = Invalid;
+
+    fn from_str(text: &str) -> Result<ProcessCaps, Invalid> {
+        let mut caps = ProcessCaps::default();
+        for part in text.split(':').filter(|p| !p.is_empty()) {
+            let (name, list) = part.split_once('=').unwrap_or((part, ""));
+            let set = match name {
+                "bounding" => &mut caps.bounding,
+                "effective" => &mut caps.effective,
+                "permitted" => &mut caps.permitted,
+                "inheritable" => &mut caps.inheritable,
+                "ambient" => &mut caps.ambient,
+                _ => {
+                    let why = "not a set: bounding, effective, permitted, inheritable or ambient";
+                    return Err(invalid("capability set", name, why));
+                }
+            };
+            *set = list.parse()?;
+        }
+        Ok(caps)
+    }
+}
+
+impl fmt::Display for ProcessCaps {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> =
+            SET_NAMES.iter().zip(self.sets()).map(|(name, set)| format!("{name}={set}")).collect();
+        f.write_str(&parts.join(":"))
     }
 }
 
@@ -311,6 +412,16 @@ mod tests {
         let more = set.adjust(&["CAP_NET_RAW".into()], &["KILL".into()]).unwrap();
         assert!(more.contains(13) && !more.contains(5));
         assert!(set.adjust(&["BOGUS".into()], &[]).is_err());
+    }
+
+    #[test]
+    fn the_five_sets_round_trip_and_a_missing_one_is_empty() {
+        let sets: ProcessCaps = "bounding=CHOWN,KILL:ambient=KILL".parse().unwrap();
+        assert_eq!(sets.bounding.to_string(), "CHOWN,KILL");
+        assert_eq!((sets.effective, sets.ambient.to_string()), (CapSet(0), "KILL".into()));
+        assert_eq!(sets.to_string().parse::<ProcessCaps>().unwrap(), sets);
+        assert!("bounding=CHOWN:nosuch=KILL".parse::<ProcessCaps>().is_err());
+        assert!("effective=NOPE".parse::<ProcessCaps>().is_err());
     }
 
     #[test]

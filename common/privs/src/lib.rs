@@ -77,6 +77,11 @@ pub struct Security {
     /// or without CAP_, or ALL; empty for none)
     #[arg(long, value_name = "CAP,…")]
     pub caps: Option<CapSet>,
+    /// Instead of --caps: the five sets apart, as an OCI config gives them
+    /// (bounding=CAP,…:effective=…:permitted=…:inheritable=…:ambient=…; a
+    /// set left out is empty), kept by a non-root user too
+    #[arg(long = "cap-sets", value_name = "SET=CAP,…:…", conflicts_with = "caps")]
+    pub cap_sets: Option<caps::ProcessCaps>,
     /// Set no_new_privs before execve: setuid bits and file capabilities
     /// grant nothing
     #[arg(long = "no-new-privileges")]
@@ -99,6 +104,9 @@ impl Security {
         if let Some(caps) = self.caps {
             args.push(format!("--caps={caps}"));
         }
+        if let Some(sets) = self.cap_sets {
+            args.push(format!("--cap-sets={sets}"));
+        }
         if self.no_new_privs {
             args.push("--no-new-privileges".into());
         }
@@ -115,15 +123,18 @@ impl Security {
 /// profile is refused with nothing done.
 pub struct Prepared {
     ulimits: Vec<rlimit::Rlimit>,
+    /// The bounding set (and, without `sets`, the other four too).
     caps: Option<CapSet>,
+    sets: Option<caps::ProcessCaps>,
     no_new_privs: bool,
     filter: Option<Program>,
 }
 
 impl Security {
     pub fn prepare(&self) -> Result<Prepared, Invalid> {
+        let bounding = self.caps.or(self.cap_sets.map(|s| s.bounding));
         let compile = |text: &str, source: &str| {
-            let caps = self.caps.unwrap_or_else(CapSet::all);
+            let caps = bounding.unwrap_or_else(CapSet::all);
             Profile::parse(text, source)?.program(&Target::here(caps))
         };
         let filter = match &self.seccomp {
@@ -144,7 +155,8 @@ impl Security {
         self.ulimits.iter().try_for_each(rlimit::Rlimit::check)?;
         Ok(Prepared {
             ulimits: self.ulimits.clone(),
-            caps: self.caps,
+            caps: bounding,
+            sets: self.cap_sets,
             no_new_privs: self.no_new_privs,
             filter,
         })
@@ -188,11 +200,14 @@ impl Prepared {
     /// 4. **The user** (`become_user`): setgroups, setresgid, setresuid. A
     ///    change from uid 0 to another clears the permitted and effective
     ///    sets (capabilities(7), "Effect of user ID changes"): a non-root
-    ///    user has no capabilities, as in Docker.
+    ///    user has no capabilities, as in Docker. With `--cap-sets`,
+    ///    PR_SET_KEEPCAPS is set around the change: permitted survives it.
     /// 5. **capset(2)**: permitted and effective become the set (root) or
     ///    empty (another user); inheritable is always empty, so a program
     ///    with inheritable file capabilities gains nothing after a switch to
     ///    another user (CVE-2022-24769, fixed the same way in runc and Docker).
+    ///    With `--cap-sets`: the three sets as given, then the ambient set
+    ///    raised ([`caps::ProcessCaps::set_process_sets`]).
     /// 6. **seccomp, last**, if no_new_privs is set: right before execve, so
     ///    the filter need not allow anything of ours.
     pub fn apply<E: From<Sys>>(self, become_user: impl FnOnce() -> Result<(), E>) -> Result<(), E> {
@@ -208,8 +223,14 @@ impl Prepared {
         if let Some(caps) = self.caps {
             caps.limit_bounding()?;
         }
+        if self.sets.is_some() {
+            caps::keep_caps(true)?;
+        }
         become_user()?;
-        if let Some(caps) = self.caps {
+        if let Some(sets) = self.sets {
+            caps::keep_caps(false)?;
+            sets.set_process_sets()?;
+        } else if let Some(caps) = self.caps {
             let keep = if nix::unistd::geteuid().is_root() { caps } else { CapSet(0) };
             keep.set_process_sets()?;
         }
