@@ -27,7 +27,7 @@
 //! privileges, reports on the start socket, and blocks on the exec fifo
 //! (runc's design): `start` opens the fifo's other end, and only then is
 //! the program exec'd. The state of each container is a directory under
-//! `--root` (default /run/ocirun, mode 0700): `state.json` (written once
+//! `--root` (default /run/ocirun, mode 0711): `state.json` (written once
 //! created), `pid` (ns-exec's pidfile), `start.sock` (rootfs's report),
 //! `exec.fifo` while created, `hooks.ready`/`hooks.go` when the bundle
 //! has hooks to run before the pivot, and `seccomp.json`, the filter that
@@ -260,12 +260,18 @@ impl Runtime {
         let limits = limits(config.linux().as_ref().and_then(|l| l.resources().as_ref()))?;
 
         fs::create_dir_all(&self.root).map_err(Error::io("create", &self.root))?;
-        // Only root may look at the containers' state (runc's 0700).
-        let _ =
-            fs::set_permissions(&self.root, std::os::unix::fs::PermissionsExt::from_mode(0o700));
+        // Only root may list or read the containers' state; others may pass
+        // through (0711, as runc's state directories): the container's root
+        // in a new user namespace, a host uid of its own, reaches its
+        // fifos and socket by path (chowned to it in `spawn`).
+        let traverse = std::os::unix::fs::PermissionsExt::from_mode(0o711);
+        let _ = fs::set_permissions(&self.root, traverse);
         let dir = self.dir(id);
         match fs::create_dir(&dir) {
-            Ok(()) => {}
+            Ok(()) => {
+                let traverse = std::os::unix::fs::PermissionsExt::from_mode(0o711);
+                fs::set_permissions(&dir, traverse).map_err(Error::io("chmod", &dir))?;
+            }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 return Err(Error::invalid("container ID", id, "a container with this ID exists"))
             }
@@ -337,7 +343,14 @@ impl Runtime {
             "bundle".into(),
         ]);
         argv.push(bundle.display().to_string());
-        argv.push(format!("--config={}", dir.join("config.json").display()));
+        // By descriptor: root of a new user namespace cannot open it by path
+        // (the state directory is the host root's alone). Not close-on-exec,
+        // so ns-exec hands it on to rootfs, which closes it.
+        let copy = dir.join("config.json");
+        let config_fd =
+            nix::fcntl::open(&copy, nix::fcntl::OFlag::O_RDONLY, nix::sys::stat::Mode::empty())
+                .map_err(|e| Error::sys("open", copy.display(), e))?;
+        argv.push(format!("--config-fd={}", std::os::fd::AsRawFd::as_raw_fd(&config_fd)));
         argv.push(format!("--exec-fifo={}", dir.join("exec.fifo").display()));
         argv.push(format!("--start-socket={}", start_socket.display()));
         if let Some(socket) = &opts.console_socket {
@@ -364,10 +377,22 @@ impl Runtime {
         }
         let listener = console_socket::Listener::bind(&start_socket)
             .map_err(Error::io("listen on", &start_socket))?;
+        if let Some((uid, gid)) = container_root(config) {
+            let (uid, gid) =
+                (Some(nix::unistd::Uid::from_raw(uid)), Some(nix::unistd::Gid::from_raw(gid)));
+            for name in ["exec.fifo", "start.sock", "hooks.ready", "hooks.go"] {
+                let file = dir.join(name);
+                if file.exists() {
+                    nix::unistd::chown(&file, uid, gid)
+                        .map_err(|e| Error::sys("chown", file.display(), e))?;
+                }
+            }
+        }
         let mut cmd = Command::new(self.tools.path("ns-exec")?);
         cmd.args(&argv);
         crate::container::join_in_child(cgroup, &mut cmd)?;
         let status = cmd.status().map_err(Error::io("run", "ns-exec"))?;
+        drop(config_fd);
         if !status.success() {
             return Err(Error::Tool {
                 tool: "ns-exec".into(),
@@ -859,6 +884,26 @@ fn namespace_flags(config: &Config) -> Result<Vec<String>> {
     // Propagation is rootfs's (linux.rootfsPropagation).
     flags.push("--propagation=unchanged".into());
     Ok(flags)
+}
+
+/// The host uid and gid of root in the container's new user namespace
+/// (`None` without one, or for one joined by path).
+fn container_root(config: &Config) -> Option<(u32, u32)> {
+    let linux = config.linux().as_ref()?;
+    let new_user = linux.namespaces().iter().flatten().any(|n| {
+        n.typ() == LinuxNamespaceType::User
+            && n.path().as_ref().is_none_or(|p| p.as_os_str().is_empty())
+    });
+    if !new_user {
+        return None;
+    }
+    let host_of_root = |maps: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        maps?.iter().find(|m| m.container_id() == 0).map(|m| m.host_id())
+    };
+    Some((
+        host_of_root(linux.uid_mappings().as_ref())?,
+        host_of_root(linux.gid_mappings().as_ref())?,
+    ))
 }
 
 /// `linux.cgroupsPath` as cgctl's path; without one, `/dockerish/oci/ID`.

@@ -101,6 +101,20 @@ impl Bundle {
             .map_err(|e| Error::invalid("config.json", file.display().to_string(), e.to_string()))
     }
 
+    /// Reads a config.json from descriptor `fd`, which is ours to close.
+    pub fn load_fd(fd: i32) -> Result<Config> {
+        use std::os::fd::FromRawFd;
+        let what = format!("descriptor {fd}");
+        // SAFETY: F_GETFD only reads the descriptor's flags.
+        if fd < 3 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+            return Err(Error::invalid("--config-fd", fd.to_string(), "not an open descriptor"));
+        }
+        // SAFETY: an inherited descriptor nothing else in this process owns.
+        let file = unsafe { fs::File::from_raw_fd(fd) };
+        serde_json::from_reader(std::io::BufReader::new(file))
+            .map_err(|e| Error::invalid("config.json", what, e.to_string()))
+    }
+
     fn root_path(&self) -> Result<PathBuf> {
         let root = self.config.root().as_ref().ok_or_else(|| {
             Error::invalid("config.json", "root", "has no root.path (the container's root)")

@@ -47,6 +47,10 @@ struct BundleArgs {
     /// copy, checked already: the bundle's may change meanwhile)
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Read the config from inherited descriptor N (then closed): a copy
+    /// that root of a new user namespace could not open by its path
+    #[arg(long, value_name = "N", conflicts_with = "config")]
+    config_fd: Option<i32>,
     /// Wait before execve until this fifo is opened for reading (runc's exec fifo:
     /// the runtime's start)
     #[arg(long, value_name = "FIFO")]
@@ -192,9 +196,11 @@ fn main() {
         Command::Enter(args) => Err(rootfs::enter(&args.into_spec()?)),
         Command::Bundle(args) => {
             let bundle = rootfs::bundle::Bundle {
-                config: rootfs::bundle::Bundle::load_file(
-                    &args.config.clone().unwrap_or_else(|| args.dir.join("config.json")),
-                )?,
+                config: match (args.config_fd, &args.config) {
+                    (Some(fd), _) => rootfs::bundle::Bundle::load_fd(fd)?,
+                    (None, Some(file)) => rootfs::bundle::Bundle::load_file(file)?,
+                    (None, None) => rootfs::bundle::Bundle::load(&args.dir)?,
+                },
                 dir: args.dir,
                 exec_fifo: args.exec_fifo,
                 console_socket: args.console_socket,

@@ -373,6 +373,60 @@ fn a_non_root_process_gets_the_five_capability_sets_and_its_groups() {
     assert!(cgroups_of(&sb, "oci-caps2").is_empty());
 }
 
+#[test]
+fn a_user_namespace_config_runs_as_root_of_its_mapped_ids() {
+    let sb = Sandbox::new();
+    let out = sb.root().join("userns-out");
+    fs::create_dir(&out).unwrap();
+    let record = sb.root().join("record-hook");
+    fs::write(&record, "#!/bin/sh\ncat > \"$1\"\n").unwrap();
+    fs::set_permissions(&record, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let map = json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
+    let dir = bundle(&sb, "oci-userns", |c| {
+        c["process"]["args"] = json!(["sh", "-c", "exec sleep 600"]);
+        c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
+        c["linux"]["uidMappings"] = map.clone();
+        c["linux"]["gidMappings"] = map.clone();
+        // The hook fifos and the exec fifo are reached by the container's
+        // root, host uid 300000.
+        c["hooks"] =
+            json!({"prestart": [{"path": record, "args": ["record-hook", out.join("prestart")]}]});
+    });
+    // Its root is the engine's to own by the mapped ids (podman chowns it).
+    let status = Command::new("chown")
+        .args(["-R", "300000:300000"])
+        .arg(dir.join("rootfs"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = ocirun(&sb, &["create", "--bundle", dir.to_str().unwrap(), "n1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(state(&sb, "n1")["status"], "created");
+    let pid = state(&sb, "n1")["pid"].as_i64().unwrap();
+    assert!(fs::read_to_string(out.join("prestart")).unwrap().contains("\"n1\""));
+    ok(&sb, &["start", "n1"]);
+    assert_eq!(state(&sb, "n1")["status"], "running");
+    let host_map = fs::read_to_string(format!("/proc/{pid}/uid_map")).unwrap();
+    assert_eq!(host_map.split_whitespace().collect::<Vec<_>>(), ["0", "300000", "65536"]);
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    assert_eq!(uid_line.split_whitespace().nth(1), Some("300000"), "root inside, 300000 outside");
+    // exec joins its user namespace: root there, its files root's.
+    let inside =
+        ok(&sb, &["exec", "n1", "sh", "-c", "id -u; cat /proc/self/uid_map; ls -ln /bin/busybox"]);
+    let lines: Vec<&str> = inside.lines().collect();
+    assert_eq!(lines[0], "0");
+    assert_eq!(lines[1].split_whitespace().collect::<Vec<_>>(), ["0", "300000", "65536"]);
+    assert!(lines[2].contains(" 0        0 "), "{inside}");
+    ok(&sb, &["delete", "--force", "n1"]);
+    assert!(!sb.root().join("oci/n1").exists());
+    assert!(cgroups_of(&sb, "oci-userns").is_empty(), "{:?}", cgroups_of(&sb, "oci-userns"));
+}
+
 fn own_cgroup() -> String {
     let text = fs::read_to_string("/proc/self/cgroup").unwrap();
     let line = text.lines().find(|l| l.contains(":pids:") || l.starts_with("0::")).unwrap();
