@@ -27,11 +27,13 @@
 //! privileges, reports on the start socket, and blocks on the exec fifo
 //! (runc's design): `start` opens the fifo's other end, and only then is
 //! the program exec'd. The state of each container is a directory under
-//! `--root` (default /run/ocirun, mode 0711): `state.json` (written once
-//! created), `pid` (ns-exec's pidfile), `start.sock` (rootfs's report),
-//! `exec.fifo` while created, `hooks.ready`/`hooks.go` when the bundle
-//! has hooks to run before the pivot, and `seccomp.json`, the filter that
-//! `exec`'s processes get too.
+//! `--root` (default /run/ocirun, mode 0711): `state.json` (written first
+//! with pid 0, *creating*, then again once created), `config.json` (the
+//! copy create checked, which rootfs, exec and the hooks use), `pid`
+//! (ns-exec's pidfile), `start.sock` (rootfs's report), `exec.fifo` while
+//! created, `hooks.ready`/`hooks.go` when the bundle has hooks to run
+//! before the pivot, and `seccomp.json`, the filter that `exec`'s
+//! processes get too.
 
 use std::fs;
 use std::os::unix::fs::OpenOptionsExt;
