@@ -139,6 +139,25 @@ impl Runtime {
         self.root.join(id)
     }
 
+    /// The record, under the container's lock: commands that change a
+    /// container wait for each other (a `delete` for the `create` still
+    /// running, and then finds what it left). Released when dropped, or
+    /// when the holder dies.
+    fn load_locked(&self, id: &str) -> Result<(Record, json_store::Lock)> {
+        check_id(id)?;
+        if !self.dir(id).is_dir() {
+            return Err(Error::NoSuchOciContainer(id.to_string()));
+        }
+        let lock =
+            json_store::Lock::exclusive(&self.dir(id).join("lock")).map_err(|e| {
+                match self.dir(id).is_dir() {
+                    true => e.into(),
+                    false => Error::NoSuchOciContainer(id.to_string()),
+                }
+            })?;
+        Ok((self.load(id)?, lock))
+    }
+
     /// The container's copy of its config.json, made by `create`.
     fn config(&self, id: &str) -> Result<Config> {
         Ok(rootfs::bundle::Bundle::load_file(&self.dir(id).join("config.json"))?)
@@ -175,7 +194,7 @@ impl Runtime {
 
     /// `pause`: every process of the container frozen (cgctl's freeze).
     pub fn pause(&self, id: &str) -> Result<()> {
-        let record = self.load(id)?;
+        let (record, _lock) = self.load_locked(id)?;
         match self.status(&record) {
             Status::Running => Ok(self.cgroup(&record)?.freeze(cgctl::cgroup::DEFAULT_TIMEOUT)?),
             Status::Stopped => Err(Error::OciNotRunning(id.to_string())),
@@ -185,7 +204,7 @@ impl Runtime {
 
     /// `resume`: a paused container thawed.
     pub fn resume(&self, id: &str) -> Result<()> {
-        let record = self.load(id)?;
+        let (record, _lock) = self.load_locked(id)?;
         match self.status(&record) {
             Status::Paused => Ok(self.cgroup(&record)?.thaw(cgctl::cgroup::DEFAULT_TIMEOUT)?),
             other => Err(refused(id, "resume", other)),
@@ -196,7 +215,7 @@ impl Runtime {
     /// `linux.resources`' terms; what `resources` leaves out stays, and so
     /// does the device list (set once, at create).
     pub fn update(&self, id: &str, resources: &LinuxResources) -> Result<()> {
-        let record = self.load(id)?;
+        let (record, _lock) = self.load_locked(id)?;
         if self.status(&record) == Status::Stopped {
             return Err(Error::OciNotRunning(id.to_string()));
         }
@@ -283,6 +302,8 @@ impl Runtime {
             let _ = fs::remove_dir_all(&dir);
             err
         };
+        let _lock =
+            json_store::Lock::exclusive(&dir.join("lock")).map_err(|e| undo_dir(e.into()))?;
         let me = pidref::ProcessRef::of(std::process::id() as i32).map_or(0, |p| p.start_time);
         let creating = Record {
             id: id.to_string(),
@@ -494,7 +515,7 @@ impl Runtime {
     /// `start`: opens the fifo's reading end, which lets the program be
     /// exec'd; the fifo goes (the container counts as running).
     pub fn start(&self, id: &str) -> Result<()> {
-        let record = self.load(id)?;
+        let (record, _lock) = self.load_locked(id)?;
         match self.status(&record) {
             Status::Created => {}
             other => return Err(refused(id, "start", other)),
@@ -552,7 +573,7 @@ impl Runtime {
     /// `kill`: the signal to the first process, or with `all` to every
     /// process of the cgroup.
     pub fn kill(&self, id: &str, signal: Signal, all: bool) -> Result<()> {
-        let record = self.load(id)?;
+        let (record, _lock) = self.load_locked(id)?;
         if self.status(&record) == Status::Stopped {
             return Err(Error::OciNotRunning(id.to_string()));
         }
@@ -574,7 +595,7 @@ impl Runtime {
     /// `delete`: refused while the container runs, unless `force` (then
     /// killed); removes its cgroup and its state.
     pub fn delete(&self, id: &str, force: bool) -> Result<()> {
-        let record = self.load(id)?;
+        let (record, _lock) = self.load_locked(id)?;
         let status = self.status(&record);
         if status != Status::Stopped && !force && status != Status::Created {
             let why = format!("is {}: stop it first, or delete --force", status.name());
