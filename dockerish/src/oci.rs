@@ -971,13 +971,36 @@ pub fn limits(resources: Option<&LinuxResources>) -> Result<cgctl::Limits> {
     if let Some(weight) = r.block_io().as_ref().and_then(|b| b.weight()) {
         limits.blkio_weight = Some(weight);
     }
-    // The device list: what every container may use (runc's list, as
-    // cgctl's defaults), and the rules config.json allows besides.
-    let mut rules: Vec<cgctl::devices::DeviceRule> = cgctl::devices::DEFAULT_RULES
-        .iter()
-        .map(|r| r.parse())
-        .collect::<std::result::Result<_, _>>()?;
-    for d in r.devices().iter().flatten().filter(|d| d.allow()) {
+    limits.devices = Some(device_rules(r.devices().iter().flatten())?);
+    Ok(limits)
+}
+
+/// `linux.resources.devices` in order, then the devices every container
+/// may use (runc's list, as cgctl's defaults: appended last, as runc does,
+/// so a config cannot take /dev/null away). cgctl keeps an allow-list: a
+/// deny rule takes its access from the allows before it that it covers
+/// (a deny of everything empties the list, as engines start theirs); a
+/// deny of part of an earlier wildcard allow cannot be said that way, and
+/// is refused rather than dropped (dropping it would allow what it denies).
+fn device_rules<'a>(
+    config: impl Iterator<Item = &'a oci_spec::runtime::LinuxDeviceCgroup>,
+) -> Result<Vec<cgctl::devices::DeviceRule>> {
+    use cgctl::devices::{DeviceRule, Type};
+    let within = |outer: Option<u32>, inner: Option<u32>| outer.is_none() || outer == inner;
+    let meet = |a: Option<u32>, b: Option<u32>| a.is_none() || b.is_none() || a == b;
+    let covers = |deny: &DeviceRule, rule: &DeviceRule| {
+        (deny.kind == Type::All || deny.kind == rule.kind)
+            && within(deny.major, rule.major)
+            && within(deny.minor, rule.minor)
+    };
+    let overlaps = |deny: &DeviceRule, rule: &DeviceRule| {
+        (deny.kind == Type::All || rule.kind == Type::All || deny.kind == rule.kind)
+            && meet(deny.major, rule.major)
+            && meet(deny.minor, rule.minor)
+            && deny.access & rule.access != 0
+    };
+    let mut rules: Vec<DeviceRule> = Vec::new();
+    for d in config {
         let kind = match d.typ().map(|t| t.as_str().to_string()).as_deref() {
             Some("c") => "c",
             Some("b") => "b",
@@ -986,8 +1009,59 @@ pub fn limits(resources: Option<&LinuxResources>) -> Result<cgctl::Limits> {
         let num = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_else(|| "*".into());
         let access = d.access().clone().unwrap_or_else(|| "rwm".into());
         let text = format!("{kind} {}:{} {access}", num(d.major()), num(d.minor()));
+        let rule: DeviceRule = text.parse()?;
+        if d.allow() {
+            rules.push(rule);
+            continue;
+        }
+        for allowed in rules.iter_mut().filter(|r| covers(&rule, r)) {
+            allowed.access &= !rule.access;
+        }
+        rules.retain(|r| r.access != 0);
+        if rules.iter().any(|r| overlaps(&rule, r)) {
+            let why = "denies part of an earlier wildcard allow, which cgroup device lists here cannot express";
+            return Err(Error::invalid("linux.resources.devices", text, why));
+        }
+    }
+    for text in cgctl::devices::DEFAULT_RULES {
         rules.push(text.parse()?);
     }
-    limits.devices = Some(rules);
-    Ok(limits)
+    Ok(rules)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(json: serde_json::Value) -> Result<Vec<String>> {
+        let list: Vec<oci_spec::runtime::LinuxDeviceCgroup> = serde_json::from_value(json).unwrap();
+        let all = device_rules(list.iter())?;
+        let defaults = cgctl::devices::DEFAULT_RULES.len();
+        Ok(all[..all.len() - defaults].iter().map(|r| r.to_string()).collect())
+    }
+
+    #[test]
+    fn device_rules_apply_in_order_with_the_defaults_last() {
+        // An engine's list: deny everything, then allow one.
+        let list = serde_json::json!([
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 10, "minor": 200, "access": "rw"},
+        ]);
+        assert_eq!(rules(list).unwrap(), ["c 10:200 rw"]);
+        // A later deny takes access from the allows it covers.
+        let list = serde_json::json!([
+            {"allow": true, "type": "c", "major": 10, "minor": 200, "access": "rwm"},
+            {"allow": true, "type": "b", "major": 8, "minor": 0, "access": "r"},
+            {"allow": false, "type": "c", "major": 10, "access": "w"},
+            {"allow": false, "type": "b", "major": 8, "minor": 0, "access": "r"},
+        ]);
+        assert_eq!(rules(list).unwrap(), ["c 10:200 rm"]);
+        // Part of a wildcard: refused, never dropped.
+        let list = serde_json::json!([
+            {"allow": true, "type": "c", "major": 10, "access": "rw"},
+            {"allow": false, "type": "c", "major": 10, "minor": 200, "access": "rw"},
+        ]);
+        let err = rules(list).unwrap_err().to_string();
+        assert!(err.contains("c 10:200 rw") && err.contains("wildcard"), "{err}");
+    }
 }
