@@ -374,6 +374,24 @@ impl Runtime {
             nix::fcntl::open(&copy, nix::fcntl::OFlag::O_RDONLY, nix::sys::stat::Mode::empty())
                 .map_err(|e| Error::sys("open", copy.display(), e))?;
         argv.push(format!("--config-fd={}", std::os::fd::AsRawFd::as_raw_fd(&config_fd)));
+        // Idmapped mounts: root of a user namespace cannot make them (see
+        // rootfs::bundle::idmapped_source), so we do, and hand them in.
+        let mut trees = Vec::new();
+        if has_user_namespace(config) {
+            for (i, m) in config.mounts().iter().flatten().enumerate() {
+                if let Some(tree) = rootfs::bundle::idmapped_source(config, bundle, m)? {
+                    let fd = std::os::fd::AsRawFd::as_raw_fd(&tree);
+                    // Inherited by ns-exec and rootfs (which closes it).
+                    nix::fcntl::fcntl(
+                        &tree,
+                        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+                    )
+                    .map_err(|e| Error::sys("keep open across exec", "an idmapped mount", e))?;
+                    argv.push(format!("--mount-fd={i}={fd}"));
+                    trees.push(tree);
+                }
+            }
+        }
         argv.push(format!("--exec-fifo={}", dir.join("exec.fifo").display()));
         argv.push(format!("--start-socket={}", start_socket.display()));
         if let Some(socket) = &opts.console_socket {
@@ -415,7 +433,7 @@ impl Runtime {
         cmd.args(&argv);
         crate::container::join_in_child(cgroup, &mut cmd)?;
         let status = cmd.status().map_err(Error::io("run", "ns-exec"))?;
-        drop(config_fd);
+        drop((config_fd, trees));
         if !status.success() {
             return Err(Error::Tool {
                 tool: "ns-exec".into(),
@@ -734,6 +752,7 @@ pub fn features() -> serde_json::Value {
         "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
         "mountOptions": &rootfs::bundle::MOUNT_OPTIONS[..],
         "linux": {
+            "mountExtensions": { "idmap": { "enabled": true } },
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts", "time"],
             "capabilities": privs::caps::CapSet::all().names().iter().map(|n| format!("CAP_{n}")).collect::<Vec<_>>(),
             "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false },
@@ -907,6 +926,12 @@ fn namespace_flags(config: &Config) -> Result<Vec<String>> {
     // Propagation is rootfs's (linux.rootfsPropagation).
     flags.push("--propagation=unchanged".into());
     Ok(flags)
+}
+
+/// Whether the container runs in a user namespace, new or joined.
+fn has_user_namespace(config: &Config) -> bool {
+    let namespaces = config.linux().as_ref().and_then(|l| l.namespaces().as_ref());
+    namespaces.is_some_and(|n| n.iter().any(|ns| ns.typ() == LinuxNamespaceType::User))
 }
 
 /// The host uid and gid of root in the container's new user namespace

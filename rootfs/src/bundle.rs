@@ -13,10 +13,11 @@
 //!    below is written there.
 //! 1. **Checks and compiles**: the process's capabilities, rlimits and
 //!    seccomp filter (`linux.seccomp`, compiled by libseccomp now, so a
-//!    bad profile changes nothing). Of the five capability sets the
-//!    bounding one is taken for bounding, permitted and effective (privs
-//!    keeps one set; inheritable and ambient stay empty). Every inherited
-//!    descriptor past stdio and `--preserve-fds` is marked close-on-exec.
+//!    bad profile changes nothing). The five capability sets are applied
+//!    as config.json gives them (privs: bounding, inheritable, ambient,
+//!    then permitted and effective at the exec). Every inherited
+//!    descriptor past stdio and `--preserve-fds` is marked close-on-exec
+//!    (the `--mount-fd` trees too: step 3 uses them before the exec).
 //! 2. **Propagation of `/`**: *rslave* as runc does (a host unmount still
 //!    reaches us; nothing of ours reaches the host), or private if
 //!    `linux.rootfsPropagation` says so; a shared one is set on the new
@@ -29,7 +30,11 @@
 //!    Options are mount(8)'s: flags (`ro`, `nosuid`, `rbind` …),
 //!    propagation (`rprivate` …), and the rest passed to the filesystem
 //!    (`mode=755`, `newinstance`). A bind mount's flags take a second
-//!    mount(2) (MS_REMOUNT|MS_BIND); a `cgroup` mount is cgroup2 on a
+//!    mount(2) (MS_REMOUNT|MS_BIND). An *idmapped* bind (`idmap`,
+//!    `ridmap`, or the mount's own `uidMappings`) is a detached clone of
+//!    the source given a mapping and attached instead ([`idmapped_source`];
+//!    made by the runtime and inherited when the container has a user
+//!    namespace, whose root may not make one). A `cgroup` mount is cgroup2 on a
 //!    cgroup v2 host, and on a v1 or hybrid host a tmpfs with each host
 //!    hierarchy mounted again inside (seen from the container's cgroup
 //!    namespace).
@@ -87,6 +92,9 @@ pub struct Bundle {
     pub hooks_sync: Option<PathBuf>,
     /// Descriptors 3..3+N go to the program too (runc's --preserve-fds).
     pub preserve_fds: u32,
+    /// Idmapped trees made by the runtime ([`idmapped_source`]), by the
+    /// index of their entry in `mounts`.
+    pub mount_fds: Vec<(usize, OwnedFd)>,
 }
 
 impl Bundle {
@@ -121,6 +129,21 @@ impl Bundle {
         })?;
         Ok(self.dir.join(root.path()))
     }
+}
+
+/// `--mount-fd INDEX=FD`: an inherited descriptor, ours from now on.
+pub fn inherited_mount_fd(text: &str) -> Result<(usize, OwnedFd)> {
+    use std::os::fd::FromRawFd;
+    let bad = |why: &str| Error::invalid("--mount-fd", text, why.to_string());
+    let (index, fd) = text.split_once('=').ok_or_else(|| bad("expected INDEX=FD"))?;
+    let index: usize = index.parse().map_err(|_| bad("INDEX is not a number"))?;
+    let fd: i32 = fd.parse().map_err(|_| bad("FD is not a number"))?;
+    // SAFETY: F_GETFD only reads the descriptor's flags.
+    if fd < 3 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        return Err(bad("FD is not an open descriptor"));
+    }
+    // SAFETY: an inherited descriptor nothing else in this process owns.
+    Ok((index, unsafe { OwnedFd::from_raw_fd(fd) }))
 }
 
 /// Enters the bundle's root and execs its process. Returns only on failure.
@@ -317,9 +340,22 @@ fn build_and_pivot(bundle: &Bundle, root_path: &Path) -> Result<String> {
     .map_err(|e| Error::sys("bind the root on itself", root_path.display(), e))?;
     let root = inroot::open_dir(root_path)?;
 
+    let count = config.mounts().as_ref().map_or(0, Vec::len);
+    if let Some((at, _)) = bundle.mount_fds.iter().find(|(at, _)| *at >= count) {
+        return Err(Error::invalid(
+            "--mount-fd",
+            at.to_string(),
+            format!("there are {count} mounts"),
+        ));
+    }
     let mut mounted = HashSet::new();
-    for m in config.mounts().iter().flatten() {
-        mount_one(&root, &bundle.dir, m)?;
+    for (i, m) in config.mounts().iter().flatten().enumerate() {
+        let given = bundle.mount_fds.iter().find(|(at, _)| *at == i).map(|(_, fd)| fd);
+        let made = match given {
+            Some(_) => None,
+            None => idmapped_source(config, &bundle.dir, m)?,
+        };
+        mount_one(&root, &bundle.dir, m, given.or(made.as_ref()))?;
         mounted.insert(m.destination().clone());
     }
     if mounted.contains(Path::new("/dev")) {
@@ -472,7 +508,7 @@ fn propagation_flag(name: &str) -> Option<MsFlags> {
 
 /// The mount options [`Options::parse`] knows as flags or propagation
 /// (any other goes to the filesystem as data).
-pub const MOUNT_OPTIONS: [&str; 35] = [
+pub const MOUNT_OPTIONS: [&str; 37] = [
     "defaults",
     "ro",
     "rw",
@@ -500,6 +536,8 @@ pub const MOUNT_OPTIONS: [&str; 35] = [
     "loud",
     "bind",
     "rbind",
+    "idmap",
+    "ridmap",
     "private",
     "rprivate",
     "shared",
@@ -519,6 +557,8 @@ pub struct Options {
     pub propagation: Vec<MsFlags>,
     /// What the filesystem is given (`mode=755,size=65536k`).
     pub data: Vec<String>,
+    /// `idmap` (Some(false)) or `ridmap` (Some(true), submounts too).
+    pub idmap: Option<bool>,
 }
 
 impl Options {
@@ -528,6 +568,7 @@ impl Options {
             cleared: MsFlags::empty(),
             propagation: Vec::new(),
             data: Vec::new(),
+            idmap: None,
         };
         for option in options {
             let (set, flag) = match option.as_str() {
@@ -559,11 +600,8 @@ impl Options {
                 "bind" => (true, MsFlags::MS_BIND),
                 "rbind" => (true, MsFlags::MS_BIND | MsFlags::MS_REC),
                 "idmap" | "ridmap" => {
-                    return Err(Error::invalid(
-                        "mount option",
-                        option,
-                        "idmapped mounts are not supported here",
-                    ))
+                    out.idmap = Some(option == "ridmap");
+                    continue;
                 }
                 other => match propagation_flag(other) {
                     Some(flag) => {
@@ -588,8 +626,79 @@ impl Options {
     }
 }
 
-/// Step 3 for one entry of `mounts`.
-fn mount_one(root: &OwnedFd, bundle: &Path, m: &Mount) -> Result<()> {
+/// An idmapped mount's tree, if `m` asks for one: options `idmap` or
+/// `ridmap` (submounts too), or `uidMappings` and `gidMappings` of its own
+/// (runtime-spec 1.2). Its mapping is the mount's, else the container's
+/// user namespace's; the source's tree is cloned and given it
+/// ([`crate::userns::idmapped_tree`], through a user namespace made only to
+/// carry the mapping). A file owned by uid N on disk then shows as the uid
+/// the mapping gives N, and a file made through the mount is stored with
+/// N again. Only the host's root can make one (CAP_SYS_ADMIN over the
+/// source's filesystem): with a new user namespace the runtime calls this
+/// before the namespaces exist and hands the tree in (`--mount-fd`).
+pub fn idmapped_source(config: &Config, bundle: &Path, m: &Mount) -> Result<Option<OwnedFd>> {
+    let options = Options::parse(m.options().as_deref().unwrap_or_default())?;
+    let dest = m.destination().display().to_string();
+    let own = match (m.uid_mappings(), m.gid_mappings()) {
+        (None, None) => None,
+        (Some(uids), Some(gids)) => Some((uids, gids)),
+        _ => {
+            return Err(Error::invalid(
+                "mount",
+                dest,
+                "has uidMappings or gidMappings without the other",
+            ))
+        }
+    };
+    if own.is_none() && options.idmap.is_none() {
+        return Ok(None);
+    }
+    if !(options.flags.contains(MsFlags::MS_BIND) || m.typ().as_deref() == Some("bind")) {
+        return Err(Error::invalid("mount", dest, "is idmapped but not a bind mount"));
+    }
+    let linux = config.linux().as_ref();
+    let (uids, gids) = match own {
+        Some(maps) => maps,
+        None => match linux.map(|l| (l.uid_mappings(), l.gid_mappings())) {
+            Some((Some(uids), Some(gids))) => (uids, gids),
+            _ => {
+                return Err(Error::invalid(
+                    "mount",
+                    dest,
+                    "is idmapped with no mapping: give it uidMappings and gidMappings, or the \
+                     container a user namespace",
+                ))
+            }
+        },
+    };
+    let text = |maps: &Vec<oci_spec::runtime::LinuxIdMapping>| -> String {
+        maps.iter()
+            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+            .collect()
+    };
+    let source = m
+        .source()
+        .as_ref()
+        .map(|s| if s.is_absolute() { s.clone() } else { bundle.join(s) })
+        .ok_or_else(|| Error::invalid("bind mount", dest.clone(), "has no source"))?;
+    let userns = crate::userns::make_mapped(&text(uids), &text(gids))?;
+    // rbind clones the submounts; ridmap maps them too.
+    let submounts = options.flags.contains(MsFlags::MS_REC);
+    let idmap_submounts = options.idmap.unwrap_or(false);
+    crate::userns::idmapped_tree(&source, &userns, submounts, idmap_submounts).map(Some).map_err(
+        |e| match e {
+            Errno::EINVAL => Error::invalid(
+                "idmapped mount",
+                source.display().to_string(),
+                "its filesystem (or a submount's) has no idmapped mounts",
+            ),
+            e => Error::sys("make an idmapped mount of", source.display(), e),
+        },
+    )
+}
+
+/// Step 3 for one entry of `mounts`; `idmapped`, its tree if it is one.
+fn mount_one(root: &OwnedFd, bundle: &Path, m: &Mount, idmapped: Option<&OwnedFd>) -> Result<()> {
     let dest = m.destination();
     if !dest.is_absolute() {
         return Err(Error::invalid(
@@ -624,14 +733,18 @@ fn mount_one(root: &OwnedFd, bundle: &Path, m: &Mount) -> Result<()> {
             Error::invalid("bind mount", dest.display().to_string(), "has no source")
         })?;
         let rec = options.flags & MsFlags::MS_REC;
-        mount(
-            Some(&source),
-            target_path.as_str(),
-            None::<&str>,
-            MsFlags::MS_BIND | rec,
-            None::<&str>,
-        )
-        .map_err(|e| Error::sys("bind-mount", &shown, e))?;
+        match idmapped {
+            Some(tree) => crate::userns::attach(tree, &target)
+                .map_err(|e| Error::sys("attach the idmapped", &shown, e))?,
+            None => mount(
+                Some(&source),
+                target_path.as_str(),
+                None::<&str>,
+                MsFlags::MS_BIND | rec,
+                None::<&str>,
+            )
+            .map_err(|e| Error::sys("bind-mount", &shown, e))?,
+        }
         let extra = options.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
         if !extra.is_empty() {
             let mounted =
@@ -860,7 +973,10 @@ mod tests {
     }
 
     #[test]
-    fn idmapped_mounts_are_refused() {
-        assert!(Options::parse(&["idmap".to_string()]).is_err());
+    fn idmap_and_ridmap_are_options_not_data() {
+        assert_eq!(opts(&["bind", "idmap"]).idmap, Some(false));
+        assert_eq!(opts(&["rbind", "ridmap"]).idmap, Some(true));
+        assert!(opts(&["ridmap"]).data.is_empty());
+        assert_eq!(opts(&["bind"]).idmap, None);
     }
 }

@@ -69,6 +69,10 @@ struct BundleArgs {
     /// Pass descriptors 3..3+N to the program (every other one is closed at its exec)
     #[arg(long, value_name = "N", default_value_t = 0)]
     preserve_fds: u32,
+    /// mounts[INDEX] is idmapped, its tree made already (by the host's root) and
+    /// inherited as descriptor FD (repeatable)
+    #[arg(long = "mount-fd", value_name = "INDEX=FD")]
+    mount_fds: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -207,6 +211,11 @@ fn main() {
                 start_socket: args.start_socket,
                 hooks_sync: args.hooks_sync,
                 preserve_fds: args.preserve_fds,
+                mount_fds: args
+                    .mount_fds
+                    .iter()
+                    .map(|text| rootfs::bundle::inherited_mount_fd(text))
+                    .collect::<Result<_, _>>()?,
             };
             Err(rootfs::bundle::enter(&bundle))
         }

@@ -39,7 +39,9 @@ use std::path::Path;
 use std::str::FromStr;
 
 use nix::errno::Errno;
+use nix::fcntl::OFlag;
 use nix::sched::{setns, unshare, CloneFlags};
+use nix::sys::stat::Mode;
 use nix::sys::wait::waitpid;
 use nix::unistd::{fork, setgroups, setresgid, setresuid, ForkResult, Gid, Uid};
 
@@ -77,6 +79,14 @@ impl std::fmt::Display for IdRange {
 /// A user namespace with `range` mapped, held by a descriptor: a helper
 /// child unshares it, we write its maps and open it, the helper exits.
 pub fn make(range: IdRange) -> Result<OwnedFd> {
+    let map = format!("0 {} {}\n", range.start, range.count);
+    make_mapped(&map, &map)
+}
+
+/// A user namespace with these maps (uid_map and gid_map text, lines of
+/// `INSIDE OUTSIDE COUNT`), made as [`make`] says. Nothing ever runs in it:
+/// it only carries a mapping, e.g. for an idmapped mount.
+pub fn make_mapped(uid_map: &str, gid_map: &str) -> Result<OwnedFd> {
     let (ready_read, ready_write) =
         nix::unistd::pipe().map_err(|e| Error::sys("make", "a pipe", e))?;
     let (done_read, done_write) =
@@ -106,7 +116,7 @@ pub fn make(range: IdRange) -> Result<OwnedFd> {
             let mut report = String::new();
             let _ = fs::File::from(ready_read).read_to_string(&mut report);
             let result = match report.parse::<i32>() {
-                Ok(pid) => map_and_open(pid, range),
+                Ok(pid) => map_and_open(pid, uid_map, gid_map),
                 Err(_) => {
                     let errno = report.trim_start_matches('!').parse().unwrap_or(libc::EIO);
                     Err(Error::sys("unshare", "a user namespace", Errno::from_raw(errno)))
@@ -119,11 +129,10 @@ pub fn make(range: IdRange) -> Result<OwnedFd> {
     }
 }
 
-fn map_and_open(pid: i32, range: IdRange) -> Result<OwnedFd> {
-    let map = format!("0 {} {}\n", range.start, range.count);
-    for file in ["uid_map", "gid_map"] {
+fn map_and_open(pid: i32, uid_map: &str, gid_map: &str) -> Result<OwnedFd> {
+    for (file, map) in [("uid_map", uid_map), ("gid_map", gid_map)] {
         let path = format!("/proc/{pid}/{file}");
-        fs::write(&path, &map).map_err(Error::io("write", &path))?;
+        fs::write(&path, map).map_err(Error::io("write", &path))?;
     }
     let path = format!("/proc/{pid}/ns/user");
     let ns = fs::File::open(&path).map_err(Error::io("open", &path))?;
@@ -168,9 +177,28 @@ pub fn shift_layer(
 /// open_tree(OPEN_TREE_CLONE) + mount_setattr(MOUNT_ATTR_IDMAP) +
 /// move_mount: the layer's tree, its ids seen through the namespace's map.
 fn idmapped(layer: &Path, userns: &OwnedFd, target: &Path) -> std::result::Result<(), Errno> {
+    let tree = idmapped_tree(layer, userns, false, false)?;
+    let target = nix::fcntl::open(target, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())?;
+    attach(&tree, &target)
+}
+
+/// A detached copy of the mount at `source` (open_tree(2) with
+/// OPEN_TREE_CLONE; with `submounts`, its submounts too) whose ids are
+/// seen through `userns`'s map (mount_setattr(2), MOUNT_ATTR_IDMAP; with
+/// `idmap_submounts`, the submounts' too, AT_RECURSIVE): a file
+/// whose owner on disk is uid N shows as the host uid N maps to. Needs
+/// CAP_SYS_ADMIN in the user namespace of the source's filesystem (the
+/// host's, for a disk), so a process inside a new user namespace cannot
+/// make one: it is made outside and handed in as a descriptor.
+/// EINVAL: the filesystem has no idmapped mounts, or a submount's has not.
+pub fn idmapped_tree(
+    source: &Path,
+    userns: &OwnedFd,
+    submounts: bool,
+    idmap_submounts: bool,
+) -> std::result::Result<OwnedFd, Errno> {
     const OPEN_TREE_CLONE: libc::c_uint = 1;
     const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
-    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
     #[repr(C)]
     struct MountAttr {
         attr_set: u64,
@@ -178,17 +206,16 @@ fn idmapped(layer: &Path, userns: &OwnedFd, target: &Path) -> std::result::Resul
         propagation: u64,
         userns_fd: u64,
     }
-    let c = |p: &Path| {
-        std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).map_err(|_| Errno::EINVAL)
-    };
-    let (layer, target) = (c(layer)?, c(target)?);
-    // SAFETY: plain system calls on valid C strings and a live struct.
+    let source = c_path(source)?;
+    let rec = |on: bool| if on { libc::AT_RECURSIVE as libc::c_uint } else { 0 };
+    // SAFETY: plain system calls on a valid C string and a live struct.
     unsafe {
-        let flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint;
+        let flags =
+            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | rec(submounts || idmap_submounts);
         let fd = Errno::result(libc::syscall(
             libc::SYS_open_tree,
             libc::AT_FDCWD,
-            layer.as_ptr(),
+            source.as_ptr(),
             flags,
         ))?;
         let tree = OwnedFd::from_raw_fd(fd as i32);
@@ -198,25 +225,43 @@ fn idmapped(layer: &Path, userns: &OwnedFd, target: &Path) -> std::result::Resul
             propagation: 0,
             userns_fd: userns.as_raw_fd() as u64,
         };
-        let empty = c"";
         Errno::result(libc::syscall(
             libc::SYS_mount_setattr,
             tree.as_raw_fd(),
-            empty.as_ptr(),
-            libc::AT_EMPTY_PATH,
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH | rec(idmap_submounts) as libc::c_int,
             &attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         ))?;
-        Errno::result(libc::syscall(
+        Ok(tree)
+    }
+}
+
+/// Attaches a detached tree (from [`idmapped_tree`]) on the directory
+/// `target` is open on (any descriptor, O_PATH too), in our mount
+/// namespace (move_mount(2)). The tree may come from another process: a
+/// detached mount belongs to no namespace until attached. (The target is a
+/// descriptor, not /proc/self/fd/N: move_mount does not follow a final
+/// symlink, a magic link included, without MOVE_MOUNT_T_SYMLINKS.)
+pub fn attach(tree: &impl AsRawFd, target: &impl AsRawFd) -> std::result::Result<(), Errno> {
+    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+    const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
+    // SAFETY: a plain system call on live descriptors and empty C strings.
+    let res = unsafe {
+        libc::syscall(
             libc::SYS_move_mount,
             tree.as_raw_fd(),
-            empty.as_ptr(),
-            libc::AT_FDCWD,
-            target.as_ptr(),
-            MOVE_MOUNT_F_EMPTY_PATH,
-        ))?;
-    }
-    Ok(())
+            c"".as_ptr(),
+            target.as_raw_fd(),
+            c"".as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    };
+    Errno::result(res).map(drop)
+}
+
+fn c_path(p: &Path) -> std::result::Result<std::ffi::CString, Errno> {
+    std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).map_err(|_| Errno::EINVAL)
 }
 
 /// Copies the tree at `src` into `dst` (which exists) with each owner

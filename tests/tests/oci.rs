@@ -256,7 +256,7 @@ fn run_passes_the_status_through_and_bad_input_leaves_nothing() {
     assert_ne!(code, 0);
     assert!(err.contains("no-such-program") && err.contains("not found"), "{err}");
     nothing_left("b1");
-    // A bundle without its root; a bad ID; a mount option we refuse.
+    // A bundle without its root; a bad ID; an idmapped mount with no mapping.
     fs::rename(missing.join("rootfs"), missing.join("elsewhere")).unwrap();
     let (code, _, err) = run(&sb, &["create", "--bundle", missing.to_str().unwrap(), "b2"]);
     assert_ne!(code, 0);
@@ -425,6 +425,93 @@ fn a_user_namespace_config_runs_as_root_of_its_mapped_ids() {
     ok(&sb, &["delete", "--force", "n1"]);
     assert!(!sb.root().join("oci/n1").exists());
     assert!(cgroups_of(&sb, "oci-userns").is_empty(), "{:?}", cgroups_of(&sb, "oci-userns"));
+}
+
+/// `ls -lnd PATH` lines of `out` as (uid, gid), in order.
+fn owners(out: &str) -> Vec<(String, String)> {
+    out.lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f[2].to_string(), f[3].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn idmapped_bind_mounts_show_the_owners_on_disk_through_a_mapping() {
+    use std::os::unix::fs::MetadataExt;
+    let sb = Sandbox::new();
+    let data = sb.root().join("idmap-data");
+    fs::create_dir(&data).unwrap();
+    fs::write(data.join("theirs"), "x").unwrap();
+    std::os::unix::fs::chown(data.join("theirs"), Some(1000), Some(1000)).unwrap();
+    let list = "ls -lnd /data /data/theirs";
+
+    // In a user namespace (0 is 300000 outside), `idmap` maps the mount by
+    // the container's mapping: what root owns on disk its root owns, and
+    // what it writes is stored as root's. A plain bind would show
+    // 65534 and refuse the write.
+    let map = json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
+    let dir = bundle(&sb, "oci-idmap", |c| {
+        c["process"]["args"] = json!(["sh", "-c", format!("{list} && echo hi > /data/mine")]);
+        c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
+        c["linux"]["uidMappings"] = map.clone();
+        c["linux"]["gidMappings"] = map.clone();
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/data", "type": "bind", "source": data, "options": ["bind", "idmap"]
+        }));
+    });
+    let status = Command::new("chown")
+        .args(["-R", "300000:300000"])
+        .arg(dir.join("rootfs"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = ok(&sb, &["run", "--bundle", dir.to_str().unwrap(), "i1"]);
+    let zero = ("0".to_string(), "0".to_string());
+    let thousand = ("1000".to_string(), "1000".to_string());
+    assert_eq!(owners(&out), [zero.clone(), thousand.clone()], "{out}");
+    let mine = fs::metadata(data.join("mine")).unwrap();
+    assert_eq!((mine.uid(), mine.gid()), (0, 0), "stored as root's, not 300000's");
+    assert!(!sb.root().join("oci/i1").exists());
+
+    // Without a user namespace, the mount's own mapping: disk uid 0 shows
+    // as 1000, and disk uid 1000, unmapped, as the overflow id.
+    let one = json!([{"containerID": 0, "hostID": 1000, "size": 1}]);
+    let dir = bundle(&sb, "oci-idmap2", |c| {
+        c["process"]["args"] = json!(["sh", "-c", list]);
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/data", "type": "bind", "source": data, "options": ["rbind", "ridmap"],
+            "uidMappings": one, "gidMappings": one
+        }));
+    });
+    let out = ok(&sb, &["run", "--bundle", dir.to_str().unwrap(), "i2"]);
+    let overflow = ("65534".to_string(), "65534".to_string());
+    assert_eq!(owners(&out), [thousand, overflow], "{out}");
+
+    // Mappings on a mount that is not a bind, or one half of them: refused
+    // at create, nothing left.
+    for (name, mount, why) in [
+        (
+            "oci-idmap-bad1",
+            json!({"destination": "/t", "type": "tmpfs", "source": "tmpfs",
+                   "uidMappings": one, "gidMappings": one}),
+            "not a bind mount",
+        ),
+        (
+            "oci-idmap-bad2",
+            json!({"destination": "/data", "type": "bind", "source": data,
+                   "options": ["bind"], "uidMappings": one}),
+            "without the other",
+        ),
+    ] {
+        let dir = bundle(&sb, name, |c| c["mounts"].as_array_mut().unwrap().push(mount));
+        let (code, _, err) = run(&sb, &["create", "--bundle", dir.to_str().unwrap(), name]);
+        assert_ne!(code, 0, "{name}");
+        assert!(err.contains(why), "{name}: {err}");
+        assert!(!sb.root().join("oci").join(name).exists());
+        assert!(cgroups_of(&sb, name).is_empty());
+    }
 }
 
 fn own_cgroup() -> String {
