@@ -707,6 +707,17 @@ impl Runtime {
             .envs(process.env().iter().flatten().filter_map(|e| e.split_once('=')));
         crate::container::join_in_child(&cgctl::Cgroup::of_pid(record.pid)?, &mut cmd)?;
         close_inherited_at_exec(&mut cmd, opts.preserve_fds);
+        // The container's personality, inherited by ns-exec and its program.
+        if let Some(persona) = rootfs::bundle::personality(&self.config(id)?)? {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: personality(2) is async-signal-safe.
+            unsafe {
+                cmd.pre_exec(move || match libc::personality(persona) {
+                    -1 => Err(std::io::Error::last_os_error()),
+                    _ => Ok(()),
+                });
+            }
+        }
         let status = cmd.status().map_err(Error::io("run", "ns-exec"))?;
         Ok(tool_cli::exit::of_status(status))
     }

@@ -131,6 +131,36 @@ impl Bundle {
     }
 }
 
+/// `linux.personality`: the execution domain personality(2) sets, kept
+/// across fork and execve. `LINUX32` makes uname(2) report a 32-bit
+/// machine (`i686` on x86-64: what `linux32`/`setarch` do for a 32-bit
+/// userland's configure scripts); `LINUX` is the default. No flags are
+/// defined by the runtime-spec, so any is refused.
+pub fn personality(config: &Config) -> Result<Option<libc::c_ulong>> {
+    use oci_spec::runtime::LinuxPersonalityDomain;
+    let Some(persona) = config.linux().as_ref().and_then(|l| l.personality().as_ref()) else {
+        return Ok(None);
+    };
+    if let Some(flag) = persona.flags().iter().flatten().next() {
+        return Err(Error::invalid("linux.personality.flags", flag, "no flags are supported"));
+    }
+    const PER_LINUX: libc::c_ulong = 0x0000;
+    const PER_LINUX32: libc::c_ulong = 0x0008;
+    Ok(Some(match persona.domain() {
+        LinuxPersonalityDomain::PerLinux => PER_LINUX,
+        LinuxPersonalityDomain::PerLinux32 => PER_LINUX32,
+    }))
+}
+
+/// personality(2) for this process and what it runs.
+fn set_personality(persona: libc::c_ulong) -> Result<()> {
+    // SAFETY: personality(2) takes a plain value; -1 is its error.
+    let res = unsafe { libc::personality(persona) };
+    nix::errno::Errno::result(res)
+        .map(drop)
+        .map_err(|e| Error::sys("set personality", format!("{persona:#x}"), e))
+}
+
 /// `--mount-fd INDEX=FD`: an inherited descriptor, ours from now on.
 pub fn inherited_mount_fd(text: &str) -> Result<(usize, OwnedFd)> {
     use std::os::fd::FromRawFd;
@@ -193,6 +223,7 @@ fn run(bundle: &Bundle, report: &mut Option<Reporter>) -> Result<Never> {
     let env = process.env().clone().unwrap_or_default();
     let env_c = crate::exec::environment(&env);
     let security = prepare_security(config)?;
+    let persona = personality(config)?;
     let fifo = match &bundle.exec_fifo {
         Some(path) => Some(
             open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
@@ -224,6 +255,9 @@ fn run(bundle: &Bundle, report: &mut Option<Reporter>) -> Result<Never> {
     let cwd = process.cwd();
     chdir(cwd).map_err(|e| Error::sys("change directory to", cwd.display(), e))?;
     let program = crate::exec::find(&argv[0], &env_c)?;
+    if let Some(persona) = persona {
+        set_personality(persona)?;
+    }
     if let Some(adj) = process.oom_score_adj() {
         std::fs::write("/proc/self/oom_score_adj", adj.to_string())
             .map_err(Error::io("set", "/proc/self/oom_score_adj"))?;

@@ -514,6 +514,41 @@ fn idmapped_bind_mounts_show_the_owners_on_disk_through_a_mapping() {
     }
 }
 
+#[test]
+fn a_linux32_personality_reports_a_32_bit_machine_in_run_and_exec() {
+    let sb = Sandbox::new();
+    assert_eq!(
+        String::from_utf8(Command::new("uname").arg("-m").output().unwrap().stdout).unwrap(),
+        "x86_64\n"
+    );
+    let dir = bundle(&sb, "oci-persona", |c| {
+        c["process"]["args"] = json!(["busybox", "uname", "-m"]);
+        c["linux"]["personality"] = json!({"domain": "LINUX32"});
+    });
+    assert_eq!(ok(&sb, &["run", "--bundle", dir.to_str().unwrap(), "p1"]), "i686\n");
+    let dir = bundle(&sb, "oci-persona2", |c| {
+        c["process"]["args"] = json!(["sleep", "600"]);
+        c["linux"]["personality"] = json!({"domain": "LINUX32"});
+    });
+    let status = ocirun(&sb, &["run", "-d", "--bundle", dir.to_str().unwrap(), "p2"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(ok(&sb, &["exec", "p2", "busybox", "uname", "-m"]), "i686\n");
+    ok(&sb, &["delete", "--force", "p2"]);
+    // A flag (none is defined): refused, nothing left.
+    let dir = bundle(&sb, "oci-persona3", |c| {
+        c["linux"]["personality"] = json!({"domain": "LINUX32", "flags": ["ADDR_LIMIT_3GB"]});
+    });
+    let (code, _, err) = run(&sb, &["create", "--bundle", dir.to_str().unwrap(), "p3"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("ADDR_LIMIT_3GB") && err.contains("no flags"), "{err}");
+    assert!(!sb.root().join("oci/p3").exists());
+    assert!(cgroups_of(&sb, "oci-persona3").is_empty());
+}
+
 fn own_cgroup() -> String {
     let text = fs::read_to_string("/proc/self/cgroup").unwrap();
     let line = text.lines().find(|l| l.contains(":pids:") || l.starts_with("0::")).unwrap();
