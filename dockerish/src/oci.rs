@@ -179,12 +179,16 @@ impl Runtime {
                 None => Status::Stopped,
             };
         }
-        let alive = record.process().is_some();
-        match (alive, self.dir(&record.id).join("exec.fifo").exists()) {
-            (false, _) => Status::Stopped,
-            (true, true) => Status::Created,
-            (true, false) if self.cgroup(record).is_ok_and(|c| c.frozen()) => Status::Paused,
-            (true, false) => Status::Running,
+        if record.process().is_none() {
+            return Status::Stopped;
+        }
+        // A created container may be paused too (as runc's): it shows so.
+        if self.cgroup(record).is_ok_and(|c| c.frozen()) {
+            return Status::Paused;
+        }
+        match self.dir(&record.id).join("exec.fifo").exists() {
+            true => Status::Created,
+            false => Status::Running,
         }
     }
 
@@ -196,7 +200,9 @@ impl Runtime {
     pub fn pause(&self, id: &str) -> Result<()> {
         let (record, _lock) = self.load_locked(id)?;
         match self.status(&record) {
-            Status::Running => Ok(self.cgroup(&record)?.freeze(cgctl::cgroup::DEFAULT_TIMEOUT)?),
+            Status::Running | Status::Created => {
+                Ok(self.cgroup(&record)?.freeze(cgctl::cgroup::DEFAULT_TIMEOUT)?)
+            }
             Status::Stopped => Err(Error::OciNotRunning(id.to_string())),
             other => Err(refused(id, "pause", other)),
         }
@@ -218,6 +224,20 @@ impl Runtime {
         let (record, _lock) = self.load_locked(id)?;
         if self.status(&record) == Status::Stopped {
             return Err(Error::OciNotRunning(id.to_string()));
+        }
+        // A lifted memory or CPU limit (-1) would pass as none given: said.
+        let memory = resources.memory().as_ref();
+        let lifted = [
+            ("memory.limit", memory.and_then(|m| m.limit())),
+            ("memory.reservation", memory.and_then(|m| m.reservation())),
+            ("cpu.quota", resources.cpu().as_ref().and_then(|c| c.quota())),
+        ];
+        if let Some((name, _)) = lifted.iter().find(|(_, v)| *v == Some(-1)) {
+            return Err(Error::invalid(
+                "update",
+                format!("{name} -1"),
+                "lifting a memory or CPU limit is not supported: give a new limit",
+            ));
         }
         let limits = cgctl::Limits { devices: None, ..limits(Some(resources))? };
         Ok(self.cgroup(&record)?.set(&limits)?)
@@ -281,17 +301,19 @@ impl Runtime {
         let limits = limits(config.linux().as_ref().and_then(|l| l.resources().as_ref()))?;
 
         fs::create_dir_all(&self.root).map_err(Error::io("create", &self.root))?;
-        // Only root may list or read the containers' state; others may pass
-        // through (0711, as runc's state directories): the container's root
-        // in a new user namespace, a host uid of its own, reaches its
-        // fifos and socket by path (chowned to it in `spawn`).
+        // Only root may list or read the containers' state. The root of a
+        // container with a new user namespace, a host uid of its own, must
+        // pass through to its fifos and socket (chowned to it in `spawn`):
+        // the root is 0711, and so is such a container's directory (as
+        // runc's); another container's is 0700.
         let traverse = std::os::unix::fs::PermissionsExt::from_mode(0o711);
         let _ = fs::set_permissions(&self.root, traverse);
         let dir = self.dir(id);
         match fs::create_dir(&dir) {
             Ok(()) => {
-                let traverse = std::os::unix::fs::PermissionsExt::from_mode(0o711);
-                fs::set_permissions(&dir, traverse).map_err(Error::io("chmod", &dir))?;
+                let mode = if container_root(&config).is_some() { 0o711 } else { 0o700 };
+                let mode = std::os::unix::fs::PermissionsExt::from_mode(mode);
+                fs::set_permissions(&dir, mode).map_err(Error::io("chmod", &dir))?;
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 return Err(Error::invalid("container ID", id, "a container with this ID exists"))
@@ -304,7 +326,12 @@ impl Runtime {
         };
         let _lock =
             json_store::Lock::exclusive(&dir.join("lock")).map_err(|e| undo_dir(e.into()))?;
-        let me = pidref::ProcessRef::of(std::process::id() as i32).map_or(0, |p| p.start_time);
+        // Who is creating it: `state` shows *creating* while we live.
+        let me = pidref::ProcessRef::of(std::process::id() as i32)
+            .ok_or_else(|| {
+                undo_dir(Error::invalid("process", "self", "has no start time in /proc"))
+            })?
+            .start_time;
         let creating = Record {
             id: id.to_string(),
             bundle: bundle.clone(),
@@ -315,8 +342,7 @@ impl Runtime {
             annotations: Default::default(),
             creator: (std::process::id() as i32, me),
         };
-        fs::write(dir.join("config.json"), &text)
-            .map_err(|e| undo_dir(Error::io("write", dir.join("config.json"))(e)))?;
+        write_private(&dir.join("config.json"), &text).map_err(undo_dir)?;
         json_store::write_json(&dir.join("state.json"), &creating)
             .map_err(|e| undo_dir(e.into()))?;
         let fifo = dir.join("exec.fifo");
@@ -324,7 +350,7 @@ impl Runtime {
             .map_err(|e| undo_dir(Error::sys("make fifo", fifo.display(), e)))?;
         // Writable by the container's user, whoever it is (the umask took
         // that away): it reopens the fifo through its descriptor, as the
-        // directory is root's alone.
+        // directory may be closed to it.
         fs::set_permissions(&fifo, std::os::unix::fs::PermissionsExt::from_mode(0o622))
             .map_err(|e| undo_dir(Error::io("chmod", &fifo)(e)))?;
         let cgroup = cgctl::Cgroup::create(&layout, &cgroup_path, &limits)
@@ -523,8 +549,7 @@ impl Runtime {
         // this format: OCI's is Docker's without its extensions).
         if let Some(seccomp) = config.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
             let text = serde_json::to_string(seccomp).expect("a parsed profile serializes");
-            fs::write(dir.join("seccomp.json"), text)
-                .map_err(Error::io("write", dir.join("seccomp.json")))?;
+            write_private(&dir.join("seccomp.json"), text.as_bytes())?;
         }
         json_store::write_json(&dir.join("state.json"), &record)?;
         Ok(record)
@@ -831,6 +856,20 @@ fn hooks_ready(
     Ok(false)
 }
 
+/// Writes a file of the state directory only root may read (0600): the
+/// directory is 0711, and config.json's environment may hold secrets.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = fs::File::options()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(Error::io("create", path))?;
+    file.write_all(bytes).map_err(Error::io("write", path))
+}
+
 /// Marks every descriptor from 3+`keep` close-on-exec in `cmd`'s child:
 /// nothing of ours, or of whoever ran us, reaches the container.
 fn close_inherited_at_exec(cmd: &mut Command, keep: u32) {
@@ -916,7 +955,8 @@ fn namespace_flags(config: &Config) -> Result<Vec<String>> {
             LinuxNamespaceType::Cgroup => "cgroup",
             LinuxNamespaceType::Time => "time",
         };
-        match ns.path() {
+        // An empty path is no path: a new namespace (as runc reads it).
+        match ns.path().as_ref().filter(|p| !p.as_os_str().is_empty()) {
             Some(path) => flags.push(format!("--{name}={}", path.display())),
             None => flags.push(format!("--{name}")),
         }
@@ -992,17 +1032,30 @@ pub fn limits(resources: Option<&LinuxResources>) -> Result<cgctl::Limits> {
         limits.memory_reservation = m.reservation().filter(|l| *l > 0).map(|l| l as u64);
     }
     if let Some(cpu) = r.cpu() {
-        if let (Some(quota), Some(period)) = (cpu.quota(), cpu.period()) {
-            if quota > 0 && period > 0 {
+        // cgctl keeps a CPU limit as CPUs' worth (quota per period), so a
+        // period alone says nothing; a quota alone is per the kernel's
+        // default period, 100 ms.
+        match (cpu.quota(), cpu.period()) {
+            (Some(quota), period) if quota > 0 => {
+                let period = period.filter(|p| *p > 0).unwrap_or(100_000);
                 limits.cpus = Some(quota as f64 / period as f64);
             }
+            (None, Some(period)) => {
+                return Err(Error::invalid(
+                    "linux.resources.cpu.period",
+                    period.to_string(),
+                    "needs a quota: a CPU limit is a quota per period",
+                ))
+            }
+            _ => {}
         }
         limits.cpu_shares = cpu.shares().filter(|s| *s > 0);
         limits.cpuset_cpus = cpu.cpus().clone().filter(|s| !s.is_empty());
         limits.cpuset_mems = cpu.mems().clone().filter(|s| !s.is_empty());
     }
     if let Some(pids) = r.pids() {
-        limits.pids_limit = Some(pids.limit()).filter(|l| *l > 0);
+        // 0 and -1 are no limit: for `update`, the limit lifted.
+        limits.pids_limit = Some(pids.limit());
     }
     if let Some(weight) = r.block_io().as_ref().and_then(|b| b.weight()) {
         limits.blkio_weight = Some(weight);

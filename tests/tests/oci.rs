@@ -128,6 +128,20 @@ fn a_bundle_goes_created_running_stopped_and_delete_leaves_nothing() {
         .collect();
     assert_eq!(pids_max, ["50\n"], "the pids limit, in the pids hierarchy (v1) or the cgroup (v2)");
     assert!(ok(&sb, &["list"]).contains("created"));
+    // A created container pauses and resumes as runc's does.
+    ok(&sb, &["pause", "c1"]);
+    assert_eq!(state(&sb, "c1")["status"], "paused");
+    ok(&sb, &["resume", "c1"]);
+    assert_eq!(state(&sb, "c1")["status"], "created");
+    // Its state directory is passable (0711), its files root's alone.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |f: &str| {
+        fs::metadata(sb.root().join("oci/c1").join(f)).unwrap().permissions().mode() & 0o777
+    };
+    assert_eq!(
+        (mode("."), mode("config.json"), mode("seccomp.json"), mode("lock")),
+        (0o700, 0o600, 0o600, 0o600)
+    );
 
     // start: it runs, in its namespaces, with the config's mounts and limits.
     ok(&sb, &["start", "c1"]);
@@ -209,6 +223,21 @@ fn a_bundle_goes_created_running_stopped_and_delete_leaves_nothing() {
     let (code, _, err) = run(&sb, &["update", "--memory", "lots", "c1"]);
     assert!(code != 0 && err.contains("--memory"), "{err}");
     assert_eq!(limit("pids.max"), ["70\n"], "a bad update changes nothing");
+    // A period alone, or a memory limit lifted: refused, nothing changed;
+    // a quota alone is per 100 ms; the pids limit lifted with -1.
+    for (args, why) in [
+        (["--cpu-period", "50000"], "needs a quota"),
+        (["--memory", "-1"], "lifting a memory or CPU limit"),
+    ] {
+        let (code, _, err) =
+            run(&sb, &[&["update"][..], &args, &["--pids-limit", "80", "c1"]].concat());
+        assert!(code != 0 && err.contains(why), "{args:?}: {err}");
+        assert_eq!(limit("pids.max"), ["70\n"], "{args:?} changed nothing");
+    }
+    ok(&sb, &["update", "--cpu-quota", "50000", "--pids-limit", "-1", "c1"]);
+    assert_eq!(limit("pids.max"), ["max\n"]);
+    let cpu = [limit("cpu.max"), limit("cpu.cfs_quota_us")].concat();
+    assert_eq!(cpu, [if cpu[0].contains(' ') { "50000 100000\n" } else { "50000\n" }]);
 
     // delete refuses a running container; kill, then delete removes all.
     let (code, _, err) = run(&sb, &["delete", "c1"]);

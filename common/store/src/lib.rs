@@ -51,11 +51,15 @@ pub struct Lock(#[allow(dead_code)] Flock<File>);
 
 impl Lock {
     /// Waits for, then takes, the exclusive lock on `path` (created if
-    /// missing; its content is never used).
+    /// missing, 0600: flock(2) needs only an open descriptor, so a lock
+    /// file others could open is one they could hold; its content is
+    /// never used).
     pub fn exclusive(path: &Path) -> Result<Lock> {
+        use std::os::unix::fs::OpenOptionsExt;
         let file = File::options()
             .create(true)
             .append(true)
+            .mode(0o600)
             .open(path)
             .map_err(Error::io("open", path))?;
         let locked = Flock::lock(file, FlockArg::LockExclusive);

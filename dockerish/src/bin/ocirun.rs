@@ -130,6 +130,7 @@ struct CreateArgs {
 
 /// runc's update flags; `-r` replaces them all.
 #[derive(clap::Args)]
+#[command(allow_negative_numbers = true)]
 struct UpdateArgs {
     id: String,
     /// linux.resources as JSON, from FILE or - (stdin); the other flags are then ignored
@@ -148,12 +149,14 @@ struct UpdateArgs {
     /// CFS quota in microseconds per --cpu-period (default 100000)
     #[arg(long, value_name = "US")]
     cpu_quota: Option<i64>,
+    /// CFS period in microseconds, with --cpu-quota (cgctl keeps quota/period)
     #[arg(long, value_name = "US")]
     cpu_period: Option<u64>,
     #[arg(long, value_name = "LIST")]
     cpuset_cpus: Option<String>,
     #[arg(long, value_name = "LIST")]
     cpuset_mems: Option<String>,
+    /// Processes (threads included); -1 for unlimited
     #[arg(long, value_name = "N")]
     pids_limit: Option<i64>,
     #[arg(long, value_name = "N")]
@@ -180,8 +183,6 @@ impl UpdateArgs {
                         .transpose()
                         .map_err(|e| bad(flag, e.to_string()))
                 };
-                // A quota alone is per the kernel's default period.
-                let period = self.cpu_period.or(self.cpu_quota.map(|_| 100_000));
                 let json = serde_json::json!({
                     "memory": {
                         "limit": size("--memory", &self.memory)?,
@@ -190,7 +191,7 @@ impl UpdateArgs {
                     },
                     "cpu": {
                         "shares": self.cpu_shares, "quota": self.cpu_quota,
-                        "period": period,
+                        "period": self.cpu_period,
                         "cpus": self.cpuset_cpus, "mems": self.cpuset_mems,
                     },
                     "pids": self.pids_limit.map(|limit| serde_json::json!({"limit": limit})),
