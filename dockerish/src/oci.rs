@@ -144,18 +144,22 @@ impl Runtime {
     /// running, and then finds what it left). Released when dropped, or
     /// when the holder dies.
     fn load_locked(&self, id: &str) -> Result<(Record, json_store::Lock)> {
+        let lock = self.lock(id)?;
+        Ok((self.load(id)?, lock))
+    }
+
+    /// The container's lock (see [`Runtime::load_locked`]).
+    fn lock(&self, id: &str) -> Result<json_store::Lock> {
         check_id(id)?;
         if !self.dir(id).is_dir() {
             return Err(Error::NoSuchOciContainer(id.to_string()));
         }
-        let lock =
-            json_store::Lock::exclusive(&self.dir(id).join("lock")).map_err(|e| {
-                match self.dir(id).is_dir() {
-                    true => e.into(),
-                    false => Error::NoSuchOciContainer(id.to_string()),
-                }
-            })?;
-        Ok((self.load(id)?, lock))
+        json_store::Lock::exclusive(&self.dir(id).join("lock")).map_err(|e| {
+            match self.dir(id).is_dir() {
+                true => e.into(),
+                false => Error::NoSuchOciContainer(id.to_string()),
+            }
+        })
     }
 
     /// The container's copy of its config.json, made by `create`.
@@ -558,7 +562,7 @@ impl Runtime {
     /// `start`: opens the fifo's reading end, which lets the program be
     /// exec'd; the fifo goes (the container counts as running).
     pub fn start(&self, id: &str) -> Result<()> {
-        let (record, _lock) = self.load_locked(id)?;
+        let (record, lock) = self.load_locked(id)?;
         match self.status(&record) {
             Status::Created => {}
             other => return Err(refused(id, "start", other)),
@@ -590,27 +594,27 @@ impl Runtime {
             });
         }
         // A poststart hook's failure is a warning (runtime-spec).
-        self.run_hooks(&record, "poststart", |h| h.poststart().clone());
+        let poststart = self.pending_hooks(&record, "poststart", |h| h.poststart().clone());
+        drop(lock);
+        poststart.run();
         Ok(())
     }
 
-    /// The bundle's hooks of one kind, given the state JSON; failures are
-    /// warnings on stderr.
-    fn run_hooks(
+    /// The bundle's hooks of one kind and the state JSON they will get,
+    /// read now (under the lock) and run by [`Pending::run`] once the lock
+    /// is released: a hook may call ocirun on the container itself.
+    fn pending_hooks(
         &self,
         record: &Record,
         kind: &'static str,
         pick: impl Fn(&oci_spec::runtime::Hooks) -> Option<Vec<oci_spec::runtime::Hook>>,
-    ) {
-        let Ok(config) = self.config(&record.id) else { return };
-        let Some(hooks) = config.hooks().as_ref().and_then(&pick) else { return };
+    ) -> Pending {
+        let hooks = self.config(&record.id).ok().and_then(|c| c.hooks().as_ref().and_then(&pick));
         let mut state = self.state(&record.id).unwrap_or_default();
         if kind == "poststop" {
             state["status"] = "stopped".into();
         }
-        if let Err(e) = rootfs::bundle::run_hooks(kind, Some(&hooks), &state.to_string()) {
-            eprintln!("ocirun: warning: {e}");
-        }
+        Pending { kind, hooks, state: state.to_string() }
     }
 
     /// `kill`: the signal to the first process, or with `all` to every
@@ -638,7 +642,16 @@ impl Runtime {
     /// `delete`: refused while the container runs, unless `force` (then
     /// killed); removes its cgroup and its state.
     pub fn delete(&self, id: &str, force: bool) -> Result<()> {
-        let (record, _lock) = self.load_locked(id)?;
+        let lock = self.lock(id)?;
+        let record = match self.load(id) {
+            Ok(record) => record,
+            // A create killed before it wrote its record (it holds the
+            // lock until then): a directory and nothing else to remove.
+            Err(Error::NoSuchOciContainer(_)) => {
+                return fs::remove_dir_all(self.dir(id)).map_err(Error::io("remove", self.dir(id)))
+            }
+            Err(e) => return Err(e),
+        };
         let status = self.status(&record);
         if status != Status::Stopped && !force && status != Status::Created {
             let why = format!("is {}: stop it first, or delete --force", status.name());
@@ -657,8 +670,17 @@ impl Runtime {
             let _ = pidref::signal(process, Signal::SIGKILL);
             pidref::wait_exit(&[process], Some(cgctl::cgroup::DEFAULT_TIMEOUT));
         }
-        self.run_hooks(&record, "poststop", |h| h.poststop().clone());
-        fs::remove_dir_all(self.dir(id)).map_err(Error::io("remove", self.dir(id)))
+        // A container that never was (its create killed before its process
+        // existed) has no poststop hooks to run.
+        let poststop = match record.pid {
+            0 => Pending::none(),
+            _ => self.pending_hooks(&record, "poststop", |h| h.poststop().clone()),
+        };
+        fs::remove_dir_all(self.dir(id)).map_err(Error::io("remove", self.dir(id)))?;
+        drop(lock);
+        // After the delete, before it returns (runtime-spec).
+        poststop.run();
+        Ok(())
     }
 
     /// `exec`: a process in the container's namespaces and cgroup
@@ -854,6 +876,29 @@ fn hooks_ready(
         }
     }
     Ok(false)
+}
+
+/// Hooks read by [`Runtime::pending_hooks`], to run later.
+struct Pending {
+    kind: &'static str,
+    hooks: Option<Vec<oci_spec::runtime::Hook>>,
+    state: String,
+}
+
+impl Pending {
+    fn none() -> Pending {
+        Pending { kind: "", hooks: None, state: String::new() }
+    }
+
+    /// Runs them; a failure is a warning on stderr.
+    fn run(self) {
+        if self.hooks.is_none() {
+            return;
+        }
+        if let Err(e) = rootfs::bundle::run_hooks(self.kind, self.hooks.as_ref(), &self.state) {
+            eprintln!("ocirun: warning: {e}");
+        }
+    }
 }
 
 /// Writes a file of the state directory only root may read (0600): the

@@ -347,6 +347,13 @@ fn run_passes_the_status_through_and_bad_input_leaves_nothing() {
         assert_ne!(code, 0);
         assert!(err.contains("container nope does not exist"), "{args:?}: {err}");
     }
+    // What a create killed before its record leaves (its directory): gone
+    // with delete, so that the ID can be used again.
+    fs::create_dir_all(sb.root().join("oci/ghost")).unwrap();
+    let (code, _, err) = run(&sb, &["state", "ghost"]);
+    assert!(code != 0 && err.contains("does not exist"), "{err}");
+    ok(&sb, &["delete", "ghost"]);
+    assert!(!sb.root().join("oci/ghost").exists());
     let features: Value = serde_json::from_str(&ok(&sb, &["features"])).unwrap();
     assert_eq!(features["ociVersionMax"], "1.0.2");
 }
@@ -714,6 +721,35 @@ fn hooks_run_at_their_points_with_the_state_on_stdin() {
     assert!(!out.join("poststop").exists());
     ok(&sb, &["delete", "h1"]);
     assert_eq!(read("poststop")["status"], "stopped");
+
+    // A hook may drive its own container: start and delete release the
+    // lock before poststart and poststop (a hook killed at its timeout
+    // would leave h4 running).
+    let ocirun_at =
+        format!("{} --root {}", bin("ocirun").display(), sb.root().join("oci").display());
+    let driving = bundle(&sb, "oci-hookdrive", |c| {
+        c["process"]["args"] = json!(["sleep", "600"]);
+        let kill = format!("exec {ocirun_at} kill h4 KILL");
+        let state = format!("{ocirun_at} state h4 2> {}", out.join("gone").display());
+        c["hooks"] = json!({
+            "poststart": [{"path": "/bin/sh", "args": ["sh", "-c", kill], "timeout": 5}],
+            "poststop": [{"path": "/bin/sh", "args": ["sh", "-c", state], "timeout": 5}],
+        });
+    });
+    let status = ocirun(&sb, &["create", "--bundle", driving.to_str().unwrap(), "h4"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let began = std::time::Instant::now();
+    ok(&sb, &["start", "h4"]);
+    assert!(began.elapsed() < std::time::Duration::from_secs(4), "start waited on its hook");
+    until("its poststart hook stops it", || state(&sb, "h4")["status"] == "stopped");
+    ok(&sb, &["delete", "h4"]);
+    let gone = fs::read_to_string(out.join("gone")).unwrap();
+    assert!(gone.contains("container h4 does not exist"), "poststop after the delete: {gone}");
+    assert!(cgroups_of(&sb, "oci-hookdrive").is_empty());
 
     // A failing createRuntime hook fails create, and leaves nothing.
     let failing = bundle(&sb, "oci-hookfail", |c| {
