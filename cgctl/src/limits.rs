@@ -343,8 +343,29 @@ impl Limits {
         w.0
     }
 
+    /// A `--blkio-weight` needs a weight file in `dir`: the io.cost model's
+    /// or the BFQ scheduler's. A kernel without either (disks on `none` or
+    /// `mq-deadline`) has nowhere to put it: refused before anything is
+    /// written (Docker discards it with a warning).
+    fn check_weight(&self, dir: &Path, files: [&str; 2]) -> Result<()> {
+        match self.blkio_weight {
+            Some(weight) if !files.iter().any(|f| dir.join(f).exists()) => Err(Error::invalid(
+                "--blkio-weight",
+                weight.to_string(),
+                format!(
+                    "this kernel offers no IO weight in {} (no {} or {}: no BFQ scheduler, no io.cost)",
+                    dir.display(),
+                    files[0],
+                    files[1]
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Writes the limits into the cgroup v2 directory `dir`.
     pub fn apply_v2(&self, dir: &Path) -> Result<()> {
+        self.check_weight(dir, ["io.weight", "io.bfq.weight"])?;
         for w in self.v2_writes(dir.join("io.weight").exists()) {
             write_value(dir, w.file, w.value)?;
         }
@@ -367,6 +388,9 @@ impl Limits {
             }
             _ => None,
         };
+        if self.blkio_weight.is_some() {
+            self.check_weight(&dir("blkio")?, ["blkio.weight", "blkio.bfq.weight"])?;
+        }
         let blkio_weight =
             self.blkio_weight.is_some() && dir("blkio")?.join("blkio.weight").exists();
         for w in self.v1_writes(memsw_now, blkio_weight) {

@@ -284,7 +284,11 @@ pub fn keep_caps(keep: bool) -> Result<(), Sys> {
     // SAFETY: prctl with integer arguments only.
     let rc = unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, keep as libc::c_ulong, 0, 0, 0) };
     if rc != 0 {
-        return Err(Sys::new("set", "PR_SET_KEEPCAPS", nix::errno::Errno::last()));
+        return Err(Sys::new(
+            if keep { "set" } else { "clear" },
+            "PR_SET_KEEPCAPS",
+            nix::errno::Errno::last(),
+        ));
     }
     Ok(())
 }
