@@ -589,8 +589,12 @@ mod tests {
         ] {
             assert_eq!(read(dir.path(), file), value, "{file}");
         }
+        let weight = Limits { blkio_weight: Some(500), ..Limits::default() };
         let bfq = tempfile::tempdir().unwrap();
-        Limits { blkio_weight: Some(500), ..Limits::default() }.apply_v2(bfq.path()).unwrap();
+        let err = weight.apply_v2(bfq.path()).unwrap_err().to_string();
+        assert!(err.contains("no IO weight"), "neither file: refused, {err}");
+        std::fs::write(bfq.path().join("io.bfq.weight"), "100").unwrap();
+        weight.apply_v2(bfq.path()).unwrap();
         assert_eq!(read(bfq.path(), "io.bfq.weight"), "500", "no io.weight: BFQ's file");
         let unlimited =
             Limits { memory: Some(1 << 20), memory_swap: Some(-1), ..Limits::default() };
