@@ -300,6 +300,9 @@ impl Runtime {
             )
         })?;
         check_config(&config, &bundle)?;
+        if let Some(process) = config.process() {
+            warn_ambient_left_out(process)?;
+        }
         let layout = cgctl::Layout::detect()?;
         let cgroup_path = cgroup_path(&config, id)?;
         let limits = limits(config.linux().as_ref().and_then(|l| l.resources().as_ref()))?;
@@ -729,6 +732,7 @@ impl Runtime {
             })?;
             argv.push(format!("--console-socket={}", socket.display()));
         }
+        warn_ambient_left_out(&process)?;
         if let Some(sets) = rootfs::bundle::process_caps(&process)? {
             argv.push(format!("--cap-sets={sets}"));
         }
@@ -876,6 +880,19 @@ fn hooks_ready(
         }
     }
     Ok(false)
+}
+
+/// Names the ambient capabilities that will not be raised (see
+/// [`rootfs::bundle::ambient_left_out`]): a warning, as the runtime-spec
+/// asks, on our stderr rather than the container's.
+fn warn_ambient_left_out(process: &oci_spec::runtime::Process) -> Result<()> {
+    for name in rootfs::bundle::ambient_left_out(process)? {
+        eprintln!(
+            "ocirun: warning: ambient {name} not raised: it is not in both the permitted and \
+             the inheritable set"
+        );
+    }
+    Ok(())
 }
 
 /// Hooks read by [`Runtime::pending_hooks`], to run later.

@@ -319,19 +319,37 @@ fn prepare_security(config: &Config) -> Result<privs::Prepared> {
 pub fn process_caps(
     process: &oci_spec::runtime::Process,
 ) -> Result<Option<privs::caps::ProcessCaps>> {
-    use oci_spec::runtime::Capabilities;
     let Some(sets) = process.capabilities().as_ref() else { return Ok(None) };
-    let set = |list: &Option<Capabilities>| -> Result<privs::caps::CapSet> {
-        let names: Vec<String> = list.iter().flatten().map(|c| c.to_string()).collect();
-        Ok(names.join(",").parse()?)
-    };
+    let set = cap_set;
+    let (permitted, inheritable) = (set(sets.permitted())?, set(sets.inheritable())?);
     Ok(Some(privs::caps::ProcessCaps {
         bounding: set(sets.bounding())?,
         effective: set(sets.effective())?,
-        permitted: set(sets.permitted())?,
-        inheritable: set(sets.inheritable())?,
-        ambient: set(sets.ambient())?,
+        permitted,
+        inheritable,
+        // Only what the kernel lets be raised: see [`ambient_left_out`].
+        ambient: privs::caps::CapSet(set(sets.ambient())?.0 & permitted.0 & inheritable.0),
     }))
+}
+
+/// One of config.json's capability lists as privs' set.
+fn cap_set(list: &Option<oci_spec::runtime::Capabilities>) -> Result<privs::caps::CapSet> {
+    let names: Vec<String> = list.iter().flatten().map(|c| c.to_string()).collect();
+    Ok(names.join(",").parse()?)
+}
+
+/// The ambient capabilities of `process` that cannot be raised, being not
+/// in both its permitted and inheritable sets (prctl(2)
+/// PR_CAP_AMBIENT_RAISE's rule). `runc spec`'s config asks for three
+/// ambient capabilities and no inheritable ones. The runtime-spec says a
+/// capability that cannot be granted is a warning, not a failure (runc
+/// warns, crun is silent): [`process_caps`] leaves these out and the runtime
+/// names them.
+pub fn ambient_left_out(process: &oci_spec::runtime::Process) -> Result<Vec<String>> {
+    let Some(sets) = process.capabilities().as_ref() else { return Ok(Vec::new()) };
+    let set = cap_set;
+    let raisable = set(sets.permitted())?.0 & set(sets.inheritable())?.0;
+    Ok(privs::caps::CapSet(set(sets.ambient())?.0 & !raisable).names())
 }
 
 /// `process.rlimits` as privs' `--ulimit` values (`nofile=1024:1024`).
