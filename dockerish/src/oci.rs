@@ -154,12 +154,16 @@ impl Runtime {
         if !self.dir(id).is_dir() {
             return Err(Error::NoSuchOciContainer(id.to_string()));
         }
-        json_store::Lock::exclusive(&self.dir(id).join("lock")).map_err(|e| {
-            match self.dir(id).is_dir() {
-                true => e.into(),
-                false => Error::NoSuchOciContainer(id.to_string()),
-            }
-        })
+        let path = self.dir(id).join("lock");
+        let lock = json_store::Lock::exclusive(&path).map_err(|e| match self.dir(id).is_dir() {
+            true => e.into(),
+            false => Error::NoSuchOciContainer(id.to_string()),
+        })?;
+        // Deleted while we waited (and perhaps made again since): not ours.
+        match lock.still_at(&path) {
+            true => Ok(lock),
+            false => Err(Error::NoSuchOciContainer(id.to_string())),
+        }
     }
 
     /// The container's copy of its config.json, made by `create`.
@@ -242,6 +246,16 @@ impl Runtime {
                 format!("{name} -1"),
                 "lifting a memory or CPU limit is not supported: give a new limit",
             ));
+        }
+        // A new period alone would change nothing (see `limits`): said.
+        if let Some(cpu) = resources.cpu().as_ref().filter(|c| c.quota().is_none()) {
+            if let Some(period) = cpu.period() {
+                return Err(Error::invalid(
+                    "update",
+                    format!("cpu.period {period}"),
+                    "needs a quota: a CPU limit is a quota per period",
+                ));
+            }
         }
         let limits = cgctl::Limits { devices: None, ..limits(Some(resources))? };
         Ok(self.cgroup(&record)?.set(&limits)?)
@@ -331,8 +345,13 @@ impl Runtime {
             let _ = fs::remove_dir_all(&dir);
             err
         };
-        let _lock =
-            json_store::Lock::exclusive(&dir.join("lock")).map_err(|e| undo_dir(e.into()))?;
+        // Until the record is written, a `delete` may take the directory for
+        // what a killed create left: then it is not ours to use or undo.
+        let gone = || Error::invalid("container ID", id, "was deleted while being created");
+        let lock = json_store::Lock::exclusive(&dir.join("lock")).map_err(|_| gone())?;
+        if !lock.still_at(&dir.join("lock")) {
+            return Err(gone());
+        }
         // Who is creating it: `state` shows *creating* while we live.
         let me = pidref::ProcessRef::of(std::process::id() as i32)
             .ok_or_else(|| {
@@ -410,16 +429,19 @@ impl Runtime {
         // Idmapped mounts: root of a user namespace cannot make them (see
         // rootfs::bundle::idmapped_source), so we do, and hand them in.
         let mut trees = Vec::new();
-        if has_user_namespace(config) {
+        if rootfs::bundle::has_user_namespace(config) {
             for (i, m) in config.mounts().iter().flatten().enumerate() {
                 if let Some(tree) = rootfs::bundle::idmapped_source(config, bundle, m)? {
-                    let fd = std::os::fd::AsRawFd::as_raw_fd(&tree);
-                    // Inherited by ns-exec and rootfs (which closes it).
-                    nix::fcntl::fcntl(
-                        &tree,
-                        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
-                    )
-                    .map_err(|e| Error::sys("keep open across exec", "an idmapped mount", e))?;
+                    // Inherited by ns-exec and rootfs (a copy without
+                    // close-on-exec), above the --preserve-fds range, which
+                    // reaches the program; rootfs closes it once attached.
+                    let above = 3 + opts.preserve_fds as i32;
+                    let fd = nix::fcntl::fcntl(&tree, nix::fcntl::FcntlArg::F_DUPFD(above))
+                        .map_err(|e| Error::sys("keep open across exec", "an idmapped mount", e))?;
+                    // SAFETY: F_DUPFD just made it, and nothing else owns it.
+                    let tree = unsafe {
+                        <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd)
+                    };
                     argv.push(format!("--mount-fd={i}={fd}"));
                     trees.push(tree);
                 }
@@ -1048,12 +1070,6 @@ fn namespace_flags(config: &Config) -> Result<Vec<String>> {
     Ok(flags)
 }
 
-/// Whether the container runs in a user namespace, new or joined.
-fn has_user_namespace(config: &Config) -> bool {
-    let namespaces = config.linux().as_ref().and_then(|l| l.namespaces().as_ref());
-    namespaces.is_some_and(|n| n.iter().any(|ns| ns.typ() == LinuxNamespaceType::User))
-}
-
 /// The host uid and gid of root in the container's new user namespace
 /// (`None` without one, or for one joined by path).
 fn container_root(config: &Config) -> Option<(u32, u32)> {
@@ -1102,21 +1118,12 @@ pub fn limits(resources: Option<&LinuxResources>) -> Result<cgctl::Limits> {
     }
     if let Some(cpu) = r.cpu() {
         // cgctl keeps a CPU limit as CPUs' worth (quota per period), so a
-        // period alone says nothing; a quota alone is per the kernel's
-        // default period, 100 ms.
-        match (cpu.quota(), cpu.period()) {
-            (Some(quota), period) if quota > 0 => {
-                let period = period.filter(|p| *p > 0).unwrap_or(100_000);
-                limits.cpus = Some(quota as f64 / period as f64);
-            }
-            (None, Some(period)) => {
-                return Err(Error::invalid(
-                    "linux.resources.cpu.period",
-                    period.to_string(),
-                    "needs a quota: a CPU limit is a quota per period",
-                ))
-            }
-            _ => {}
+        // period alone sets nothing (containerd gives every pod without a
+        // CPU limit one; `update` refuses it); a quota alone is per the
+        // kernel's default period, 100 ms.
+        if let Some(quota) = cpu.quota().filter(|q| *q > 0) {
+            let period = cpu.period().filter(|p| *p > 0).unwrap_or(100_000);
+            limits.cpus = Some(quota as f64 / period as f64);
         }
         limits.cpu_shares = cpu.shares().filter(|s| *s > 0);
         limits.cpuset_cpus = cpu.cpus().clone().filter(|s| !s.is_empty());

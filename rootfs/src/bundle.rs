@@ -161,28 +161,42 @@ fn set_personality(persona: libc::c_ulong) -> Result<()> {
         .map_err(|e| Error::sys("set personality", format!("{persona:#x}"), e))
 }
 
-/// `--mount-fd INDEX=FD`: an inherited descriptor, ours from now on.
-pub fn inherited_mount_fd(text: &str) -> Result<(usize, OwnedFd)> {
+/// The `--mount-fd INDEX=FD` descriptors, ours from now on. Each must be
+/// open, above stdio and the `--preserve-fds` range (which reaches the
+/// program as it is), and given once.
+pub fn inherited_mount_fds(texts: &[String], preserve_fds: u32) -> Result<Vec<(usize, OwnedFd)>> {
     use std::os::fd::FromRawFd;
-    let bad = |why: &str| Error::invalid("--mount-fd", text, why.to_string());
-    let (index, fd) = text.split_once('=').ok_or_else(|| bad("expected INDEX=FD"))?;
-    let index: usize = index.parse().map_err(|_| bad("INDEX is not a number"))?;
-    let fd: i32 = fd.parse().map_err(|_| bad("FD is not a number"))?;
-    // SAFETY: F_GETFD only reads the descriptor's flags.
-    if fd < 3 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
-        return Err(bad("FD is not an open descriptor"));
+    let mut seen: Vec<(usize, i32)> = Vec::new();
+    for text in texts {
+        let bad = |why: &str| Error::invalid("--mount-fd", text, why.to_string());
+        let (index, fd) = text.split_once('=').ok_or_else(|| bad("expected INDEX=FD"))?;
+        let index: usize = index.parse().map_err(|_| bad("INDEX is not a number"))?;
+        let fd: i32 = fd.parse().map_err(|_| bad("FD is not a number"))?;
+        if fd < 3 + preserve_fds as i32 {
+            return Err(bad("FD is stdio or one of --preserve-fds"));
+        }
+        // SAFETY: F_GETFD only reads the descriptor's flags.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+            return Err(bad("FD is not an open descriptor"));
+        }
+        if seen.iter().any(|&(i, f)| i == index || f == fd) {
+            return Err(bad("INDEX or FD given twice"));
+        }
+        seen.push((index, fd));
     }
-    // SAFETY: an inherited descriptor nothing else in this process owns.
-    Ok((index, unsafe { OwnedFd::from_raw_fd(fd) }))
+    // SAFETY: inherited descriptors, each once, nothing else here owns.
+    Ok(seen.into_iter().map(|(i, fd)| (i, unsafe { OwnedFd::from_raw_fd(fd) })).collect())
 }
 
 /// Enters the bundle's root and execs its process. Returns only on failure.
-pub fn enter(bundle: &Bundle) -> Error {
+pub fn enter(mut bundle: Bundle) -> Error {
+    let mount_fds = std::mem::take(&mut bundle.mount_fds);
+    let bundle = &bundle;
     let mut report = match crate::connect_report(bundle.start_socket.as_deref()) {
         Ok(report) => report,
         Err(e) => return e,
     };
-    let err = match run(bundle, &mut report) {
+    let err = match run(bundle, mount_fds, &mut report) {
         Ok(never) => match never {},
         Err(err) => err,
     };
@@ -196,7 +210,11 @@ pub fn enter(bundle: &Bundle) -> Error {
 
 enum Never {}
 
-fn run(bundle: &Bundle, report: &mut Option<Reporter>) -> Result<Never> {
+fn run(
+    bundle: &Bundle,
+    mount_fds: Vec<(usize, OwnedFd)>,
+    report: &mut Option<Reporter>,
+) -> Result<Never> {
     let config = &bundle.config;
     // No descriptor we were given reaches the program but stdio and the
     // `--preserve-fds` ones after them (runc's rule; a leaked host
@@ -233,7 +251,7 @@ fn run(bundle: &Bundle, report: &mut Option<Reporter>) -> Result<Never> {
     };
 
     let root_path = bundle.root_path()?;
-    let state = build_and_pivot(bundle, &root_path)?;
+    let state = build_and_pivot(bundle, &root_path, mount_fds)?;
 
     let linux = config.linux().as_ref();
     if config.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
@@ -362,7 +380,11 @@ pub fn ulimits(process: &oci_spec::runtime::Process) -> Vec<String> {
 }
 
 /// Steps 2–5.
-fn build_and_pivot(bundle: &Bundle, root_path: &Path) -> Result<String> {
+fn build_and_pivot(
+    bundle: &Bundle,
+    root_path: &Path,
+    mount_fds: Vec<(usize, OwnedFd)>,
+) -> Result<String> {
     let config = &bundle.config;
     let linux = config.linux().as_ref();
     // Private if asked, else slave: a shared "/" would make pivot_root
@@ -393,7 +415,7 @@ fn build_and_pivot(bundle: &Bundle, root_path: &Path) -> Result<String> {
     let root = inroot::open_dir(root_path)?;
 
     let count = config.mounts().as_ref().map_or(0, Vec::len);
-    if let Some((at, _)) = bundle.mount_fds.iter().find(|(at, _)| *at >= count) {
+    if let Some((at, _)) = mount_fds.iter().find(|(at, _)| *at >= count) {
         return Err(Error::invalid(
             "--mount-fd",
             at.to_string(),
@@ -402,7 +424,7 @@ fn build_and_pivot(bundle: &Bundle, root_path: &Path) -> Result<String> {
     }
     let mut mounted = HashSet::new();
     for (i, m) in config.mounts().iter().flatten().enumerate() {
-        let given = bundle.mount_fds.iter().find(|(at, _)| *at == i).map(|(_, fd)| fd);
+        let given = mount_fds.iter().find(|(at, _)| *at == i).map(|(_, fd)| fd);
         let made = match given {
             Some(_) => None,
             None => idmapped_source(config, &bundle.dir, m)?,
@@ -410,6 +432,9 @@ fn build_and_pivot(bundle: &Bundle, root_path: &Path) -> Result<String> {
         mount_one(&root, &bundle.dir, m, given.or(made.as_ref()))?;
         mounted.insert(m.destination().clone());
     }
+    // Attached: the descriptors are no longer needed (nor kept open while
+    // the container waits to be started).
+    drop(mount_fds);
     if mounted.contains(Path::new("/dev")) {
         let dev =
             inroot::open(&root, Path::new("/dev")).map_err(|e| Error::sys("open", "/dev", e))?;
@@ -678,6 +703,13 @@ impl Options {
     }
 }
 
+/// Whether the container runs in a user namespace, new or joined.
+pub fn has_user_namespace(config: &Config) -> bool {
+    use oci_spec::runtime::LinuxNamespaceType;
+    let namespaces = config.linux().as_ref().and_then(|l| l.namespaces().as_ref());
+    namespaces.is_some_and(|n| n.iter().any(|ns| ns.typ() == LinuxNamespaceType::User))
+}
+
 /// An idmapped mount's tree, if `m` asks for one: options `idmap` or
 /// `ridmap` (submounts too), or `uidMappings` and `gidMappings` of its own
 /// (runtime-spec 1.2). Its mapping is the mount's, else the container's
@@ -709,6 +741,20 @@ pub fn idmapped_source(config: &Config, bundle: &Path, m: &Mount) -> Result<Opti
         return Err(Error::invalid("mount", dest, "is idmapped but not a bind mount"));
     }
     let linux = config.linux().as_ref();
+    // The kernel locks a mount's flags (MNT_LOCK_READONLY) only when it
+    // copies a mount namespace into a less privileged user namespace; this
+    // tree is attached after that, so the container's root could remount
+    // it read-write, and write as the ids the mapping gives it (root's, on
+    // disk, for the container's root). Refused rather than made a promise
+    // the kernel does not keep.
+    if has_user_namespace(config) && options.flags.contains(MsFlags::MS_RDONLY) {
+        return Err(Error::invalid(
+            "mount",
+            dest,
+            "is read-only and idmapped in a user namespace, whose root could make it \
+             read-write again (its flags cannot be locked): not supported",
+        ));
+    }
     let (uids, gids) = match own {
         Some(maps) => maps,
         None => match linux.map(|l| (l.uid_mappings(), l.gid_mappings())) {
@@ -718,7 +764,7 @@ pub fn idmapped_source(config: &Config, bundle: &Path, m: &Mount) -> Result<Opti
                     "mount",
                     dest,
                     "is idmapped with no mapping: give it uidMappings and gidMappings, or the \
-                     container a user namespace",
+                     container a new user namespace with its mappings",
                 ))
             }
         },

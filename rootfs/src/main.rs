@@ -211,13 +211,9 @@ fn main() {
                 start_socket: args.start_socket,
                 hooks_sync: args.hooks_sync,
                 preserve_fds: args.preserve_fds,
-                mount_fds: args
-                    .mount_fds
-                    .iter()
-                    .map(|text| rootfs::bundle::inherited_mount_fd(text))
-                    .collect::<Result<_, _>>()?,
+                mount_fds: rootfs::bundle::inherited_mount_fds(&args.mount_fds, args.preserve_fds)?,
             };
-            Err(rootfs::bundle::enter(&bundle))
+            Err(rootfs::bundle::enter(bundle))
         }
     })
 }

@@ -185,7 +185,7 @@ fn idmapped(layer: &Path, userns: &OwnedFd, target: &Path) -> std::result::Resul
 /// A detached copy of the mount at `source` (open_tree(2) with
 /// OPEN_TREE_CLONE; with `submounts`, its submounts too) whose ids are
 /// seen through `userns`'s map (mount_setattr(2), MOUNT_ATTR_IDMAP; with
-/// `idmap_submounts`, the submounts' too, AT_RECURSIVE): a file
+/// `idmap_submounts`, the cloned submounts' too, AT_RECURSIVE): a file
 /// whose owner on disk is uid N shows as the host uid N maps to. Needs
 /// CAP_SYS_ADMIN in the user namespace of the source's filesystem (the
 /// host's, for a disk), so a process inside a new user namespace cannot
@@ -210,8 +210,7 @@ pub fn idmapped_tree(
     let rec = |on: bool| if on { libc::AT_RECURSIVE as libc::c_uint } else { 0 };
     // SAFETY: plain system calls on a valid C string and a live struct.
     unsafe {
-        let flags =
-            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | rec(submounts || idmap_submounts);
+        let flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | rec(submounts);
         let fd = Errno::result(libc::syscall(
             libc::SYS_open_tree,
             libc::AT_FDCWD,

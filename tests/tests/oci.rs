@@ -94,8 +94,10 @@ fn a_bundle_goes_created_running_stopped_and_delete_leaves_nothing() {
         c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
             {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}
         ]});
-        c["linux"]["resources"] =
-            json!({"pids": {"limit": 50}, "devices": [{"allow": false, "access": "rwm"}]});
+        // (A period without a quota, as containerd gives a pod with no CPU
+        // limit: no limit.)
+        c["linux"]["resources"] = json!({"pids": {"limit": 50}, "cpu": {"period": 100000},
+                                         "devices": [{"allow": false, "access": "rwm"}]});
     });
     // `spec` does not overwrite a config.
     let (code, _, err) = run(&sb, &["spec", "--bundle", dir.to_str().unwrap()]);
@@ -133,7 +135,8 @@ fn a_bundle_goes_created_running_stopped_and_delete_leaves_nothing() {
     assert_eq!(state(&sb, "c1")["status"], "paused");
     ok(&sb, &["resume", "c1"]);
     assert_eq!(state(&sb, "c1")["status"], "created");
-    // Its state directory is passable (0711), its files root's alone.
+    // Its state directory and files are root's alone (0711 is for a
+    // container with a new user namespace).
     use std::os::unix::fs::PermissionsExt;
     let mode = |f: &str| {
         fs::metadata(sb.root().join("oci/c1").join(f)).unwrap().permissions().mode() & 0o777
@@ -463,6 +466,10 @@ fn a_user_namespace_config_runs_as_root_of_its_mapped_ids() {
     assert!(fs::read_to_string(out.join("prestart")).unwrap().contains("\"n1\""));
     ok(&sb, &["start", "n1"]);
     assert_eq!(state(&sb, "n1")["status"], "running");
+    // Its directory passable (0711): its root, uid 300000 here, reached the fifo.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(sb.root().join("oci/n1")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o711);
     let host_map = fs::read_to_string(format!("/proc/{pid}/uid_map")).unwrap();
     assert_eq!(host_map.split_whitespace().collect::<Vec<_>>(), ["0", "300000", "65536"]);
     let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -483,6 +490,7 @@ fn a_user_namespace_config_runs_as_root_of_its_mapped_ids() {
 /// `ls -lnd PATH` lines of `out` as (uid, gid), in order.
 fn owners(out: &str) -> Vec<(String, String)> {
     out.lines()
+        .filter(|l| l.starts_with(['d', '-']))
         .map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
             (f[2].to_string(), f[3].to_string())
@@ -506,7 +514,8 @@ fn idmapped_bind_mounts_show_the_owners_on_disk_through_a_mapping() {
     // 65534 and refuse the write.
     let map = json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
     let dir = bundle(&sb, "oci-idmap", |c| {
-        c["process"]["args"] = json!(["sh", "-c", format!("{list} && echo hi > /data/mine")]);
+        let script = format!("{list} && echo hi > /data/mine && echo fds $(ls /proc/self/fd)");
+        c["process"]["args"] = json!(["sh", "-c", script]);
         c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
         c["linux"]["uidMappings"] = map.clone();
         c["linux"]["gidMappings"] = map.clone();
@@ -524,6 +533,7 @@ fn idmapped_bind_mounts_show_the_owners_on_disk_through_a_mapping() {
     let zero = ("0".to_string(), "0".to_string());
     let thousand = ("1000".to_string(), "1000".to_string());
     assert_eq!(owners(&out), [zero.clone(), thousand.clone()], "{out}");
+    assert!(out.contains("fds 0 1 2 3\n"), "no idmapped tree reaches the program: {out}");
     let mine = fs::metadata(data.join("mine")).unwrap();
     assert_eq!((mine.uid(), mine.gid()), (0, 0), "stored as root's, not 300000's");
     assert!(!sb.root().join("oci/i1").exists());
@@ -557,8 +567,21 @@ fn idmapped_bind_mounts_show_the_owners_on_disk_through_a_mapping() {
                    "options": ["bind"], "uidMappings": one}),
             "without the other",
         ),
+        (
+            "oci-idmap-bad3",
+            json!({"destination": "/data", "type": "bind", "source": data,
+                   "options": ["bind", "idmap", "ro"]}),
+            "read-only and idmapped in a user namespace",
+        ),
     ] {
-        let dir = bundle(&sb, name, |c| c["mounts"].as_array_mut().unwrap().push(mount));
+        let dir = bundle(&sb, name, |c| {
+            c["mounts"].as_array_mut().unwrap().push(mount);
+            if name == "oci-idmap-bad3" {
+                c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
+                c["linux"]["uidMappings"] = map.clone();
+                c["linux"]["gidMappings"] = map.clone();
+            }
+        });
         let (code, _, err) = run(&sb, &["create", "--bundle", dir.to_str().unwrap(), name]);
         assert_ne!(code, 0, "{name}");
         assert!(err.contains(why), "{name}: {err}");

@@ -65,6 +65,17 @@ impl Lock {
         let locked = Flock::lock(file, FlockArg::LockExclusive);
         locked.map(Lock).map_err(|(_, e)| Error::sys("lock", path.display(), e))
     }
+
+    /// Whether `path` still names the file this lock is on. A lock taken
+    /// while another holder removed the file (with its directory) guards
+    /// nothing: whoever waited on it must look again.
+    pub fn still_at(&self, path: &Path) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        match (self.0.metadata(), std::fs::metadata(path)) {
+            (Ok(held), Ok(named)) => (held.dev(), held.ino()) == (named.dev(), named.ino()),
+            _ => false,
+        }
+    }
 }
 
 /// What a write must survive: a killed writer only, or also the machine
@@ -187,6 +198,18 @@ pub fn remove_stale_temps(dir: &Path) -> Result<usize> {
 mod tests {
     use super::*;
     use std::process::Command;
+
+    #[test]
+    fn a_lock_on_a_removed_or_replaced_file_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        let lock = Lock::exclusive(&path).unwrap();
+        assert!(lock.still_at(&path));
+        std::fs::remove_file(&path).unwrap();
+        assert!(!lock.still_at(&path), "removed");
+        std::fs::write(&path, "").unwrap();
+        assert!(!lock.still_at(&path), "another file at its path");
+    }
 
     #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
     struct Record {
