@@ -423,13 +423,14 @@ fn build_and_pivot(
         ));
     }
     let mut mounted = HashSet::new();
+    let cgroupns = has_namespace(config, oci_spec::runtime::LinuxNamespaceType::Cgroup);
     for (i, m) in config.mounts().iter().flatten().enumerate() {
         let given = mount_fds.iter().find(|(at, _)| *at == i).map(|(_, fd)| fd);
         let made = match given {
             Some(_) => None,
             None => idmapped_source(config, &bundle.dir, m)?,
         };
-        mount_one(&root, &bundle.dir, m, given.or(made.as_ref()))?;
+        mount_one(&root, &bundle.dir, m, given.or(made.as_ref()), cgroupns)?;
         mounted.insert(m.destination().clone());
     }
     // Attached: the descriptors are no longer needed (nor kept open while
@@ -705,9 +706,14 @@ impl Options {
 
 /// Whether the container runs in a user namespace, new or joined.
 pub fn has_user_namespace(config: &Config) -> bool {
-    use oci_spec::runtime::LinuxNamespaceType;
+    has_namespace(config, oci_spec::runtime::LinuxNamespaceType::User)
+}
+
+/// Whether config.json gives the container a namespace of this type, new
+/// or joined.
+fn has_namespace(config: &Config, typ: oci_spec::runtime::LinuxNamespaceType) -> bool {
     let namespaces = config.linux().as_ref().and_then(|l| l.namespaces().as_ref());
-    namespaces.is_some_and(|n| n.iter().any(|ns| ns.typ() == LinuxNamespaceType::User))
+    namespaces.is_some_and(|n| n.iter().any(|ns| ns.typ() == typ))
 }
 
 /// An idmapped mount's tree, if `m` asks for one: options `idmap` or
@@ -796,7 +802,13 @@ pub fn idmapped_source(config: &Config, bundle: &Path, m: &Mount) -> Result<Opti
 }
 
 /// Step 3 for one entry of `mounts`; `idmapped`, its tree if it is one.
-fn mount_one(root: &OwnedFd, bundle: &Path, m: &Mount, idmapped: Option<&OwnedFd>) -> Result<()> {
+fn mount_one(
+    root: &OwnedFd,
+    bundle: &Path,
+    m: &Mount,
+    idmapped: Option<&OwnedFd>,
+    cgroupns: bool,
+) -> Result<()> {
     let dest = m.destination();
     if !dest.is_absolute() {
         return Err(Error::invalid(
@@ -816,7 +828,7 @@ fn mount_one(root: &OwnedFd, bundle: &Path, m: &Mount, idmapped: Option<&OwnedFd
         dest.display()
     );
     if typ == "cgroup" || typ == "cgroup2" {
-        return mount_cgroup(root, dest, &options);
+        return mount_cgroup(root, dest, &options, cgroupns);
     }
     let kind = match &source {
         Some(s) if bind && !s.is_dir() => Kind::File,
@@ -868,7 +880,7 @@ fn mount_one(root: &OwnedFd, bundle: &Path, m: &Mount, idmapped: Option<&OwnedFd
 /// v1 or hybrid host, a tmpfs with each host hierarchy mounted again in it
 /// by its own name (`memory`, `cpu,cpuacct`, `unified` …), and the host's
 /// links (`cpu` → `cpu,cpuacct`) made again.
-fn mount_cgroup(root: &OwnedFd, dest: &Path, options: &Options) -> Result<()> {
+fn mount_cgroup(root: &OwnedFd, dest: &Path, options: &Options, own_ns: bool) -> Result<()> {
     let flags = options.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC);
     let target = inroot::create(root, dest, Kind::Dir)?;
     let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
@@ -891,11 +903,12 @@ fn mount_cgroup(root: &OwnedFd, dest: &Path, options: &Options) -> Result<()> {
         })
         .collect();
     let shown = format!("cgroup on {}", dest.display());
-    // Without a cgroup namespace of its own a new cgroup mount would show
-    // the host's whole tree: bind only the container's own cgroup instead
-    // (runc's way), from the host's hierarchy mounts still in view.
-    let own_ns =
-        crate::spec::ns_id("/proc/self/ns/cgroup") != crate::spec::ns_id("/proc/1/ns/cgroup");
+    // Without a cgroup namespace of its own (config.json's say: in a user
+    // namespace the host's PID 1's namespaces cannot be looked at to
+    // compare) a new cgroup mount would show the host's whole tree, and in
+    // a user namespace v1 hierarchies cannot be mounted at all: bind only
+    // the container's own cgroup instead (runc's way), from the host's
+    // hierarchy mounts still in view.
     if !own_ns {
         let bind = |source: PathBuf, target: &OwnedFd, what: String| -> Result<()> {
             mount(

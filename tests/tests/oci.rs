@@ -644,10 +644,11 @@ impl Drop for CgroupsUnder {
     }
 }
 
-#[test]
-fn podman_runs_containers_with_ocirun_as_its_runtime() {
-    let sb = Sandbox::new();
-    // podman calls the runtime without --root: a wrapper gives the sandbox's.
+/// Debian's podman with ocirun (through a wrapper giving the sandbox's
+/// --root: podman calls the runtime without one), the busybox tree
+/// imported as localhost/bb:1; its flags for `run` (this host's limits,
+/// cgroups beneath the sandbox's parent, which `CgroupsUnder` removes).
+fn podman_with_ocirun(sb: &Sandbox) -> (Podman, String, CgroupsUnder) {
     let wrapper = sb.root().join("ocirun-for-podman");
     let script = format!(
         "#!/bin/sh\nexec {} --root {} \"$@\"\n",
@@ -656,10 +657,10 @@ fn podman_runs_containers_with_ocirun_as_its_runtime() {
     );
     fs::write(&wrapper, script).unwrap();
     fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let podman = Podman::new(&sb, wrapper.to_str().unwrap());
+    let podman = Podman::new(sb, wrapper.to_str().unwrap());
     let parent = format!("{}-podman", sb.cgroup_parent());
-    let _cleanup = CgroupsUnder(parent.clone());
-    let tree = busybox_tree(&sb, "podman-image");
+    let cleanup = CgroupsUnder(parent.clone());
+    let tree = busybox_tree(sb, "podman-image");
     let tar = sb.root().join("busybox.tar");
     let status = Command::new("tar")
         .arg("-C")
@@ -675,6 +676,36 @@ fn podman_runs_containers_with_ocirun_as_its_runtime() {
         "--network none --cgroup-parent {}/{parent} --ulimit nofile=20000:20000 --ulimit nproc=4096:4096",
         own_cgroup()
     );
+    (podman, flags, cleanup)
+}
+
+#[test]
+fn podman_runs_a_user_namespace_container_with_an_idmapped_volume_through_ocirun() {
+    let sb = Sandbox::new();
+    let (podman, flags, _cleanup) = podman_with_ocirun(&sb);
+    // --uidmap: a user namespace, 0 being 300000 outside; `:idmap`: the
+    // volume's owners on disk seen through that mapping.
+    let data = sb.root().join("podman-data");
+    fs::create_dir(&data).unwrap();
+    fs::write(data.join("f"), "x").unwrap();
+    let map = "--uidmap 0:300000:65536 --gidmap 0:300000:65536";
+    let script = "cat /proc/self/uid_map; ls -ln /data/f; echo w > /data/w";
+    let volume = format!("-v {}:/data:idmap", data.display());
+    let out =
+        podman.run(&format!("run --rm {flags} {map} {volume} localhost/bb:1 sh -c '{script}'"));
+    let first: Vec<&str> = out.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(first, ["0", "300000", "65536"], "{out}");
+    assert_eq!(owners(&out), [("0".to_string(), "0".to_string())], "root's file is root's: {out}");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(fs::metadata(data.join("w")).unwrap().uid(), 0, "its write is root's on disk");
+    assert!(!Path::new(&sb.root().join("oci")).read_dir().unwrap().any(|e| e.is_ok()));
+}
+
+#[test]
+fn podman_runs_containers_with_ocirun_as_its_runtime() {
+    let sb = Sandbox::new();
+    let (podman, flags, _cleanup) = podman_with_ocirun(&sb);
+    let parent = format!("{}-podman", sb.cgroup_parent());
 
     let out = podman.run(&format!("run --rm {flags} localhost/bb:1 echo hi"));
     assert_eq!(out, "hi\n");
