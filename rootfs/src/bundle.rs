@@ -967,8 +967,14 @@ fn mount_cgroup(root: &OwnedFd, dest: &Path, options: &Options, own_ns: bool) ->
             flags,
             Some(data.as_str()),
         )
-        .map_err(|e| {
-            Error::sys("mount", format!("cgroup {data} on {}/{name}", dest.display()), e)
+        .map_err(|e| match (e, fstype.as_str()) {
+            (Errno::EPERM, "cgroup") => Error::invalid(
+                "cgroup mount",
+                format!("{}/{name}", dest.display()),
+                "a v1 hierarchy is mounted only by root of the user namespace that owns the \
+                 cgroup namespace (a new one is the container's; a joined one may not be)",
+            ),
+            (e, _) => Error::sys("mount", format!("cgroup {data} on {}/{name}", dest.display()), e),
         })?;
     }
     if let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup") {
