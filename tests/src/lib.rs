@@ -578,11 +578,14 @@ pub fn processes_naming(text: &str) -> Vec<(i32, String)> {
 }
 
 /// Debian's podman with its storage in the sandbox (podman 4.3 and
-/// skopeo also write /run/libpod, /run/containers and
-/// /var/lib/containers: removed after, if they were not there before).
+/// skopeo also write /run/libpod, /run/containers, /var/lib/containers
+/// and its shared-memory locks, /dev/shm/libpod_lock: removed after, if
+/// they were not there before). One at a time in a test binary: another
+/// one's cleanup would remove those while this one uses them.
 pub struct Podman {
     args: String,
     made: Vec<&'static str>,
+    _one_at_a_time: std::sync::MutexGuard<'static, ()>,
     /// Whether podman's default cgroup parent (cgroupfs: /libpod_parent,
     /// where conmon puts itself) is new: then removed after.
     made_libpod_parent: bool,
@@ -597,12 +600,20 @@ impl Podman {
             "--root {r}/root --runroot {r}/run --tmpdir {r}/tmp --cgroup-manager cgroupfs --events-backend file --runtime {runtime}",
             r = r.display()
         );
-        let made = ["/run/libpod", "/var/lib/containers", "/var/lib/cni", "/run/containers"]
-            .into_iter()
-            .filter(|p| !Path::new(p).exists())
-            .collect();
+        static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let one = ONE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let made = [
+            "/run/libpod",
+            "/var/lib/containers",
+            "/var/lib/cni",
+            "/run/containers",
+            "/dev/shm/libpod_lock",
+        ]
+        .into_iter()
+        .filter(|p| !Path::new(p).exists())
+        .collect();
         let made_libpod_parent = !libpod_parent_exists();
-        Podman { args, made, made_libpod_parent, sb_root: r }
+        Podman { args, made, _one_at_a_time: one, made_libpod_parent, sb_root: r }
     }
 
     /// `podman COMMAND` (a shell line), which must succeed: its stdout.
@@ -624,7 +635,7 @@ impl Drop for Podman {
             .status();
         let _ = fs::remove_dir_all(&self.sb_root);
         for path in &self.made {
-            let _ = fs::remove_dir_all(path);
+            let _ = fs::remove_dir_all(path).or_else(|_| fs::remove_file(path));
         }
         if self.made_libpod_parent {
             let mut dirs: Vec<PathBuf> = cgroup_dirs()
