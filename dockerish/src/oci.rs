@@ -148,6 +148,30 @@ impl Runtime {
         Ok((self.load(id)?, lock))
     }
 
+    /// Removes a container's directory, its lock held: first moved out of
+    /// the ID's way (one waiting on its lock then finds it gone: see
+    /// [`Runtime::lock`]; none can make a new lock file in it), then
+    /// removed.
+    fn remove_dir(&self, id: &str) -> Result<()> {
+        let tomb = self.root.join(format!("{STAGING}{}.{id}.gone", std::process::id()));
+        fs::rename(self.dir(id), &tomb).map_err(Error::io("move aside", self.dir(id)))?;
+        fs::remove_dir_all(&tomb).map_err(Error::io("remove", &tomb))
+    }
+
+    /// Removes what creates and deletes killed midway left aside: the
+    /// staging directories of processes that are gone.
+    fn sweep_staging(&self) {
+        let Ok(entries) = fs::read_dir(&self.root) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(rest) = name.strip_prefix(STAGING) else { continue };
+            let pid = rest.split('.').next().and_then(|p| p.parse::<i32>().ok());
+            if pid.is_some_and(|p| !Path::new(&format!("/proc/{p}")).exists()) {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+
     /// The container's lock (see [`Runtime::load_locked`]).
     fn lock(&self, id: &str) -> Result<json_store::Lock> {
         check_id(id)?;
@@ -247,16 +271,6 @@ impl Runtime {
                 "lifting a memory or CPU limit is not supported: give a new limit",
             ));
         }
-        // A new period alone would change nothing (see `limits`): said.
-        if let Some(cpu) = resources.cpu().as_ref().filter(|c| c.quota().is_none()) {
-            if let Some(period) = cpu.period() {
-                return Err(Error::invalid(
-                    "update",
-                    format!("cpu.period {period}"),
-                    "needs a quota: a CPU limit is a quota per period",
-                ));
-            }
-        }
         let limits = cgctl::Limits { devices: None, ..limits(Some(resources))? };
         Ok(self.cgroup(&record)?.set(&limits)?)
     }
@@ -330,32 +344,31 @@ impl Runtime {
         let traverse = std::os::unix::fs::PermissionsExt::from_mode(0o711);
         let _ = fs::set_permissions(&self.root, traverse);
         let dir = self.dir(id);
-        match fs::create_dir(&dir) {
-            Ok(()) => {
-                let mode = if container_root(&config).is_some() { 0o711 } else { 0o700 };
-                let mode = std::os::unix::fs::PermissionsExt::from_mode(mode);
-                fs::set_permissions(&dir, mode).map_err(Error::io("chmod", &dir))?;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(Error::invalid("container ID", id, "a container with this ID exists"))
-            }
-            Err(e) => return Err(Error::io("create", &dir)(e)),
+        if dir.exists() {
+            return Err(Error::invalid("container ID", id, "a container with this ID exists"));
         }
-        let undo_dir = |err: Error| {
-            let _ = fs::remove_dir_all(&dir);
+        // Made aside with its lock held and its record in it, then moved into
+        // place (renameat2 RENAME_NOREPLACE): a `delete` finds a container's
+        // directory whole or not at all, and two creates of one ID cannot
+        // share one. What a create killed before the move leaves is swept.
+        self.sweep_staging();
+        let staging = self.root.join(format!("{STAGING}{}.{id}", std::process::id()));
+        let _ = fs::remove_dir_all(&staging);
+        fs::create_dir(&staging).map_err(Error::io("create", &staging))?;
+        let undo_staging = |err: Error| {
+            let _ = fs::remove_dir_all(&staging);
             err
         };
-        // Until the record is written, a `delete` may take the directory for
-        // what a killed create left: then it is not ours to use or undo.
-        let gone = || Error::invalid("container ID", id, "was deleted while being created");
-        let lock = json_store::Lock::exclusive(&dir.join("lock")).map_err(|_| gone())?;
-        if !lock.still_at(&dir.join("lock")) {
-            return Err(gone());
-        }
+        let mode = if container_root(&config).is_some() { 0o711 } else { 0o700 };
+        let mode = std::os::unix::fs::PermissionsExt::from_mode(mode);
+        fs::set_permissions(&staging, mode)
+            .map_err(|e| undo_staging(Error::io("chmod", &staging)(e)))?;
+        let _lock = json_store::Lock::exclusive(&staging.join("lock"))
+            .map_err(|e| undo_staging(e.into()))?;
         // Who is creating it: `state` shows *creating* while we live.
         let me = pidref::ProcessRef::of(std::process::id() as i32)
             .ok_or_else(|| {
-                undo_dir(Error::invalid("process", "self", "has no start time in /proc"))
+                undo_staging(Error::invalid("process", "self", "has no start time in /proc"))
             })?
             .start_time;
         let creating = Record {
@@ -368,9 +381,22 @@ impl Runtime {
             annotations: Default::default(),
             creator: (std::process::id() as i32, me),
         };
-        write_private(&dir.join("config.json"), &text).map_err(undo_dir)?;
-        json_store::write_json_as(&dir.join("state.json"), &creating, STATE_DURABILITY)
-            .map_err(|e| undo_dir(e.into()))?;
+        write_private(&staging.join("config.json"), &text).map_err(undo_staging)?;
+        json_store::write_json_as(&staging.join("state.json"), &creating, STATE_DURABILITY)
+            .map_err(|e| undo_staging(e.into()))?;
+        use nix::fcntl::{renameat2, RenameFlags, AT_FDCWD};
+        match renameat2(AT_FDCWD, &staging, AT_FDCWD, &dir, RenameFlags::RENAME_NOREPLACE) {
+            Ok(()) => {}
+            Err(nix::errno::Errno::EEXIST) => {
+                let why = "a container with this ID exists";
+                return Err(undo_staging(Error::invalid("container ID", id, why)));
+            }
+            Err(e) => return Err(undo_staging(Error::sys("move into place", dir.display(), e))),
+        }
+        let undo_dir = |err: Error| {
+            let _ = fs::remove_dir_all(&dir);
+            err
+        };
         let fifo = dir.join("exec.fifo");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o622))
             .map_err(|e| undo_dir(Error::sys("make fifo", fifo.display(), e)))?;
@@ -672,9 +698,7 @@ impl Runtime {
             Ok(record) => record,
             // A create killed before it wrote its record (it holds the
             // lock until then): a directory and nothing else to remove.
-            Err(Error::NoSuchOciContainer(_)) => {
-                return fs::remove_dir_all(self.dir(id)).map_err(Error::io("remove", self.dir(id)))
-            }
+            Err(Error::NoSuchOciContainer(_)) => return self.remove_dir(id),
             Err(e) => return Err(e),
         };
         let status = self.status(&record);
@@ -701,7 +725,7 @@ impl Runtime {
             0 => Pending::none(),
             _ => self.pending_hooks(&record, "poststop", |h| h.poststop().clone()),
         };
-        fs::remove_dir_all(self.dir(id)).map_err(Error::io("remove", self.dir(id)))?;
+        self.remove_dir(id)?;
         drop(lock);
         // After the delete, before it returns (runtime-spec).
         poststop.run();
@@ -917,6 +941,11 @@ fn warn_ambient_left_out(process: &oci_spec::runtime::Process) -> Result<()> {
     Ok(())
 }
 
+/// The prefix of a directory being made or removed beside the containers'
+/// (`~` is in no container ID, so `list` and the commands never take one
+/// for a container): `~PID.ID` while made, `~PID.ID.gone` while removed.
+const STAGING: &str = "~";
+
 /// A container's record is atomic (written aside, renamed) but not
 /// fsync'd: it describes processes, which a power failure ends anyway
 /// (runc's state root is a tmpfs, /run/runc, as ours is by default). A record
@@ -1119,8 +1148,9 @@ pub fn limits(resources: Option<&LinuxResources>) -> Result<cgctl::Limits> {
     if let Some(cpu) = r.cpu() {
         // cgctl keeps a CPU limit as CPUs' worth (quota per period), so a
         // period alone sets nothing (containerd gives every pod without a
-        // CPU limit one; `update` refuses it); a quota alone is per the
-        // kernel's default period, 100 ms.
+        // CPU limit one, at create and update; the `--cpu-period` flag
+        // alone is refused); a quota alone is per the kernel's default
+        // period, 100 ms.
         if let Some(quota) = cpu.quota().filter(|q| *q > 0) {
             let period = cpu.period().filter(|p| *p > 0).unwrap_or(100_000);
             limits.cpus = Some(quota as f64 / period as f64);

@@ -635,7 +635,7 @@ pub struct Options {
     pub propagation: Vec<MsFlags>,
     /// What the filesystem is given (`mode=755,size=65536k`).
     pub data: Vec<String>,
-    /// `idmap` (Some(false)) or `ridmap` (Some(true), submounts too).
+    /// `idmap` (Some(false)) or `ridmap` (Some(true): cloned submounts too).
     pub idmap: Option<bool>,
 }
 
@@ -717,7 +717,7 @@ fn has_namespace(config: &Config, typ: oci_spec::runtime::LinuxNamespaceType) ->
 }
 
 /// An idmapped mount's tree, if `m` asks for one: options `idmap` or
-/// `ridmap` (submounts too), or `uidMappings` and `gidMappings` of its own
+/// `ridmap` (the submounts `rbind` clones too), or `uidMappings` and `gidMappings` of its own
 /// (runtime-spec 1.2). Its mapping is the mount's, else the container's
 /// user namespace's; the source's tree is cloned and given it
 /// ([`crate::userns::idmapped_tree`], through a user namespace made only to
@@ -883,100 +883,78 @@ fn mount_one(
 fn mount_cgroup(root: &OwnedFd, dest: &Path, options: &Options, own_ns: bool) -> Result<()> {
     let flags = options.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC);
     let target = inroot::create(root, dest, Kind::Dir)?;
-    let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let hierarchies: Vec<(String, String, String)> = host
-        .lines()
-        .filter_map(|line| {
-            let (left, right) = line.split_once(" - ")?;
-            let point = left.split_whitespace().nth(4)?;
-            let mut r = right.split_whitespace();
-            let fstype = r.next()?;
-            let super_opts = r.nth(1)?;
-            let name = point.strip_prefix("/sys/fs/cgroup")?;
-            (fstype == "cgroup" || fstype == "cgroup2").then(|| {
-                (
-                    name.trim_start_matches('/').to_string(),
-                    fstype.to_string(),
-                    super_opts.to_string(),
-                )
-            })
-        })
-        .collect();
+    let hierarchies = host_hierarchies();
     let shown = format!("cgroup on {}", dest.display());
     // Without a cgroup namespace of its own (config.json's say: in a user
     // namespace the host's PID 1's namespaces cannot be looked at to
     // compare) a new cgroup mount would show the host's whole tree, and in
-    // a user namespace v1 hierarchies cannot be mounted at all: bind only
-    // the container's own cgroup instead (runc's way), from the host's
-    // hierarchy mounts still in view.
-    if !own_ns {
-        let bind = |source: PathBuf, target: &OwnedFd, what: String| -> Result<()> {
-            mount(
-                Some(&source),
-                fd_path(target).as_str(),
-                None::<&str>,
-                MsFlags::MS_BIND | MsFlags::MS_REC,
-                None::<&str>,
-            )
-            .map_err(|e| Error::sys("bind-mount", format!("{} on {what}", source.display()), e))?;
-            if flags.contains(MsFlags::MS_RDONLY) {
-                let mounted = inroot::open(root, Path::new(&what))
-                    .map_err(|e| Error::sys("open", &what, e))?;
-                mounts::remount_bind(&fd_path(&mounted), MsFlags::MS_RDONLY)?;
-            }
-            Ok(())
-        };
-        if hierarchies.iter().any(|(name, _, _)| name.is_empty()) {
-            let source = Path::new("/sys/fs/cgroup").join(own_cgroup("").trim_start_matches('/'));
-            return bind(source, &target, dest.display().to_string());
+    // a user namespace v1 hierarchies cannot be mounted in the host's
+    // cgroup namespace at all: bind only the container's own cgroup instead
+    // (runc's way), from the host's hierarchy mounts still in view.
+    let bind = |h: &Hierarchy, target: &OwnedFd, what: String| -> Result<()> {
+        let source = h.own_dir();
+        mount(
+            Some(&source),
+            fd_path(target).as_str(),
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(|e| Error::sys("bind-mount", format!("{} on {what}", source.display()), e))?;
+        if flags.contains(MsFlags::MS_RDONLY) {
+            let mounted =
+                inroot::open(root, Path::new(&what)).map_err(|e| Error::sys("open", &what, e))?;
+            mounts::remount_bind(&fd_path(&mounted), MsFlags::MS_RDONLY)?;
         }
-        let rw = flags & !MsFlags::MS_RDONLY;
-        mount(Some("tmpfs"), fd_path(&target).as_str(), Some("tmpfs"), rw, Some("mode=755"))
-            .map_err(|e| Error::sys("mount", format!("tmpfs on {}", dest.display()), e))?;
-        for (name, _, _) in &hierarchies {
-            let sub = inroot::create(root, &dest.join(name), Kind::Dir)?;
-            let source = Path::new("/sys/fs/cgroup")
-                .join(name)
-                .join(own_cgroup(name).trim_start_matches('/'));
-            bind(source, &sub, dest.join(name).display().to_string())?;
-        }
-        return Ok(());
-    }
-    if let Some((_, fstype, _)) = hierarchies.iter().find(|(name, _, _)| name.is_empty()) {
+        Ok(())
+    };
+    if let Some(v2) = hierarchies.iter().find(|h| h.name.is_empty()) {
         // One hierarchy mounted at /sys/fs/cgroup itself: cgroup v2.
+        if !own_ns {
+            return bind(v2, &target, dest.display().to_string());
+        }
         return mount(
             Some("cgroup"),
             fd_path(&target).as_str(),
-            Some(fstype.as_str()),
+            Some(v2.fstype.as_str()),
             flags,
             None::<&str>,
         )
         .map_err(|e| Error::sys("mount", &shown, e));
     }
+    // v1 or hybrid: a tmpfs holding each hierarchy, as the host's does.
     let rw = flags & !MsFlags::MS_RDONLY;
     mount(Some("tmpfs"), fd_path(&target).as_str(), Some("tmpfs"), rw, Some("mode=755"))
         .map_err(|e| Error::sys("mount", format!("tmpfs on {}", dest.display()), e))?;
-    for (name, fstype, super_opts) in &hierarchies {
-        let sub = inroot::create(root, &dest.join(name), Kind::Dir)?;
-        let data: Vec<&str> = super_opts.split(',').filter(|o| *o != "rw" && *o != "ro").collect();
+    for h in &hierarchies {
+        let sub = inroot::create(root, &dest.join(&h.name), Kind::Dir)?;
+        if !own_ns {
+            bind(h, &sub, dest.join(&h.name).display().to_string())?;
+            continue;
+        }
+        let data: Vec<&str> =
+            h.super_opts.split(',').filter(|o| *o != "rw" && *o != "ro").collect();
         let data = data.join(",");
         mount(
             Some("cgroup"),
             fd_path(&sub).as_str(),
-            Some(fstype.as_str()),
+            Some(h.fstype.as_str()),
             flags,
             Some(data.as_str()),
         )
-        .map_err(|e| match (e, fstype.as_str()) {
+        .map_err(|e| match (e, h.fstype.as_str()) {
             (Errno::EPERM, "cgroup") => Error::invalid(
                 "cgroup mount",
-                format!("{}/{name}", dest.display()),
+                format!("{}/{}", dest.display(), h.name),
                 "a v1 hierarchy is mounted only by root of the user namespace that owns the \
-                 cgroup namespace (a new one is the container's; a joined one may not be)",
+                     cgroup namespace (a new one is the container's; a joined one may not be)",
             ),
-            (e, _) => Error::sys("mount", format!("cgroup {data} on {}/{name}", dest.display()), e),
+            (e, _) => {
+                Error::sys("mount", format!("cgroup {data} on {}/{}", dest.display(), h.name), e)
+            }
         })?;
     }
+    // The host's links (cpu -> cpu,cpuacct), then the tmpfs read-only.
     if let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup") {
         let dir = inroot::open(root, dest).map_err(|e| Error::sys("open", dest.display(), e))?;
         for entry in entries.flatten() {
@@ -997,6 +975,54 @@ fn mount_cgroup(root: &OwnedFd, dest: &Path, options: &Options, own_ns: bool) ->
         }
     }
     Ok(())
+}
+
+/// A cgroup hierarchy the host mounts below /sys/fs/cgroup.
+struct Hierarchy {
+    /// Its directory there: `cpu,cpuacct`, `systemd`, `unified`, or "" for
+    /// cgroup v2 at /sys/fs/cgroup itself.
+    name: String,
+    fstype: String,
+    super_opts: String,
+    /// The cgroup at the mount's root (mountinfo's 4th field; "/" but in a
+    /// nested container).
+    mount_root: String,
+}
+
+impl Hierarchy {
+    /// The host directory of our own cgroup in it: /proc/self/cgroup's
+    /// path, less the part above the mount's root.
+    fn own_dir(&self) -> PathBuf {
+        let own = own_cgroup(&self.name);
+        let below = match self.mount_root.as_str() {
+            "/" => own.as_str(),
+            root => own.strip_prefix(root).unwrap_or(&own),
+        };
+        Path::new("/sys/fs/cgroup").join(&self.name).join(below.trim_start_matches('/'))
+    }
+}
+
+/// The cgroup hierarchies of /proc/self/mountinfo below /sys/fs/cgroup.
+fn host_hierarchies() -> Vec<Hierarchy> {
+    let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    host.lines()
+        .filter_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let mut l = left.split_whitespace();
+            let mount_root = l.nth(3)?;
+            let point = l.next()?;
+            let mut r = right.split_whitespace();
+            let fstype = r.next()?;
+            let super_opts = r.nth(1)?;
+            let name = point.strip_prefix("/sys/fs/cgroup")?;
+            (fstype == "cgroup" || fstype == "cgroup2").then(|| Hierarchy {
+                name: name.trim_start_matches('/').to_string(),
+                fstype: fstype.to_string(),
+                super_opts: super_opts.to_string(),
+                mount_root: mount_root.to_string(),
+            })
+        })
+        .collect()
 }
 
 /// Our cgroup in the hierarchy mounted at /sys/fs/cgroup/`name`

@@ -67,7 +67,8 @@ struct BundleArgs {
     #[arg(long, value_name = "PREFIX")]
     hooks_sync: Option<PathBuf>,
     /// Pass descriptors 3..3+N to the program (every other one is closed at its exec)
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=65536))]
     preserve_fds: u32,
     /// mounts[INDEX] is idmapped, its tree made already (by the host's root) and
     /// inherited as descriptor FD (repeatable)

@@ -229,7 +229,7 @@ fn a_bundle_goes_created_running_stopped_and_delete_leaves_nothing() {
     // A period alone, or a memory limit lifted: refused, nothing changed;
     // a quota alone is per 100 ms; the pids limit lifted with -1.
     for (args, why) in [
-        (["--cpu-period", "50000"], "needs a quota"),
+        (["--cpu-period", "50000"], "needs --cpu-quota"),
         (["--memory", "-1"], "lifting a memory or CPU limit"),
     ] {
         let (code, _, err) =
@@ -237,6 +237,10 @@ fn a_bundle_goes_created_running_stopped_and_delete_leaves_nothing() {
         assert!(code != 0 && err.contains(why), "{args:?}: {err}");
         assert_eq!(limit("pids.max"), ["70\n"], "{args:?} changed nothing");
     }
+    // containerd's update of a pod without a CPU limit: a period alone, no change.
+    fs::write(&resources, r#"{"cpu": {"period": 100000}, "pids": {"limit": 75}}"#).unwrap();
+    ok(&sb, &["update", "-r", resources.to_str().unwrap(), "c1"]);
+    assert_eq!(limit("pids.max"), ["75\n"]);
     ok(&sb, &["update", "--cpu-quota", "50000", "--pids-limit", "-1", "c1"]);
     assert_eq!(limit("pids.max"), ["max\n"]);
     let cpu = [limit("cpu.max"), limit("cpu.cfs_quota_us")].concat();
@@ -327,6 +331,12 @@ fn run_passes_the_status_through_and_bad_input_leaves_nothing() {
         assert!(!sb.root().join("oci").join(name).exists());
         assert!(cgroups_of(&sb, name).is_empty());
     }
+    // What a create killed before its directory was moved into place left
+    // aside (its process gone) is swept by the next create.
+    let mut gone = Command::new("true").spawn().unwrap();
+    let staging = sb.root().join(format!("oci/~{}.zz", gone.id()));
+    gone.wait().unwrap();
+    fs::create_dir_all(staging.join("sub")).unwrap();
     // No descriptor of the caller's reaches the program.
     let fds = bundle(&sb, "oci-fds", |c| c["process"]["args"] = json!(["ls", "/proc/self/fd"]));
     let script = format!(
@@ -340,6 +350,7 @@ fn run_passes_the_status_through_and_bad_input_leaves_nothing() {
     let listed: Vec<String> =
         String::from_utf8_lossy(&out.stdout).split_whitespace().map(String::from).collect();
     assert!(!listed.contains(&"7".to_string()), "fd 7 leaked in: {listed:?}");
+    assert!(!staging.exists(), "a dead create's staging directory is swept");
 
     // The systemd cgroup driver, and commands on no container.
     let (code, _, err) = run(&sb, &["--systemd-cgroup", "list"]);
@@ -648,7 +659,7 @@ impl Drop for CgroupsUnder {
 /// --root: podman calls the runtime without one), the busybox tree
 /// imported as localhost/bb:1; its flags for `run` (this host's limits,
 /// cgroups beneath the sandbox's parent, which `CgroupsUnder` removes).
-fn podman_with_ocirun(sb: &Sandbox) -> (Podman, String, CgroupsUnder) {
+fn podman_with_ocirun(sb: &Sandbox) -> (CgroupsUnder, Podman, String) {
     let wrapper = sb.root().join("ocirun-for-podman");
     let script = format!(
         "#!/bin/sh\nexec {} --root {} \"$@\"\n",
@@ -676,13 +687,14 @@ fn podman_with_ocirun(sb: &Sandbox) -> (Podman, String, CgroupsUnder) {
         "--network none --cgroup-parent {}/{parent} --ulimit nofile=20000:20000 --ulimit nproc=4096:4096",
         own_cgroup()
     );
-    (podman, flags, cleanup)
+    // (First in the tuple: dropped last, after podman's reset.)
+    (cleanup, podman, flags)
 }
 
 #[test]
 fn podman_runs_a_user_namespace_container_with_an_idmapped_volume_through_ocirun() {
     let sb = Sandbox::new();
-    let (podman, flags, _cleanup) = podman_with_ocirun(&sb);
+    let (_cleanup, podman, flags) = podman_with_ocirun(&sb);
     // --uidmap: a user namespace, 0 being 300000 outside; `:idmap`: the
     // volume's owners on disk seen through that mapping.
     let data = sb.root().join("podman-data");
@@ -704,7 +716,7 @@ fn podman_runs_a_user_namespace_container_with_an_idmapped_volume_through_ocirun
 #[test]
 fn podman_runs_containers_with_ocirun_as_its_runtime() {
     let sb = Sandbox::new();
-    let (podman, flags, _cleanup) = podman_with_ocirun(&sb);
+    let (_cleanup, podman, flags) = podman_with_ocirun(&sb);
     let parent = format!("{}-podman", sb.cgroup_parent());
 
     let out = podman.run(&format!("run --rm {flags} localhost/bb:1 echo hi"));

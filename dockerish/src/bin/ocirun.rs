@@ -124,7 +124,7 @@ struct CreateArgs {
     #[arg(long)]
     no_new_keyring: bool,
     /// Pass descriptors 3..3+N to the program (all others are closed at its exec)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=65536))]
     preserve_fds: Option<u32>,
 }
 
@@ -174,6 +174,14 @@ impl UpdateArgs {
             Some(file) => std::fs::read_to_string(file)
                 .map_err(|e| bad(&file.display().to_string(), e.to_string()))?,
             None => {
+                // cgctl keeps a CPU limit as quota per period: a period
+                // alone would change nothing.
+                if let (Some(period), None) = (self.cpu_period, self.cpu_quota) {
+                    return Err(bad(
+                        &format!("--cpu-period {period}"),
+                        "needs --cpu-quota: a CPU limit is a quota per period".into(),
+                    ));
+                }
                 let size = |flag: &str, v: &Option<String>| -> Result<Option<i64>, Error> {
                     v.as_deref()
                         .map(|t| match t.trim() {
