@@ -806,8 +806,8 @@ fn hooks_run_at_their_points_with_the_state_on_stdin() {
     assert_eq!(read("poststop")["status"], "stopped");
 
     // A hook may drive its own container: start and delete release the
-    // lock before poststart and poststop (a hook killed at its timeout
-    // would leave h4 running).
+    // lock before poststart and poststop (else the hook would wait for the
+    // lock until its timeout killed it, a warning, and h4 would run on).
     let ocirun_at =
         format!("{} --root {}", bin("ocirun").display(), sb.root().join("oci").display());
     let driving = bundle(&sb, "oci-hookdrive", |c| {
@@ -815,8 +815,8 @@ fn hooks_run_at_their_points_with_the_state_on_stdin() {
         let kill = format!("exec {ocirun_at} kill h4 KILL");
         let state = format!("{ocirun_at} state h4 2> {}", out.join("gone").display());
         c["hooks"] = json!({
-            "poststart": [{"path": "/bin/sh", "args": ["sh", "-c", kill], "timeout": 5}],
-            "poststop": [{"path": "/bin/sh", "args": ["sh", "-c", state], "timeout": 5}],
+            "poststart": [{"path": "/bin/sh", "args": ["sh", "-c", kill], "timeout": 30}],
+            "poststop": [{"path": "/bin/sh", "args": ["sh", "-c", state], "timeout": 30}],
         });
     });
     let status = ocirun(&sb, &["create", "--bundle", driving.to_str().unwrap(), "h4"])
@@ -825,9 +825,8 @@ fn hooks_run_at_their_points_with_the_state_on_stdin() {
         .status()
         .unwrap();
     assert!(status.success());
-    let began = std::time::Instant::now();
-    ok(&sb, &["start", "h4"]);
-    assert!(began.elapsed() < std::time::Duration::from_secs(4), "start waited on its hook");
+    let (code, _, err) = run(&sb, &["start", "h4"]);
+    assert!(code == 0 && !err.contains("warning"), "the hook ran to its end: {err}");
     until("its poststart hook stops it", || state(&sb, "h4")["status"] == "stopped");
     ok(&sb, &["delete", "h4"]);
     let gone = fs::read_to_string(out.join("gone")).unwrap();
