@@ -62,6 +62,33 @@ fn bundle(sb: &Sandbox, name: &str, edit: impl FnOnce(&mut Value)) -> PathBuf {
     dir
 }
 
+/// `ocirun ARGS` (create, run -d), which must succeed; its container keeps
+/// our stdout, so it is not a pipe we would wait on.
+#[track_caller]
+fn detached(sb: &Sandbox, args: &[&str]) {
+    let status = ocirun(sb, args).stdin(Stdio::null()).stdout(Stdio::null()).status().unwrap();
+    assert!(status.success(), "ocirun {args:?}");
+}
+
+/// A new user namespace in config `c`: its ids 0…65535 are 300000… outside.
+fn in_user_namespace(c: &mut Value) {
+    let map = json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
+    c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
+    c["linux"]["uidMappings"] = map.clone();
+    c["linux"]["gidMappings"] = map;
+}
+
+/// The bundle's root owned by the ids `in_user_namespace` maps (the engine
+/// does that: podman chowns it).
+fn chown_to_mapped(bundle: &Path) {
+    let status = Command::new("chown")
+        .args(["-R", "300000:300000"])
+        .arg(bundle.join("rootfs"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 /// The cgroups whose path has `name` in it (a sandbox's names are its own).
 fn cgroups_named(name: &str) -> Vec<PathBuf> {
     cgroup_dirs().into_iter().filter(|d| d.to_string_lossy().contains(name)).collect()
@@ -270,12 +297,7 @@ fn run_passes_the_status_through_and_bad_input_leaves_nothing() {
     assert!(!sb.root().join("oci/r1").exists());
     // run -d; a paused container goes with delete --force.
     let sleeper = bundle(&sb, "oci-paused", |c| c["process"]["args"] = json!(["sleep", "600"]));
-    let status = ocirun(&sb, &["run", "-d", "--bundle", sleeper.to_str().unwrap(), "r2"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    detached(&sb, &["run", "-d", "--bundle", sleeper.to_str().unwrap(), "r2"]);
     let pid = state(&sb, "r2")["pid"].as_i64().unwrap();
     ok(&sb, &["pause", "r2"]);
     ok(&sb, &["delete", "--force", "r2"]);
@@ -401,12 +423,7 @@ fn a_non_root_process_gets_the_five_capability_sets_and_its_groups() {
     // exec with a process.json: the same sets and groups, in a running
     // container whose own process is root's.
     let sleeper = bundle(&sb, "oci-caps2", |c| c["process"]["args"] = json!(["sleep", "600"]));
-    let status = ocirun(&sb, &["run", "-d", "--bundle", sleeper.to_str().unwrap(), "k2"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    detached(&sb, &["run", "-d", "--bundle", sleeper.to_str().unwrap(), "k2"]);
     let process = sb.root().join("process.json");
     let json = json!({"args": ["sh", "-c", script], "cwd": "/", "user": user, "capabilities": caps,
                       "env": ["PATH=/bin"]});
@@ -448,30 +465,17 @@ fn a_user_namespace_config_runs_as_root_of_its_mapped_ids() {
     let record = sb.root().join("record-hook");
     fs::write(&record, "#!/bin/sh\ncat > \"$1\"\n").unwrap();
     fs::set_permissions(&record, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let map = json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
     let dir = bundle(&sb, "oci-userns", |c| {
         c["process"]["args"] = json!(["sh", "-c", "exec sleep 600"]);
-        c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
-        c["linux"]["uidMappings"] = map.clone();
-        c["linux"]["gidMappings"] = map.clone();
+        in_user_namespace(c);
         // The hook fifos and the exec fifo are reached by the container's
         // root, host uid 300000.
         c["hooks"] =
             json!({"prestart": [{"path": record, "args": ["record-hook", out.join("prestart")]}]});
     });
     // Its root is the engine's to own by the mapped ids (podman chowns it).
-    let status = Command::new("chown")
-        .args(["-R", "300000:300000"])
-        .arg(dir.join("rootfs"))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let status = ocirun(&sb, &["create", "--bundle", dir.to_str().unwrap(), "n1"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    chown_to_mapped(&dir);
+    detached(&sb, &["create", "--bundle", dir.to_str().unwrap(), "n1"]);
     assert_eq!(state(&sb, "n1")["status"], "created");
     let pid = state(&sb, "n1")["pid"].as_i64().unwrap();
     assert!(fs::read_to_string(out.join("prestart")).unwrap().contains("\"n1\""));
@@ -523,23 +527,15 @@ fn idmapped_bind_mounts_show_the_owners_on_disk_through_a_mapping() {
     // the container's mapping: what root owns on disk its root owns, and
     // what it writes is stored as root's. A plain bind would show
     // 65534 and refuse the write.
-    let map = json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
     let dir = bundle(&sb, "oci-idmap", |c| {
         let script = format!("{list} && echo hi > /data/mine && echo fds $(ls /proc/self/fd)");
         c["process"]["args"] = json!(["sh", "-c", script]);
-        c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
-        c["linux"]["uidMappings"] = map.clone();
-        c["linux"]["gidMappings"] = map.clone();
+        in_user_namespace(c);
         c["mounts"].as_array_mut().unwrap().push(json!({
             "destination": "/data", "type": "bind", "source": data, "options": ["bind", "idmap"]
         }));
     });
-    let status = Command::new("chown")
-        .args(["-R", "300000:300000"])
-        .arg(dir.join("rootfs"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    chown_to_mapped(&dir);
     let out = ok(&sb, &["run", "--bundle", dir.to_str().unwrap(), "i1"]);
     let zero = ("0".to_string(), "0".to_string());
     let thousand = ("1000".to_string(), "1000".to_string());
@@ -588,9 +584,7 @@ fn idmapped_bind_mounts_show_the_owners_on_disk_through_a_mapping() {
         let dir = bundle(&sb, name, |c| {
             c["mounts"].as_array_mut().unwrap().push(mount);
             if name == "oci-idmap-bad3" {
-                c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
-                c["linux"]["uidMappings"] = map.clone();
-                c["linux"]["gidMappings"] = map.clone();
+                in_user_namespace(c);
             }
         });
         let (code, _, err) = run(&sb, &["create", "--bundle", dir.to_str().unwrap(), name]);
@@ -617,12 +611,7 @@ fn a_linux32_personality_reports_a_32_bit_machine_in_run_and_exec() {
         c["process"]["args"] = json!(["sleep", "600"]);
         c["linux"]["personality"] = json!({"domain": "LINUX32"});
     });
-    let status = ocirun(&sb, &["run", "-d", "--bundle", dir.to_str().unwrap(), "p2"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    detached(&sb, &["run", "-d", "--bundle", dir.to_str().unwrap(), "p2"]);
     assert_eq!(ok(&sb, &["exec", "p2", "busybox", "uname", "-m"]), "i686\n");
     ok(&sb, &["delete", "--force", "p2"]);
     // A flag (none is defined): refused, nothing left.
@@ -784,12 +773,7 @@ fn hooks_run_at_their_points_with_the_state_on_stdin() {
         .unwrap()
     };
     // (The container keeps create's stdout: not a pipe we would wait on.)
-    let status = ocirun(&sb, &["create", "--bundle", dir.to_str().unwrap(), "h1"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    detached(&sb, &["create", "--bundle", dir.to_str().unwrap(), "h1"]);
     let pid = state(&sb, "h1")["pid"].clone();
     for kind in ["prestart", "createRuntime", "createContainer"] {
         let s = read(kind);
@@ -819,12 +803,7 @@ fn hooks_run_at_their_points_with_the_state_on_stdin() {
             "poststop": [{"path": "/bin/sh", "args": ["sh", "-c", state], "timeout": 30}],
         });
     });
-    let status = ocirun(&sb, &["create", "--bundle", driving.to_str().unwrap(), "h4"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    detached(&sb, &["create", "--bundle", driving.to_str().unwrap(), "h4"]);
     let (code, _, err) = run(&sb, &["start", "h4"]);
     assert!(code == 0 && !err.contains("warning"), "the hook ran to its end: {err}");
     until("its poststart hook stops it", || state(&sb, "h4")["status"] == "stopped");
