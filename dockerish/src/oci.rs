@@ -721,14 +721,14 @@ impl Runtime {
         }
         // A container that never was (its create killed before its process
         // existed) has no poststop hooks to run.
-        let poststop = match record.pid {
-            0 => Pending::none(),
-            _ => self.pending_hooks(&record, "poststop", |h| h.poststop().clone()),
-        };
+        let poststop = (record.pid != 0)
+            .then(|| self.pending_hooks(&record, "poststop", |h| h.poststop().clone()));
         self.remove_dir(id)?;
         drop(lock);
         // After the delete, before it returns (runtime-spec).
-        poststop.run();
+        if let Some(poststop) = poststop {
+            poststop.run();
+        }
         Ok(())
     }
 
@@ -961,10 +961,6 @@ struct Pending {
 }
 
 impl Pending {
-    fn none() -> Pending {
-        Pending { kind: "", hooks: None, state: String::new() }
-    }
-
     /// Runs them; a failure is a warning on stderr.
     fn run(self) {
         if self.hooks.is_none() {

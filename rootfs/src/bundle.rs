@@ -338,15 +338,14 @@ pub fn process_caps(
     process: &oci_spec::runtime::Process,
 ) -> Result<Option<privs::caps::ProcessCaps>> {
     let Some(sets) = process.capabilities().as_ref() else { return Ok(None) };
-    let set = cap_set;
-    let (permitted, inheritable) = (set(sets.permitted())?, set(sets.inheritable())?);
+    let (permitted, inheritable) = (cap_set(sets.permitted())?, cap_set(sets.inheritable())?);
     Ok(Some(privs::caps::ProcessCaps {
-        bounding: set(sets.bounding())?,
-        effective: set(sets.effective())?,
+        bounding: cap_set(sets.bounding())?,
+        effective: cap_set(sets.effective())?,
         permitted,
         inheritable,
         // Only what the kernel lets be raised: see [`ambient_left_out`].
-        ambient: privs::caps::CapSet(set(sets.ambient())?.0 & permitted.0 & inheritable.0),
+        ambient: privs::caps::CapSet(cap_set(sets.ambient())?.0 & permitted.0 & inheritable.0),
     }))
 }
 
@@ -365,9 +364,8 @@ fn cap_set(list: &Option<oci_spec::runtime::Capabilities>) -> Result<privs::caps
 /// names them.
 pub fn ambient_left_out(process: &oci_spec::runtime::Process) -> Result<Vec<String>> {
     let Some(sets) = process.capabilities().as_ref() else { return Ok(Vec::new()) };
-    let set = cap_set;
-    let raisable = set(sets.permitted())?.0 & set(sets.inheritable())?.0;
-    Ok(privs::caps::CapSet(set(sets.ambient())?.0 & !raisable).names())
+    let raisable = cap_set(sets.permitted())?.0 & cap_set(sets.inheritable())?.0;
+    Ok(privs::caps::CapSet(cap_set(sets.ambient())?.0 & !raisable).names())
 }
 
 /// `process.rlimits` as privs' `--ulimit` values (`nofile=1024:1024`).
